@@ -1,0 +1,94 @@
+// The runtime host: one Node process that runs one Miniflare instance — and so one workerd
+// process — per stack. The C# supervisor drives it over stdin/stdout with one JSON object per line.
+//
+//   stdin  (commands): {"id":1,"op":"start","stack":{...}}  {"id":2,"op":"stop","name":"account-1"}
+//   stdout (replies and events): lines prefixed with "@@host " carry JSON; any other stdout line is
+//   a plain log line of the host itself.
+//
+// When stdin closes (the supervisor stopped or died) every stack is disposed and the host exits, so
+// no workerd outlives the harness.
+import { createRequire } from "node:module";
+import { createInterface } from "node:readline";
+import { parseArgs } from "node:util";
+import path from "node:path";
+import { StackRegistry } from "./stacks.mjs";
+import { WorkerBundler } from "./bundler.mjs";
+import { watchWorkers } from "./watch.mjs";
+
+const { values: args } = parseArgs({
+  options: {
+    "workers-dir": { type: "string" },
+    "hot-reload": { type: "boolean", default: false },
+  },
+});
+const workersDir = path.resolve(args["workers-dir"] ?? "");
+// Miniflare and esbuild are the Workers' own pinned npm dependencies: resolve them from there.
+const requireFromWorkers = createRequire(path.join(workersDir, "package.json"));
+
+export function emit(message) {
+  process.stdout.write("@@host " + JSON.stringify(message) + "\n");
+}
+
+const bundler = new WorkerBundler(workersDir, requireFromWorkers("esbuild"));
+const stacks = new StackRegistry({
+  miniflare: requireFromWorkers("miniflare"),
+  bundler,
+  workersDir,
+  emit,
+});
+
+const handlers = {
+  start: (msg) => stacks.start(msg.stack),
+  stop: (msg) => stacks.stop(msg.name),
+  restart: (msg) => stacks.restart(msg.name),
+  reload: (msg) => stacks.reloadWorker(msg.worker),
+  d1: (msg) => stacks.queryD1(msg.name, msg.binding, msg.sql, msg.params ?? []),
+  list: () => stacks.describe(),
+};
+
+async function handle(line) {
+  let msg;
+  try {
+    msg = JSON.parse(line);
+  } catch {
+    emit({ event: "host-error", message: `unreadable command: ${line.slice(0, 200)}` });
+    return;
+  }
+  const handler = handlers[msg.op];
+  if (!handler) {
+    emit({ id: msg.id, ok: false, error: `unknown op '${msg.op}'` });
+    return;
+  }
+  try {
+    const result = await handler(msg);
+    emit({ id: msg.id, ok: true, result: result ?? null });
+  } catch (error) {
+    emit({ id: msg.id, ok: false, error: error?.message ?? String(error) });
+  }
+}
+
+let shuttingDown = false;
+async function shutdown(code) {
+  if (shuttingDown) return;
+  shuttingDown = true;
+  await stacks.disposeAll();
+  process.exit(code);
+}
+
+createInterface({ input: process.stdin }).on("line", (line) => void handle(line));
+process.stdin.on("end", () => void shutdown(0));
+process.on("SIGTERM", () => void shutdown(0));
+process.on("SIGINT", () => void shutdown(0));
+process.on("uncaughtException", (error) => {
+  emit({ event: "host-error", message: error?.stack ?? String(error) });
+});
+
+if (args["hot-reload"]) {
+  watchWorkers(workersDir, (worker) => {
+    stacks.reloadWorker(worker).catch((error) =>
+      emit({ event: "host-error", message: `reload of ${worker} failed: ${error.message}` }),
+    );
+  });
+}
+
+emit({ event: "host-ready", pid: process.pid, node: process.version });

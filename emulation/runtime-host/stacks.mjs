@@ -1,0 +1,268 @@
+// One Miniflare instance per stack, each with its own workerd process and its own persist root.
+// Instances never share a persist root (20 on one root crash with SQLITE_BUSY) and never share a
+// process, so starting, reloading or losing one stack leaves every other stack serving.
+import { readFileSync, readdirSync, existsSync } from "node:fs";
+import { createInterface } from "node:readline";
+import path from "node:path";
+import { applyMigrations } from "./migrations.mjs";
+
+const RECENT_LINES = 40;
+const CRASH_POLL_MS = 400;
+
+export class StackRegistry {
+  /** @type {Map<string, Stack>} */
+  #stacks = new Map();
+
+  constructor({ miniflare, bundler, workersDir, emit }) {
+    this.mf = miniflare;
+    this.bundler = bundler;
+    this.workersDir = workersDir;
+    this.emit = emit;
+    setInterval(() => this.#detectCrashes(), CRASH_POLL_MS).unref();
+  }
+
+  async start(spec) {
+    validateSpec(spec);
+    const existing = this.#stacks.get(spec.name);
+    if (existing && existing.state !== "failed" && existing.state !== "stopped") {
+      throw new Error(`stack '${spec.name}' is already ${existing.state}`);
+    }
+    if (existing) await existing.dispose();
+    const stack = new Stack(spec, this);
+    this.#stacks.set(spec.name, stack);
+    return stack.start();
+  }
+
+  async stop(name) {
+    const stack = this.#get(name);
+    await stack.dispose();
+    stack.state = "stopped";
+    return { name, state: stack.state };
+  }
+
+  async restart(name) {
+    const stack = this.#get(name);
+    await stack.dispose();
+    return this.start(stack.spec);
+  }
+
+  async reloadWorker(worker) {
+    this.bundler.invalidate(worker === "*" ? undefined : worker);
+    const affected = [...this.#stacks.values()].filter(
+      (s) => s.state === "running" && (worker === "*" || s.spec.worker === worker),
+    );
+    return Promise.all(affected.map((s) => s.reload()));
+  }
+
+  async queryD1(name, binding, sql, params) {
+    const db = await this.#get(name).d1(binding);
+    const result = await db.prepare(sql).bind(...params).all();
+    return { results: result.results, meta: result.meta };
+  }
+
+  describe() {
+    return [...this.#stacks.values()].map((s) => s.describe());
+  }
+
+  async disposeAll() {
+    await Promise.allSettled([...this.#stacks.values()].map((s) => s.dispose()));
+  }
+
+  #get(name) {
+    const stack = this.#stacks.get(name);
+    if (!stack) throw new Error(`no stack named '${name}'`);
+    return stack;
+  }
+
+  #detectCrashes() {
+    for (const stack of this.#stacks.values()) {
+      if (stack.state === "running" && stack.pid && !isAlive(stack.pid)) void stack.crashed();
+    }
+  }
+}
+
+class Stack {
+  state = "starting";
+  pid = undefined;
+  url = undefined;
+  recent = [];
+  /** @type {import("miniflare").Miniflare | undefined} */
+  instance = undefined;
+
+  constructor(spec, registry) {
+    this.spec = { ...spec };
+    this.registry = registry;
+  }
+
+  get name() {
+    return this.spec.name;
+  }
+
+  async start() {
+    const started = Date.now();
+    const bundle = await this.registry.bundler.bundle(this.spec.worker);
+    const { Miniflare } = this.registry.mf;
+    this.instance = new Miniflare(this.#options(bundle));
+    try {
+      this.url = (await this.instance.ready).href.replace(/\/$/, "");
+    } catch (error) {
+      await this.dispose();
+      this.state = "failed";
+      throw new Error(`stack '${this.name}' failed to start: ${error.message}`);
+    }
+    // Keep the port across reloads and restarts so routing metadata stays valid.
+    this.spec.port = Number(new URL(this.url).port);
+    this.pid = findWorkerdPid(this.name);
+    const migrations = await this.#migrate(bundle);
+    this.state = "running";
+    return { ...this.describe(), migrations, startMs: Date.now() - started };
+  }
+
+  async reload() {
+    this.state = "reloading";
+    try {
+      const bundle = await this.registry.bundler.bundle(this.spec.worker);
+      await this.instance.setOptions(this.#options(bundle));
+      await this.instance.ready;
+      this.pid = findWorkerdPid(this.name);
+      const migrations = await this.#migrate(bundle);
+      this.state = "running";
+      this.registry.emit({ event: "reloaded", name: this.name, pid: this.pid, migrations });
+    } catch (error) {
+      // A broken edit keeps the last good code serving; the error goes to the stack's log.
+      this.state = this.instance ? "running" : "failed";
+      this.#log("error", `reload failed: ${error.message}`);
+    }
+  }
+
+  async crashed() {
+    this.state = "failed";
+    const pid = this.pid;
+    // Miniflare would silently restart workerd; the harness reports the crash instead and leaves
+    // the stack failed until someone restarts it, so a failure is visible, not papered over.
+    await this.dispose();
+    this.state = "failed";
+    this.registry.emit({ event: "exited", name: this.name, pid, recent: [...this.recent] });
+  }
+
+  async d1(binding) {
+    if (!this.instance || this.state !== "running") throw new Error(`stack '${this.name}' is ${this.state}`);
+    return this.instance.getD1Database(binding);
+  }
+
+  async dispose() {
+    const instance = this.instance;
+    this.instance = undefined;
+    this.pid = undefined;
+    if (instance) await instance.dispose().catch(() => {});
+  }
+
+  describe() {
+    return { name: this.name, worker: this.spec.worker, state: this.state, url: this.url, pid: this.pid };
+  }
+
+  async #migrate(bundle) {
+    const binding = Object.keys(this.spec.d1 ?? {})[0];
+    if (!binding || !existsSync(bundle.migrationsDir)) return [];
+    const applied = await applyMigrations(await this.instance.getD1Database(binding), bundle.migrationsDir);
+    for (const name of applied) this.#log("info", `applied migration ${name} to ${binding}`);
+    return applied;
+  }
+
+  #options(bundle) {
+    return {
+      name: this.name,
+      modules: true,
+      script: bundle.script,
+      compatibilityDate: bundle.compatibilityDate,
+      compatibilityFlags: bundle.compatibilityFlags,
+      d1Databases: this.spec.d1 ?? {},
+      r2Buckets: this.spec.r2 ?? {},
+      kvNamespaces: this.spec.kv ?? {},
+      bindings: this.spec.vars ?? {},
+      defaultPersistRoot: this.spec.persistDir,
+      host: "127.0.0.1",
+      port: this.spec.port ?? 0,
+      cf: false,
+      log: new (stackLogClass(this.registry.mf))(this),
+      handleRuntimeStdio: (stdout, stderr) => {
+        this.#pipe(stdout, "info");
+        this.#pipe(stderr, "error");
+      },
+      // Tags the workerd process so the host can find its PID for crash detection and metrics.
+      unsafeRuntimeEnv: { EMULATION_STACK: this.name },
+    };
+  }
+
+  #pipe(stream, level) {
+    createInterface({ input: stream }).on("line", (line) => this.#log(level, line));
+  }
+
+  #log(level, line) {
+    this.recent.push(line);
+    if (this.recent.length > RECENT_LINES) this.recent.shift();
+    this.registry.emit({ event: "log", name: this.name, level, line });
+  }
+
+  logFromMiniflare(level, line) {
+    this.#log(level, line);
+  }
+}
+
+let StackLog;
+function stackLogClass({ Log, LogLevel }) {
+  StackLog ??= class extends Log {
+    constructor(stack) {
+      super(LogLevel.INFO);
+      this.stack = stack;
+    }
+    log(message) {
+      // Miniflare colours its lines; the dashboard wants plain text.
+      this.stack.logFromMiniflare("info", message.replace(/\x1b\[[0-9;]*m/g, ""));
+    }
+  };
+  return StackLog;
+}
+
+function validateSpec(spec) {
+  if (!spec || typeof spec.name !== "string" || !/^[a-z0-9][a-z0-9-]{0,62}$/.test(spec.name)) {
+    throw new Error("stack.name must be 1-63 lowercase letters, digits or dashes");
+  }
+  if (typeof spec.worker !== "string") throw new Error("stack.worker is required");
+  if (typeof spec.persistDir !== "string") throw new Error("stack.persistDir is required");
+}
+
+function isAlive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Finds the workerd child of this host whose environment carries EMULATION_STACK=<name>. */
+function findWorkerdPid(name) {
+  const marker = `EMULATION_STACK=${name}\0`;
+  for (const pid of childPids(process.pid)) {
+    try {
+      if (readFileSync(`/proc/${pid}/environ`, "latin1").includes(marker)) return pid;
+    } catch {
+      // The process ended between listing and reading.
+    }
+  }
+  return undefined;
+}
+
+function childPids(pid) {
+  const pids = [];
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    const file = path.join(`/proc/${pid}/task`, tid, "children");
+    try {
+      pids.push(...readFileSync(file, "utf8").split(" ").filter(Boolean).map(Number));
+    } catch {
+      // Thread ended.
+    }
+  }
+  return pids;
+}

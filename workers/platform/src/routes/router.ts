@@ -1,0 +1,25 @@
+import { Hono } from "hono";
+import type { PlatformEnv } from "../env";
+import { findAccountBySlug } from "../accounts";
+import { problem } from "../../../shared/http";
+
+/**
+ * Routes /accounts/:slug/<rest> to <rest> on that account's own Worker, found through the routing
+ * metadata on the account's row. Nothing else about the request changes.
+ */
+export const router = new Hono<{ Bindings: PlatformEnv }>().all("/:slug/*", async (c) => {
+  const slug = c.req.param("slug");
+  const account = await findAccountBySlug(c.env.DB, slug);
+  if (!account) return problem(c, 404, "unknown_account", `account: no account ${slug}`, "account");
+  if (account.status !== "active") return problem(c, 503, "account_unavailable", `account: ${slug} is ${account.status}`, "account");
+
+  const incoming = new URL(c.req.url);
+  const rest = incoming.pathname.slice(`/accounts/${slug}`.length) || "/";
+  const target = new URL(rest + incoming.search, account.routing.workerUrl);
+  try {
+    return await fetch(new Request(target, c.req.raw));
+  } catch (error) {
+    console.error(`account ${slug} unreachable: ${(error as Error).message}`);
+    return problem(c, 502, "account_unreachable", `account: ${slug} did not answer`, "account");
+  }
+});
