@@ -16,8 +16,12 @@ export const router = new Hono<{ Bindings: PlatformEnv }>().all("/:slug/*", asyn
   const incoming = new URL(c.req.url);
   const rest = incoming.pathname.slice(`/accounts/${slug}`.length) || "/";
   const target = new URL(rest + incoming.search, account.routing.workerUrl);
+  const forwarded = new Request(target, c.req.raw);
+  // Ask the account Worker only for encodings the caller accepts; otherwise a compressed body
+  // would be passed on with a Content-Encoding the caller never asked for.
+  forwarded.headers.set("accept-encoding", c.req.header("accept-encoding") ?? "identity");
   try {
-    return await fetch(new Request(target, c.req.raw));
+    return await fetch(forwarded);
   } catch (error) {
     console.error(`account ${slug} unreachable: ${(error as Error).message}`);
     return problem(c, 502, "account_unreachable", `account: ${slug} did not answer`, "account");

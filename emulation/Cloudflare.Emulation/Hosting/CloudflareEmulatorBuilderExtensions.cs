@@ -1,0 +1,110 @@
+using Aspire.Hosting.ApplicationModel;
+using Cloudflare.Emulation.Configuration;
+using Cloudflare.Emulation.Hosting;
+using Cloudflare.Emulation.Supervision;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+// Aspire's convention: AddX extensions live in the Aspire.Hosting namespace.
+namespace Aspire.Hosting;
+
+/// <summary>Adds the local Cloudflare emulator and its Worker stacks to an Aspire application.</summary>
+public static class CloudflareEmulatorBuilderExtensions
+{
+    /// <summary>
+    /// Adds the emulator: a runtime host that runs every stack in its own workerd, and the supervisor
+    /// that starts them when the application starts and stops them all when it stops.
+    /// </summary>
+    public static IResourceBuilder<CloudflareEmulatorResource> AddCloudflareEmulator(
+        this IDistributedApplicationBuilder builder, string name, HarnessOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(options);
+        if (builder.Resources.OfType<CloudflareEmulatorResource>().Any())
+        {
+            throw new InvalidOperationException("An application has one Cloudflare emulator; add stacks to it instead.");
+        }
+
+        builder.Services.TryAddSingleton(options);
+        builder.Services.TryAddSingleton<StackSupervisor>();
+        builder.Services.TryAddSingleton<CloudflareEmulatorLifecycle>();
+
+        var emulator = new CloudflareEmulatorResource(name);
+        return builder.AddResource(emulator)
+            .WithInitialState(new CustomResourceSnapshot
+            {
+                ResourceType = CloudflareEmulatorResource.ResourceType,
+                State = KnownResourceStates.NotStarted,
+                Properties =
+                [
+                    new("harness.stateRoot", options.StateRoot),
+                    new("harness.workers", options.WorkersDirectory),
+                    new("harness.hotReload", options.HotReload),
+                ],
+            })
+            .OnInitializeResource((resource, e, ct) =>
+                e.Services.GetRequiredService<CloudflareEmulatorLifecycle>().StartAsync(resource, ct))
+            .ExcludeFromManifest();
+    }
+
+    /// <summary>Adds the shared platform stack: the platform Worker with the shared D1.</summary>
+    public static IResourceBuilder<WorkerStackResource> AddPlatformStack(
+        this IResourceBuilder<CloudflareEmulatorResource> emulator, string name = "platform") =>
+        emulator.AddStack(name, StackKind.Platform, (StackBindingResource.D1, "DB", "d1"));
+
+    /// <summary>Adds one account's own stack: the account Worker bound to its own D1, R2 bucket and KV.</summary>
+    public static IResourceBuilder<WorkerStackResource> AddAccountStack(
+        this IResourceBuilder<CloudflareEmulatorResource> emulator, string name) =>
+        emulator.AddStack(name, StackKind.Account,
+            (StackBindingResource.D1, "DB", "d1"),
+            (StackBindingResource.R2, "DOCUMENTS", "r2"),
+            (StackBindingResource.Kv, "CACHE", "kv"));
+
+    private static IResourceBuilder<WorkerStackResource> AddStack(
+        this IResourceBuilder<CloudflareEmulatorResource> emulator, string name, StackKind kind,
+        params (string Type, string Binding, string Suffix)[] bindings)
+    {
+        var builder = emulator.ApplicationBuilder;
+        var stack = new WorkerStackResource(name, kind, emulator.Resource);
+        var healthKey = $"{name}-healthz";
+        builder.Services.AddHealthChecks().Add(new HealthCheckRegistration(
+            healthKey,
+            sp => new StackHealthCheck(sp.GetRequiredService<StackSupervisor>(), name),
+            failureStatus: HealthStatus.Unhealthy,
+            tags: null));
+
+        var stackBuilder = builder.AddResource(stack)
+            .WithInitialState(new CustomResourceSnapshot
+            {
+                ResourceType = WorkerStackResource.ResourceType,
+                State = KnownResourceStates.NotStarted,
+                Properties = [new("stack.kind", kind.ToString()), new("stack.worker", stack.Worker)],
+            })
+            .WithHealthCheck(healthKey)
+            .WithCommand("restart-stack", "Restart stack",
+                ctx => ctx.Services.GetRequiredService<CloudflareEmulatorLifecycle>().RestartAsync(stack, ctx.CancellationToken),
+                new CommandOptions
+                {
+                    Description = "Restart this stack's workerd; its data and URL stay, no other stack is touched.",
+                    IconName = "ArrowCounterclockwise",
+                    IsHighlighted = true,
+                })
+            .ExcludeFromManifest();
+
+        foreach (var (type, binding, suffix) in bindings)
+        {
+            var child = new StackBindingResource($"{name}-{suffix}", type, binding, stack);
+            stack.Bindings.Add(child);
+            builder.AddResource(child)
+                .WithInitialState(new CustomResourceSnapshot
+                {
+                    ResourceType = type,
+                    State = KnownResourceStates.NotStarted,
+                    Properties = [new("binding", binding)],
+                })
+                .ExcludeFromManifest();
+        }
+        return stackBuilder;
+    }
+}

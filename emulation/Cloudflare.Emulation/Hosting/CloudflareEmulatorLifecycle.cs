@@ -1,0 +1,217 @@
+using System.Collections.Immutable;
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using Cloudflare.Emulation.Configuration;
+using Cloudflare.Emulation.Platform;
+using Cloudflare.Emulation.Supervision;
+using Microsoft.Extensions.Logging;
+
+namespace Cloudflare.Emulation.Hosting;
+
+/// <summary>
+/// Brings the emulator's stacks up when the application starts and mirrors the supervisor into the
+/// dashboard: one row per stack (state, URL, health, workerd logs) with child rows for its D1, R2 and KV.
+/// </summary>
+internal sealed class CloudflareEmulatorLifecycle(
+    StackSupervisor supervisor,
+    HarnessOptions options,
+    DistributedApplicationModel model,
+    ResourceNotificationService notifications,
+    ResourceLoggerService loggers,
+    ILogger<CloudflareEmulatorLifecycle> logger)
+{
+    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(10) };
+    private const int ParallelStarts = 4;
+
+    private Dictionary<string, WorkerStackResource> _stacks = [];
+    private string? _adminToken;
+
+    public async Task StartAsync(CloudflareEmulatorResource emulator, CancellationToken cancellationToken)
+    {
+        _stacks = model.Resources.OfType<WorkerStackResource>().Where(s => s.Parent == emulator).ToDictionary(s => s.Name);
+        supervisor.StackChanged += status => _ = PublishStackAsync(status);
+        supervisor.LogReceived += line => Log(line);
+
+        await Publish(emulator, s => s with { State = KnownResourceStates.Starting });
+        try
+        {
+            await supervisor.StartAsync(cancellationToken);
+        }
+        catch (Exception ex) when (ex is HarnessConfigurationException or Runtime.RuntimeHostException)
+        {
+            loggers.GetLogger(emulator).LogError("{Message}", ex.Message);
+            await Publish(emulator, s => s with { State = KnownResourceStates.FailedToStart });
+            throw;
+        }
+        _adminToken = PlatformSecrets.LoadOrCreateAdminToken(options.StateRoot);
+        await Publish(emulator, s => s with
+        {
+            State = KnownResourceStates.Running,
+            StartTimeStamp = DateTime.UtcNow,
+            Properties = s.Properties.SetItem("harness.node", supervisor.NodeVersion?.ToString() ?? "")
+                .SetItem("harness.hostPid", supervisor.HostProcessId?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? ""),
+        });
+
+        // The platform first: account stacks register their routing metadata with it.
+        foreach (var platform in _stacks.Values.Where(s => s.Kind == StackKind.Platform))
+        {
+            await StartStackAsync(platform, cancellationToken);
+        }
+        await Parallel.ForEachAsync(_stacks.Values.Where(s => s.Kind == StackKind.Account),
+            new ParallelOptions { MaxDegreeOfParallelism = ParallelStarts, CancellationToken = cancellationToken },
+            async (stack, ct) => await StartStackAsync(stack, ct));
+    }
+
+    public async Task<ExecuteCommandResult> RestartAsync(WorkerStackResource stack, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var status = await supervisor.RestartStackAsync(stack.Name, cancellationToken);
+            await RegisterAsync(stack, status, cancellationToken);
+            return CommandResults.Success();
+        }
+        catch (Exception ex) when (ex is Runtime.RuntimeHostException or HttpRequestException or KeyNotFoundException)
+        {
+            return CommandResults.Failure(ex.Message);
+        }
+    }
+
+    private async Task StartStackAsync(WorkerStackResource stack, CancellationToken cancellationToken)
+    {
+        var definition = Define(stack);
+        stack.Definition = definition;
+        foreach (var binding in stack.Bindings)
+        {
+            await Publish(binding, s => s with { Properties = s.Properties.SetItem("resource.id", ResourceId(definition, binding)).SetItem("jurisdiction", "eu") });
+        }
+        try
+        {
+            var status = await supervisor.StartStackAsync(definition, cancellationToken);
+            await RegisterAsync(stack, status, cancellationToken);
+        }
+        catch (Exception ex) when (ex is Runtime.RuntimeHostException or HttpRequestException)
+        {
+            // One stack failing to start must not stop the others; its row shows the failure.
+            loggers.GetLogger(stack).LogError("{Message}", ex.Message);
+            logger.LogError("Stack {Stack} failed to start: {Message}", stack.Name, ex.Message);
+        }
+    }
+
+    /// <summary>The stepping stone until provisioning: the harness records each account's routing metadata.</summary>
+    private async Task RegisterAsync(WorkerStackResource stack, StackStatus status, CancellationToken cancellationToken)
+    {
+        if (stack.Kind != StackKind.Account || status.Url is null || stack.Definition is null)
+        {
+            return;
+        }
+        var platform = _stacks.Values.Select(s => supervisor.Find(s.Name)).FirstOrDefault(s => s is { Worker: "platform", Url: not null });
+        if (platform?.Url is null)
+        {
+            return;
+        }
+        var client = new PlatformAdminClient(Http, _adminToken!);
+        var routing = new AccountRouting(status.Url, stack.Definition.D1["DB"], stack.Definition.R2["DOCUMENTS"]);
+        await client.RegisterAccountAsync(new Uri(platform.Url), stack.Name, stack.Name, routing, cancellationToken);
+    }
+
+    private StackDefinition Define(WorkerStackResource stack)
+    {
+        var identity = StackIdentity.LoadOrCreate(supervisor.StackDirectory(stack.Name), stack.Name);
+        return stack.Kind == StackKind.Platform
+            ? new StackDefinition(stack.Name, stack.Worker,
+                D1: new Dictionary<string, string> { ["DB"] = identity.DatabaseId },
+                R2: new Dictionary<string, string>(),
+                Kv: new Dictionary<string, string>(),
+                Vars: new Dictionary<string, string> { ["ADMIN_TOKEN"] = _adminToken! },
+                Port: options.PlatformPort)
+            : new StackDefinition(stack.Name, stack.Worker,
+                D1: new Dictionary<string, string> { ["DB"] = identity.DatabaseId },
+                R2: new Dictionary<string, string> { ["DOCUMENTS"] = identity.BucketName },
+                Kv: new Dictionary<string, string> { ["CACHE"] = identity.KvNamespaceId },
+                Vars: new Dictionary<string, string> { ["ACCOUNT_ID"] = stack.Name });
+    }
+
+    private static string ResourceId(StackDefinition definition, StackBindingResource binding) => binding.ResourceType switch
+    {
+        StackBindingResource.D1 => definition.D1[binding.Binding],
+        StackBindingResource.R2 => definition.R2[binding.Binding],
+        _ => definition.Kv[binding.Binding],
+    };
+
+    private async Task PublishStackAsync(StackStatus status)
+    {
+        if (!_stacks.TryGetValue(status.Name, out var stack))
+        {
+            return;
+        }
+        var state = ToSnapshotState(status.State);
+        try
+        {
+            await Publish(stack, s => s with
+            {
+                State = state,
+                Urls = status.Url is null ? [] : [new UrlSnapshot("http", status.Url, IsInternal: false)],
+                StartTimeStamp = status.State == StackState.Running ? s.StartTimeStamp ?? DateTime.UtcNow : s.StartTimeStamp,
+                StopTimeStamp = status.State is StackState.Failed or StackState.Stopped ? DateTime.UtcNow : null,
+                Properties = s.Properties
+                    .SetItem("stack.url", status.Url ?? "")
+                    .SetItem("stack.workerdPid", status.ProcessId?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "")
+                    .SetItem("stack.stateDirectory", status.StateDirectory)
+                    .SetItem("stack.lastError", status.LastError ?? ""),
+            });
+            foreach (var binding in stack.Bindings)
+            {
+                await Publish(binding, s => s with { State = state });
+            }
+            if (status.State == StackState.Failed && status.RecentLog is { Count: > 0 } recent)
+            {
+                var log = loggers.GetLogger(stack);
+                log.LogError("{Stack} failed: {Error}. Last log lines:\n{Lines}", status.Name, status.LastError, string.Join('\n', recent));
+            }
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            logger.LogDebug(ex, "Publishing state of {Stack} failed", status.Name);
+        }
+    }
+
+    private void Log(StackLogLine line)
+    {
+        if (!_stacks.TryGetValue(line.Stack, out var stack))
+        {
+            return;
+        }
+        var log = loggers.GetLogger(stack);
+        if (line.Level == "error")
+        {
+            log.LogError("{Line}", line.Line);
+        }
+        else
+        {
+            log.LogInformation("{Line}", line.Line);
+        }
+    }
+
+    private static ResourceStateSnapshot ToSnapshotState(StackState state) => state switch
+    {
+        StackState.Starting => new(KnownResourceStates.Starting, KnownResourceStateStyles.Info),
+        StackState.Running => new(KnownResourceStates.Running, KnownResourceStateStyles.Success),
+        StackState.Reloading => new("Reloading", KnownResourceStateStyles.Info),
+        StackState.Stopped => new(KnownResourceStates.Exited, KnownResourceStateStyles.Warn),
+        _ => new("Failed", KnownResourceStateStyles.Error),
+    };
+
+    private Task Publish(IResource resource, Func<CustomResourceSnapshot, CustomResourceSnapshot> change) =>
+        notifications.PublishUpdateAsync(resource, change);
+}
+
+internal static class PropertyExtensions
+{
+    /// <summary>Adds or replaces one property of a snapshot.</summary>
+    public static ImmutableArray<ResourcePropertySnapshot> SetItem(this ImmutableArray<ResourcePropertySnapshot> properties, string name, object value)
+    {
+        var index = properties.IndexOf(properties.FirstOrDefault(p => p.Name == name)!);
+        var property = new ResourcePropertySnapshot(name, value);
+        return index >= 0 && properties[index].Name == name ? properties.SetItem(index, property) : properties.Add(property);
+    }
+}

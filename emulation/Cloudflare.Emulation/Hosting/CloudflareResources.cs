@@ -1,0 +1,53 @@
+using Aspire.Hosting.ApplicationModel;
+using Cloudflare.Emulation.Supervision;
+
+namespace Cloudflare.Emulation.Hosting;
+
+/// <summary>The local Cloudflare: the runtime host and the supervisor of every stack.</summary>
+public sealed class CloudflareEmulatorResource(string name) : Resource(name)
+{
+    public const string ResourceType = "CloudflareEmulator";
+}
+
+/// <summary>What a stack is for: the shared platform, or one account's own stack.</summary>
+public enum StackKind
+{
+    Platform,
+    Account,
+}
+
+/// <summary>One Worker stack (a Worker in its own workerd, with its D1, R2 and KV).</summary>
+public sealed class WorkerStackResource(string name, StackKind kind, CloudflareEmulatorResource parent)
+    : Resource(name), IResourceWithParent<CloudflareEmulatorResource>
+{
+    public const string ResourceType = "Worker";
+
+    public StackKind Kind { get; } = kind;
+
+    public CloudflareEmulatorResource Parent { get; } = parent;
+
+    /// <summary>The Worker folder under workers/ that this stack runs.</summary>
+    public string Worker => Kind == StackKind.Platform ? "platform" : "account";
+
+    /// <summary>Set once the stack's resource ids are known (at start).</summary>
+    public StackDefinition? Definition { get; internal set; }
+
+    internal List<StackBindingResource> Bindings { get; } = [];
+}
+
+/// <summary>A resource bound to a stack (D1 database, R2 bucket, KV namespace), shown as its child row.</summary>
+public sealed class StackBindingResource(string name, string resourceType, string binding, WorkerStackResource parent)
+    : Resource(name), IResourceWithParent<WorkerStackResource>
+{
+    public const string D1 = "D1";
+    public const string R2 = "R2";
+    public const string Kv = "KV";
+
+    /// <summary>D1, R2 or KV.</summary>
+    public string ResourceType { get; } = resourceType;
+
+    /// <summary>The binding name the Worker sees (env.DB, env.DOCUMENTS, env.CACHE).</summary>
+    public string Binding { get; } = binding;
+
+    public WorkerStackResource Parent { get; } = parent;
+}

@@ -1,0 +1,30 @@
+using Cloudflare.Emulation.Supervision;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace Cloudflare.Emulation.Hosting;
+
+/// <summary>A stack is healthy when the supervisor has it running and its Worker answers GET /healthz.</summary>
+internal sealed class StackHealthCheck(StackSupervisor supervisor, string stackName) : IHealthCheck
+{
+    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(3) };
+
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        var status = supervisor.Find(stackName);
+        if (status is not { State: StackState.Running, Url: not null })
+        {
+            return HealthCheckResult.Unhealthy($"stack is {status?.State.ToString() ?? "unknown"}{(status?.LastError is { } e ? ": " + e : "")}");
+        }
+        try
+        {
+            using var response = await Http.GetAsync(new Uri(new Uri(status.Url), "/healthz"), cancellationToken);
+            return response.IsSuccessStatusCode
+                ? HealthCheckResult.Healthy()
+                : HealthCheckResult.Unhealthy($"GET /healthz answered {(int)response.StatusCode}");
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+        {
+            return HealthCheckResult.Unhealthy($"GET /healthz failed: {ex.Message}");
+        }
+    }
+}

@@ -1,0 +1,37 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Cloudflare.Emulation.Runtime;
+
+/// <summary>What the runtime host needs to run one stack: its Worker, bindings and state folder.</summary>
+public sealed record HostStackSpec(
+    string Name,
+    string Worker,
+    string PersistDir,
+    int Port,
+    IReadOnlyDictionary<string, string> D1,
+    IReadOnlyDictionary<string, string> R2,
+    IReadOnlyDictionary<string, string> Kv,
+    IReadOnlyDictionary<string, string> Vars);
+
+/// <summary>The host's answer to start/restart: where the stack serves and which workerd runs it.</summary>
+public sealed record HostStackStarted(string Name, string Worker, string State, string Url, int? Pid, string[]? Migrations, int StartMs);
+
+/// <summary>An unsolicited message from the host: a log line, a crash, a reload.</summary>
+public sealed record HostEvent(
+    string Event,
+    string? Name,
+    string? Level,
+    string? Line,
+    int? Pid,
+    string? Message,
+    string[]? Recent,
+    string[]? Migrations);
+
+internal static class HostJson
+{
+    public static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web)
+    {
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+}

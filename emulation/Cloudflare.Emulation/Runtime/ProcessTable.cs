@@ -1,0 +1,93 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace Cloudflare.Emulation.Runtime;
+
+/// <summary>
+/// Finds the processes that belong to one harness by an environment marker (the runtime host passes
+/// its environment on to every workerd it starts). Used to clean up after a harness that was killed
+/// and to prove that none was left behind.
+/// </summary>
+public static class ProcessTable
+{
+    public const string StateRootVariable = "EMULATION_STATE_ROOT";
+
+    /// <summary>PIDs of live processes whose environment has EMULATION_STATE_ROOT=<paramref name="stateRoot"/>.</summary>
+    public static IReadOnlyList<int> FindByStateRoot(string stateRoot)
+    {
+        var marker = $"{StateRootVariable}={stateRoot}\0";
+        var found = new List<int>();
+        if (!OperatingSystem.IsLinux())
+        {
+            return found;
+        }
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out var pid) || pid == Environment.ProcessId)
+            {
+                continue;
+            }
+            try
+            {
+                var environ = File.ReadAllText(Path.Combine(dir, "environ"), System.Text.Encoding.Latin1);
+                if (environ.Contains(marker, StringComparison.Ordinal) && !IsZombie(dir))
+                {
+                    found.Add(pid);
+                }
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // Gone, or not ours to read.
+            }
+        }
+        return found;
+    }
+
+    /// <summary>Kills every process of a previous harness on this state root; returns how many.</summary>
+    public static int KillOrphans(string stateRoot)
+    {
+        var killed = 0;
+        foreach (var pid in FindByStateRoot(stateRoot))
+        {
+            try
+            {
+                using var process = Process.GetProcessById(pid);
+                process.Kill();
+                killed++;
+            }
+            catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception)
+            {
+                // Already gone.
+            }
+        }
+        return killed;
+    }
+
+    /// <summary>Resident memory of a process in bytes, or null when it is gone.</summary>
+    public static long? ResidentBytes(int pid)
+    {
+        try
+        {
+            foreach (var line in File.ReadLines($"/proc/{pid}/status"))
+            {
+                if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+                {
+                    var kb = long.Parse(line["VmRSS:".Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
+                    return kb * 1024;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // Gone.
+        }
+        return null;
+    }
+
+    private static bool IsZombie(string dir)
+    {
+        var stat = File.ReadAllText(Path.Combine(dir, "stat"));
+        var afterName = stat.LastIndexOf(')');
+        return afterName > 0 && stat.Length > afterName + 2 && stat[afterName + 2] == 'Z';
+    }
+}

@@ -1,0 +1,287 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using Cloudflare.Emulation.Configuration;
+using Cloudflare.Emulation.Runtime;
+using Microsoft.Extensions.Logging;
+
+namespace Cloudflare.Emulation.Supervision;
+
+/// <summary>
+/// Starts, stops and restarts stacks and knows each one's URL, workerd process and state. It owns
+/// the runtime host process; when the supervisor is disposed nothing it started is left running.
+/// </summary>
+public sealed class StackSupervisor : IAsyncDisposable
+{
+    private const int RecentLines = 40;
+
+    private readonly HarnessOptions _options;
+    private readonly ILogger<StackSupervisor> _logger;
+    private readonly ConcurrentDictionary<string, Entry> _stacks = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _hostGate = new(1, 1);
+    private RuntimeHostProcess? _host;
+    private StateRootLock? _lock;
+    private bool _disposed;
+
+    public StackSupervisor(HarnessOptions options, ILogger<StackSupervisor> logger)
+    {
+        _options = options;
+        _logger = logger;
+    }
+
+    /// <summary>Raised whenever a stack's state, URL or process changes.</summary>
+    public event Action<StackStatus>? StackChanged;
+
+    /// <summary>Raised for every log line of every stack.</summary>
+    public event Action<StackLogLine>? LogReceived;
+
+    public HarnessOptions Options => _options;
+
+    public Version? NodeVersion { get; private set; }
+
+    public int? HostProcessId => _host?.ProcessId;
+
+    public IReadOnlyList<StackStatus> Stacks => [.. _stacks.Values.Select(e => e.Status)];
+
+    public StackStatus? Find(string name) => _stacks.TryGetValue(name, out var entry) ? entry.Status : null;
+
+    public string StackDirectory(string name) => Path.Combine(_options.StateRoot, "stacks", name);
+
+    /// <summary>Locks the state root, removes leftovers of a killed harness, and starts the runtime host.</summary>
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        _lock ??= StateRootLock.Acquire(_options.StateRoot);
+        var orphans = ProcessTable.KillOrphans(_options.StateRoot);
+        if (orphans > 0)
+        {
+            _logger.LogWarning("Stopped {Count} processes left behind by an earlier harness on {StateRoot}", orphans, _options.StateRoot);
+        }
+        NodeVersion = await NodeToolchain.RequireAsync(_options.Node, cancellationToken);
+        await EnsureHostAsync(cancellationToken);
+    }
+
+    public async Task<StackStatus> StartStackAsync(StackDefinition definition, CancellationToken cancellationToken)
+    {
+        var entry = _stacks.AddOrUpdate(definition.Name,
+            _ => new Entry(definition, new StackStatus(definition.Name, definition.Worker, StackState.Starting, StackDirectory(definition.Name))),
+            (_, existing) => existing.Status.State is StackState.Running or StackState.Starting or StackState.Reloading
+                ? throw new InvalidOperationException($"Stack '{definition.Name}' is already {existing.Status.State}.")
+                : existing with { Definition = definition });
+        return await RunAsync(entry, "start", cancellationToken);
+    }
+
+    public async Task<StackStatus> RestartStackAsync(string name, CancellationToken cancellationToken)
+    {
+        var entry = Get(name);
+        await StopQuietlyAsync(name, cancellationToken);
+        return await RunAsync(entry, "start", cancellationToken);
+    }
+
+    public async Task<StackStatus> StopStackAsync(string name, CancellationToken cancellationToken)
+    {
+        Get(name);
+        await StopQuietlyAsync(name, cancellationToken);
+        return Update(name, s => s with { State = StackState.Stopped, ProcessId = null });
+    }
+
+    /// <summary>Runs one SQL statement against a stack's D1 binding (the operator's view of its data).</summary>
+    public async Task<JsonElement> QueryD1Async(string name, string binding, string sql, IReadOnlyList<object?> parameters,
+        CancellationToken cancellationToken)
+    {
+        Get(name);
+        return await Host.SendAsync("d1", new { name, binding, sql, @params = parameters }, cancellationToken);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+        _disposed = true;
+        if (_host is not null)
+        {
+            await _host.DisposeAsync();
+        }
+        // Belt and braces: anything still carrying this state root's marker goes too.
+        ProcessTable.KillOrphans(_options.StateRoot);
+        _lock?.Dispose();
+        _hostGate.Dispose();
+    }
+
+    private RuntimeHostProcess Host => _host ?? throw new InvalidOperationException("The supervisor has not been started.");
+
+    private async Task<StackStatus> RunAsync(Entry entry, string op, CancellationToken cancellationToken)
+    {
+        var definition = entry.Definition;
+        var directory = StackDirectory(definition.Name);
+        Directory.CreateDirectory(directory);
+        Update(definition.Name, s => s with { State = StackState.Starting, LastError = null });
+        try
+        {
+            await EnsureHostAsync(cancellationToken);
+            var spec = new HostStackSpec(definition.Name, definition.Worker, directory, definition.Port,
+                definition.D1, definition.R2, definition.Kv, definition.Vars);
+            var reply = await Host.SendAsync(op, new { stack = spec }, cancellationToken);
+            var started = reply.Deserialize<HostStackStarted>(HostJson.Options)!;
+            return Update(definition.Name, s => s with
+            {
+                State = StackState.Running,
+                Url = started.Url,
+                ProcessId = started.Pid,
+                StartDuration = TimeSpan.FromMilliseconds(started.StartMs),
+            });
+        }
+        catch (RuntimeHostException ex)
+        {
+            Update(definition.Name, s => s with { State = StackState.Failed, LastError = ex.Message, ProcessId = null });
+            throw;
+        }
+    }
+
+    private async Task StopQuietlyAsync(string name, CancellationToken cancellationToken)
+    {
+        if (_host is { IsRunning: true })
+        {
+            try
+            {
+                await _host.SendAsync("stop", new { name }, cancellationToken);
+            }
+            catch (RuntimeHostException ex)
+            {
+                // The host never knew it (e.g. it failed to start) — nothing to stop.
+                _logger.LogDebug("stop {Stack}: {Message}", name, ex.Message);
+            }
+        }
+    }
+
+    private async Task EnsureHostAsync(CancellationToken cancellationToken)
+    {
+        if (_host is { IsRunning: true })
+        {
+            return;
+        }
+        await _hostGate.WaitAsync(cancellationToken);
+        try
+        {
+            if (_host is { IsRunning: true })
+            {
+                return;
+            }
+            if (_host is not null)
+            {
+                await _host.DisposeAsync();
+            }
+            var host = new RuntimeHostProcess(_logger);
+            host.EventReceived += OnHostEvent;
+            host.Exited += OnHostExited;
+            var xdg = Path.Combine(_options.StateRoot, ".xdg");
+            Directory.CreateDirectory(xdg);
+            var environment = new Dictionary<string, string?>
+            {
+                [ProcessTable.StateRootVariable] = _options.StateRoot,
+                // Quiet and offline: no telemetry, no fetch of Cloudflare's request.cf data, no banner.
+                ["WRANGLER_SEND_METRICS"] = "false",
+                ["CLOUDFLARE_CF_FETCH_ENABLED"] = "false",
+                ["WRANGLER_HIDE_BANNER"] = "true",
+                ["XDG_CONFIG_HOME"] = xdg,
+                ["NO_COLOR"] = "1",
+                ["FORCE_COLOR"] = "0",
+                ["NODE_NO_WARNINGS"] = "1",
+            };
+            string[] arguments = ["--workers-dir", _options.WorkersDirectory, .. _options.HotReload ? ["--hot-reload"] : Array.Empty<string>()];
+            await host.StartAsync(_options.Node, _options.RuntimeHostScript, arguments, environment, _options.WorkersDirectory, cancellationToken);
+            _host = host;
+        }
+        finally
+        {
+            _hostGate.Release();
+        }
+    }
+
+    private void OnHostEvent(HostEvent e)
+    {
+        switch (e.Event)
+        {
+            case "log" when e.Name is not null:
+                Remember(e.Name, e.Line ?? "");
+                LogReceived?.Invoke(new StackLogLine(e.Name, e.Level ?? "info", e.Line ?? ""));
+                break;
+            case "exited" when e.Name is not null:
+                var message = $"workerd (pid {e.Pid}) exited unexpectedly";
+                _logger.LogWarning("Stack {Stack}: {Message}", e.Name, message);
+                LogReceived?.Invoke(new StackLogLine(e.Name, "error", message));
+                Update(e.Name, s => s with { State = StackState.Failed, ProcessId = null, LastError = message, RecentLog = e.Recent ?? s.RecentLog });
+                break;
+            case "reloaded" when e.Name is not null:
+                LogReceived?.Invoke(new StackLogLine(e.Name, "info", "reloaded after a change under workers/"));
+                Update(e.Name, s => s with { State = StackState.Running, ProcessId = e.Pid });
+                break;
+            case "host-error":
+                _logger.LogError("runtime host: {Message}", e.Message);
+                break;
+        }
+    }
+
+    private void OnHostExited(int? exitCode)
+    {
+        if (_disposed)
+        {
+            return;
+        }
+        _logger.LogError("The runtime host exited (code {Code}); every stack is down until restarted", exitCode);
+        foreach (var name in _stacks.Keys)
+        {
+            Update(name, s => s.State is StackState.Stopped ? s : s with
+            {
+                State = StackState.Failed,
+                ProcessId = null,
+                LastError = $"the runtime host exited (code {exitCode})",
+            });
+        }
+    }
+
+    private void Remember(string name, string line)
+    {
+        if (_stacks.TryGetValue(name, out var entry))
+        {
+            lock (entry.Recent)
+            {
+                entry.Recent.Enqueue(line);
+                if (entry.Recent.Count > RecentLines)
+                {
+                    entry.Recent.Dequeue();
+                }
+            }
+        }
+    }
+
+    private Entry Get(string name) =>
+        _stacks.TryGetValue(name, out var entry) ? entry : throw new KeyNotFoundException($"No stack named '{name}'.");
+
+    private StackStatus Update(string name, Func<StackStatus, StackStatus> change)
+    {
+        StackStatus updated;
+        var entry = Get(name);
+        lock (entry)
+        {
+            updated = change(entry.Status);
+            if (updated.State == StackState.Failed && updated.RecentLog is null)
+            {
+                lock (entry.Recent)
+                {
+                    updated = updated with { RecentLog = [.. entry.Recent] };
+                }
+            }
+            entry.Status = updated;
+        }
+        StackChanged?.Invoke(updated);
+        return updated;
+    }
+
+    private sealed record Entry(StackDefinition Definition, StackStatus InitialStatus)
+    {
+        public StackStatus Status { get; set; } = InitialStatus;
+        public Queue<string> Recent { get; } = new();
+    }
+}

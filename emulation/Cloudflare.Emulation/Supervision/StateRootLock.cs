@@ -1,0 +1,65 @@
+using Cloudflare.Emulation.Configuration;
+
+namespace Cloudflare.Emulation.Supervision;
+
+/// <summary>
+/// An exclusive lock on the state root, held for the harness's lifetime: two harnesses on one state
+/// root would corrupt each other's SQLite files, so the second one stops with a clear message.
+/// </summary>
+public sealed class StateRootLock : IDisposable
+{
+    private readonly FileStream _stream;
+
+    private StateRootLock(FileStream stream) => _stream = stream;
+
+    public static StateRootLock Acquire(string stateRoot)
+    {
+        try
+        {
+            Directory.CreateDirectory(stateRoot);
+            var probe = Path.Combine(stateRoot, ".write-probe");
+            File.WriteAllText(probe, "");
+            File.Delete(probe);
+        }
+        catch (Exception ex) when (ex is UnauthorizedAccessException or IOException)
+        {
+            throw new HarnessConfigurationException("--state-root",
+                $"'{stateRoot}' is not writable ({ex.Message}). Choose a folder you can write, e.g. --state-root ./.state");
+        }
+        var path = Path.Combine(stateRoot, ".lock");
+        try
+        {
+            var stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            stream.SetLength(0);
+            using (var writer = new StreamWriter(stream, leaveOpen: true))
+            {
+                writer.Write(Environment.ProcessId);
+            }
+            stream.Flush();
+            return new StateRootLock(stream);
+        }
+        catch (IOException)
+        {
+            var owner = TryRead(path);
+            throw new HarnessConfigurationException("--state-root",
+                $"'{stateRoot}' is in use by another harness (process {owner}). Stop it, or give this one its own --state-root.");
+        }
+    }
+
+    public void Dispose() => _stream.Dispose();
+
+    private static string TryRead(string path)
+    {
+        try
+        {
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            using var reader = new StreamReader(stream);
+            var text = reader.ReadToEnd().Trim();
+            return text.Length > 0 ? text : "unknown";
+        }
+        catch (IOException)
+        {
+            return "unknown";
+        }
+    }
+}
