@@ -25,14 +25,19 @@ export async function readJson<T extends z.ZodType>(c: Context, schema: T): Prom
     throw new HTTPException(400, { res: Response.json({ error: "invalid_json", message: "body: not valid JSON", field: "body" }, { status: 400 }) });
   }
   const parsed = schema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const field = issue && issue.path.length > 0 ? issue.path.join(".") : "body";
-    throw new HTTPException(400, {
-      res: Response.json({ error: "validation_failed", message: `${field}: ${issue?.message ?? "invalid"}`, field }, { status: 400 }),
-    });
-  }
+  if (!parsed.success) throw validationError(parsed.error, "body");
   return parsed.data;
+}
+
+/** A 400 for the first zod issue, naming its field (for an unknown key, the key itself). */
+export function validationError(error: z.ZodError, fallbackField: string): HTTPException {
+  const issue = error.issues[0];
+  const path = issue?.path.map(String) ?? [];
+  if (issue?.code === "unrecognized_keys" && issue.keys[0] !== undefined) path.push(issue.keys[0]);
+  const field = path.length > 0 ? path.join(".") : fallbackField;
+  return new HTTPException(400, {
+    res: Response.json({ error: "validation_failed", message: `${field}: ${issue?.message ?? "invalid"}`, field }, { status: 400 }),
+  });
 }
 
 /** Hono onError: known HTTP errors pass through; anything else is logged and hidden. */

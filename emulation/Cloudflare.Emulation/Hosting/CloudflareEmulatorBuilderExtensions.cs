@@ -29,6 +29,7 @@ public static class CloudflareEmulatorBuilderExtensions
         builder.Services.TryAddSingleton(options);
         builder.Services.TryAddSingleton<StackSupervisor>();
         builder.Services.TryAddSingleton<CloudflareEmulatorLifecycle>();
+        builder.Services.AddHostedService<SupervisorShutdownService>();
 
         var emulator = new CloudflareEmulatorResource(name);
         return builder.AddResource(emulator)

@@ -120,7 +120,9 @@ public sealed class StackSupervisor : IAsyncDisposable
         try
         {
             await EnsureHostAsync(cancellationToken);
-            var spec = new HostStackSpec(definition.Name, definition.Worker, directory, definition.Port,
+            // A restarted stack keeps its port, so its URL (and the routing metadata naming it) stays valid.
+            var port = definition.Port != 0 ? definition.Port : entry.Status.Url is { } url ? new Uri(url).Port : 0;
+            var spec = new HostStackSpec(definition.Name, definition.Worker, directory, port,
                 definition.D1, definition.R2, definition.Kv, definition.Vars);
             var reply = await Host.SendAsync(op, new { stack = spec }, cancellationToken);
             var started = reply.Deserialize<HostStackStarted>(HostJson.Options)!;

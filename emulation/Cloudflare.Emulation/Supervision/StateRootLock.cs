@@ -30,17 +30,13 @@ public sealed class StateRootLock : IDisposable
         try
         {
             var stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
-            stream.SetLength(0);
-            using (var writer = new StreamWriter(stream, leaveOpen: true))
-            {
-                writer.Write(Environment.ProcessId);
-            }
-            stream.Flush();
+            // The owner goes in a file of its own: the locked file cannot be read by anyone else.
+            File.WriteAllText(OwnerFile(stateRoot), Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
             return new StateRootLock(stream);
         }
         catch (IOException)
         {
-            var owner = TryRead(path);
+            var owner = TryRead(OwnerFile(stateRoot));
             throw new HarnessConfigurationException("--state-root",
                 $"'{stateRoot}' is in use by another harness (process {owner}). Stop it, or give this one its own --state-root.");
         }
@@ -48,13 +44,13 @@ public sealed class StateRootLock : IDisposable
 
     public void Dispose() => _stream.Dispose();
 
+    private static string OwnerFile(string stateRoot) => Path.Combine(stateRoot, ".lock.owner");
+
     private static string TryRead(string path)
     {
         try
         {
-            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-            using var reader = new StreamReader(stream);
-            var text = reader.ReadToEnd().Trim();
+            var text = File.ReadAllText(path).Trim();
             return text.Length > 0 ? text : "unknown";
         }
         catch (IOException)

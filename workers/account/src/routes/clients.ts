@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { AccountEnv } from "../env";
 import { ClientInput, ClientStatus, type Client } from "../models/client";
 import { newTracking } from "../../../shared/tracking";
-import { problem, readJson } from "../../../shared/http";
+import { problem, readJson, validationError } from "../../../shared/http";
 
 const ListQuery = z.object({
   status: ClientStatus.optional(),
@@ -24,11 +24,7 @@ export const clients = new Hono<{ Bindings: AccountEnv }>()
   })
   .get("/", async (c) => {
     const query = ListQuery.safeParse(c.req.query());
-    if (!query.success) {
-      const issue = query.error.issues[0];
-      const field = issue?.path.join(".") ?? "query";
-      return problem(c, 400, "validation_failed", `${field}: ${issue?.message ?? "invalid"}`, field);
-    }
+    if (!query.success) throw validationError(query.error, "query");
     const { status, limit } = query.data;
     const stmt = status
       ? c.env.DB.prepare("SELECT body FROM clients WHERE status = ? ORDER BY name, id LIMIT ?").bind(status, limit)

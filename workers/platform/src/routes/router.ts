@@ -17,9 +17,11 @@ export const router = new Hono<{ Bindings: PlatformEnv }>().all("/:slug/*", asyn
   const rest = incoming.pathname.slice(`/accounts/${slug}`.length) || "/";
   const target = new URL(rest + incoming.search, account.routing.workerUrl);
   const forwarded = new Request(target, c.req.raw);
-  // Ask the account Worker only for encodings the caller accepts; otherwise a compressed body
-  // would be passed on with a Content-Encoding the caller never asked for.
-  forwarded.headers.set("accept-encoding", c.req.header("accept-encoding") ?? "identity");
+  // Workers see a normalised Accept-Encoding; the caller's own is request.cf.clientAcceptEncoding.
+  // Ask the account Worker only for encodings the caller accepts, or a compressed body would be
+  // passed on with a Content-Encoding the caller never asked for.
+  const clientEncoding = (c.req.raw.cf as IncomingRequestCfProperties | undefined)?.clientAcceptEncoding;
+  forwarded.headers.set("accept-encoding", clientEncoding || "identity");
   try {
     return await fetch(forwarded);
   } catch (error) {

@@ -1,0 +1,94 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Emulation.Tests.Infrastructure;
+
+namespace Emulation.Tests.EndToEnd;
+
+/// <summary>The first isolation promise, end to end: a client created in A exists in A and nowhere else.</summary>
+[Collection(HarnessCollection.Name)]
+public sealed class TenantIsolationTests(HarnessFixture harness)
+{
+    private AccountApi Account(string name) => new(harness.Http, harness.PlatformUrl, name);
+
+    [Fact]
+    public async Task Client_created_in_A_through_the_platform_is_listed_by_A_and_not_by_B()
+    {
+        var id = await Account("account-1").CreateClientIdAsync("Ada Lovelace");
+
+        Assert.Contains(id, await Account("account-1").ListClientIdsAsync());
+        Assert.DoesNotContain(id, await Account("account-2").ListClientIdsAsync());
+        using var fromB = await Account("account-2").GetClientAsync(id);
+        Assert.Equal(HttpStatusCode.NotFound, fromB.StatusCode);
+    }
+
+    [Fact]
+    public async Task Client_row_is_in_A_s_D1_file_and_in_no_other_D1_file()
+    {
+        var id = await Account("account-1").CreateClientIdAsync("Grace Hopper");
+
+        var ownFiles = D1Files.Of(harness.Supervisor.StackDirectory("account-1"));
+        Assert.Single(ownFiles);
+        Assert.Equal(1, D1Files.CountRows(ownFiles[0], "clients", id));
+
+        foreach (var other in new[] { "account-2", "platform" })
+        {
+            var files = D1Files.Of(harness.Supervisor.StackDirectory(other));
+            Assert.NotEmpty(files);
+            Assert.All(files, file =>
+            {
+                Assert.Equal(0, D1Files.CountRows(file, "clients", id));
+                Assert.Equal(0, D1Files.CountRows(file, "accounts", id));
+            });
+        }
+    }
+
+    [Fact]
+    public async Task Each_account_stack_has_its_own_workerd_process_and_state_directory()
+    {
+        var stacks = harness.Supervisor.Stacks;
+        Assert.Equal(3, stacks.Count);
+        Assert.Equal(stacks.Count, stacks.Select(s => s.ProcessId).Distinct().Count());
+        Assert.Equal(stacks.Count, stacks.Select(s => s.StateDirectory).Distinct().Count());
+        Assert.All(stacks, s => Assert.StartsWith(harness.StateRoot, s.StateDirectory, StringComparison.Ordinal));
+
+        foreach (var account in HarnessFixture.Accounts)
+        {
+            using var health = await harness.Http.GetFromJsonAsync<JsonDocument>(new Uri(new Uri(harness.Supervisor.Find(account)!.Url!), "/healthz"));
+            Assert.Equal(account, health!.RootElement.GetProperty("account").GetString());
+        }
+    }
+
+    [Fact]
+    public async Task Unknown_account_gets_404_naming_the_account()
+    {
+        using var response = await harness.Http.GetAsync(new Uri(harness.PlatformUrl, "/accounts/no-such-firm/api/clients"));
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("account", body.GetProperty("field").GetString());
+    }
+
+    [Theory]
+    [InlineData("{\"name\": 42}", "name")]
+    [InlineData("{\"name\": \"Ok\", \"colour\": \"red\"}", "colour")]
+    [InlineData("{\"name\": \"Ok\", \"email\": \"not-an-email\"}", "email")]
+    [InlineData("{not json", "body")]
+    public async Task Bad_client_input_gets_400_naming_the_field_and_writes_nothing(string json, string field)
+    {
+        var before = (await Account("account-2").ListClientIdsAsync()).Count;
+        using var content = new StringContent(json, System.Text.Encoding.UTF8, "application/json");
+        using var response = await harness.Http.PostAsync(new Uri(harness.PlatformUrl, "/accounts/account-2/api/clients"), content);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(field, body.GetProperty("field").GetString());
+        Assert.Equal(before, (await Account("account-2").ListClientIdsAsync()).Count);
+    }
+
+    [Fact]
+    public async Task Platform_admin_api_refuses_requests_without_the_admin_token()
+    {
+        using var response = await harness.Http.GetAsync(new Uri(harness.PlatformUrl, "/admin/accounts"));
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+    }
+}

@@ -1,0 +1,83 @@
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using Aspire.Hosting.Testing;
+using Cloudflare.Emulation.Supervision;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Emulation.Tests.Infrastructure;
+
+/// <summary>
+/// The whole harness (the real AppHost) with two account stacks, started once for a test collection,
+/// on its own state root and random ports.
+/// </summary>
+public sealed class HarnessFixture : IAsyncLifetime
+{
+    public static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(120);
+    public static readonly string[] Accounts = ["account-1", "account-2"];
+
+    public DistributedApplication App { get; private set; } = null!;
+
+    public StackSupervisor Supervisor { get; private set; } = null!;
+
+    public string StateRoot { get; } = RepositoryPaths.NewStateRoot("harness");
+
+    public HttpClient Http { get; } = new() { Timeout = TimeSpan.FromSeconds(30) };
+
+    public Uri PlatformUrl => new(Supervisor.Find("platform")!.Url!);
+
+    public async Task InitializeAsync()
+    {
+        App = await StartAsync(StateRoot, accounts: 2, hotReload: true);
+        Supervisor = App.Services.GetRequiredService<StackSupervisor>();
+    }
+
+    /// <summary>Starts the AppHost the way `dotnet run` does, with test settings, and waits for every stack to be healthy.</summary>
+    public static async Task<DistributedApplication> StartAsync(string stateRoot, int accounts, bool hotReload)
+    {
+        using var cts = new CancellationTokenSource(StartTimeout);
+        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(
+            ["--accounts", accounts.ToString(System.Globalization.CultureInfo.InvariantCulture),
+             "--state-root", stateRoot,
+             "--hot-reload", hotReload ? "true" : "false"],
+            cts.Token);
+        var app = await builder.BuildAsync(cts.Token);
+        await app.StartAsync(cts.Token);
+        foreach (var name in new[] { "platform" }.Concat(Enumerable.Range(1, accounts).Select(i => $"account-{i}")))
+        {
+            await app.ResourceNotifications.WaitForResourceHealthyAsync(name, cts.Token);
+        }
+        return app;
+    }
+
+    public async Task DisposeAsync()
+    {
+        Http.Dispose();
+        await App.DisposeAsync();
+        TryDelete(StateRoot);
+    }
+
+    public static void TryDelete(string path)
+    {
+        try
+        {
+            Directory.Delete(path, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A leftover temp folder is not worth failing a run over.
+        }
+    }
+
+    /// <summary>Waits until a resource's dashboard state is <paramref name="state"/>.</summary>
+    public async Task WaitForStateAsync(string resource, string state)
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await App.ResourceNotifications.WaitForResourceAsync(resource, e => e.Snapshot.State?.Text == state, cts.Token);
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class HarnessCollection : ICollectionFixture<HarnessFixture>
+{
+    public const string Name = "harness";
+}

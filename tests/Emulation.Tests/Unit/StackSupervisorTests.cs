@@ -1,0 +1,106 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Cloudflare.Emulation.Configuration;
+using Cloudflare.Emulation.Runtime;
+using Cloudflare.Emulation.Supervision;
+using Emulation.Tests.Infrastructure;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Emulation.Tests.Unit;
+
+/// <summary>The supervisor on its own (no Aspire): a real runtime host and real workerd processes.</summary>
+public sealed class StackSupervisorTests : IAsyncLifetime
+{
+    private readonly string _stateRoot = RepositoryPaths.NewStateRoot("supervisor");
+    private StackSupervisor _supervisor = null!;
+
+    public async Task InitializeAsync()
+    {
+        _supervisor = new StackSupervisor(new HarnessOptions
+        {
+            StateRoot = _stateRoot,
+            WorkersDirectory = RepositoryPaths.Workers,
+            RuntimeHostScript = RepositoryPaths.RuntimeHostScript,
+        }, NullLogger<StackSupervisor>.Instance);
+        await _supervisor.StartAsync(CancellationToken.None);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _supervisor.DisposeAsync();
+        HarnessFixture.TryDelete(_stateRoot);
+    }
+
+    private static StackDefinition Account(string name, string worker = "account") => new(name, worker,
+        D1: new Dictionary<string, string> { ["DB"] = $"{name}-db" },
+        R2: new Dictionary<string, string> { ["DOCUMENTS"] = $"{name}-bucket" },
+        Kv: new Dictionary<string, string> { ["CACHE"] = $"{name}-kv" },
+        Vars: new Dictionary<string, string> { ["ACCOUNT_ID"] = name });
+
+    [Fact]
+    public async Task Started_stack_serves_its_worker_with_migrations_applied()
+    {
+        var status = await _supervisor.StartStackAsync(Account("acme"), CancellationToken.None);
+
+        Assert.Equal(StackState.Running, status.State);
+        Assert.NotNull(status.ProcessId);
+        using var http = new HttpClient();
+        var health = await http.GetFromJsonAsync<JsonElement>(new Uri(new Uri(status.Url!), "/healthz"));
+        Assert.Equal("acme", health.GetProperty("account").GetString());
+
+        var migrations = await _supervisor.QueryD1Async("acme", "DB", "SELECT name FROM d1_migrations ORDER BY id", [], CancellationToken.None);
+        Assert.Equal("0001_clients.sql", migrations.GetProperty("results")[0].GetProperty("name").GetString());
+    }
+
+    [Fact]
+    public async Task Starting_a_running_stack_again_is_refused()
+    {
+        await _supervisor.StartStackAsync(Account("twice"), CancellationToken.None);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => _supervisor.StartStackAsync(Account("twice"), CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task A_stack_that_cannot_start_is_failed_with_the_reason_and_others_are_unaffected()
+    {
+        var good = await _supervisor.StartStackAsync(Account("good"), CancellationToken.None);
+
+        var error = await Assert.ThrowsAsync<RuntimeHostException>(() => _supervisor.StartStackAsync(Account("broken", worker: "no-such-worker"), CancellationToken.None));
+        Assert.Contains("no-such-worker", error.Message, StringComparison.Ordinal);
+        Assert.Equal(StackState.Failed, _supervisor.Find("broken")!.State);
+        Assert.Equal(good.ProcessId, _supervisor.Find("good")!.ProcessId);
+        Assert.Equal(StackState.Running, _supervisor.Find("good")!.State);
+    }
+
+    [Fact]
+    public async Task Stop_then_restart_brings_the_stack_back_on_the_same_url_with_its_data()
+    {
+        var first = await _supervisor.StartStackAsync(Account("cycle"), CancellationToken.None);
+        await _supervisor.QueryD1Async("cycle", "DB", "INSERT INTO clients (id, body) VALUES ('c1', json_object('name', 'Kept'))", [], CancellationToken.None);
+
+        var stopped = await _supervisor.StopStackAsync("cycle", CancellationToken.None);
+        Assert.Equal(StackState.Stopped, stopped.State);
+        var restarted = await _supervisor.RestartStackAsync("cycle", CancellationToken.None);
+
+        Assert.Equal(first.Url, restarted.Url);
+        Assert.NotEqual(first.ProcessId, restarted.ProcessId);
+        var rows = await _supervisor.QueryD1Async("cycle", "DB", "SELECT name FROM clients WHERE id = 'c1'", [], CancellationToken.None);
+        Assert.Equal("Kept", rows.GetProperty("results")[0].GetProperty("name").GetString());
+    }
+
+    [Fact]
+    public async Task Unknown_stack_names_are_refused()
+    {
+        await Assert.ThrowsAsync<KeyNotFoundException>(() => _supervisor.RestartStackAsync("nobody", CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Disposing_the_supervisor_stops_the_host_and_every_workerd()
+    {
+        await _supervisor.StartStackAsync(Account("short-lived"), CancellationToken.None);
+        Assert.NotEmpty(ProcessTable.FindByStateRoot(_stateRoot));
+
+        await _supervisor.DisposeAsync();
+
+        Assert.Empty(ProcessTable.FindByStateRoot(_stateRoot));
+    }
+}
