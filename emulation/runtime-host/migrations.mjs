@@ -4,20 +4,19 @@
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 
-export async function applyMigrations(db, dir) {
-  await db
-    .prepare(
-      "CREATE TABLE IF NOT EXISTS d1_migrations (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE, applied_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)",
-    )
-    .run();
-  const done = new Set((await db.prepare("SELECT name FROM d1_migrations").all()).results.map((r) => r.name));
+/** @param d1 {{ query(sql, params?): Promise<{results: any[]}>, batch(statements): Promise<unknown> }} */
+export async function applyMigrations(d1, dir) {
+  await d1.query(
+    "CREATE TABLE IF NOT EXISTS d1_migrations (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE, applied_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)",
+  );
+  const done = new Set((await d1.query("SELECT name FROM d1_migrations")).results.map((r) => r.name));
   const applied = [];
   for (const file of readdirSync(dir).filter((f) => f.endsWith(".sql")).sort()) {
     if (done.has(file)) continue;
     const statements = splitStatements(readFileSync(path.join(dir, file), "utf8"));
-    await db.batch([
-      ...statements.map((sql) => db.prepare(sql)),
-      db.prepare("INSERT INTO d1_migrations (name) VALUES (?)").bind(file),
+    await d1.batch([
+      ...statements.map((sql) => ({ sql })),
+      { sql: "INSERT INTO d1_migrations (name) VALUES (?)", params: [file] },
     ]);
     applied.push(file);
   }

@@ -3,8 +3,13 @@
 // process, so starting, reloading or losing one stack leaves every other stack serving.
 import { readFileSync, readdirSync, existsSync } from "node:fs";
 import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
 import path from "node:path";
 import { applyMigrations } from "./migrations.mjs";
+import { D1Client } from "./d1-client.mjs";
+
+const CONTROL_WORKER = "emulator-control";
+const CONTROL_SCRIPT = readFileSync(fileURLToPath(new URL("./control-worker.js", import.meta.url)), "utf8");
 
 const RECENT_LINES = 40;
 const CRASH_POLL_MS = 400;
@@ -55,9 +60,7 @@ export class StackRegistry {
   }
 
   async queryD1(name, binding, sql, params) {
-    const db = await this.#get(name).d1(binding);
-    const result = await db.prepare(sql).bind(...params).all();
-    return { results: result.results, meta: result.meta };
+    return this.#get(name).d1(binding).query(sql, params);
   }
 
   describe() {
@@ -85,6 +88,7 @@ class Stack {
   state = "starting";
   pid = undefined;
   url = undefined;
+  controlUrl = undefined;
   recent = [];
   /** @type {import("miniflare").Miniflare | undefined} */
   instance = undefined;
@@ -112,6 +116,7 @@ class Stack {
     }
     // Keep the port across reloads and restarts so routing metadata stays valid.
     this.spec.port = Number(new URL(this.url).port);
+    this.controlUrl = await this.instance.unsafeGetDirectURL(CONTROL_WORKER);
     this.pid = findWorkerdPid(this.name);
     const migrations = await this.#migrate(bundle);
     this.state = "running";
@@ -124,6 +129,7 @@ class Stack {
       const bundle = await this.registry.bundler.bundle(this.spec.worker);
       await this.instance.setOptions(this.#options(bundle));
       await this.instance.ready;
+      this.controlUrl = await this.instance.unsafeGetDirectURL(CONTROL_WORKER);
       this.pid = findWorkerdPid(this.name);
       const migrations = await this.#migrate(bundle);
       this.state = "running";
@@ -145,9 +151,9 @@ class Stack {
     this.registry.emit({ event: "exited", name: this.name, pid, recent: [...this.recent] });
   }
 
-  async d1(binding) {
-    if (!this.instance || this.state !== "running") throw new Error(`stack '${this.name}' is ${this.state}`);
-    return this.instance.getD1Database(binding);
+  d1(binding) {
+    if (!this.controlUrl || this.state !== "running") throw new Error(`stack '${this.name}' is ${this.state}`);
+    return new D1Client(this.controlUrl, binding);
   }
 
   async dispose() {
@@ -164,22 +170,36 @@ class Stack {
   async #migrate(bundle) {
     const binding = Object.keys(this.spec.d1 ?? {})[0];
     if (!binding || !existsSync(bundle.migrationsDir)) return [];
-    const applied = await applyMigrations(await this.instance.getD1Database(binding), bundle.migrationsDir);
+    const applied = await applyMigrations(new D1Client(this.controlUrl, binding), bundle.migrationsDir);
     for (const name of applied) this.#log("info", `applied migration ${name} to ${binding}`);
     return applied;
   }
 
   #options(bundle) {
+    const d1Databases = this.spec.d1 ?? {};
     return {
-      name: this.name,
-      modules: true,
-      script: bundle.script,
-      compatibilityDate: bundle.compatibilityDate,
-      compatibilityFlags: bundle.compatibilityFlags,
-      d1Databases: this.spec.d1 ?? {},
-      r2Buckets: this.spec.r2 ?? {},
-      kvNamespaces: this.spec.kv ?? {},
-      bindings: this.spec.vars ?? {},
+      workers: [
+        {
+          // The stack's own Worker comes first: it receives every request to the stack's URL.
+          name: this.name,
+          modules: true,
+          script: bundle.script,
+          compatibilityDate: bundle.compatibilityDate,
+          compatibilityFlags: bundle.compatibilityFlags,
+          d1Databases,
+          r2Buckets: this.spec.r2 ?? {},
+          kvNamespaces: this.spec.kv ?? {},
+          bindings: this.spec.vars ?? {},
+        },
+        {
+          name: CONTROL_WORKER,
+          modules: true,
+          script: CONTROL_SCRIPT,
+          compatibilityDate: bundle.compatibilityDate,
+          d1Databases,
+          unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
+        },
+      ],
       defaultPersistRoot: this.spec.persistDir,
       host: "127.0.0.1",
       port: this.spec.port ?? 0,

@@ -3,7 +3,8 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { z } from "zod";
+import * as z from "zod/mini";
+import "./validation";
 
 export interface Problem {
   error: string;
@@ -17,7 +18,7 @@ export function problem(c: Context, status: ContentfulStatusCode, error: string,
 }
 
 /** Parses a JSON request body against a schema, or throws a 400 that names the offending field. */
-export async function readJson<T extends z.ZodType>(c: Context, schema: T): Promise<z.infer<T>> {
+export async function readJson<T extends z.ZodMiniType>(c: Context, schema: T): Promise<z.infer<T>> {
   let raw: unknown;
   try {
     raw = await c.req.json();
@@ -30,7 +31,7 @@ export async function readJson<T extends z.ZodType>(c: Context, schema: T): Prom
 }
 
 /** A 400 for the first zod issue, naming its field (for an unknown key, the key itself). */
-export function validationError(error: z.ZodError, fallbackField: string): HTTPException {
+export function validationError(error: z.core.$ZodError, fallbackField: string): HTTPException {
   const issue = error.issues[0];
   const path = issue?.path.map(String) ?? [];
   if (issue?.code === "unrecognized_keys" && issue.keys[0] !== undefined) path.push(issue.keys[0]);

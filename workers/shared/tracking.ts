@@ -1,11 +1,11 @@
 // TrackingSchema: audit fields carried inside every row's JSON body (the seed's convention).
-import { z } from "zod";
+import * as z from "zod/mini";
 
 export const TrackingSchema = z.object({
   accountId: z.string(),
   createdAt: z.string(),
   updatedAt: z.string(),
-  version: z.number().int().positive(),
+  version: z.int().check(z.positive()),
 });
 export type Tracking = z.infer<typeof TrackingSchema>;
 

@@ -1,5 +1,4 @@
 using System.Collections.Immutable;
-using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Cloudflare.Emulation.Configuration;
 using Cloudflare.Emulation.Platform;

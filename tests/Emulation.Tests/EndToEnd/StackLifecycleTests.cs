@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using Aspire.Hosting;
 using Cloudflare.Emulation.Supervision;
 using Emulation.Tests.Infrastructure;
 

@@ -1,5 +1,4 @@
 using Aspire.Hosting;
-using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
 using Cloudflare.Emulation.Supervision;
 using Microsoft.Extensions.DependencyInjection;

@@ -1,13 +1,13 @@
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod/mini";
 import type { AccountEnv } from "../env";
 import { ClientInput, ClientStatus, type Client } from "../models/client";
 import { newTracking } from "../../../shared/tracking";
 import { problem, readJson, validationError } from "../../../shared/http";
 
 const ListQuery = z.object({
-  status: ClientStatus.optional(),
-  limit: z.coerce.number().int().min(1).max(100).default(50),
+  status: z.optional(ClientStatus),
+  limit: z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(100)), 50),
 });
 
 export const clients = new Hono<{ Bindings: AccountEnv }>()

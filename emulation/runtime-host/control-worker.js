@@ -1,0 +1,26 @@
+// The emulator's control sidecar: a Worker the runtime host adds to every stack, bound to the same
+// D1 databases as the stack's own Worker and served on a separate loopback socket. It is how the
+// emulator (migrations, the operator's SQL console, later the control-plane API) reaches a stack's
+// data without touching the stack's Worker or its public URL. It is emulator code, never deployed.
+export default {
+  async fetch(request, env) {
+    const url = new URL(request.url);
+    const match = url.pathname.match(/^\/d1\/([A-Za-z_][A-Za-z0-9_]*)\/(query|batch)$/);
+    if (!match || request.method !== "POST") return Response.json({ error: "not found" }, { status: 404 });
+    const db = env[match[1]];
+    if (!db || typeof db.prepare !== "function") {
+      return Response.json({ error: `no D1 binding named ${match[1]}` }, { status: 404 });
+    }
+    try {
+      const body = await request.json();
+      if (match[2] === "query") {
+        const result = await db.prepare(body.sql).bind(...(body.params ?? [])).all();
+        return Response.json(result);
+      }
+      const results = await db.batch(body.statements.map((s) => db.prepare(s.sql).bind(...(s.params ?? []))));
+      return Response.json(results);
+    } catch (error) {
+      return Response.json({ error: error.message }, { status: 400 });
+    }
+  },
+};

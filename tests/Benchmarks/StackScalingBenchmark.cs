@@ -1,0 +1,117 @@
+using System.Diagnostics;
+using System.Globalization;
+using Cloudflare.Emulation.Configuration;
+using Cloudflare.Emulation.Runtime;
+using Cloudflare.Emulation.Supervision;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Cloudflare.Emulation.Benchmarks;
+
+/// <summary>
+/// Starts K account stacks and prints time-to-ready and memory per stack; then adds stacks one by one
+/// while every existing stack serves requests, and prints the new stacks' time-to-ready and the
+/// errors the existing ones saw.
+/// </summary>
+internal static class StackScalingBenchmark
+{
+    private const int Additions = 5;
+    private const int ParallelStarts = 4;
+
+    public static async Task RunAsync(IReadOnlyList<int> sizes)
+    {
+        Console.WriteLine($"stack scaling benchmark — {Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
+        Console.WriteLine("| K | all ready (s) | start p50 (ms) | start p95 (ms) | workerd RSS / stack (MB) | host RSS (MB) | add one: p50 / max (ms) | requests to others | errors |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|---|");
+        foreach (var k in sizes)
+        {
+            Console.WriteLine(await RunOnceAsync(k));
+        }
+    }
+
+    private static async Task<string> RunOnceAsync(int k)
+    {
+        var stateRoot = Path.Combine(Path.GetTempPath(), "emulation-bench", Guid.NewGuid().ToString("N"));
+        await using var supervisor = new StackSupervisor(new HarnessOptions
+        {
+            StateRoot = stateRoot,
+            WorkersDirectory = Path.Combine(Repository.Root, "workers"),
+            RuntimeHostScript = Path.Combine(Repository.Root, "emulation", "runtime-host", "host.mjs"),
+        }, NullLogger<StackSupervisor>.Instance);
+        await supervisor.StartAsync(CancellationToken.None);
+
+        var clock = Stopwatch.StartNew();
+        var starts = new List<double>();
+        await Parallel.ForEachAsync(Enumerable.Range(1, k), new ParallelOptions { MaxDegreeOfParallelism = ParallelStarts }, async (i, ct) =>
+        {
+            var status = await supervisor.StartStackAsync(Definition($"account-{i}"), ct);
+            lock (starts)
+            {
+                starts.Add(status.StartDuration!.Value.TotalMilliseconds);
+            }
+        });
+        var allReady = clock.Elapsed;
+
+        var rss = supervisor.Stacks.Select(s => ProcessTable.ResidentBytes(s.ProcessId!.Value) ?? 0).ToList();
+        var hostRss = ProcessTable.ResidentBytes(supervisor.HostProcessId!.Value) ?? 0;
+
+        // Load on the existing stacks while new ones are added.
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        var urls = supervisor.Stacks.Select(s => new Uri(new Uri(s.Url!), "/api/clients?limit=10")).ToArray();
+        using var stop = new CancellationTokenSource();
+        long requests = 0, errors = 0;
+        var load = Enumerable.Range(0, 4).Select(worker => Task.Run(async () =>
+        {
+            var n = worker;
+            while (!stop.IsCancellationRequested)
+            {
+                try
+                {
+                    using var response = await http.GetAsync(urls[n++ % urls.Length]);
+                    if (!response.IsSuccessStatusCode)
+                    {
+                        Interlocked.Increment(ref errors);
+                    }
+                }
+                catch (HttpRequestException)
+                {
+                    Interlocked.Increment(ref errors);
+                }
+                Interlocked.Increment(ref requests);
+            }
+        })).ToArray();
+
+        var additions = new List<double>();
+        for (var i = 1; i <= Additions; i++)
+        {
+            var added = Stopwatch.StartNew();
+            await supervisor.StartStackAsync(Definition($"added-{i}"), CancellationToken.None);
+            additions.Add(added.Elapsed.TotalMilliseconds);
+        }
+        await stop.CancelAsync();
+        await Task.WhenAll(load);
+
+        await supervisor.DisposeAsync();
+        try
+        {
+            Directory.Delete(stateRoot, recursive: true);
+        }
+        catch (IOException)
+        {
+            // Temp folder; not worth failing the run.
+        }
+
+        starts.Sort();
+        additions.Sort();
+        return string.Create(CultureInfo.InvariantCulture,
+            $"| {k} | {allReady.TotalSeconds:0.00} | {Percentile(starts, 50):0} | {Percentile(starts, 95):0} | {rss.Average() / 1048576:0.0} | {hostRss / 1048576.0:0} | {Percentile(additions, 50):0} / {additions[^1]:0} | {requests} | {errors} |");
+    }
+
+    private static StackDefinition Definition(string name) => new(name, "account",
+        D1: new Dictionary<string, string> { ["DB"] = $"{name}-db" },
+        R2: new Dictionary<string, string> { ["DOCUMENTS"] = $"{name}-documents" },
+        Kv: new Dictionary<string, string> { ["CACHE"] = $"{name}-kv" },
+        Vars: new Dictionary<string, string> { ["ACCOUNT_ID"] = name });
+
+    private static double Percentile(List<double> sorted, int p) =>
+        sorted.Count == 0 ? 0 : sorted[Math.Clamp((int)Math.Ceiling(p / 100.0 * sorted.Count) - 1, 0, sorted.Count - 1)];
+}
