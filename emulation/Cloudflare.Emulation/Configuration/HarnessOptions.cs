@@ -27,6 +27,9 @@ public sealed record HarnessOptions
     /// <summary>Reload Workers when files under the workers folder change.</summary>
     public bool HotReload { get; init; }
 
+    /// <summary>Delete every stack's data before starting (a clean slate).</summary>
+    public bool ResetState { get; init; }
+
     /// <summary>The node executable (found on PATH when not set).</summary>
     public string Node { get; init; } = "node";
 
@@ -37,6 +40,7 @@ public sealed record HarnessOptions
         ["--state-root"] = $"{Section}:{nameof(StateRoot)}",
         ["--platform-port"] = $"{Section}:{nameof(PlatformPort)}",
         ["--hot-reload"] = $"{Section}:{nameof(HotReload)}",
+        ["--reset-state"] = $"{Section}:{nameof(ResetState)}",
     };
 
     /// <summary>
@@ -54,6 +58,7 @@ public sealed record HarnessOptions
             RuntimeHostScript = Path.GetFullPath(section["RuntimeHostScript"] ?? Path.Combine(repositoryRoot, "emulation", "runtime-host", "host.mjs"), repositoryRoot),
             PlatformPort = ReadInt(section, nameof(PlatformPort), 0, "--platform-port"),
             HotReload = ReadBool(section, nameof(HotReload), false, "--hot-reload"),
+            ResetState = ReadBool(section, nameof(ResetState), false, "--reset-state"),
             Node = section[nameof(Node)] ?? "node",
         };
         options.Validate();

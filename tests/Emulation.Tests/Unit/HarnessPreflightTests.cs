@@ -54,6 +54,30 @@ public sealed class HarnessPreflightTests
     }
 
     [Fact]
+    public void Reset_state_deletes_every_stack_s_data_and_keeps_the_root()
+    {
+        var root = RepositoryPaths.NewStateRoot("preflight");
+        Directory.CreateDirectory(Path.Combine(root, "stacks", "account-1", "d1"));
+        File.WriteAllText(Path.Combine(root, "platform-admin-token"), "x");
+
+        HarnessPreflight.Run(Options(root) with { ResetState = true });
+
+        Assert.True(Directory.Exists(root));
+        Assert.DoesNotContain(Directory.EnumerateFileSystemEntries(root), e => !Path.GetFileName(e).StartsWith(".lock", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Without_reset_the_data_stays()
+    {
+        var root = RepositoryPaths.NewStateRoot("preflight");
+        Directory.CreateDirectory(Path.Combine(root, "stacks", "account-1"));
+
+        HarnessPreflight.Run(Options(root));
+
+        Assert.True(Directory.Exists(Path.Combine(root, "stacks", "account-1")));
+    }
+
+    [Fact]
     public void The_apphost_exits_with_code_2_and_a_message_naming_a_bad_setting()
     {
         var appHost = Path.Combine(AppContext.BaseDirectory, "AppHost.dll");
