@@ -118,9 +118,10 @@ class Stack {
     this.spec.port = Number(new URL(this.url).port);
     this.controlUrl = await this.instance.unsafeGetDirectURL(CONTROL_WORKER);
     this.pid = findWorkerdPid(this.name);
+    const readyMs = Date.now() - started;
     const migrations = await this.#migrate(bundle);
     this.state = "running";
-    return { ...this.describe(), migrations, startMs: Date.now() - started };
+    return { ...this.describe(), migrations, readyMs, startMs: Date.now() - started };
   }
 
   async reload() {

@@ -16,6 +16,9 @@ internal static class StackScalingBenchmark
 {
     private const int Additions = 5;
     private const int ParallelStarts = 4;
+    // Steady traffic on the existing stacks while new ones are added: 4 clients, one request every 20 ms each.
+    private const int LoadClients = 4;
+    private static readonly TimeSpan LoadInterval = TimeSpan.FromMilliseconds(20);
 
     public static async Task RunAsync(IReadOnlyList<int> sizes)
     {
@@ -59,10 +62,12 @@ internal static class StackScalingBenchmark
         var urls = supervisor.Stacks.Select(s => new Uri(new Uri(s.Url!), "/api/clients?limit=10")).ToArray();
         using var stop = new CancellationTokenSource();
         long requests = 0, errors = 0;
-        var load = Enumerable.Range(0, 4).Select(worker => Task.Run(async () =>
+        var loadClock = Stopwatch.StartNew();
+        var load = Enumerable.Range(0, LoadClients).Select(worker => Task.Run(async () =>
         {
             var n = worker;
-            while (!stop.IsCancellationRequested)
+            using var tick = new PeriodicTimer(LoadInterval);
+            while (await tick.WaitForNextTickAsync() && !stop.IsCancellationRequested)
             {
                 try
                 {
@@ -89,6 +94,7 @@ internal static class StackScalingBenchmark
         }
         await stop.CancelAsync();
         await Task.WhenAll(load);
+        var rate = requests / loadClock.Elapsed.TotalSeconds;
 
         await supervisor.DisposeAsync();
         try
@@ -103,7 +109,7 @@ internal static class StackScalingBenchmark
         starts.Sort();
         additions.Sort();
         return string.Create(CultureInfo.InvariantCulture,
-            $"| {k} | {allReady.TotalSeconds:0.00} | {Percentile(starts, 50):0} | {Percentile(starts, 95):0} | {rss.Average() / 1048576:0.0} | {hostRss / 1048576.0:0} | {Percentile(additions, 50):0} / {additions[^1]:0} | {requests} | {errors} |");
+            $"| {k} | {allReady.TotalSeconds:0.00} | {Percentile(starts, 50):0} | {Percentile(starts, 95):0} | {rss.Average() / 1048576:0.0} | {hostRss / 1048576.0:0} | {Percentile(additions, 50):0} / {additions[^1]:0} | {requests} ({rate:0}/s) | {errors} |");
     }
 
     private static StackDefinition Definition(string name) => new(name, "account",
