@@ -11,7 +11,7 @@ import { createRequire } from "node:module";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import path from "node:path";
-import { StackRegistry } from "./stacks.mjs";
+import { StackRegistry, childPids } from "./stacks.mjs";
 import { WorkerBundler } from "./bundler.mjs";
 import { watchWorkers } from "./watch.mjs";
 
@@ -25,7 +25,9 @@ const workersDir = path.resolve(args["workers-dir"] ?? "");
 // Miniflare and esbuild are the Workers' own pinned npm dependencies: resolve them from there.
 const requireFromWorkers = createRequire(path.join(workersDir, "package.json"));
 
+let parentGone = false;
 export function emit(message) {
+  if (parentGone) return;
   process.stdout.write("@@host " + JSON.stringify(message) + "\n");
 }
 
@@ -67,19 +69,37 @@ async function handle(line) {
   }
 }
 
+const DISPOSE_GRACE_MS = 5000;
 let shuttingDown = false;
 async function shutdown(code) {
   if (shuttingDown) return;
   shuttingDown = true;
-  await stacks.disposeAll();
+  // A stack caught mid-start can keep Miniflare's dispose waiting forever: give it a grace period,
+  // then kill whatever children remain, so nothing outlives the host.
+  await Promise.race([stacks.disposeAll(), new Promise((resolve) => setTimeout(resolve, DISPOSE_GRACE_MS))]);
+  for (const pid of childPids(process.pid)) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // Already gone.
+    }
+  }
   process.exit(code);
 }
 
 createInterface({ input: process.stdin }).on("line", (line) => void handle(line));
-process.stdin.on("end", () => void shutdown(0));
+// Either pipe closing means the supervisor is gone (stopped, or killed): shut down with it.
+// Writing to a closed stdout raises EPIPE; reporting that on stdout again would loop forever.
+function parentDied() {
+  parentGone = true;
+  void shutdown(0);
+}
+process.stdin.on("end", parentDied);
+process.stdout.on("error", parentDied);
 process.on("SIGTERM", () => void shutdown(0));
 process.on("SIGINT", () => void shutdown(0));
 process.on("uncaughtException", (error) => {
+  if (error?.code === "EPIPE") return parentDied();
   emit({ event: "host-error", message: error?.stack ?? String(error) });
 });
 

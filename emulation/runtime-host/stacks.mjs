@@ -275,7 +275,7 @@ function findWorkerdPid(name) {
   return undefined;
 }
 
-function childPids(pid) {
+export function childPids(pid) {
   const pids = [];
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     const file = path.join(`/proc/${pid}/task`, tid, "children");
