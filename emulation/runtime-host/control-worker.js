@@ -1,10 +1,12 @@
 // The emulator's control sidecar: a Worker the runtime host adds to every stack, bound to the same
-// D1 databases as the stack's own Worker and served on a separate loopback socket. It is how the
+// D1 databases and R2 buckets as the stack's own Worker and served on a separate loopback socket. It is how the
 // emulator (migrations, the operator's SQL console, later the control-plane API) reaches a stack's
 // data without touching the stack's Worker or its public URL. It is emulator code, never deployed.
 export default {
   async fetch(request, env) {
     const url = new URL(request.url);
+    const r2 = url.pathname.match(/^\/r2\/([A-Za-z_][A-Za-z0-9_]*)\/list$/);
+    if (r2) return listObjects(env[r2[1]], url.searchParams.get("prefix") ?? undefined);
     const match = url.pathname.match(/^\/d1\/([A-Za-z_][A-Za-z0-9_]*)\/(query|batch)$/);
     if (!match || request.method !== "POST") return Response.json({ error: "not found" }, { status: 404 });
     const db = env[match[1]];
@@ -24,3 +26,16 @@ export default {
     }
   },
 };
+
+/** Every object key in a bucket (the operator's view, e.g. to prove no orphan object exists). */
+async function listObjects(bucket, prefix) {
+  if (!bucket || typeof bucket.list !== "function") return Response.json({ error: "no such R2 binding" }, { status: 404 });
+  const keys = [];
+  let cursor;
+  do {
+    const page = await bucket.list({ prefix, cursor });
+    keys.push(...page.objects.map((o) => ({ key: o.key, size: o.size })));
+    cursor = page.truncated ? page.cursor : undefined;
+  } while (cursor);
+  return Response.json({ objects: keys });
+}

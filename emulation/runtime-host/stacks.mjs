@@ -63,6 +63,17 @@ export class StackRegistry {
     return this.#get(name).d1(binding).query(sql, params);
   }
 
+  async listR2(name, binding, prefix) {
+    const stack = this.#get(name);
+    if (!stack.controlUrl || stack.state !== "running") throw new Error(`stack '${name}' is ${stack.state}`);
+    const url = new URL(`/r2/${binding}/list`, stack.controlUrl);
+    if (prefix) url.searchParams.set("prefix", prefix);
+    const response = await fetch(url);
+    const result = await response.json();
+    if (!response.ok) throw new Error(`R2 list failed: ${result.error}`);
+    return result;
+  }
+
   describe() {
     return [...this.#stacks.values()].map((s) => s.describe());
   }
@@ -198,6 +209,7 @@ class Stack {
           script: CONTROL_SCRIPT,
           compatibilityDate: bundle.compatibilityDate,
           d1Databases,
+          r2Buckets: this.spec.r2 ?? {},
           unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
         },
       ],

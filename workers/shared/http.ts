@@ -19,15 +19,24 @@ export function problem(c: Context, status: ContentfulStatusCode, error: string,
 
 /** Parses a JSON request body against a schema, or throws a 400 that names the offending field. */
 export async function readJson<T extends z.ZodMiniType>(c: Context, schema: T): Promise<z.infer<T>> {
+  const raw = await readJsonObject(c);
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) throw validationError(parsed.error, "body");
+  return parsed.data;
+}
+
+/** Reads a request body that must be a JSON object (not an array, string or null). */
+export async function readJsonObject(c: Context): Promise<Record<string, unknown>> {
   let raw: unknown;
   try {
     raw = await c.req.json();
   } catch {
     throw new HTTPException(400, { res: Response.json({ error: "invalid_json", message: "body: not valid JSON", field: "body" }, { status: 400 }) });
   }
-  const parsed = schema.safeParse(raw);
-  if (!parsed.success) throw validationError(parsed.error, "body");
-  return parsed.data;
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    throw new HTTPException(400, { res: Response.json({ error: "validation_failed", message: "body: must be a JSON object", field: "body" }, { status: 400 }) });
+  }
+  return raw as Record<string, unknown>;
 }
 
 /** A 400 for the first zod issue, naming its field (for an unknown key, the key itself). */

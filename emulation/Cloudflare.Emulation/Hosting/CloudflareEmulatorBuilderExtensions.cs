@@ -1,6 +1,7 @@
 using Aspire.Hosting.ApplicationModel;
 using Cloudflare.Emulation.Configuration;
 using Cloudflare.Emulation.Hosting;
+using Cloudflare.Emulation.Platform;
 using Cloudflare.Emulation.Supervision;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -28,6 +29,7 @@ public static class CloudflareEmulatorBuilderExtensions
 
         builder.Services.TryAddSingleton(options);
         builder.Services.TryAddSingleton<StackSupervisor>();
+        builder.Services.TryAddSingleton(_ => TokenIssuer.LoadOrCreate(options.StateRoot));
         builder.Services.TryAddSingleton<CloudflareEmulatorLifecycle>();
         builder.Services.AddHostedService<SupervisorShutdownService>();
 
@@ -58,9 +60,18 @@ public static class CloudflareEmulatorBuilderExtensions
     public static IResourceBuilder<WorkerStackResource> AddAccountStack(
         this IResourceBuilder<CloudflareEmulatorResource> emulator, string name) =>
         emulator.AddStack(name, StackKind.Account,
-            (StackBindingResource.D1, "DB", "d1"),
-            (StackBindingResource.R2, "DOCUMENTS", "r2"),
-            (StackBindingResource.Kv, "CACHE", "kv"));
+                (StackBindingResource.D1, "DB", "d1"),
+                (StackBindingResource.R2, "DOCUMENTS", "r2"),
+                (StackBindingResource.Kv, "CACHE", "kv"))
+            .WithCommand("issue-owner-token", "Issue owner token",
+                ctx => ctx.Services.GetRequiredService<CloudflareEmulatorLifecycle>().IssueOwnerTokenAsync(
+                    (WorkerStackResource)ctx.Services.GetRequiredService<DistributedApplicationModel>().Resources.First(r => r.Name == ctx.ResourceName),
+                    ctx.CancellationToken),
+                new CommandOptions
+                {
+                    Description = "A 12-hour bearer token for this account's owner, for calling the API by hand.",
+                    IconName = "Key",
+                });
 
     private static IResourceBuilder<WorkerStackResource> AddStack(
         this IResourceBuilder<CloudflareEmulatorResource> emulator, string name, StackKind kind,

@@ -13,6 +13,7 @@ namespace Cloudflare.Emulation.Hosting;
 /// </summary>
 internal sealed class CloudflareEmulatorLifecycle(
     StackSupervisor supervisor,
+    TokenIssuer tokens,
     HarnessOptions options,
     DistributedApplicationModel model,
     ResourceNotificationService notifications,
@@ -111,6 +112,29 @@ internal sealed class CloudflareEmulatorLifecycle(
         var client = new PlatformAdminClient(Http, _adminToken!);
         var routing = new AccountRouting(status.Url, stack.Definition.D1["DB"], stack.Definition.R2["DOCUMENTS"]);
         await client.RegisterAccountAsync(new Uri(platform.Url), stack.Name, stack.Name, routing, cancellationToken);
+        var ownerId = await new AccountOwnerBootstrap(Http, tokens).EnsureOwnerAsync(new Uri(status.Url), stack.Name, cancellationToken);
+        await Publish(stack, s => s with { Properties = s.Properties.SetItem("account.ownerId", ownerId) });
+    }
+
+    /// <summary>A 12-hour token for the account's owner, for trying the API with curl.</summary>
+    public async Task<ExecuteCommandResult> IssueOwnerTokenAsync(WorkerStackResource stack, CancellationToken cancellationToken)
+    {
+        var status = supervisor.Find(stack.Name);
+        if (status?.Url is null)
+        {
+            return CommandResults.Failure($"{stack.Name} is not running.");
+        }
+        try
+        {
+            var ownerId = await new AccountOwnerBootstrap(Http, tokens).EnsureOwnerAsync(new Uri(status.Url), stack.Name, cancellationToken);
+            var token = tokens.Issue(stack.Name, ownerId, TimeSpan.FromHours(12));
+            loggers.GetLogger(stack).LogInformation("Owner token (12 h): {Token}", token);
+            return CommandResults.Success($"Owner token for {stack.Name} (also in its log): {token}");
+        }
+        catch (HttpRequestException ex)
+        {
+            return CommandResults.Failure(ex.Message);
+        }
     }
 
     private StackDefinition Define(WorkerStackResource stack)
@@ -127,7 +151,7 @@ internal sealed class CloudflareEmulatorLifecycle(
                 D1: new Dictionary<string, string> { ["DB"] = identity.DatabaseId },
                 R2: new Dictionary<string, string> { ["DOCUMENTS"] = identity.BucketName },
                 Kv: new Dictionary<string, string> { ["CACHE"] = identity.KvNamespaceId },
-                Vars: new Dictionary<string, string> { ["ACCOUNT_ID"] = stack.Name });
+                Vars: new Dictionary<string, string> { ["ACCOUNT_ID"] = stack.Name, ["AUTH_PUBLIC_KEY"] = tokens.PublicJwk() });
     }
 
     private static string ResourceId(StackDefinition definition, StackBindingResource binding) => binding.ResourceType switch

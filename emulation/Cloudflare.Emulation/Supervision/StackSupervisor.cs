@@ -92,6 +92,13 @@ public sealed class StackSupervisor : IAsyncDisposable
         return await Host.SendAsync("d1", new { name, binding, sql, @params = parameters }, cancellationToken);
     }
 
+    /// <summary>Every object key (and size) in a stack's R2 binding.</summary>
+    public async Task<JsonElement> ListR2Async(string name, string binding, CancellationToken cancellationToken, string? prefix = null)
+    {
+        Get(name);
+        return await Host.SendAsync("r2-list", new { name, binding, prefix }, cancellationToken);
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (_disposed)

@@ -9,13 +9,13 @@ namespace Emulation.Tests.EndToEnd;
 [Collection(HarnessCollection.Name)]
 public sealed class StackLifecycleTests(HarnessFixture harness)
 {
-    private AccountApi Account(string name) => new(harness.Http, harness.PlatformUrl, name);
+    private AccountApi Account(string name) => harness.AsOwner(name);
 
     [Fact]
     public async Task A_killed_workerd_shows_its_stack_failed_with_its_last_log_lines_while_other_stacks_keep_serving()
     {
         var victim = harness.Supervisor.Find("account-2")!;
-        var survivorClient = await Account("account-1").CreateClientIdAsync("Survivor");
+        var survivorClient = await Account("account-1").CreateIdAsync("clients", new { name = "Survivor" });
 
         using (var process = Process.GetProcessById(victim.ProcessId!.Value))
         {
@@ -31,8 +31,8 @@ public sealed class StackLifecycleTests(HarnessFixture harness)
 
         // The other tenant is untouched: same workerd, still serving through the platform.
         Assert.Equal(StackState.Running, harness.Supervisor.Find("account-1")!.State);
-        Assert.Contains(survivorClient, await Account("account-1").ListClientIdsAsync());
-        using (var response = await Account("account-2").GetClientAsync("anything"))
+        Assert.Contains(survivorClient, await Account("account-1").ListIdsAsync("clients", "limit=100"));
+        using (var response = await Account("account-2").SendAsync(HttpMethod.Get, "/api/clients"))
         {
             Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
         }
@@ -46,7 +46,7 @@ public sealed class StackLifecycleTests(HarnessFixture harness)
     [Fact]
     public async Task Restart_stack_command_keeps_the_stack_s_data_and_url_and_touches_no_other_stack()
     {
-        var id = await Account("account-1").CreateClientIdAsync("Kept Across Restart");
+        var id = await Account("account-1").CreateIdAsync("clients", new { name = "Kept Across Restart" });
         var before = harness.Supervisor.Find("account-1")!;
         var otherPid = harness.Supervisor.Find("account-2")!.ProcessId;
         var platformPid = harness.Supervisor.Find("platform")!.ProcessId;
@@ -58,7 +58,7 @@ public sealed class StackLifecycleTests(HarnessFixture harness)
         var after = harness.Supervisor.Find("account-1")!;
         Assert.NotEqual(before.ProcessId, after.ProcessId);
         Assert.Equal(before.Url, after.Url);
-        Assert.Contains(id, await Account("account-1").ListClientIdsAsync());
+        Assert.Contains(id, await Account("account-1").ListIdsAsync("clients", "limit=100"));
         Assert.Equal(otherPid, harness.Supervisor.Find("account-2")!.ProcessId);
         Assert.Equal(platformPid, harness.Supervisor.Find("platform")!.ProcessId);
     }
@@ -66,20 +66,21 @@ public sealed class StackLifecycleTests(HarnessFixture harness)
     [Fact]
     public async Task Saving_a_worker_file_reloads_the_account_stacks_and_keeps_their_data()
     {
-        var id = await Account("account-1").CreateClientIdAsync("Kept Across Reload");
-        var before = harness.Supervisor.Find("account-1")!.ProcessId;
+        var id = await Account("account-1").CreateIdAsync("clients", new { name = "Kept Across Reload" });
+        var before = HarnessFixture.Accounts.ToDictionary(a => a, a => harness.Supervisor.Find(a)!.ProcessId);
         var platformPid = harness.Supervisor.Find("platform")!.ProcessId;
 
         // Touch, not edit: the Worker's code stays as committed, the watcher still sees a save.
         File.SetLastWriteTimeUtc(Path.Combine(RepositoryPaths.Workers, "account", "src", "env.ts"), DateTime.UtcNow);
 
+        // Every stack running the account Worker reloads (a new workerd), and is running again.
         var stopwatch = Stopwatch.StartNew();
-        while (harness.Supervisor.Find("account-1")!.ProcessId == before || harness.Supervisor.Find("account-1")!.State != StackState.Running)
+        while (HarnessFixture.Accounts.Any(a => harness.Supervisor.Find(a) is var s && (s!.ProcessId == before[a] || s.State != StackState.Running)))
         {
-            Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(20), "account-1 was not reloaded within 20 s of the save");
+            Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(20), "the account stacks were not reloaded within 20 s of the save");
             await Task.Delay(100);
         }
-        Assert.Contains(id, await Account("account-1").ListClientIdsAsync());
+        Assert.Contains(id, await Account("account-1").ListIdsAsync("clients", "limit=100"));
         // Only stacks running the account Worker reload.
         Assert.Equal(platformPid, harness.Supervisor.Find("platform")!.ProcessId);
     }

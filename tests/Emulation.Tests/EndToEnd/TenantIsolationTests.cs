@@ -9,23 +9,23 @@ namespace Emulation.Tests.EndToEnd;
 [Collection(HarnessCollection.Name)]
 public sealed class TenantIsolationTests(HarnessFixture harness)
 {
-    private AccountApi Account(string name) => new(harness.Http, harness.PlatformUrl, name);
+    private AccountApi Account(string name) => harness.AsOwner(name);
 
     [Fact]
     public async Task Client_created_in_A_through_the_platform_is_listed_by_A_and_not_by_B()
     {
-        var id = await Account("account-1").CreateClientIdAsync("Ada Lovelace");
+        var id = await Account("account-1").CreateIdAsync("clients", new { name = "Ada Lovelace" });
 
-        Assert.Contains(id, await Account("account-1").ListClientIdsAsync());
-        Assert.DoesNotContain(id, await Account("account-2").ListClientIdsAsync());
-        using var fromB = await Account("account-2").GetClientAsync(id);
+        Assert.Contains(id, await Account("account-1").ListIdsAsync("clients", "limit=100"));
+        Assert.DoesNotContain(id, await Account("account-2").ListIdsAsync("clients", "limit=100"));
+        using var fromB = await Account("account-2").SendAsync(HttpMethod.Get, $"/api/clients/{id}");
         Assert.Equal(HttpStatusCode.NotFound, fromB.StatusCode);
     }
 
     [Fact]
     public async Task Client_row_is_in_A_s_D1_file_and_in_no_other_D1_file()
     {
-        var id = await Account("account-1").CreateClientIdAsync("Grace Hopper");
+        var id = await Account("account-1").CreateIdAsync("clients", new { name = "Grace Hopper" });
 
         var ownFiles = D1Files.Of(harness.Supervisor.StackDirectory("account-1"));
         Assert.Single(ownFiles);
@@ -73,16 +73,18 @@ public sealed class TenantIsolationTests(HarnessFixture harness)
     [InlineData("{\"name\": \"Ok\", \"colour\": \"red\"}", "colour")]
     [InlineData("{\"name\": \"Ok\", \"email\": \"not-an-email\"}", "email")]
     [InlineData("{not json", "body")]
+    [InlineData("[1, 2]", "body")]
+    [InlineData("{\"name\": \"Ok\", \"status\": \"lost\"}", "status")]
+    [InlineData("{\"name\": \"Ok\", \"assignedTo\": \"not-a-uuid\"}", "assignedTo")]
+    [InlineData("{\"name\": \"Ok\", \"assignedTo\": \"00000000-0000-4000-8000-000000000000\"}", "assignedTo")]
+    [InlineData("{\"name\": \"Ok\", \"address\": {\"line1\": \"1 High St\", \"city\": \"York\", \"postcode\": \"YO1\", \"country\": \"GBR\"}}", "address.country")]
     public async Task Bad_client_input_gets_400_naming_the_field_and_writes_nothing(string json, string field)
     {
-        var before = (await Account("account-2").ListClientIdsAsync()).Count;
-        using var content = new StringContent(json, System.Text.Encoding.UTF8, "application/json");
-        using var response = await harness.Http.PostAsync(new Uri(harness.PlatformUrl, "/accounts/account-2/api/clients"), content);
+        var before = (await Account("account-2").ListIdsAsync("clients", "limit=100")).Count;
+        using var response = await Account("account-2").SendRawAsync(HttpMethod.Post, "/api/clients", json);
 
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
-        Assert.Equal(field, body.GetProperty("field").GetString());
-        Assert.Equal(before, (await Account("account-2").ListClientIdsAsync()).Count);
+        Assert.Equal(field, await AccountApi.ProblemFieldAsync(response, HttpStatusCode.BadRequest));
+        Assert.Equal(before, (await Account("account-2").ListIdsAsync("clients", "limit=100")).Count);
     }
 
     [Fact]

@@ -1,28 +1,70 @@
+using System.Net;
+using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 
 namespace Emulation.Tests.Infrastructure;
 
-/// <summary>Calls an account's API through the platform router, as a user's browser would.</summary>
-internal sealed class AccountApi(HttpClient http, Uri platformUrl, string account)
+/// <summary>Calls one account's API through the platform router with a bearer token, as a user's browser would.</summary>
+public sealed class AccountApi(HttpClient http, Uri platformUrl, string account, string? token)
 {
-    private Uri Url(string path) => new(platformUrl, $"/accounts/{account}{path}");
+    public string Account => account;
 
-    public Task<HttpResponseMessage> CreateClientAsync(object body) => http.PostAsJsonAsync(Url("/api/clients"), body);
+    public Uri Url(string path) => new(platformUrl, $"/accounts/{account}{path}");
 
-    public async Task<string> CreateClientIdAsync(string name)
+    public AccountApi WithToken(string? other) => new(http, platformUrl, account, other);
+
+    public async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, object? body = null, string? ifMatch = null, HttpContent? content = null)
     {
-        using var response = await CreateClientAsync(new { name });
-        Assert.Equal(System.Net.HttpStatusCode.Created, response.StatusCode);
-        var created = await response.Content.ReadFromJsonAsync<JsonElement>();
-        return created.GetProperty("id").GetString()!;
+        using var request = new HttpRequestMessage(method, Url(path));
+        if (token is not null)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+        if (ifMatch is not null)
+        {
+            request.Headers.TryAddWithoutValidation("If-Match", ifMatch);
+        }
+        request.Content = content ?? (body is null ? null : JsonContent.Create(body));
+        return await http.SendAsync(request);
     }
 
-    public Task<HttpResponseMessage> GetClientAsync(string id) => http.GetAsync(Url($"/api/clients/{id}"));
+    /// <summary>Sends a raw string as the JSON body.</summary>
+    public Task<HttpResponseMessage> SendRawAsync(HttpMethod method, string path, string json) =>
+        SendAsync(method, path, content: new StringContent(json, System.Text.Encoding.UTF8, "application/json"));
 
-    public async Task<IReadOnlyList<string>> ListClientIdsAsync()
+    /// <summary>Creates a record and returns it; fails the test unless the API answered 201.</summary>
+    public async Task<JsonElement> CreateAsync(string entity, object body)
     {
-        var list = await http.GetFromJsonAsync<JsonElement>(Url("/api/clients?limit=100"));
-        return [.. list.GetProperty("items").EnumerateArray().Select(c => c.GetProperty("id").GetString()!)];
+        using var response = await SendAsync(HttpMethod.Post, $"/api/{entity}", body);
+        return await ReadAsync(response, HttpStatusCode.Created);
+    }
+
+    public async Task<string> CreateIdAsync(string entity, object body) => (await CreateAsync(entity, body)).GetProperty("id").GetString()!;
+
+    public async Task<JsonElement> GetJsonAsync(string path)
+    {
+        using var response = await SendAsync(HttpMethod.Get, path);
+        return await ReadAsync(response, HttpStatusCode.OK);
+    }
+
+    public async Task<IReadOnlyList<string>> ListIdsAsync(string entity, string query = "")
+    {
+        var page = await GetJsonAsync($"/api/{entity}{(query.Length > 0 ? "?" + query : "")}");
+        return [.. page.GetProperty("items").EnumerateArray().Select(e => e.GetProperty("id").GetString()!)];
+    }
+
+    public static async Task<JsonElement> ReadAsync(HttpResponseMessage response, HttpStatusCode expected)
+    {
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == expected, $"{response.RequestMessage?.Method} {response.RequestMessage?.RequestUri?.PathAndQuery}: expected {(int)expected}, got {(int)response.StatusCode} {text}");
+        return text.Length == 0 ? default : JsonDocument.Parse(text).RootElement.Clone();
+    }
+
+    /// <summary>Asserts a 4xx problem response and returns the field it names.</summary>
+    public static async Task<string?> ProblemFieldAsync(HttpResponseMessage response, HttpStatusCode expected)
+    {
+        var body = await ReadAsync(response, expected);
+        return body.TryGetProperty("field", out var field) ? field.GetString() : null;
     }
 }

@@ -1,5 +1,6 @@
 using Aspire.Hosting;
 using Aspire.Hosting.Testing;
+using Cloudflare.Emulation.Platform;
 using Cloudflare.Emulation.Supervision;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -22,12 +23,39 @@ public sealed class HarnessFixture : IAsyncLifetime
 
     public HttpClient Http { get; } = new() { Timeout = TimeSpan.FromSeconds(30) };
 
+    public TokenIssuer Tokens { get; private set; } = null!;
+
     public Uri PlatformUrl => new(Supervisor.Find("platform")!.Url!);
+
+    /// <summary>Each account's owner (created by the harness at start, as provisioning would).</summary>
+    public IReadOnlyDictionary<string, string> Owners { get; private set; } = new Dictionary<string, string>();
 
     public async Task InitializeAsync()
     {
         App = await StartAsync(StateRoot, accounts: 2, hotReload: true);
         Supervisor = App.Services.GetRequiredService<StackSupervisor>();
+        Tokens = App.Services.GetRequiredService<TokenIssuer>();
+        var bootstrap = new AccountOwnerBootstrap(Http, Tokens);
+        var owners = new Dictionary<string, string>();
+        foreach (var account in Accounts)
+        {
+            owners[account] = await bootstrap.EnsureOwnerAsync(new Uri(Supervisor.Find(account)!.Url!), account, CancellationToken.None);
+        }
+        Owners = owners;
+    }
+
+    /// <summary>The account's API as its owner.</summary>
+    public AccountApi AsOwner(string account) => As(account, Owners[account]);
+
+    /// <summary>The account's API as one of its users (or "platform").</summary>
+    public AccountApi As(string account, string subject) =>
+        new(Http, PlatformUrl, account, Tokens.Issue(account, subject, TimeSpan.FromMinutes(30)));
+
+    /// <summary>Creates a user with <paramref name="role"/> in the account and returns the API as that user.</summary>
+    public async Task<(string Id, AccountApi Api)> UserAsync(string account, string role)
+    {
+        var id = await AsOwner(account).CreateIdAsync("users", new { email = $"{role}-{Guid.NewGuid():N}@example.com", name = $"A {role}", role });
+        return (id, As(account, id));
     }
 
     /// <summary>Starts the AppHost the way `dotnet run` does, with test settings, and waits for every stack to be healthy.</summary>

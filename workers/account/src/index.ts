@@ -1,14 +1,36 @@
 // The account Worker: serves one account's users from that account's own D1, R2 and KV.
 import { Hono } from "hono";
-import type { AccountEnv } from "./env";
-import { clients } from "./routes/clients";
-import { notFound, onError } from "../../shared/http";
+import { bodyLimit } from "hono/body-limit";
+import type { AccountContext, AccountEnv } from "./env";
+import { authenticate } from "./auth/authenticate";
+import { catalog } from "./entities/catalog";
+import { entityRoutes } from "./entities/routes";
+import { documentContent, sweepAbandonedUploads } from "./documents/routes";
+import { notFound, onError, problem } from "../../shared/http";
 
-const app = new Hono<{ Bindings: AccountEnv }>();
+/** JSON bodies are small records; documents have their own limit. */
+const MAX_JSON_BYTES = 64 * 1024;
+
+const app = new Hono<AccountContext>();
 
 app.get("/healthz", (c) => c.json({ ok: true, service: "account", account: c.env.ACCOUNT_ID }));
-app.route("/api/clients", clients);
+app.use("/api/*", authenticate);
+app.route("/api/documents", documentContent);
+app.use(
+  "/api/*",
+  bodyLimit({
+    maxSize: MAX_JSON_BYTES,
+    onError: (c) => problem(c, 413, "too_large", `body: at most ${MAX_JSON_BYTES} bytes`, "body"),
+  }),
+);
+for (const def of catalog) app.route(`/api/${def.name}`, entityRoutes(def));
 app.notFound(notFound);
 app.onError(onError);
 
-export default app;
+export default {
+  fetch: app.fetch,
+  /** Cron (wrangler.jsonc triggers): finish the clean-up of uploads interrupted by a crash. */
+  async scheduled(_controller: ScheduledController, env: AccountEnv) {
+    await sweepAbandonedUploads(env, 100);
+  },
+} satisfies ExportedHandler<AccountEnv>;

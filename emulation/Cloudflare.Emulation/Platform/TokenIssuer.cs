@@ -1,0 +1,72 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+
+namespace Cloudflare.Emulation.Platform;
+
+/// <summary>
+/// The platform's token key (ES256, P-256): account Workers verify tokens with its public half.
+/// Generated once per state root, so tokens and data survive a restart of the harness.
+/// </summary>
+public sealed class TokenIssuer : IDisposable
+{
+    public const string Issuer = "platform";
+    private const string KeyFile = "platform-signing-key.pem";
+    private readonly ECDsa _key;
+
+    public TokenIssuer(ECDsa key) => _key = key;
+
+    public static TokenIssuer LoadOrCreate(string stateRoot)
+    {
+        var path = Path.Combine(stateRoot, KeyFile);
+        var key = ECDsa.Create();
+        if (File.Exists(path))
+        {
+            key.ImportFromPem(File.ReadAllText(path));
+            return new TokenIssuer(key);
+        }
+        key.GenerateKey(ECCurve.NamedCurves.nistP256);
+        Directory.CreateDirectory(stateRoot);
+        var temp = path + ".tmp";
+        File.WriteAllText(temp, key.ExportECPrivateKeyPem());
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(temp, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+        File.Move(temp, path, overwrite: true);
+        return new TokenIssuer(key);
+    }
+
+    /// <summary>The public key as a JWK, the form the account Worker's AUTH_PUBLIC_KEY binding takes.</summary>
+    public string PublicJwk()
+    {
+        var q = _key.ExportParameters(includePrivateParameters: false).Q;
+        return JsonSerializer.Serialize(new { kty = "EC", crv = "P-256", x = Base64Url(q.X!), y = Base64Url(q.Y!), alg = "ES256", use = "sig" });
+    }
+
+    /// <summary>A token for <paramref name="subject"/> (a user id, or "platform") scoped to one account.</summary>
+    public string Issue(string accountId, string subject, TimeSpan lifetime) =>
+        Sign(new Dictionary<string, object>
+        {
+            ["iss"] = Issuer,
+            ["aud"] = $"account:{accountId}",
+            ["sub"] = subject,
+            ["iat"] = DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
+            ["exp"] = DateTimeOffset.UtcNow.Add(lifetime).ToUnixTimeSeconds(),
+        });
+
+    /// <summary>Signs any claims (tests use it to build expired or wrongly scoped tokens).</summary>
+    public string Sign(IReadOnlyDictionary<string, object> claims)
+    {
+        var header = Base64Url(JsonSerializer.SerializeToUtf8Bytes(new { alg = "ES256", typ = "JWT" }));
+        var payload = Base64Url(JsonSerializer.SerializeToUtf8Bytes(claims));
+        var signingInput = Encoding.ASCII.GetBytes($"{header}.{payload}");
+        // JWS ES256 wants the raw r||s form, which is .NET's IEEE P1363 format.
+        var signature = _key.SignData(signingInput, HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
+        return $"{header}.{payload}.{Base64Url(signature)}";
+    }
+
+    public void Dispose() => _key.Dispose();
+
+    private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+}

@@ -1,0 +1,73 @@
+import type { Tracking } from "../../../shared/tracking";
+import type { EntityDefinition } from "./definition";
+import type { ListQuery } from "./list-query";
+
+/** A stored record: its fields, its id, and its tracking block. */
+export type StoredRecord = Record<string, unknown> & { id: string; tracking: Tracking };
+
+const live = (def: EntityDefinition) => (def.softDelete ? " AND deleted_at IS NULL" : "") + (def.visible ? ` AND ${def.visible}` : "");
+
+/** Reads one record that has not been (soft) deleted. */
+export async function findLive(db: D1Database, def: EntityDefinition, id: string): Promise<StoredRecord | null> {
+  const row = await db.prepare(`SELECT body FROM ${def.table} WHERE id = ?${live(def)}`).bind(id).first<{ body: string }>();
+  return row ? (JSON.parse(row.body) as StoredRecord) : null;
+}
+
+export async function exists(db: D1Database, table: string, id: string, softDeleted: boolean): Promise<boolean> {
+  const sql = `SELECT 1 FROM ${table} WHERE id = ?${softDeleted ? " AND deleted_at IS NULL" : ""}`;
+  return (await db.prepare(sql).bind(id).first()) !== null;
+}
+
+export function insert(db: D1Database, def: EntityDefinition, record: StoredRecord): D1PreparedStatement {
+  return db.prepare(`INSERT INTO ${def.table} (id, body) VALUES (?, ?)`).bind(record.id, JSON.stringify(record));
+}
+
+/** Replaces a record only if it is still at `expectedVersion` — the optimistic-concurrency check. */
+export function replace(db: D1Database, def: EntityDefinition, record: StoredRecord, expectedVersion: number): D1PreparedStatement {
+  return db
+    .prepare(`UPDATE ${def.table} SET body = ? WHERE id = ? AND json_extract(body, '$.tracking.version') = ?${live(def)}`)
+    .bind(JSON.stringify(record), record.id, expectedVersion);
+}
+
+export function remove(db: D1Database, def: EntityDefinition, id: string): D1PreparedStatement[] {
+  return [
+    ...(def.cascade ?? []).map((c) => db.prepare(`DELETE FROM ${c.table} WHERE ${c.column} = ?`).bind(id)),
+    db.prepare(`DELETE FROM ${def.table} WHERE id = ?`).bind(id),
+  ];
+}
+
+/** One keyset page: rows strictly after the cursor in (sort column, id) order, plus one to tell if more follow. */
+export async function list(db: D1Database, def: EntityDefinition, query: ListQuery) {
+  const conditions = query.where.map((w) => `${w.column} = ?`);
+  const params: unknown[] = query.where.map((w) => w.value);
+  if (def.visible) conditions.unshift(def.visible);
+  if (def.softDelete) conditions.unshift("deleted_at IS NULL");
+  const direction = query.descending ? "DESC" : "ASC";
+  if (query.after) {
+    const op = query.descending ? "<" : ">";
+    // A row-value comparison: SQLite turns it into a range on the (…, column, id) index.
+    conditions.push(`(${query.sortColumn}, id) ${op} (?, ?)`);
+    params.push(query.after.value, query.after.id);
+  }
+  const sql =
+    `SELECT body, ${query.sortColumn} AS sort_key FROM ${def.table}` +
+    (conditions.length ? ` WHERE ${conditions.join(" AND ")}` : "") +
+    ` ORDER BY ${query.sortColumn} ${direction}, id ${direction} LIMIT ?`;
+  params.push(query.limit + 1);
+  const { results } = await db.prepare(sql).bind(...params).all<{ body: string; sort_key: string }>();
+  return results;
+}
+
+/** The audit trail row for one change, written in the same batch as the change itself. */
+export function auditEvent(db: D1Database, entity: string, record: StoredRecord, action: "created" | "updated" | "deleted", actor: string) {
+  const event = {
+    id: crypto.randomUUID(),
+    entity,
+    entityId: record.id,
+    action,
+    actor,
+    at: record.tracking.updatedAt,
+    version: record.tracking.version,
+  };
+  return db.prepare("INSERT INTO audit_events (id, body) VALUES (?, ?)").bind(event.id, JSON.stringify(event));
+}
