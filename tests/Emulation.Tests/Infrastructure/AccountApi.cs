@@ -54,6 +54,22 @@ public sealed class AccountApi(HttpClient http, Uri platformUrl, string account,
         return [.. page.GetProperty("items").EnumerateArray().Select(e => e.GetProperty("id").GetString()!)];
     }
 
+    /// <summary>Every id a list returns, following the cursor through all pages.</summary>
+    public async Task<IReadOnlyList<string>> ListAllIdsAsync(string entity, string query = "")
+    {
+        var ids = new List<string>();
+        string? cursor = null;
+        do
+        {
+            var parameters = string.Join('&', new[] { query, "limit=100", cursor is null ? "" : "cursor=" + cursor }.Where(p => p.Length > 0));
+            var page = await GetJsonAsync($"/api/{entity}?{parameters}");
+            ids.AddRange(page.GetProperty("items").EnumerateArray().Select(e => e.GetProperty("id").GetString()!));
+            cursor = page.GetProperty("nextCursor").GetString();
+        }
+        while (cursor is not null);
+        return ids;
+    }
+
     public static async Task<JsonElement> ReadAsync(HttpResponseMessage response, HttpStatusCode expected)
     {
         var text = await response.Content.ReadAsStringAsync();

@@ -181,5 +181,12 @@ export function entityRoutes(def: EntityDefinition) {
     });
   }
 
+  // Operations an entity does not offer answer 405 with the reason, not a bare 404.
+  const refuse = (what: string) => (c: Ctx) =>
+    problem(c, 405, "method_not_allowed", `method: ${def.name} cannot be ${what}${def.name === "users" && what === "deleted" ? "; disable the user instead (status)" : ""}`, "method");
+  if (!ops.create) app.post("/", refuse("created through this route"));
+  if (!ops.update) app.patch("/:id", refuse("changed"));
+  if (!ops.delete) app.delete("/:id", refuse("deleted"));
+
   return app;
 }

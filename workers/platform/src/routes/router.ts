@@ -22,10 +22,16 @@ export const router = new Hono<{ Bindings: PlatformEnv }>().all("/:slug/*", asyn
   // passed on with a Content-Encoding the caller never asked for.
   const clientEncoding = (c.req.raw.cf as IncomingRequestCfProperties | undefined)?.clientAcceptEncoding;
   forwarded.headers.set("accept-encoding", clientEncoding || "identity");
-  try {
-    return await fetch(forwarded);
-  } catch (error) {
-    console.error(`account ${slug} unreachable: ${(error as Error).message}`);
-    return problem(c, 502, "account_unreachable", `account: ${slug} did not answer`, "account");
+  // A reused connection can fail once after the account Worker answered early without reading a
+  // request body; a read has no body and no side effect, so it is safe to try once more.
+  const attempts = forwarded.method === "GET" || forwarded.method === "HEAD" ? 2 : 1;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fetch(attempt === 1 ? forwarded : new Request(forwarded.url, { method: forwarded.method, headers: forwarded.headers }));
+    } catch (error) {
+      if (attempt < attempts) continue;
+      console.error(`account ${slug} unreachable: ${(error as Error).message}`);
+      return problem(c, 502, "account_unreachable", `account: ${slug} did not answer`, "account");
+    }
   }
 });
