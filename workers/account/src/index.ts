@@ -11,7 +11,20 @@ import { notFound, onError, problem } from "../../shared/http";
 /** JSON bodies are small records; documents have their own limit. */
 const MAX_JSON_BYTES = 64 * 1024;
 
+/** Unread request bodies up to this size are read to the end before answering (see below). */
+const DRAIN_LIMIT_BYTES = 1024 * 1024;
+
 const app = new Hono<AccountContext>();
+
+// An answer sent before the request body was read (a 401, a 403, a 400 on the query) leaves the
+// rest of the body on the connection, which then cannot be reused: the caller's next request on it
+// fails ("Network connection lost"). Reading small leftovers keeps callers' connections healthy.
+app.use("*", async (c, next) => {
+  await next();
+  const request = c.req.raw;
+  const length = Number(request.headers.get("content-length") ?? "0");
+  if (request.body && !request.bodyUsed && length <= DRAIN_LIMIT_BYTES) await request.arrayBuffer().catch(() => undefined);
+});
 
 app.get("/healthz", (c) => c.json({ ok: true, service: "account", account: c.env.ACCOUNT_ID }));
 app.use("/api/*", authenticate);

@@ -1,0 +1,148 @@
+using System.Net;
+using System.Security.Cryptography;
+using Cloudflare.Emulation.Platform;
+using Emulation.Tests.Infrastructure;
+
+namespace Emulation.Tests.EndToEnd;
+
+/// <summary>Tokens scoped to one account, and roles enforced on every route.</summary>
+[Collection(HarnessCollection.Name)]
+public sealed class AccessControlTests(HarnessFixture harness)
+{
+    private const string Account = "account-1";
+
+    [Fact]
+    public async Task Readonly_users_read_but_cannot_write()
+    {
+        var (_, reader) = await harness.UserAsync(Account, "readonly");
+        using (var list = await reader.SendAsync(HttpMethod.Get, "/api/clients"))
+        {
+            Assert.Equal(HttpStatusCode.OK, list.StatusCode);
+        }
+        using var create = await reader.SendAsync(HttpMethod.Post, "/api/clients", new { name = "Not allowed" });
+        Assert.Equal("role", await AccountApi.ProblemFieldAsync(create, HttpStatusCode.Forbidden));
+    }
+
+    [Fact]
+    public async Task Staff_edit_work_records_but_cannot_delete_them_or_manage_users()
+    {
+        var (_, staff) = await harness.UserAsync(Account, "staff");
+        var clientId = await staff.CreateIdAsync("clients", new { name = "Staff's client" });
+        using (var delete = await staff.SendAsync(HttpMethod.Delete, $"/api/clients/{clientId}"))
+        {
+            Assert.Equal("role", await AccountApi.ProblemFieldAsync(delete, HttpStatusCode.Forbidden));
+        }
+        using var user = await staff.SendAsync(HttpMethod.Post, "/api/users", new { email = "x@example.com", name = "X", role = "owner" });
+        Assert.Equal("role", await AccountApi.ProblemFieldAsync(user, HttpStatusCode.Forbidden));
+    }
+
+    [Fact]
+    public async Task Managers_delete_work_records_but_cannot_read_the_audit_trail()
+    {
+        var (_, manager) = await harness.UserAsync(Account, "manager");
+        var clientId = await manager.CreateIdAsync("clients", new { name = "Short-lived" });
+        using (var delete = await manager.SendAsync(HttpMethod.Delete, $"/api/clients/{clientId}"))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, delete.StatusCode);
+        }
+        using var audit = await manager.SendAsync(HttpMethod.Get, "/api/audit-events");
+        Assert.Equal("role", await AccountApi.ProblemFieldAsync(audit, HttpStatusCode.Forbidden));
+    }
+
+    [Fact]
+    public async Task Admins_manage_users()
+    {
+        var (_, admin) = await harness.UserAsync(Account, "admin");
+        await admin.CreateIdAsync("users", new { email = $"{Guid.NewGuid():N}@example.com", name = "New hire", role = "staff" });
+    }
+
+    [Fact]
+    public async Task A_role_change_applies_to_the_very_next_request()
+    {
+        var (userId, user) = await harness.UserAsync(Account, "staff");
+        await user.CreateIdAsync("clients", new { name = "Before demotion" });
+
+        var owner = harness.AsOwner(Account);
+        var current = await owner.GetJsonAsync($"/api/users/{userId}");
+        using (var demote = await owner.SendAsync(HttpMethod.Patch, $"/api/users/{userId}", new { role = "readonly" }, ifMatch: $"\"{SampleRecords.Version(current)}\""))
+        {
+            Assert.Equal(HttpStatusCode.OK, demote.StatusCode);
+        }
+
+        // The role is cached in KV on every request; the write above must have invalidated it.
+        using var after = await user.SendAsync(HttpMethod.Post, "/api/clients", new { name = "After demotion" });
+        Assert.Equal(HttpStatusCode.Forbidden, after.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_disabled_user_is_refused_with_403()
+    {
+        var (userId, user) = await harness.UserAsync(Account, "staff");
+        var owner = harness.AsOwner(Account);
+        using (var disable = await owner.SendAsync(HttpMethod.Patch, $"/api/users/{userId}", new { status = "disabled" }, ifMatch: "\"1\""))
+        {
+            Assert.Equal(HttpStatusCode.OK, disable.StatusCode);
+        }
+        using var refused = await user.SendAsync(HttpMethod.Get, "/api/clients");
+        Assert.Equal("authorization", await AccountApi.ProblemFieldAsync(refused, HttpStatusCode.Forbidden));
+    }
+
+    [Fact]
+    public async Task The_platform_principal_may_manage_users_but_not_read_client_data()
+    {
+        var platform = harness.As(Account, "platform");
+        using (var users = await platform.SendAsync(HttpMethod.Get, "/api/users"))
+        {
+            Assert.Equal(HttpStatusCode.OK, users.StatusCode);
+        }
+        using var clients = await platform.SendAsync(HttpMethod.Get, "/api/clients");
+        Assert.Equal("role", await AccountApi.ProblemFieldAsync(clients, HttpStatusCode.Forbidden));
+    }
+
+    public static TheoryData<string, string> BadTokens => new()
+    {
+        { "none", "a Bearer token is required" },
+        { "garbage", "token is not valid" },
+        { "expired", "token expired" },
+        { "other-account", "token is for another account" },
+        { "wrong-key", "token signature is not valid" },
+        { "unknown-user", "does not exist in this account" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadTokens))]
+    public async Task Bad_tokens_get_401_saying_why(string kind, string reason)
+    {
+        var owner = harness.Owners[Account];
+        string? token = kind switch
+        {
+            "none" => null,
+            "garbage" => "not.a.token",
+            "expired" => harness.Tokens.Sign(Claims(Account, owner, DateTimeOffset.UtcNow.AddMinutes(-5))),
+            "other-account" => harness.Tokens.Issue("account-2", harness.Owners["account-2"], TimeSpan.FromMinutes(5)),
+            "wrong-key" => Forged(Account, owner),
+            "unknown-user" => harness.Tokens.Issue(Account, Guid.NewGuid().ToString(), TimeSpan.FromMinutes(5)),
+            _ => throw new ArgumentOutOfRangeException(nameof(kind)),
+        };
+        var api = harness.AsOwner(Account).WithToken(token);
+        using var response = await api.SendAsync(HttpMethod.Get, "/api/clients");
+        var body = await AccountApi.ReadAsync(response, HttpStatusCode.Unauthorized);
+        Assert.Equal("authorization", body.GetProperty("field").GetString());
+        Assert.Contains(reason, body.GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
+    private static Dictionary<string, object> Claims(string account, string subject, DateTimeOffset expires) => new()
+    {
+        ["iss"] = TokenIssuer.Issuer,
+        ["aud"] = $"account:{account}",
+        ["sub"] = subject,
+        ["iat"] = expires.AddMinutes(-10).ToUnixTimeSeconds(),
+        ["exp"] = expires.ToUnixTimeSeconds(),
+    };
+
+    private static string Forged(string account, string subject)
+    {
+        using var attacker = new TokenIssuer(ECDsa.Create(ECCurve.NamedCurves.nistP256));
+        return attacker.Issue(account, subject, TimeSpan.FromMinutes(5));
+    }
+}
