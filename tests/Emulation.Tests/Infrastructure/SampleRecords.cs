@@ -39,37 +39,37 @@ public sealed class SampleRecords(AccountApi api)
             case "clients":
                 return new(new { name = Unique("Client"), email = $"{Guid.NewGuid():N}@example.com", status = "prospect" }, new { status = "active" }, "status=prospect");
             case "dependants":
-            {
-                var clientId = await ClientAsync();
-                return new(new { clientId, name = Unique("Dependant"), relationship = "child", dateOfBirth = "2015-06-01" }, new { relationship = "other" }, $"clientId={clientId}");
-            }
+                {
+                    var clientId = await ClientAsync();
+                    return new(new { clientId, name = Unique("Dependant"), relationship = "child", dateOfBirth = "2015-06-01" }, new { relationship = "other" }, $"clientId={clientId}");
+                }
             case "dependant-clients":
-            {
-                var clientId = await ClientAsync();
-                return new(new { dependantId = await DependantAsync(clientId), clientId = await ClientAsync() }, null, "");
-            }
+                {
+                    var clientId = await ClientAsync();
+                    return new(new { dependantId = await DependantAsync(clientId), clientId = await ClientAsync() }, null, "");
+                }
             case "cases":
-            {
-                var clientId = await ClientAsync();
-                return new(new { clientId, title = Unique("Case"), openedAt = "2026-02-03" }, new { status = "closed", closedAt = "2026-04-01" }, $"clientId={clientId}");
-            }
+                {
+                    var clientId = await ClientAsync();
+                    return new(new { clientId, title = Unique("Case"), openedAt = "2026-02-03" }, new { status = "closed", closedAt = "2026-04-01" }, $"clientId={clientId}");
+                }
             case "case-tasks":
-            {
-                var caseId = await CaseAsync();
-                return new(new { caseId, title = Unique("Task"), dueDate = "2026-05-01" }, new { status = "done" }, $"caseId={caseId}");
-            }
+                {
+                    var caseId = await CaseAsync();
+                    return new(new { caseId, title = Unique("Task"), dueDate = "2026-05-01" }, new { status = "done" }, $"caseId={caseId}");
+                }
             case "contact-companies":
                 return new(new { name = Unique("Insurer"), kind = "insurer" }, new { phone = "+44 20 7946 0000" }, "kind=insurer");
             case "contact-individuals":
-            {
-                var companyId = await CompanyAsync();
-                return new(new { firstName = "Sam", lastName = Unique("Jones"), companyId }, new { jobTitle = "Adviser" }, $"companyId={companyId}");
-            }
+                {
+                    var companyId = await CompanyAsync();
+                    return new(new { firstName = "Sam", lastName = Unique("Jones"), companyId }, new { jobTitle = "Adviser" }, $"companyId={companyId}");
+                }
             case "client-contacts":
-            {
-                var clientId = await ClientAsync();
-                return new(new { clientId, contactKind = "company", contactId = await CompanyAsync(), relationship = "lender" }, new { relationship = "insurer" }, $"clientId={clientId}");
-            }
+                {
+                    var clientId = await ClientAsync();
+                    return new(new { clientId, contactKind = "company", contactId = await CompanyAsync(), relationship = "lender" }, new { relationship = "insurer" }, $"clientId={clientId}");
+                }
             default:
                 throw new ArgumentOutOfRangeException(nameof(entity), entity, "no sample");
         }
