@@ -14,7 +14,7 @@ CREATE INDEX clients_live_name ON clients (deleted_at, name, id);
 CREATE INDEX clients_live_status_name ON clients (deleted_at, status, name, id);
 CREATE INDEX clients_live_created_at ON clients (deleted_at, created_at, id);
 CREATE INDEX clients_live_updated_at ON clients (deleted_at, updated_at, id);
-CREATE INDEX clients_email ON clients (email);
+CREATE INDEX clients_email ON clients (email, name, id);
 CREATE INDEX clients_assigned_to ON clients (assigned_to, name, id);
 
 -- Admin
@@ -37,6 +37,7 @@ CREATE TABLE groups (
   name TEXT GENERATED ALWAYS AS (json_extract(body, '$.name')) VIRTUAL
 );
 CREATE UNIQUE INDEX groups_name ON groups (name);
+CREATE INDEX groups_name_page ON groups (name, id);
 
 CREATE TABLE group_members (
   id TEXT PRIMARY KEY NOT NULL,
@@ -45,6 +46,7 @@ CREATE TABLE group_members (
   user_id TEXT GENERATED ALWAYS AS (json_extract(body, '$.userId')) VIRTUAL
 );
 CREATE UNIQUE INDEX group_members_group_user ON group_members (group_id, user_id);
+CREATE INDEX group_members_group ON group_members (group_id, id);
 CREATE INDEX group_members_user ON group_members (user_id, id);
 
 -- Client
@@ -64,6 +66,7 @@ CREATE TABLE client_dependant_clients (
   client_id TEXT GENERATED ALWAYS AS (json_extract(body, '$.clientId')) VIRTUAL
 );
 CREATE UNIQUE INDEX client_dependant_clients_pair ON client_dependant_clients (dependant_id, client_id);
+CREATE INDEX client_dependant_clients_dependant ON client_dependant_clients (dependant_id, id);
 CREATE INDEX client_dependant_clients_client ON client_dependant_clients (client_id, id);
 
 -- Case
@@ -132,7 +135,7 @@ CREATE TABLE contact_individuals (
 );
 CREATE INDEX contact_individuals_last_name ON contact_individuals (last_name, id);
 CREATE INDEX contact_individuals_company ON contact_individuals (company_id, last_name, id);
-CREATE INDEX contact_individuals_email ON contact_individuals (email);
+CREATE INDEX contact_individuals_email ON contact_individuals (email, last_name, id);
 
 CREATE TABLE client_contacts (
   id TEXT PRIMARY KEY NOT NULL,
@@ -141,6 +144,7 @@ CREATE TABLE client_contacts (
   contact_id TEXT GENERATED ALWAYS AS (json_extract(body, '$.contactId')) VIRTUAL
 );
 CREATE UNIQUE INDEX client_contacts_pair ON client_contacts (client_id, contact_id);
+CREATE INDEX client_contacts_client ON client_contacts (client_id, id);
 CREATE INDEX client_contacts_contact ON client_contacts (contact_id, id);
 
 -- Audit trail: one row per change to a client, case or document (append-only).

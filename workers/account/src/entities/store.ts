@@ -43,16 +43,19 @@ export async function list(db: D1Database, def: EntityDefinition, query: ListQue
   if (def.visible) conditions.unshift(def.visible);
   if (def.softDelete) conditions.unshift("deleted_at IS NULL");
   const direction = query.descending ? "DESC" : "ASC";
+  const byId = query.sortColumn === "id";
   if (query.after) {
     const op = query.descending ? "<" : ">";
     // A row-value comparison: SQLite turns it into a range on the (…, column, id) index.
-    conditions.push(`(${query.sortColumn}, id) ${op} (?, ?)`);
-    params.push(query.after.value, query.after.id);
+    if (byId) conditions.push(`id ${op} ?`);
+    else conditions.push(`(${query.sortColumn}, id) ${op} (?, ?)`);
+    params.push(...(byId ? [query.after.id] : [query.after.value, query.after.id]));
   }
+  const order = byId ? `id ${direction}` : `${query.sortColumn} ${direction}, id ${direction}`;
   const sql =
     `SELECT body, ${query.sortColumn} AS sort_key FROM ${def.table}` +
     (conditions.length ? ` WHERE ${conditions.join(" AND ")}` : "") +
-    ` ORDER BY ${query.sortColumn} ${direction}, id ${direction} LIMIT ?`;
+    ` ORDER BY ${order} LIMIT ?`;
   params.push(query.limit + 1);
   const { results } = await db.prepare(sql).bind(...params).all<{ body: string; sort_key: string }>();
   return results;

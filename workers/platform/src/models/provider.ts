@@ -1,0 +1,13 @@
+import * as z from "zod/mini";
+
+/** A marketplace provider firms can be connected to (the shared `providers` table). */
+export const ProviderInput = z.strictObject({
+  name: z.string().check(z.trim(), z.minLength(1), z.maxLength(200)),
+  category: z.enum(["banking", "insurance", "pensions", "legal", "identity", "other"]),
+  /** Where the provider processes data; residency rules allow only European regions. */
+  region: z.enum(["uk", "eu"]),
+  website: z.optional(z.url()),
+});
+
+export const Provider = z.extend(ProviderInput, { id: z.string(), createdAt: z.string(), updatedAt: z.string() });
+export type Provider = z.infer<typeof Provider>;
