@@ -40,9 +40,9 @@ export async function readJsonObject(c: Context): Promise<Record<string, unknown
 }
 
 /** A 400 for the first zod issue, naming its field (for an unknown key, the key itself). */
-export function validationError(error: z.core.$ZodError, fallbackField: string): HTTPException {
+export function validationError(error: z.core.$ZodError, fallbackField: string, prefix?: string): HTTPException {
   const issue = error.issues[0];
-  const path = issue?.path.map(String) ?? [];
+  const path = [...(prefix ? [prefix] : []), ...(issue?.path.map(String) ?? [])];
   if (issue?.code === "unrecognized_keys" && issue.keys[0] !== undefined) path.push(issue.keys[0]);
   const field = path.length > 0 ? path.join(".") : fallbackField;
   return new HTTPException(400, {

@@ -10,6 +10,8 @@ import { notFound, onError, problem } from "../../shared/http";
 
 /** JSON bodies are small records; documents have their own limit. */
 const MAX_JSON_BYTES = 64 * 1024;
+/** A batch carries up to MAX_BATCH records. */
+const MAX_BATCH_BYTES = 1024 * 1024;
 
 /** Unread request bodies up to this size are read to the end before answering (see below). */
 const DRAIN_LIMIT_BYTES = 1024 * 1024;
@@ -29,13 +31,11 @@ app.use("*", async (c, next) => {
 app.get("/healthz", (c) => c.json({ ok: true, service: "account", account: c.env.ACCOUNT_ID }));
 app.use("/api/*", authenticate);
 app.route("/api/documents", documentContent);
-app.use(
-  "/api/*",
-  bodyLimit({
-    maxSize: MAX_JSON_BYTES,
-    onError: (c) => problem(c, 413, "too_large", `body: at most ${MAX_JSON_BYTES} bytes`, "body"),
-  }),
-);
+const jsonLimit = (maxSize: number) =>
+  bodyLimit({ maxSize, onError: (c) => problem(c, 413, "too_large", `body: at most ${maxSize} bytes`, "body") });
+const recordLimit = jsonLimit(MAX_JSON_BYTES);
+const batchLimit = jsonLimit(MAX_BATCH_BYTES);
+app.use("/api/*", (c, next) => (c.req.path.endsWith("/batch") ? batchLimit : recordLimit)(c, next));
 for (const def of catalog) app.route(`/api/${def.name}`, entityRoutes(def));
 app.notFound(notFound);
 app.onError(onError);

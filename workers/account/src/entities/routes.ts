@@ -14,6 +14,9 @@ type Ctx = Context<AccountContext>;
 
 export const etag = (version: number) => `"${version}"`;
 
+/** Most records one batch request may create. */
+export const MAX_BATCH = 100;
+
 export function fail(status: 400 | 403 | 404 | 409 | 412 | 428, error: string, field: string, message: string): never {
   throw new HTTPException(status, { res: Response.json({ error, message: `${field}: ${message}`, field }, { status }) });
 }
@@ -44,14 +47,28 @@ function ifMatch(c: Ctx, required: boolean): number | undefined {
   return Number(match[1]);
 }
 
-export async function checkReferences(c: Ctx, def: EntityDefinition, record: Record<string, unknown>, changed?: Set<string>) {
+/**
+ * Every reference the record makes must name a live record. `known` remembers targets already
+ * found (a batch of 100 tasks for one case checks the case once); `prefix` places the field in a batch.
+ */
+export async function checkReferences(
+  c: Ctx,
+  def: EntityDefinition,
+  record: Record<string, unknown>,
+  changed?: Set<string>,
+  known = new Set<string>(),
+  prefix = "",
+) {
   for (const ref of def.references ?? []) {
     const value = record[ref.field];
     if (value === undefined || (changed && !changed.has(ref.field))) continue;
     const table = typeof ref.table === "function" ? ref.table(record) : ref.table;
+    const key = `${table}/${value as string}`;
+    if (known.has(key)) continue;
     if (!(await exists(c.env.DB, table, value as string, ref.softDeleted ?? false))) {
-      fail(400, "unknown_reference", ref.field, `no ${table} record ${value as string}`);
+      fail(400, "unknown_reference", prefix + ref.field, `no ${table} record ${value as string}`);
     }
+    known.add(key);
   }
 }
 
@@ -119,6 +136,35 @@ export function entityRoutes(def: EntityDefinition) {
       await commit(c, def, statements);
       await def.afterWrite?.(c.env, record.id);
       return c.json(record, 201, { etag: etag(1), location: `/api/${def.name}/${record.id}` });
+    });
+  }
+
+  if (ops.create) {
+    // Up to MAX_BATCH records in one request, all or nothing: one D1 batch, so one transaction.
+    // For onboarding a firm's existing data (and for seeding demo and load-test accounts).
+    app.post("/batch", async (c) => {
+      requireAllowed(c, def, "write");
+      const raw = await readJsonObject(c);
+      const items = raw.items;
+      if (!Array.isArray(items) || items.length === 0) fail(400, "validation_failed", "items", "must be a non-empty array");
+      if (items.length > MAX_BATCH) fail(400, "validation_failed", "items", `at most ${MAX_BATCH} records per batch, got ${items.length}`);
+      const checked = new Set<string>();
+      const records: StoredRecord[] = [];
+      for (const [index, item] of items.entries()) {
+        if (typeof item !== "object" || item === null || Array.isArray(item)) fail(400, "validation_failed", `items.${index}`, "must be a JSON object");
+        const parsed = def.input.safeParse({ ...def.defaults, ...item });
+        if (!parsed.success) throw validationError(parsed.error, "body", `items.${index}`);
+        const input = parsed.data as Record<string, unknown>;
+        await checkReferences(c, def, input, undefined, checked, `items.${index}.`);
+        records.push({ ...input, id: crypto.randomUUID(), tracking: newTracking(c.env.ACCOUNT_ID, actorOf(c)) });
+      }
+      const statements = records.flatMap((record) => [
+        insert(c.env.DB, def, record),
+        ...(def.audited ? [auditEvent(c.env.DB, def.name, record, "created", actorOf(c))] : []),
+      ]);
+      await commit(c, def, statements);
+      await Promise.all(records.map((r) => def.afterWrite?.(c.env, r.id)));
+      return c.json({ items: records }, 201);
     });
   }
 
