@@ -1,6 +1,7 @@
 using Cloudflare.Emulation.Benchmarks;
 
 // dotnet run --project tests/Benchmarks -c Release -- stacks [K ...]
+// dotnet run --project tests/Benchmarks -c Release -- queries [clients]
 var command = args.FirstOrDefault() ?? "stacks";
 switch (command)
 {
@@ -8,7 +9,10 @@ switch (command)
         var sizes = args.Skip(1).Select(a => int.Parse(a, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
         await StackScalingBenchmark.RunAsync(sizes.Length > 0 ? sizes : [1, 10, 50]);
         return 0;
+    case "queries":
+        await AccountQueryBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 10_000);
+        return 0;
     default:
-        Console.Error.WriteLine($"Unknown benchmark '{command}'. Available: stacks [K ...]");
+        Console.Error.WriteLine($"Unknown benchmark '{command}'. Available: stacks [K ...], queries [clients]");
         return 2;
 }

@@ -64,14 +64,23 @@ public static class CloudflareEmulatorBuilderExtensions
                 (StackBindingResource.R2, "DOCUMENTS", "r2"),
                 (StackBindingResource.Kv, "CACHE", "kv"))
             .WithCommand("issue-owner-token", "Issue owner token",
-                ctx => ctx.Services.GetRequiredService<CloudflareEmulatorLifecycle>().IssueOwnerTokenAsync(
-                    (WorkerStackResource)ctx.Services.GetRequiredService<DistributedApplicationModel>().Resources.First(r => r.Name == ctx.ResourceName),
-                    ctx.CancellationToken),
+                ctx => ctx.Services.GetRequiredService<CloudflareEmulatorLifecycle>().IssueOwnerTokenAsync(Stack(ctx), ctx.CancellationToken),
                 new CommandOptions
                 {
                     Description = "A 12-hour bearer token for this account's owner, for calling the API by hand.",
                     IconName = "Key",
+                })
+            .WithCommand("seed-demo-data", "Seed demo data",
+                ctx => ctx.Services.GetRequiredService<CloudflareEmulatorLifecycle>().SeedDemoDataAsync(Stack(ctx), ctx.CancellationToken),
+                new CommandOptions
+                {
+                    Description = "Create 200 realistic clients with dependants, cases, tasks, documents and contacts (same data every time for this account).",
+                    IconName = "DatabaseArrowUp",
+                    ConfirmationMessage = "Add 200 demo clients (and their records) to this account?",
                 });
+
+    private static WorkerStackResource Stack(ExecuteCommandContext context) =>
+        (WorkerStackResource)context.Services.GetRequiredService<DistributedApplicationModel>().Resources.First(r => r.Name == context.ResourceName);
 
     private static IResourceBuilder<WorkerStackResource> AddStack(
         this IResourceBuilder<CloudflareEmulatorResource> emulator, string name, StackKind kind,

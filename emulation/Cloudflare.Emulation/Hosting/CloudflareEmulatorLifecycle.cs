@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using Aspire.Hosting.ApplicationModel;
 using Cloudflare.Emulation.Configuration;
 using Cloudflare.Emulation.Platform;
+using Cloudflare.Emulation.Seeding;
 using Cloudflare.Emulation.Supervision;
 using Microsoft.Extensions.Logging;
 
@@ -114,6 +115,32 @@ internal sealed class CloudflareEmulatorLifecycle(
         await client.RegisterAccountAsync(new Uri(platform.Url), stack.Name, stack.Name, routing, cancellationToken);
         var ownerId = await new AccountOwnerBootstrap(Http, tokens).EnsureOwnerAsync(new Uri(status.Url), stack.Name, cancellationToken);
         await Publish(stack, s => s with { Properties = s.Properties.SetItem("account.ownerId", ownerId) });
+    }
+
+    /// <summary>Loads the demo data set (deterministic per account) into a running account stack.</summary>
+    public async Task<ExecuteCommandResult> SeedDemoDataAsync(WorkerStackResource stack, CancellationToken cancellationToken)
+    {
+        var status = supervisor.Find(stack.Name);
+        if (status?.Url is null)
+        {
+            return CommandResults.Failure($"{stack.Name} is not running.");
+        }
+        var log = loggers.GetLogger(stack);
+        try
+        {
+            var ownerId = await new AccountOwnerBootstrap(Http, tokens).EnsureOwnerAsync(new Uri(status.Url), stack.Name, cancellationToken);
+            var token = tokens.Issue(stack.Name, ownerId, TimeSpan.FromMinutes(30));
+            // The seed is the account's name, so every account gets its own, repeatable data.
+            var seed = BitConverter.ToInt32(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(stack.Name)));
+            var data = new SeedDataGenerator(seed).Generate(SeedSize.Demo);
+            var progress = new Progress<string>(line => log.LogInformation("seeded {Line}", line));
+            await new SeedLoader(Http, new Uri(status.Url + "/"), token).LoadAsync(data, progress, cancellationToken);
+            return CommandResults.Success($"Seeded {data.Count("clients")} clients with their cases, tasks, documents and contacts.");
+        }
+        catch (HttpRequestException ex)
+        {
+            return CommandResults.Failure(ex.Message);
+        }
     }
 
     /// <summary>A 12-hour token for the account's owner, for trying the API with curl.</summary>

@@ -85,6 +85,20 @@ public sealed class StackLifecycleTests(HarnessFixture harness)
         Assert.Equal(platformPid, harness.Supervisor.Find("platform")!.ProcessId);
     }
 
+    [Fact]
+    public async Task Dashboard_commands_issue_a_working_owner_token_and_seed_demo_data()
+    {
+        var token = await harness.App.ResourceCommands.ExecuteCommandAsync("account-2", "issue-owner-token");
+        Assert.True(token.Success, token.Message);
+        var jwt = token.Message!.Split(": ").Last();
+        var asOwner = harness.AsOwner("account-2").WithToken(jwt);
+        var before = (await asOwner.ListAllIdsAsync("clients")).Count;
+
+        var seeded = await harness.App.ResourceCommands.ExecuteCommandAsync("account-2", "seed-demo-data");
+        Assert.True(seeded.Success, seeded.Message);
+        Assert.Equal(before + 200, (await asOwner.ListAllIdsAsync("clients")).Count);
+    }
+
     private async Task WaitHealthyAsync(string name)
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
