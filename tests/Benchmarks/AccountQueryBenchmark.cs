@@ -2,11 +2,8 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text.Json;
-using Cloudflare.Emulation.Configuration;
 using Cloudflare.Emulation.Platform;
 using Cloudflare.Emulation.Seeding;
-using Cloudflare.Emulation.Supervision;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Cloudflare.Emulation.Benchmarks;
 
@@ -20,20 +17,11 @@ internal static class AccountQueryBenchmark
 
     public static async Task RunAsync(int clients)
     {
-        var stateRoot = Path.Combine(Path.GetTempPath(), "emulation-bench", Guid.NewGuid().ToString("N"));
-        await using var supervisor = new StackSupervisor(new HarnessOptions
-        {
-            StateRoot = stateRoot,
-            WorkersDirectory = Path.Combine(Repository.Root, "workers"),
-            RuntimeHostScript = Path.Combine(Repository.Root, "emulation", "runtime-host", "host.mjs"),
-        }, NullLogger<StackSupervisor>.Instance);
-        await supervisor.StartAsync(CancellationToken.None);
-        using var tokens = TokenIssuer.LoadOrCreate(stateRoot);
-        var stack = await supervisor.StartStackAsync(new StackDefinition("bench", "account",
-            D1: new Dictionary<string, string> { ["DB"] = "bench-db" },
-            R2: new Dictionary<string, string> { ["DOCUMENTS"] = "bench-documents" },
-            Kv: new Dictionary<string, string> { ["CACHE"] = "bench-kv" },
-            Vars: new Dictionary<string, string> { ["ACCOUNT_ID"] = "bench", ["AUTH_PUBLIC_KEY"] = tokens.PublicJwk() }), CancellationToken.None);
+        await using var stacks = await TempStacks.StartAsync();
+        var supervisor = stacks.Supervisor;
+        using var tokens = TokenIssuer.LoadOrCreate(stacks.StateRoot);
+        var stack = await supervisor.StartStackAsync(
+            TempStacks.Account("bench", new Dictionary<string, string> { ["AUTH_PUBLIC_KEY"] = tokens.PublicJwk() }), CancellationToken.None);
         var baseUrl = new Uri(stack.Url! + "/");
 
         using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(2) };
@@ -85,16 +73,7 @@ internal static class AccountQueryBenchmark
             }
             times.Sort();
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {name} | {Percentile(times, 50):0.0} | {Percentile(times, 95):0.0} | {times[^1]:0.0} | {rows} |"));
-        }
-        await supervisor.DisposeAsync();
-        try
-        {
-            Directory.Delete(stateRoot, recursive: true);
-        }
-        catch (IOException)
-        {
-            // Temp folder.
+                $"| {name} | {TempStacks.Percentile(times, 50):0.0} | {TempStacks.Percentile(times, 95):0.0} | {times[^1]:0.0} | {rows} |"));
         }
     }
 
@@ -113,7 +92,4 @@ internal static class AccountQueryBenchmark
         }
         return path + cursor;
     }
-
-    private static double Percentile(List<double> sorted, int p) =>
-        sorted[Math.Clamp((int)Math.Ceiling(p / 100.0 * sorted.Count) - 1, 0, sorted.Count - 1)];
 }

@@ -1,9 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using Cloudflare.Emulation.Configuration;
 using Cloudflare.Emulation.Runtime;
-using Cloudflare.Emulation.Supervision;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Cloudflare.Emulation.Benchmarks;
 
@@ -33,20 +30,14 @@ internal static class StackScalingBenchmark
 
     private static async Task<string> RunOnceAsync(int k)
     {
-        var stateRoot = Path.Combine(Path.GetTempPath(), "emulation-bench", Guid.NewGuid().ToString("N"));
-        await using var supervisor = new StackSupervisor(new HarnessOptions
-        {
-            StateRoot = stateRoot,
-            WorkersDirectory = Path.Combine(Repository.Root, "workers"),
-            RuntimeHostScript = Path.Combine(Repository.Root, "emulation", "runtime-host", "host.mjs"),
-        }, NullLogger<StackSupervisor>.Instance);
-        await supervisor.StartAsync(CancellationToken.None);
+        await using var stacks = await TempStacks.StartAsync();
+        var supervisor = stacks.Supervisor;
 
         var clock = Stopwatch.StartNew();
         var starts = new List<double>();
         await Parallel.ForEachAsync(Enumerable.Range(1, k), new ParallelOptions { MaxDegreeOfParallelism = ParallelStarts }, async (i, ct) =>
         {
-            var status = await supervisor.StartStackAsync(Definition($"account-{i}"), ct);
+            var status = await supervisor.StartStackAsync(TempStacks.Account($"account-{i}"), ct);
             lock (starts)
             {
                 starts.Add(status.StartDuration!.Value.TotalMilliseconds);
@@ -89,35 +80,16 @@ internal static class StackScalingBenchmark
         for (var i = 1; i <= Additions; i++)
         {
             var added = Stopwatch.StartNew();
-            await supervisor.StartStackAsync(Definition($"added-{i}"), CancellationToken.None);
+            await supervisor.StartStackAsync(TempStacks.Account($"added-{i}"), CancellationToken.None);
             additions.Add(added.Elapsed.TotalMilliseconds);
         }
         await stop.CancelAsync();
         await Task.WhenAll(load);
         var rate = requests / loadClock.Elapsed.TotalSeconds;
 
-        await supervisor.DisposeAsync();
-        try
-        {
-            Directory.Delete(stateRoot, recursive: true);
-        }
-        catch (IOException)
-        {
-            // Temp folder; not worth failing the run.
-        }
-
         starts.Sort();
         additions.Sort();
         return string.Create(CultureInfo.InvariantCulture,
-            $"| {k} | {allReady.TotalSeconds:0.00} | {Percentile(starts, 50):0} | {Percentile(starts, 95):0} | {rss.Average() / 1048576:0.0} | {hostRss / 1048576.0:0} | {Percentile(additions, 50):0} / {additions[^1]:0} | {requests} ({rate:0}/s) | {errors} |");
+            $"| {k} | {allReady.TotalSeconds:0.00} | {TempStacks.Percentile(starts, 50):0} | {TempStacks.Percentile(starts, 95):0} | {rss.Average() / 1048576:0.0} | {hostRss / 1048576.0:0} | {TempStacks.Percentile(additions, 50):0} / {additions[^1]:0} | {requests} ({rate:0}/s) | {errors} |");
     }
-
-    private static StackDefinition Definition(string name) => new(name, "account",
-        D1: new Dictionary<string, string> { ["DB"] = $"{name}-db" },
-        R2: new Dictionary<string, string> { ["DOCUMENTS"] = $"{name}-documents" },
-        Kv: new Dictionary<string, string> { ["CACHE"] = $"{name}-kv" },
-        Vars: new Dictionary<string, string> { ["ACCOUNT_ID"] = name });
-
-    private static double Percentile(List<double> sorted, int p) =>
-        sorted.Count == 0 ? 0 : sorted[Math.Clamp((int)Math.Ceiling(p / 100.0 * sorted.Count) - 1, 0, sorted.Count - 1)];
 }
