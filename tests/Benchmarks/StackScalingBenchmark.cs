@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Cloudflare.Emulation.Platform;
 using Cloudflare.Emulation.Runtime;
 
 namespace Cloudflare.Emulation.Benchmarks;
@@ -32,12 +33,14 @@ internal static class StackScalingBenchmark
     {
         await using var stacks = await TempStacks.StartAsync();
         var supervisor = stacks.Supervisor;
+        using var tokens = TokenIssuer.LoadOrCreate(stacks.StateRoot);
+        var keys = new Dictionary<string, string> { ["AUTH_PUBLIC_KEY"] = tokens.PublicJwk() };
 
         var clock = Stopwatch.StartNew();
         var starts = new List<double>();
         await Parallel.ForEachAsync(Enumerable.Range(1, k), new ParallelOptions { MaxDegreeOfParallelism = ParallelStarts }, async (i, ct) =>
         {
-            var status = await supervisor.StartStackAsync(TempStacks.Account($"account-{i}"), ct);
+            var status = await supervisor.StartStackAsync(TempStacks.Account($"account-{i}", keys), ct);
             lock (starts)
             {
                 starts.Add(status.StartDuration!.Value.TotalMilliseconds);
@@ -50,7 +53,8 @@ internal static class StackScalingBenchmark
 
         // Load on the existing stacks while new ones are added.
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
-        var urls = supervisor.Stacks.Select(s => new Uri(new Uri(s.Url!), "/api/clients?limit=10")).ToArray();
+        // Each request is authenticated and reads the stack's D1 (the platform principal may list users).
+        var targets = supervisor.Stacks.Select(s => (Url: new Uri(new Uri(s.Url!), "/api/users?limit=10"), Token: tokens.Issue(s.Name, TokenIssuer.Issuer, TimeSpan.FromHours(1)))).ToArray();
         using var stop = new CancellationTokenSource();
         long requests = 0, errors = 0;
         var loadClock = Stopwatch.StartNew();
@@ -62,7 +66,10 @@ internal static class StackScalingBenchmark
             {
                 try
                 {
-                    using var response = await http.GetAsync(urls[n++ % urls.Length]);
+                    var (url, token) = targets[n++ % targets.Length];
+                    using var request = new HttpRequestMessage(HttpMethod.Get, url);
+                    request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+                    using var response = await http.SendAsync(request);
                     if (!response.IsSuccessStatusCode)
                     {
                         Interlocked.Increment(ref errors);
@@ -80,7 +87,7 @@ internal static class StackScalingBenchmark
         for (var i = 1; i <= Additions; i++)
         {
             var added = Stopwatch.StartNew();
-            await supervisor.StartStackAsync(TempStacks.Account($"added-{i}"), CancellationToken.None);
+            await supervisor.StartStackAsync(TempStacks.Account($"added-{i}", keys), CancellationToken.None);
             additions.Add(added.Elapsed.TotalMilliseconds);
         }
         await stop.CancelAsync();
