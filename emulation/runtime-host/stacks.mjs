@@ -54,7 +54,7 @@ export class StackRegistry {
   async reloadWorker(worker) {
     this.bundler.invalidate(worker === "*" ? undefined : worker);
     const affected = [...this.#stacks.values()].filter(
-      (s) => s.state === "running" && (worker === "*" || s.spec.worker === worker),
+      (s) => s.state === "running" && s.spec.script === undefined && (worker === "*" || s.spec.worker === worker),
     );
     return Promise.all(affected.map((s) => s.reload()));
   }
@@ -113,9 +113,20 @@ class Stack {
     return this.spec.name;
   }
 
+  /** A script uploaded through the control plane comes with its own code; a repository Worker is bundled. */
+  async #code() {
+    if (this.spec.script === undefined) return this.registry.bundler.bundle(this.spec.worker);
+    return {
+      script: this.spec.script,
+      compatibilityDate: this.spec.compatibilityDate,
+      compatibilityFlags: this.spec.compatibilityFlags ?? [],
+      migrationsDir: undefined,
+    };
+  }
+
   async start() {
     const started = Date.now();
-    const bundle = await this.registry.bundler.bundle(this.spec.worker);
+    const bundle = await this.#code();
     const { Miniflare } = this.registry.mf;
     this.instance = new Miniflare(this.#options(bundle));
     try {
@@ -138,7 +149,7 @@ class Stack {
   async reload() {
     this.state = "reloading";
     try {
-      const bundle = await this.registry.bundler.bundle(this.spec.worker);
+      const bundle = await this.#code();
       await this.instance.setOptions(this.#options(bundle));
       await this.instance.ready;
       this.controlUrl = await this.instance.unsafeGetDirectURL(CONTROL_WORKER);
@@ -181,7 +192,7 @@ class Stack {
 
   async #migrate(bundle) {
     const binding = Object.keys(this.spec.d1 ?? {})[0];
-    if (!binding || !existsSync(bundle.migrationsDir)) return [];
+    if (!binding || !bundle.migrationsDir || !existsSync(bundle.migrationsDir)) return [];
     const applied = await applyMigrations(new D1Client(this.controlUrl, binding), bundle.migrationsDir);
     for (const name of applied) this.#log("info", `applied migration ${name} to ${binding}`);
     return applied;

@@ -12,7 +12,10 @@ public sealed record HostStackSpec(
     IReadOnlyDictionary<string, string> D1,
     IReadOnlyDictionary<string, string> R2,
     IReadOnlyDictionary<string, string> Kv,
-    IReadOnlyDictionary<string, string> Vars);
+    IReadOnlyDictionary<string, string> Vars,
+    string? Script = null,
+    string? CompatibilityDate = null,
+    IReadOnlyList<string>? CompatibilityFlags = null);
 
 /// <summary>The host's answer to start/restart: where the stack serves and which workerd runs it.</summary>
 public sealed record HostStackStarted(string Name, string Worker, string State, string Url, int? Pid, string[]? Migrations, int StartMs);

@@ -21,7 +21,11 @@ public sealed record StackDefinition(
     IReadOnlyDictionary<string, string> R2,
     IReadOnlyDictionary<string, string> Kv,
     IReadOnlyDictionary<string, string> Vars,
-    int Port = 0);
+    int Port = 0,
+    UploadedScript? Script = null);
+
+/// <summary>Worker code uploaded through the control plane (instead of a Worker folder of the repository).</summary>
+public sealed record UploadedScript(string MainModule, string CompatibilityDate, IReadOnlyList<string> CompatibilityFlags);
 
 /// <summary>A snapshot of one stack as the supervisor knows it.</summary>
 public sealed record StackStatus(

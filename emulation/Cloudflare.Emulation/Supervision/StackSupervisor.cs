@@ -130,7 +130,8 @@ public sealed class StackSupervisor : IAsyncDisposable
             // A restarted stack keeps its port, so its URL (and the routing metadata naming it) stays valid.
             var port = definition.Port != 0 ? definition.Port : entry.Status.Url is { } url ? new Uri(url).Port : 0;
             var spec = new HostStackSpec(definition.Name, definition.Worker, directory, port,
-                definition.D1, definition.R2, definition.Kv, definition.Vars);
+                definition.D1, definition.R2, definition.Kv, definition.Vars,
+                definition.Script?.MainModule, definition.Script?.CompatibilityDate, definition.Script?.CompatibilityFlags);
             var reply = await Host.SendAsync(op, new { stack = spec }, cancellationToken);
             var started = reply.Deserialize<HostStackStarted>(HostJson.Options)!;
             return Update(definition.Name, s => s with

@@ -88,6 +88,32 @@ public sealed class StackSupervisorTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_stack_can_run_uploaded_code_with_exactly_the_bindings_it_declares()
+    {
+        const string module = """
+            export default {
+              async fetch(request, env) {
+                const row = await env.STORE.prepare("SELECT 40 + 2 AS answer").first();
+                return Response.json({ answer: row.answer, bindings: Object.keys(env).sort() });
+              },
+            };
+            """;
+        var definition = new StackDefinition("uploaded", "upload",
+            D1: new Dictionary<string, string> { ["STORE"] = "uploaded-db" },
+            R2: new Dictionary<string, string>(),
+            Kv: new Dictionary<string, string>(),
+            Vars: new Dictionary<string, string> { ["GREETING"] = "hello" },
+            Script: new UploadedScript(module, "2026-07-01", []));
+
+        var status = await _supervisor.StartStackAsync(definition, CancellationToken.None);
+
+        using var http = new HttpClient();
+        var body = await http.GetFromJsonAsync<JsonElement>(status.Url);
+        Assert.Equal(42, body.GetProperty("answer").GetInt32());
+        Assert.Equal(["GREETING", "STORE"], body.GetProperty("bindings").EnumerateArray().Select(b => b.GetString()));
+    }
+
+    [Fact]
     public async Task Unknown_stack_names_are_refused()
     {
         await Assert.ThrowsAsync<KeyNotFoundException>(() => _supervisor.RestartStackAsync("nobody", CancellationToken.None));
