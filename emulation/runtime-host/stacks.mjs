@@ -63,6 +63,10 @@ export class StackRegistry {
     return this.#get(name).d1(binding).query(sql, params);
   }
 
+  async batchD1(name, binding, statements) {
+    return this.#get(name).d1(binding).batch(statements);
+  }
+
   async listR2(name, binding, prefix) {
     const stack = this.#get(name);
     if (!stack.controlUrl || stack.state !== "running") throw new Error(`stack '${name}' is ${stack.state}`);
@@ -225,6 +229,11 @@ class Stack {
         },
       ],
       defaultPersistRoot: this.spec.persistDir,
+      // Resources created through the control plane keep their data in folders of their own, so a
+      // database outlives (and can move between) the scripts bound to it.
+      d1Persist: this.spec.persist?.d1,
+      r2Persist: this.spec.persist?.r2,
+      kvPersist: this.spec.persist?.kv,
       host: "127.0.0.1",
       port: this.spec.port ?? 0,
       cf: false,

@@ -1,5 +1,6 @@
 using Aspire.Hosting.ApplicationModel;
 using Cloudflare.Emulation.Configuration;
+using Cloudflare.Emulation.ControlPlane;
 using Cloudflare.Emulation.Hosting;
 using Cloudflare.Emulation.Platform;
 using Cloudflare.Emulation.Supervision;
@@ -31,9 +32,18 @@ public static class CloudflareEmulatorBuilderExtensions
         builder.Services.TryAddSingleton<StackSupervisor>();
         builder.Services.TryAddSingleton(_ => TokenIssuer.LoadOrCreate(options.StateRoot));
         builder.Services.TryAddSingleton<CloudflareEmulatorLifecycle>();
+        builder.Services.TryAddSingleton<ControlPlaneHandle>();
         builder.Services.AddHostedService<SupervisorShutdownService>();
 
         var emulator = new CloudflareEmulatorResource(name);
+        builder.AddResource(new CloudflareApiResource($"{name}-api", emulator))
+            .WithInitialState(new CustomResourceSnapshot
+            {
+                ResourceType = CloudflareApiResource.ResourceType,
+                State = KnownResourceStates.NotStarted,
+                Properties = [],
+            })
+            .ExcludeFromManifest();
         return builder.AddResource(emulator)
             .WithInitialState(new CustomResourceSnapshot
             {

@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using Aspire.Hosting.ApplicationModel;
 using Cloudflare.Emulation.Configuration;
+using Cloudflare.Emulation.ControlPlane;
 using Cloudflare.Emulation.Platform;
 using Cloudflare.Emulation.Seeding;
 using Cloudflare.Emulation.Supervision;
@@ -14,6 +15,7 @@ namespace Cloudflare.Emulation.Hosting;
 /// </summary>
 internal sealed class CloudflareEmulatorLifecycle(
     StackSupervisor supervisor,
+    ControlPlaneHandle controlPlane,
     TokenIssuer tokens,
     HarnessOptions options,
     DistributedApplicationModel model,
@@ -53,14 +55,34 @@ internal sealed class CloudflareEmulatorLifecycle(
                 .SetItem("harness.hostPid", supervisor.HostProcessId?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? ""),
         });
 
+        await StartControlPlaneAsync(emulator, cancellationToken);
+
         // The platform first: account stacks register their routing metadata with it.
         foreach (var platform in _stacks.Values.Where(s => s.Kind == StackKind.Platform))
         {
             await StartStackAsync(platform, cancellationToken);
         }
+        // Every script deployed through the control plane in an earlier run comes back.
+        await controlPlane.Server!.Deployer.RestoreAllAsync(cancellationToken);
         await Parallel.ForEachAsync(_stacks.Values.Where(s => s.Kind == StackKind.Account),
             new ParallelOptions { MaxDegreeOfParallelism = ParallelStarts, CancellationToken = cancellationToken },
             async (stack, ct) => await StartStackAsync(stack, ct));
+    }
+
+    private async Task StartControlPlaneAsync(CloudflareEmulatorResource emulator, CancellationToken cancellationToken)
+    {
+        var api = model.Resources.OfType<CloudflareApiResource>().Single(r => r.Parent == emulator);
+        await Publish(api, s => s with { State = KnownResourceStates.Starting });
+        var server = await ControlPlaneServer.StartAsync(options.StateRoot, supervisor, port: 0, cancellationToken);
+        controlPlane.Server = server;
+        await Publish(api, s => s with
+        {
+            State = KnownResourceStates.Running,
+            StartTimeStamp = DateTime.UtcNow,
+            Urls = [new UrlSnapshot("v4", server.BaseUrl.ToString(), IsInternal: false)],
+            Properties = s.Properties.SetItem("cloudflare.accountId", server.AccountId),
+        });
+        loggers.GetLogger(api).LogInformation("Cloudflare v4 API at {Url} for account {Account}", server.BaseUrl, server.AccountId);
     }
 
     public async Task<ExecuteCommandResult> RestartAsync(WorkerStackResource stack, CancellationToken cancellationToken)

@@ -51,3 +51,12 @@ public sealed class StackBindingResource(string name, string resourceType, strin
 
     public WorkerStackResource Parent { get; } = parent;
 }
+
+/// <summary>The local Cloudflare v4 API (D1, R2, KV, Worker scripts) that provisioning talks to.</summary>
+public sealed class CloudflareApiResource(string name, CloudflareEmulatorResource parent)
+    : Resource(name), IResourceWithParent<CloudflareEmulatorResource>
+{
+    public const string ResourceType = "CloudflareApi";
+
+    public CloudflareEmulatorResource Parent { get; } = parent;
+}

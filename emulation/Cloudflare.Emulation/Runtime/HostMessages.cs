@@ -15,7 +15,11 @@ public sealed record HostStackSpec(
     IReadOnlyDictionary<string, string> Vars,
     string? Script = null,
     string? CompatibilityDate = null,
-    IReadOnlyList<string>? CompatibilityFlags = null);
+    IReadOnlyList<string>? CompatibilityFlags = null,
+    StackPersistence? Persist = null);
+
+/// <summary>Folders holding a stack's D1, R2 and KV data, when they are not inside the stack's own folder.</summary>
+public sealed record StackPersistence(string? D1, string? R2, string? Kv);
 
 /// <summary>The host's answer to start/restart: where the stack serves and which workerd runs it.</summary>
 public sealed record HostStackStarted(string Name, string Worker, string State, string Url, int? Pid, string[]? Migrations, int StartMs);

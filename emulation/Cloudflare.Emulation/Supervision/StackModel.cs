@@ -22,7 +22,8 @@ public sealed record StackDefinition(
     IReadOnlyDictionary<string, string> Kv,
     IReadOnlyDictionary<string, string> Vars,
     int Port = 0,
-    UploadedScript? Script = null);
+    UploadedScript? Script = null,
+    Runtime.StackPersistence? Persist = null);
 
 /// <summary>Worker code uploaded through the control plane (instead of a Worker folder of the repository).</summary>
 public sealed record UploadedScript(string MainModule, string CompatibilityDate, IReadOnlyList<string> CompatibilityFlags);

@@ -92,6 +92,15 @@ public sealed class StackSupervisor : IAsyncDisposable
         return await Host.SendAsync("d1", new { name, binding, sql, @params = parameters }, cancellationToken);
     }
 
+    /// <summary>Runs statements against a stack's D1 binding as one batch (one transaction).</summary>
+    public async Task<JsonElement> BatchD1Async(string name, string binding, IReadOnlyList<(string Sql, IReadOnlyList<object?> Params)> statements,
+        CancellationToken cancellationToken)
+    {
+        Get(name);
+        var payload = statements.Select(s => new { sql = s.Sql, @params = s.Params }).ToList();
+        return await Host.SendAsync("d1-batch", new { name, binding, statements = payload }, cancellationToken);
+    }
+
     /// <summary>Every object key (and size) in a stack's R2 binding.</summary>
     public async Task<JsonElement> ListR2Async(string name, string binding, CancellationToken cancellationToken, string? prefix = null)
     {
@@ -131,7 +140,7 @@ public sealed class StackSupervisor : IAsyncDisposable
             var port = definition.Port != 0 ? definition.Port : entry.Status.Url is { } url ? new Uri(url).Port : 0;
             var spec = new HostStackSpec(definition.Name, definition.Worker, directory, port,
                 definition.D1, definition.R2, definition.Kv, definition.Vars,
-                definition.Script?.MainModule, definition.Script?.CompatibilityDate, definition.Script?.CompatibilityFlags);
+                definition.Script?.MainModule, definition.Script?.CompatibilityDate, definition.Script?.CompatibilityFlags, definition.Persist);
             var reply = await Host.SendAsync(op, new { stack = spec }, cancellationToken);
             var started = reply.Deserialize<HostStackStarted>(HostJson.Options)!;
             return Update(definition.Name, s => s with

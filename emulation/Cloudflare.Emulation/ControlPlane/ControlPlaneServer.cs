@@ -1,0 +1,102 @@
+using System.Security.Cryptography;
+using Cloudflare.Emulation.Supervision;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Cloudflare.Emulation.ControlPlane;
+
+/// <summary>
+/// The local Cloudflare API: the subset of the v4 API that provisioning needs (D1, R2, KV, Worker
+/// scripts), on a loopback port, with Cloudflare's envelope. Production code points its API base URL
+/// at Cloudflare; locally it points here, so the same code path runs.
+/// </summary>
+public sealed class ControlPlaneServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private ControlPlaneServer(WebApplication app, string accountId, string apiToken, ScriptDeployer deployer)
+    {
+        _app = app;
+        AccountId = accountId;
+        ApiToken = apiToken;
+        Deployer = deployer;
+    }
+
+    /// <summary>The (local) Cloudflare account id every route is under.</summary>
+    public string AccountId { get; }
+
+    /// <summary>The bearer token the API accepts.</summary>
+    public string ApiToken { get; }
+
+    public ScriptDeployer Deployer { get; }
+
+    /// <summary>Base URL of the v4 API, e.g. http://127.0.0.1:PORT/client/v4.</summary>
+    public Uri BaseUrl { get; private set; } = null!;
+
+    public static async Task<ControlPlaneServer> StartAsync(string stateRoot, StackSupervisor supervisor, int port, CancellationToken cancellationToken)
+    {
+        var store = new ControlPlaneStore(stateRoot);
+        var deployer = new ScriptDeployer(store, supervisor);
+        var (accountId, apiToken) = Credentials(stateRoot);
+
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(k => k.Listen(System.Net.IPAddress.Loopback, port));
+        var app = builder.Build();
+
+        app.Use(async (context, next) =>
+        {
+            var header = context.Request.Headers.Authorization.FirstOrDefault();
+            if (header is null || !CryptographicOperations.FixedTimeEquals(
+                    System.Text.Encoding.UTF8.GetBytes(header), System.Text.Encoding.UTF8.GetBytes($"Bearer {apiToken}")))
+            {
+                await Api.Error(StatusCodes.Status401Unauthorized, Api.AuthenticationError, "Authentication error: a valid API token is required").ExecuteAsync(context);
+                return;
+            }
+            await next();
+        });
+        app.MapGet("/client/v4/user/tokens/verify", () => Api.Ok(new { id = "local", status = "active" }));
+        var account = app.MapGroup("/client/v4/accounts/{accountId}").AddEndpointFilter(async (context, next) =>
+            context.HttpContext.Request.RouteValues["accountId"] as string == accountId
+                ? await next(context)
+                : Api.Error(StatusCodes.Status403Forbidden, Api.AuthenticationError, "Authentication error: this token is not for that account"));
+        ResourceEndpoints.Map(account, store, supervisor);
+        ScriptEndpoints.Map(account, store, deployer, supervisor);
+        app.MapFallback(() => Api.Error(StatusCodes.Status404NotFound, 7000, "No route for that URI"));
+
+        await app.StartAsync(cancellationToken);
+        var server = new ControlPlaneServer(app, accountId, apiToken, deployer);
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        server.BaseUrl = new Uri(address.TrimEnd('/') + "/client/v4/");
+        return server;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+
+    /// <summary>The local account id and API token, made once per state root.</summary>
+    private static (string AccountId, string Token) Credentials(string stateRoot)
+    {
+        var path = Path.Combine(stateRoot, "control-plane", "credentials");
+        if (File.Exists(path) && File.ReadAllLines(path) is [var id, var token, ..])
+        {
+            return (id, token);
+        }
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var created = (Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)), Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24)));
+        File.WriteAllLines(path, [created.Item1, created.Item2]);
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+        return created;
+    }
+}

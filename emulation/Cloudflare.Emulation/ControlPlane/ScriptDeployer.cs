@@ -1,0 +1,95 @@
+using Cloudflare.Emulation.Runtime;
+using Cloudflare.Emulation.Supervision;
+
+namespace Cloudflare.Emulation.ControlPlane;
+
+/// <summary>
+/// Turns an uploaded script into a running stack bound to exactly the resources its metadata
+/// declares, each resource's data in its own folder. Also brings every deployed script back after
+/// a restart of the harness.
+/// </summary>
+public sealed class ScriptDeployer(ControlPlaneStore store, StackSupervisor supervisor)
+{
+    /// <summary>Checks the bindings against the control plane's resources; null when they are all valid.</summary>
+    public string? Validate(IReadOnlyList<WorkerBindingRecord> bindings)
+    {
+        var snapshot = store.Snapshot;
+        foreach (var kind in new[] { "d1", "r2_bucket", "kv_namespace" })
+        {
+            // One folder per resource kind per stack: Miniflare persists each kind under one path.
+            if (bindings.Count(b => b.Type == kind) > 1)
+            {
+                return $"bindings: the emulator supports one {kind} binding per script";
+            }
+        }
+        foreach (var binding in bindings)
+        {
+            switch (binding.Type)
+            {
+                case "d1" when snapshot.Databases.All(d => d.Uuid != binding.Id):
+                    return $"bindings.{binding.Name}: no D1 database {binding.Id}";
+                case "r2_bucket":
+                    var bucket = snapshot.Buckets.FirstOrDefault(b => b.Name == binding.BucketName);
+                    if (bucket is null)
+                    {
+                        return $"bindings.{binding.Name}: no R2 bucket {binding.BucketName}";
+                    }
+                    if ((binding.Jurisdiction ?? "default") != bucket.Jurisdiction)
+                    {
+                        return $"bindings.{binding.Name}: bucket {bucket.Name} is in jurisdiction '{bucket.Jurisdiction}', the binding says '{binding.Jurisdiction ?? "default"}'";
+                    }
+                    break;
+                case "kv_namespace" when snapshot.Namespaces.All(n => n.Id != binding.NamespaceId):
+                    return $"bindings.{binding.Name}: no KV namespace {binding.NamespaceId}";
+                case "d1" or "kv_namespace" or "plain_text" or "secret_text":
+                    break;
+                default:
+                    return $"bindings.{binding.Name}: binding type '{binding.Type}' is not supported by the emulator";
+            }
+        }
+        return null;
+    }
+
+    /// <summary>Starts (or restarts with new code) the stack that runs <paramref name="script"/>.</summary>
+    public async Task<StackStatus> DeployAsync(WorkerScriptRecord script, CancellationToken cancellationToken)
+    {
+        var definition = Define(script);
+        if (supervisor.Find(script.Name) is not null)
+        {
+            await supervisor.StopStackAsync(script.Name, cancellationToken);
+            return await supervisor.StartStackAsync(definition, cancellationToken);
+        }
+        return await supervisor.StartStackAsync(definition, cancellationToken);
+    }
+
+    /// <summary>Starts every deployed script again (after a restart of the harness).</summary>
+    public async Task RestoreAllAsync(CancellationToken cancellationToken)
+    {
+        foreach (var script in store.Snapshot.Scripts)
+        {
+            if (supervisor.Find(script.Name) is null)
+            {
+                await supervisor.StartStackAsync(Define(script), cancellationToken);
+            }
+        }
+    }
+
+    private StackDefinition Define(WorkerScriptRecord script)
+    {
+        string? Folder(string type, Func<WorkerBindingRecord, string?> id) =>
+            script.Bindings.FirstOrDefault(b => b.Type == type) is { } b ? store.ResourceDirectory(type switch
+            {
+                "d1" => "d1",
+                "r2_bucket" => "r2",
+                _ => "kv",
+            }, id(b)!) : null;
+
+        return new StackDefinition(script.Name, "upload",
+            D1: script.Bindings.Where(b => b.Type == "d1").ToDictionary(b => b.Name, b => b.Id!),
+            R2: script.Bindings.Where(b => b.Type == "r2_bucket").ToDictionary(b => b.Name, b => b.BucketName!),
+            Kv: script.Bindings.Where(b => b.Type == "kv_namespace").ToDictionary(b => b.Name, b => b.NamespaceId!),
+            Vars: script.Bindings.Where(b => b.Type is "plain_text" or "secret_text").ToDictionary(b => b.Name, b => b.Text ?? ""),
+            Script: new UploadedScript(File.ReadAllText(store.ScriptPath(script.Name)), script.CompatibilityDate, script.CompatibilityFlags),
+            Persist: new StackPersistence(Folder("d1", b => b.Id), Folder("r2_bucket", b => b.BucketName), Folder("kv_namespace", b => b.NamespaceId)));
+    }
+}

@@ -1,0 +1,162 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Cloudflare.Emulation.ControlPlane;
+using Emulation.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Emulation.Tests.EndToEnd;
+
+/// <summary>The local Cloudflare v4 API: resources, script upload with bindings, envelopes and errors.</summary>
+[Collection(HarnessCollection.Name)]
+public sealed class ControlPlaneTests(HarnessFixture harness)
+{
+    private ControlPlaneServer Server => harness.App.Services.GetRequiredService<ControlPlaneHandle>().Server!;
+
+    private async Task<(HttpStatusCode Status, JsonElement Envelope)> CallAsync(HttpMethod method, string path, object? body = null,
+        string? token = null, HttpContent? content = null, string? jurisdiction = null)
+    {
+        using var request = new HttpRequestMessage(method, new Uri(Server.BaseUrl, path.TrimStart('/')));
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token ?? Server.ApiToken);
+        if (jurisdiction is not null)
+        {
+            request.Headers.Add("cf-r2-jurisdiction", jurisdiction);
+        }
+        request.Content = content ?? (body is null ? null : JsonContent.Create(body));
+        using var response = await harness.Http.SendAsync(request);
+        var envelope = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.True(envelope.TryGetProperty("success", out _) && envelope.TryGetProperty("errors", out _) && envelope.TryGetProperty("result", out _),
+            $"not a Cloudflare envelope: {envelope}");
+        return (response.StatusCode, envelope);
+    }
+
+    private string Account => $"accounts/{Server.AccountId}";
+
+    private static string Unique(string prefix) => $"{prefix}-{Guid.NewGuid():N}"[..30];
+
+    [Fact]
+    public async Task D1_databases_are_created_in_the_EU_listed_read_and_deleted()
+    {
+        var name = Unique("db");
+        var (status, created) = await CallAsync(HttpMethod.Post, $"{Account}/d1/database", new { name, jurisdiction = "eu" });
+        Assert.Equal(HttpStatusCode.OK, status);
+        var uuid = created.GetProperty("result").GetProperty("uuid").GetString()!;
+        Assert.Equal("eu", created.GetProperty("result").GetProperty("jurisdiction").GetString());
+
+        var (_, list) = await CallAsync(HttpMethod.Get, $"{Account}/d1/database");
+        Assert.Contains(list.GetProperty("result").EnumerateArray(), d => d.GetProperty("uuid").GetString() == uuid);
+        var (duplicateStatus, duplicate) = await CallAsync(HttpMethod.Post, $"{Account}/d1/database", new { name });
+        Assert.Equal(HttpStatusCode.Conflict, duplicateStatus);
+        Assert.False(duplicate.GetProperty("success").GetBoolean());
+
+        Assert.Equal(HttpStatusCode.OK, (await CallAsync(HttpMethod.Delete, $"{Account}/d1/database/{uuid}")).Status);
+        Assert.Equal(HttpStatusCode.NotFound, (await CallAsync(HttpMethod.Get, $"{Account}/d1/database/{uuid}")).Status);
+    }
+
+    [Fact]
+    public async Task R2_buckets_record_their_jurisdiction_and_KV_namespaces_their_title()
+    {
+        var bucket = Unique("bucket");
+        var (status, created) = await CallAsync(HttpMethod.Post, $"{Account}/r2/buckets", new { name = bucket }, jurisdiction: "eu");
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal("eu", created.GetProperty("result").GetProperty("jurisdiction").GetString());
+
+        var (kvStatus, kv) = await CallAsync(HttpMethod.Post, $"{Account}/storage/kv/namespaces", new { title = Unique("cache") });
+        Assert.Equal(HttpStatusCode.OK, kvStatus);
+        var id = kv.GetProperty("result").GetProperty("id").GetString()!;
+        Assert.Equal(HttpStatusCode.OK, (await CallAsync(HttpMethod.Delete, $"{Account}/storage/kv/namespaces/{id}")).Status);
+        Assert.Equal(HttpStatusCode.OK, (await CallAsync(HttpMethod.Delete, $"{Account}/r2/buckets/{bucket}")).Status);
+    }
+
+    [Theory]
+    [InlineData("d1/database", "{}", "name")]
+    [InlineData("d1/database", "{\"name\": \"Bad Name!\"}", "name")]
+    [InlineData("d1/database", "{\"name\": \"ok\", \"jurisdiction\": \"us\"}", "jurisdiction")]
+    [InlineData("d1/database", "not json", "name")]
+    [InlineData("r2/buckets", "{\"name\": \"UPPER\"}", "name")]
+    [InlineData("storage/kv/namespaces", "{}", "title")]
+    public async Task Malformed_requests_get_a_Cloudflare_error_naming_the_field(string path, string json, string field)
+    {
+        var (status, envelope) = await CallAsync(HttpMethod.Post, $"{Account}/{path}", content: new StringContent(json, Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.False(envelope.GetProperty("success").GetBoolean());
+        Assert.StartsWith(field, envelope.GetProperty("errors")[0].GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Requests_without_the_token_or_for_another_account_are_refused()
+    {
+        Assert.Equal(HttpStatusCode.Unauthorized, (await CallAsync(HttpMethod.Get, $"{Account}/d1/database", token: "wrong")).Status);
+        Assert.Equal(HttpStatusCode.Forbidden, (await CallAsync(HttpMethod.Get, "accounts/0123456789abcdef0123456789abcdef/d1/database")).Status);
+    }
+
+    [Fact]
+    public async Task An_uploaded_script_runs_with_exactly_its_bindings_and_its_D1_answers_the_query_API()
+    {
+        var db = (await CallAsync(HttpMethod.Post, $"{Account}/d1/database", new { name = Unique("tenant-db"), jurisdiction = "eu" })).Envelope
+            .GetProperty("result").GetProperty("uuid").GetString()!;
+        var bucket = Unique("tenant-docs");
+        await CallAsync(HttpMethod.Post, $"{Account}/r2/buckets", new { name = bucket }, jurisdiction: "eu");
+        var script = Unique("tenant");
+
+        var (status, upload) = await UploadAsync(script, """
+            export default {
+              async fetch(request, env) {
+                const row = await env.DB.prepare("SELECT value FROM notes WHERE id = 1").first();
+                return Response.json({ note: row?.value ?? null, bindings: Object.keys(env).sort() });
+              },
+            };
+            """, [new { type = "d1", name = "DB", id = db }, new { type = "r2_bucket", name = "FILES", bucket_name = bucket, jurisdiction = "eu" },
+                  new { type = "plain_text", name = "TENANT", text = "acme" }]);
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.True(upload.GetProperty("success").GetBoolean(), upload.ToString());
+
+        var (migrated, _) = await CallAsync(HttpMethod.Post, $"{Account}/d1/database/{db}/query",
+            new { sql = "CREATE TABLE notes (id INTEGER PRIMARY KEY, value TEXT);\nINSERT INTO notes (id, value) VALUES (1, 'hello');" });
+        Assert.Equal(HttpStatusCode.OK, migrated);
+        var (_, select) = await CallAsync(HttpMethod.Post, $"{Account}/d1/database/{db}/query", new { sql = "SELECT value FROM notes WHERE id = ?", @params = new[] { 1 } });
+        Assert.Equal("hello", select.GetProperty("result")[0].GetProperty("results")[0].GetProperty("value").GetString());
+
+        var served = await harness.Http.GetFromJsonAsync<JsonElement>(harness.Supervisor.Find(script)!.Url);
+        Assert.Equal("hello", served.GetProperty("note").GetString());
+        Assert.Equal(["DB", "FILES", "TENANT"], served.GetProperty("bindings").EnumerateArray().Select(b => b.GetString()));
+
+        // Bound resources cannot be deleted from under a running script; after the script goes, they can.
+        Assert.Equal(HttpStatusCode.Conflict, (await CallAsync(HttpMethod.Delete, $"{Account}/d1/database/{db}")).Status);
+        Assert.Equal(HttpStatusCode.OK, (await CallAsync(HttpMethod.Delete, $"{Account}/workers/scripts/{script}")).Status);
+        Assert.Equal(HttpStatusCode.OK, (await CallAsync(HttpMethod.Delete, $"{Account}/d1/database/{db}")).Status);
+    }
+
+    [Theory]
+    [InlineData("d1-unknown")]
+    [InlineData("jurisdiction-mismatch")]
+    [InlineData("unsupported-type")]
+    public async Task A_script_whose_bindings_do_not_match_real_resources_is_refused(string problem)
+    {
+        var bucket = Unique("docs");
+        await CallAsync(HttpMethod.Post, $"{Account}/r2/buckets", new { name = bucket }, jurisdiction: "eu");
+        object binding = problem switch
+        {
+            "d1-unknown" => new { type = "d1", name = "DB", id = Guid.NewGuid().ToString() },
+            "jurisdiction-mismatch" => new { type = "r2_bucket", name = "FILES", bucket_name = bucket },
+            _ => new { type = "durable_object_namespace", name = "DO" },
+        };
+        var (status, envelope) = await UploadAsync(Unique("bad"), "export default { fetch() { return new Response('x') } };", [binding]);
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.StartsWith("bindings.", envelope.GetProperty("errors")[0].GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
+    private Task<(HttpStatusCode, JsonElement)> UploadAsync(string name, string module, object[] bindings)
+    {
+        var form = new MultipartFormDataContent();
+        var metadata = new StringContent(JsonSerializer.Serialize(new { main_module = "index.js", compatibility_date = "2026-07-01", bindings }));
+        metadata.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        form.Add(metadata, "metadata", "metadata.json");
+        var code = new StringContent(module);
+        code.Headers.ContentType = new MediaTypeHeaderValue("application/javascript+module");
+        form.Add(code, "index.js", "index.js");
+        return CallAsync(HttpMethod.Put, $"{Account}/workers/scripts/{name}", content: form);
+    }
+}
