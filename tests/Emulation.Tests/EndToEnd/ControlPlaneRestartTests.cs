@@ -1,0 +1,57 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Cloudflare.Emulation.ControlPlane;
+using Cloudflare.Emulation.Supervision;
+using Emulation.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Emulation.Tests.EndToEnd;
+
+/// <summary>Everything created through the control plane comes back, with its data, after the harness restarts.</summary>
+public sealed class ControlPlaneRestartTests
+{
+    [Fact]
+    public async Task Deployed_scripts_and_their_data_survive_a_restart_of_the_harness()
+    {
+        var stateRoot = RepositoryPaths.NewStateRoot("restart");
+        using var http = new HttpClient();
+        try
+        {
+            var app = await HarnessFixture.StartAsync(stateRoot, accounts: 0, hotReload: false);
+            await using (app)
+            {
+                var server = app.Services.GetRequiredService<ControlPlaneHandle>().Server!;
+                http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", server.ApiToken);
+                var account = new Uri(server.BaseUrl, $"accounts/{server.AccountId}/");
+                var created = await (await http.PostAsJsonAsync(new Uri(account, "d1/database"), new { name = "kept", jurisdiction = "eu" })).Content.ReadFromJsonAsync<JsonElement>();
+                var db = created.GetProperty("result").GetProperty("uuid").GetString()!;
+
+                using var form = new MultipartFormDataContent
+                {
+                    { new StringContent(JsonSerializer.Serialize(new { main_module = "index.js", compatibility_date = "2026-07-01", bindings = new[] { new { type = "d1", name = "DB", id = db } } })), "metadata" },
+                    { new StringContent("export default { async fetch(r, env) { return Response.json(await env.DB.prepare('SELECT v FROM t').first()); } };"), "index.js", "index.js" },
+                };
+                (await http.PutAsync(new Uri(account, "workers/scripts/survivor"), form)).EnsureSuccessStatusCode();
+                (await http.PostAsJsonAsync(new Uri(account, $"d1/database/{db}/query"), new { sql = "CREATE TABLE t (v TEXT);\nINSERT INTO t VALUES ('still here');" })).EnsureSuccessStatusCode();
+            }
+
+            await using var again = await HarnessFixture.StartAsync(stateRoot, accounts: 0, hotReload: false);
+            // Scripts are restored right after the platform starts; give the restore a moment.
+            var supervisor = again.Services.GetRequiredService<StackSupervisor>();
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            while (supervisor.Find("survivor")?.State != StackState.Running && clock.Elapsed < TimeSpan.FromSeconds(30))
+            {
+                await Task.Delay(100);
+            }
+            var restored = supervisor.Find("survivor");
+            Assert.Equal(StackState.Running, restored?.State);
+            var answer = await http.GetFromJsonAsync<JsonElement>(restored!.Url);
+            Assert.Equal("still here", answer.GetProperty("v").GetString());
+        }
+        finally
+        {
+            HarnessFixture.TryDelete(stateRoot);
+        }
+    }
+}
