@@ -19,6 +19,7 @@ const { values: args } = parseArgs({
   options: {
     "workers-dir": { type: "string" },
     "hot-reload": { type: "boolean", default: false },
+    "workers-subdomain": { type: "string", default: "emulator" },
   },
 });
 const workersDir = path.resolve(args["workers-dir"] ?? "");
@@ -37,6 +38,7 @@ const stacks = new StackRegistry({
   bundler,
   workersDir,
   emit,
+  workersSubdomain: args["workers-subdomain"],
 });
 
 const handlers = {

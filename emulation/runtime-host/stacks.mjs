@@ -18,7 +18,9 @@ export class StackRegistry {
   /** @type {Map<string, Stack>} */
   #stacks = new Map();
 
-  constructor({ miniflare, bundler, workersDir, emit }) {
+  constructor({ miniflare, bundler, workersDir, emit, workersSubdomain }) {
+    // <script>.<subdomain>.workers.dev reaches that script's stack, as it would on Cloudflare.
+    this.workersDev = new RegExp(`^([a-z0-9][a-z0-9_-]*)\\.${workersSubdomain}\\.workers\\.dev$`);
     this.mf = miniflare;
     this.bundler = bundler;
     this.workersDir = workersDir;
@@ -80,6 +82,29 @@ export class StackRegistry {
 
   describe() {
     return [...this.#stacks.values()].map((s) => s.describe());
+  }
+
+  /** Every outbound fetch of a stack's Worker comes here (Miniflare's outboundService). */
+  async outbound(request) {
+    // Miniflare hands over its own undici Request: use Miniflare's fetch and Response with it.
+    const { fetch: mfFetch, Request: MfRequest, Response: MfResponse } = this.mf;
+    try {
+      const url = new URL(request.url);
+      const script = url.hostname.match(this.workersDev)?.[1];
+      if (script === undefined) return await mfFetch(request);
+      const target = this.#stacks.get(script);
+      if (!target || target.state !== "running") {
+        return new MfResponse(`There is nothing here yet: no running script '${script}'`, { status: 404 });
+      }
+      const forwarded = new MfRequest(target.url + url.pathname + url.search, request);
+      // This hop is local: ask for an unencoded body, and let the calling Worker's own response
+      // be encoded for its client as usual.
+      forwarded.headers.set("accept-encoding", "identity");
+      return await mfFetch(forwarded);
+    } catch (error) {
+      // The calling Worker sees a network failure, as it would on Cloudflare; never a stack trace.
+      return new MfResponse(`outbound request failed: ${error.message}`, { status: 502 });
+    }
   }
 
   async disposeAll() {
@@ -217,6 +242,7 @@ class Stack {
           r2Buckets: this.spec.r2 ?? {},
           kvNamespaces: this.spec.kv ?? {},
           bindings: this.spec.vars ?? {},
+          outboundService: (request) => this.registry.outbound(request),
         },
         {
           name: CONTROL_WORKER,

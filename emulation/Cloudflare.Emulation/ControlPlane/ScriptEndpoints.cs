@@ -15,6 +15,7 @@ internal static partial class ScriptEndpoints
     public static void Map(RouteGroupBuilder account, ControlPlaneStore store, ScriptDeployer deployer, StackSupervisor supervisor)
     {
         account.MapGet("/workers/scripts", () => Api.Ok(store.Snapshot.Scripts.Select(Result)));
+        account.MapGet("/workers/subdomain", () => Api.Ok(new { subdomain = StackSupervisor.WorkersSubdomain }));
 
         account.MapPut("/workers/scripts/{name}", async (string name, HttpRequest request, CancellationToken ct) =>
         {

@@ -36,6 +36,9 @@ public sealed class StackSupervisor : IAsyncDisposable
 
     public HarnessOptions Options => _options;
 
+    /// <summary>Scripts are reachable from Workers as https://&lt;script&gt;.&lt;this&gt;.workers.dev, as on Cloudflare.</summary>
+    public const string WorkersSubdomain = "emulator";
+
     public Version? NodeVersion { get; private set; }
 
     public int? HostProcessId => _host?.ProcessId;
@@ -208,7 +211,12 @@ public sealed class StackSupervisor : IAsyncDisposable
                 ["FORCE_COLOR"] = "0",
                 ["NODE_NO_WARNINGS"] = "1",
             };
-            string[] arguments = ["--workers-dir", _options.WorkersDirectory, .. _options.HotReload ? ["--hot-reload"] : Array.Empty<string>()];
+            string[] arguments =
+            [
+                "--workers-dir", _options.WorkersDirectory,
+                "--workers-subdomain", WorkersSubdomain,
+                .. _options.HotReload ? ["--hot-reload"] : Array.Empty<string>(),
+            ];
             await host.StartAsync(_options.Node, _options.RuntimeHostScript, arguments, environment, _options.WorkersDirectory, cancellationToken);
             _host = host;
         }

@@ -22,7 +22,7 @@ public sealed class BadInputFuzzTests(HarnessFixture harness)
     private static readonly string[] Nasty =
     [
         "' OR 1=1 --", "\"; DROP TABLE clients; --", "%00", "../../etc/passwd", "\u0000", "💥", "<script>alert(1)</script>",
-        "1e309", "-0", "NaN", "null", "{}", "[]", "\\", new string('a', 5000), "00000000-0000-4000-8000-000000000000",
+        "1e309", "-0", "NaN", "null", "{}", "[]", "\\", new string('a', 2000), "00000000-0000-4000-8000-000000000000",
         "Robert'); DELETE FROM users;--", "$.tracking.version", "id", "body",
     ];
 
@@ -57,15 +57,17 @@ public sealed class BadInputFuzzTests(HarnessFixture harness)
             var status = (int)response.StatusCode;
             if (status >= 500)
             {
-                failures.Add($"{method} {path} → {status} {text[..Math.Min(200, text.Length)]}");
+                failures.Add($"{method} {Short(path)} → {status} {Short(text)}");
             }
             else if (status >= 400 && !SaysWhy(text))
             {
-                failures.Add($"{method} {path} → {status} without an error body: {text[..Math.Min(200, text.Length)]}");
+                failures.Add($"{method} {Short(path)} → {status} without an error body: {Short(text)}");
             }
         }
         Assert.True(failures.Count == 0, string.Join('\n', failures.Take(20)));
     }
+
+    private static string Short(string text) => text.Length <= 120 ? text : text[..120] + "…";
 
     private static bool SaysWhy(string text)
     {

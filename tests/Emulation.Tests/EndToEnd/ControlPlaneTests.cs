@@ -148,6 +148,20 @@ public sealed class ControlPlaneTests(HarnessFixture harness)
         Assert.StartsWith("bindings.", envelope.GetProperty("errors")[0].GetProperty("message").GetString(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_script_reaches_another_by_its_workers_dev_name()
+    {
+        var target = Unique("target");
+        Assert.Equal(HttpStatusCode.OK, (await UploadAsync(target, "export default { fetch(r) { return new Response('pong ' + new URL(r.url).pathname) } };", [])).Item1);
+        var (_, subdomain) = await CallAsync(HttpMethod.Get, $"{Account}/workers/subdomain");
+        var host = $"{target}.{subdomain.GetProperty("result").GetProperty("subdomain").GetString()}.workers.dev";
+        var caller = Unique("caller");
+        var code = "export default { async fetch() { return fetch('https://" + host + "/ping'); } };";
+        Assert.Equal(HttpStatusCode.OK, (await UploadAsync(caller, code, [])).Item1);
+
+        Assert.Equal("pong /ping", await harness.Http.GetStringAsync(harness.Supervisor.Find(caller)!.Url));
+    }
+
     private Task<(HttpStatusCode, JsonElement)> UploadAsync(string name, string module, object[] bindings)
     {
         var form = new MultipartFormDataContent();
