@@ -7,6 +7,13 @@ export default {
     const url = new URL(request.url);
     const r2 = url.pathname.match(/^\/r2\/([A-Za-z_][A-Za-z0-9_]*)\/list$/);
     if (r2) return listObjects(env[r2[1]], url.searchParams.get("prefix") ?? undefined);
+    const put = url.pathname.match(/^\/r2\/([A-Za-z_][A-Za-z0-9_]*)\/objects\/(.+)$/);
+    if (put && request.method === "PUT") {
+      const bucket = env[put[1]];
+      if (!bucket || typeof bucket.put !== "function") return Response.json({ error: "no such R2 binding" }, { status: 404 });
+      await bucket.put(decodeURIComponent(put[2]), await request.arrayBuffer());
+      return Response.json({ ok: true });
+    }
     const match = url.pathname.match(/^\/d1\/([A-Za-z_][A-Za-z0-9_]*)\/(query|batch)$/);
     if (!match || request.method !== "POST") return Response.json({ error: "not found" }, { status: 404 });
     const db = env[match[1]];

@@ -49,6 +49,7 @@ const handlers = {
   d1: (msg) => stacks.queryD1(msg.name, msg.binding, msg.sql, msg.params ?? []),
   "d1-batch": (msg) => stacks.batchD1(msg.name, msg.binding, msg.statements),
   "r2-list": (msg) => stacks.listR2(msg.name, msg.binding, msg.prefix),
+  "publish-release": (msg) => stacks.publishRelease(msg.name, msg.binding, msg.worker),
   list: () => stacks.describe(),
 };
 

@@ -69,6 +69,30 @@ export class StackRegistry {
     return this.#get(name).d1(binding).batch(statements);
   }
 
+  /**
+   * Publishes a repository Worker as a release into a stack's R2 binding: <worker>/current.mjs and
+   * <worker>/migrations/<file>.sql — what a deploy pipeline would upload for the platform to roll out.
+   */
+  async publishRelease(name, binding, worker) {
+    const stack = this.#get(name);
+    if (!stack.controlUrl || stack.state !== "running") throw new Error(`stack '${name}' is ${stack.state}`);
+    const bundle = await this.bundler.bundle(worker);
+    const files = [
+      [`${worker}/current.mjs`, bundle.script],
+      [`${worker}/release.json`, JSON.stringify({ compatibilityDate: bundle.compatibilityDate, compatibilityFlags: bundle.compatibilityFlags })],
+    ];
+    if (bundle.migrationsDir && existsSync(bundle.migrationsDir)) {
+      for (const file of readdirSync(bundle.migrationsDir).filter((f) => f.endsWith(".sql")).sort()) {
+        files.push([`${worker}/migrations/${file}`, readFileSync(path.join(bundle.migrationsDir, file), "utf8")]);
+      }
+    }
+    for (const [key, body] of files) {
+      const response = await fetch(new URL(`/r2/${binding}/objects/${encodeURIComponent(key)}`, stack.controlUrl), { method: "PUT", body });
+      if (!response.ok) throw new Error(`publishing ${key} failed: ${response.status}`);
+    }
+    return { keys: files.map(([key]) => key) };
+  }
+
   async listR2(name, binding, prefix) {
     const stack = this.#get(name);
     if (!stack.controlUrl || stack.state !== "running") throw new Error(`stack '${name}' is ${stack.state}`);

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -59,6 +60,41 @@ public sealed class ControlPlaneServer : IAsyncDisposable
                 return;
             }
             await next();
+        });
+        var faults = new FaultRules();
+        app.UseRouting();
+        app.Use(async (context, next) =>
+        {
+            var operation = context.GetEndpoint()?.Metadata.GetMetadata<IEndpointNameMetadata>()?.EndpointName;
+            if (operation is not null && faults.TryConsume(operation, out var status))
+            {
+                await Api.Error(status, 10013, $"injected fault: {operation} fails (emulator fault rule)").ExecuteAsync(context);
+                return;
+            }
+            await next();
+        });
+        app.MapGet("/__emulator/faults", () => Api.Ok(faults.Active));
+        app.MapPost("/__emulator/faults", async (HttpRequest request) =>
+        {
+            var body = await ResourceEndpoints.ReadJsonAsync(request);
+            if (body is null || !body.Value.TryGetProperty("operation", out var op) || op.GetString() is not { Length: > 0 } operation)
+            {
+                return Api.Invalid("operation: the API operation to fail is required, e.g. d1.create");
+            }
+            var times = body.Value.TryGetProperty("times", out var t) && t.TryGetInt32(out var n) ? n : 1;
+            var status = body.Value.TryGetProperty("status", out var st) && st.TryGetInt32(out var code) ? code : 500;
+            if (times < 1 || status is < 400 or > 599)
+            {
+                return Api.Invalid("times must be at least 1 and status an HTTP error status (400-599)");
+            }
+            var rule = new FaultRule(operation, times, status);
+            faults.Add(rule);
+            return Api.Ok(rule);
+        });
+        app.MapDelete("/__emulator/faults", () =>
+        {
+            faults.Clear();
+            return Api.Ok(null);
         });
         app.MapGet("/client/v4/user/tokens/verify", () => Api.Ok(new { id = "local", status = "active" }));
         var account = app.MapGroup("/client/v4/accounts/{accountId}").AddEndpointFilter(async (context, next) =>

@@ -13,7 +13,7 @@ internal static partial class ResourceEndpoints
     public static void Map(RouteGroupBuilder account, ControlPlaneStore store, StackSupervisor supervisor)
     {
         // ---- D1 ----
-        account.MapGet("/d1/database", () => Api.Ok(store.Snapshot.Databases.Select(D1Result)));
+        account.MapGet("/d1/database", () => Api.Ok(store.Snapshot.Databases.Select(D1Result))).WithName("d1.list");
         account.MapPost("/d1/database", async (HttpRequest request) =>
         {
             var body = await ReadJsonAsync(request);
@@ -37,13 +37,13 @@ internal static partial class ResourceEndpoints
             return created
                 ? Api.Ok(D1Result(record))
                 : Api.Error(StatusCodes.Status409Conflict, Api.AlreadyExists, $"name: a database named '{name}' already exists");
-        });
+        }).WithName("d1.create");
         account.MapGet("/d1/database/{id}", (string id) =>
-            store.Snapshot.Databases.FirstOrDefault(d => d.Uuid == id) is { } db ? Api.Ok(D1Result(db)) : Api.NotFound($"database {id}"));
+            store.Snapshot.Databases.FirstOrDefault(d => d.Uuid == id) is { } db ? Api.Ok(D1Result(db)) : Api.NotFound($"database {id}")).WithName("d1.get");
         account.MapDelete("/d1/database/{id}", (string id) => Delete(store, "d1", id,
             s => s.Databases.Any(d => d.Uuid == id),
             s => s with { Databases = [.. s.Databases.Where(d => d.Uuid != id)] },
-            b => b.Type == "d1" && b.Id == id, $"database {id}"));
+            b => b.Type == "d1" && b.Id == id, $"database {id}")).WithName("d1.delete");
         account.MapPost("/d1/database/{id}/query", async (string id, HttpRequest request, CancellationToken ct) =>
         {
             if (store.Snapshot.Databases.All(d => d.Uuid != id))
@@ -82,10 +82,10 @@ internal static partial class ResourceEndpoints
             {
                 return Api.Invalid(ex.Message);
             }
-        });
+        }).WithName("d1.query");
 
         // ---- R2 ----
-        account.MapGet("/r2/buckets", () => Api.Ok(new { buckets = store.Snapshot.Buckets.Select(R2Result) }));
+        account.MapGet("/r2/buckets", () => Api.Ok(new { buckets = store.Snapshot.Buckets.Select(R2Result) })).WithName("r2.list");
         account.MapPost("/r2/buckets", async (HttpRequest request) =>
         {
             var body = await ReadJsonAsync(request);
@@ -110,14 +110,14 @@ internal static partial class ResourceEndpoints
             return created
                 ? Api.Ok(R2Result(record))
                 : Api.Error(StatusCodes.Status409Conflict, Api.AlreadyExists, $"name: a bucket named '{name}' already exists");
-        });
+        }).WithName("r2.create");
         account.MapDelete("/r2/buckets/{name}", (string name) => Delete(store, "r2", name,
             s => s.Buckets.Any(b => b.Name == name),
             s => s with { Buckets = [.. s.Buckets.Where(b => b.Name != name)] },
-            b => b.Type == "r2_bucket" && b.BucketName == name, $"bucket {name}"));
+            b => b.Type == "r2_bucket" && b.BucketName == name, $"bucket {name}")).WithName("r2.delete");
 
         // ---- KV ----
-        account.MapGet("/storage/kv/namespaces", () => Api.Ok(store.Snapshot.Namespaces.Select(KvResult)));
+        account.MapGet("/storage/kv/namespaces", () => Api.Ok(store.Snapshot.Namespaces.Select(KvResult))).WithName("kv.list");
         account.MapPost("/storage/kv/namespaces", async (HttpRequest request) =>
         {
             var body = await ReadJsonAsync(request);
@@ -132,11 +132,11 @@ internal static partial class ResourceEndpoints
             return created
                 ? Api.Ok(KvResult(record))
                 : Api.Error(StatusCodes.Status409Conflict, Api.AlreadyExists, $"title: a namespace titled '{title}' already exists");
-        });
+        }).WithName("kv.create");
         account.MapDelete("/storage/kv/namespaces/{id}", (string id) => Delete(store, "kv", id,
             s => s.Namespaces.Any(n => n.Id == id),
             s => s with { Namespaces = [.. s.Namespaces.Where(n => n.Id != id)] },
-            b => b.Type == "kv_namespace" && b.NamespaceId == id, $"namespace {id}"));
+            b => b.Type == "kv_namespace" && b.NamespaceId == id, $"namespace {id}")).WithName("kv.delete");
     }
 
     /// <summary>Deletes a resource and its data — unless a deployed script is bound to it.</summary>
@@ -192,7 +192,8 @@ internal static partial class ResourceEndpoints
 
     /// <summary>Splits on semicolons that end a line (the query API accepts several statements).</summary>
     internal static List<string> SplitStatements(string sql) =>
-        [.. Regex.Split(sql, @";\s*(?:\n|$)").Select(s => s.Trim()).Where(s => s.Length > 0)];
+        [.. Regex.Split(sql, @";\s*(?:\n|$)").Select(s => s.Trim())
+            .Where(s => s.Split('\n').Any(line => line.Trim().Length > 0 && !line.TrimStart().StartsWith("--", StringComparison.Ordinal)))];
 
     private static object D1Result(D1DatabaseRecord d) => new
     {

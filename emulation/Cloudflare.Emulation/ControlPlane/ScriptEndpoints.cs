@@ -14,8 +14,8 @@ internal static partial class ScriptEndpoints
 {
     public static void Map(RouteGroupBuilder account, ControlPlaneStore store, ScriptDeployer deployer, StackSupervisor supervisor)
     {
-        account.MapGet("/workers/scripts", () => Api.Ok(store.Snapshot.Scripts.Select(Result)));
-        account.MapGet("/workers/subdomain", () => Api.Ok(new { subdomain = StackSupervisor.WorkersSubdomain }));
+        account.MapGet("/workers/scripts", () => Api.Ok(store.Snapshot.Scripts.Select(Result))).WithName("scripts.list");
+        account.MapGet("/workers/subdomain", () => Api.Ok(new { subdomain = StackSupervisor.WorkersSubdomain })).WithName("workers.subdomain");
 
         account.MapPut("/workers/scripts/{name}", async (string name, HttpRequest request, CancellationToken ct) =>
         {
@@ -84,7 +84,7 @@ internal static partial class ScriptEndpoints
                 return Api.Invalid($"script {name} failed to start: {ex.Message}");
             }
             return Api.Ok(Result(record));
-        });
+        }).WithName("scripts.upload");
 
         account.MapDelete("/workers/scripts/{name}", async (string name, CancellationToken ct) =>
         {
@@ -101,7 +101,7 @@ internal static partial class ScriptEndpoints
             }
             File.Delete(store.ScriptPath(name));
             return Api.Ok(null);
-        });
+        }).WithName("scripts.delete");
     }
 
     private static async Task<string?> ReadPartAsync(IFormFile? file, CancellationToken ct)

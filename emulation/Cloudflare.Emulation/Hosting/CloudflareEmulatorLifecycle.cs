@@ -110,6 +110,11 @@ internal sealed class CloudflareEmulatorLifecycle(
         try
         {
             var status = await supervisor.StartStackAsync(definition, cancellationToken);
+            if (stack.Kind == StackKind.Platform)
+            {
+                // What a deploy pipeline does: publish the account Worker release the platform provisions from.
+                await supervisor.PublishReleaseAsync(stack.Name, "RELEASES", "account", cancellationToken);
+            }
             await RegisterAsync(stack, status, cancellationToken);
         }
         catch (Exception ex) when (ex is Runtime.RuntimeHostException or HttpRequestException)
@@ -192,9 +197,17 @@ internal sealed class CloudflareEmulatorLifecycle(
         return stack.Kind == StackKind.Platform
             ? new StackDefinition(stack.Name, stack.Worker,
                 D1: new Dictionary<string, string> { ["DB"] = identity.DatabaseId },
-                R2: new Dictionary<string, string>(),
+                R2: new Dictionary<string, string> { ["RELEASES"] = identity.BucketName },
                 Kv: new Dictionary<string, string>(),
-                Vars: new Dictionary<string, string> { ["ADMIN_TOKEN"] = _adminToken! },
+                Vars: new Dictionary<string, string>
+                {
+                    ["ADMIN_TOKEN"] = _adminToken!,
+                    // Provisioning talks to Cloudflare's API; locally, to the emulator's.
+                    ["CLOUDFLARE_API_BASE"] = controlPlane.Server!.BaseUrl.ToString(),
+                    ["CLOUDFLARE_ACCOUNT_ID"] = controlPlane.Server.AccountId,
+                    ["CLOUDFLARE_API_TOKEN"] = controlPlane.Server.ApiToken,
+                    ["AUTH_PUBLIC_KEY"] = tokens.PublicJwk(),
+                },
                 Port: options.PlatformPort)
             : new StackDefinition(stack.Name, stack.Worker,
                 D1: new Dictionary<string, string> { ["DB"] = identity.DatabaseId },

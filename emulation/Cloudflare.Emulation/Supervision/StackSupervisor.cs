@@ -104,6 +104,13 @@ public sealed class StackSupervisor : IAsyncDisposable
         return await Host.SendAsync("d1-batch", new { name, binding, statements = payload }, cancellationToken);
     }
 
+    /// <summary>Bundles a repository Worker and publishes it (code and migrations) into a stack's R2 binding.</summary>
+    public async Task<JsonElement> PublishReleaseAsync(string name, string binding, string worker, CancellationToken cancellationToken)
+    {
+        Get(name);
+        return await Host.SendAsync("publish-release", new { name, binding, worker }, cancellationToken);
+    }
+
     /// <summary>Every object key (and size) in a stack's R2 binding.</summary>
     public async Task<JsonElement> ListR2Async(string name, string binding, CancellationToken cancellationToken, string? prefix = null)
     {

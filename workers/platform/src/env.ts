@@ -1,6 +1,15 @@
 /** Bindings of the shared platform Worker. */
 export interface PlatformEnv {
   DB: D1Database;
+  /** Released Worker code the platform deploys to each account: account/current.mjs, account/migrations/*.sql. */
+  RELEASES: R2Bucket;
   /** Bearer token for the /admin API (a secret in production). */
   ADMIN_TOKEN: string;
+  /** Cloudflare's API: https://api.cloudflare.com/client/v4/ in production, the emulator locally. */
+  CLOUDFLARE_API_BASE: string;
+  CLOUDFLARE_ACCOUNT_ID: string;
+  /** API token allowed to manage D1, R2, KV and Workers scripts (a secret). */
+  CLOUDFLARE_API_TOKEN: string;
+  /** The token-signing public key (JWK) every account Worker is deployed with. */
+  AUTH_PUBLIC_KEY: string;
 }

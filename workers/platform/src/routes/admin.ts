@@ -2,28 +2,58 @@ import { Hono } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
 import { timingSafeEqual } from "hono/utils/buffer";
 import type { PlatformEnv } from "../env";
-import { Account, AccountInput, Slug } from "../models/account";
+import { Account, AccountInput, SignupInput, Slug } from "../models/account";
 import { problem, readJson } from "../../../shared/http";
-import { findAccountBySlug } from "../accounts";
+import { findAccountBySlug, saveAccount } from "../accounts";
+import { deprovision, provision } from "../provisioning/provisioner";
 
 export const admin = new Hono<{ Bindings: PlatformEnv }>()
   .use("*", bearerAuth({ verifyToken: (token, c) => timingSafeEqual(token, (c.env as PlatformEnv).ADMIN_TOKEN) }))
+  // Signup: the account row first (status provisioning), then the seed's provisioning steps.
+  .post("/accounts", async (c) => {
+    const input = await readJson(c, SignupInput);
+    if (await findAccountBySlug(c.env.DB, input.slug)) {
+      return problem(c, 409, "conflict", `slug: an account named ${input.slug} already exists`, "slug");
+    }
+    const now = new Date().toISOString();
+    const account: Account = { id: crypto.randomUUID(), ...input, status: "provisioning", provisioning: { resources: {} }, createdAt: now, updatedAt: now };
+    try {
+      await saveAccount(c.env.DB, account);
+    } catch {
+      // Two signups for one slug at once: the unique index let exactly one in.
+      return problem(c, 409, "conflict", `slug: an account named ${input.slug} already exists`, "slug");
+    }
+    const result = await provision(c.env, account);
+    return result.status === "active"
+      ? c.json(result, 201)
+      : c.json({ error: "provisioning_failed", message: result.provisioning?.error ?? "unknown", field: "provisioning", account: result }, 502);
+  })
+  // Resume a failed or interrupted provisioning where it stopped.
+  .post("/accounts/:slug/provision", async (c) => {
+    const account = await findAccountBySlug(c.env.DB, c.req.param("slug"));
+    if (!account) return problem(c, 404, "not_found", `slug: no account ${c.req.param("slug")}`, "slug");
+    if (account.status === "active") return c.json(account);
+    if (account.status === "deleting") return problem(c, 409, "conflict", `slug: ${account.slug} is being deleted`, "slug");
+    const result = await provision(c.env, account);
+    return result.status === "active"
+      ? c.json(result)
+      : c.json({ error: "provisioning_failed", message: result.provisioning?.error ?? "unknown", field: "provisioning", account: result }, 502);
+  })
+  // Complete deprovisioning: the account's script, D1, bucket and namespace, then its row.
+  .delete("/accounts/:slug", async (c) => {
+    const account = await findAccountBySlug(c.env.DB, c.req.param("slug"));
+    if (!account) return problem(c, 404, "not_found", `slug: no account ${c.req.param("slug")}`, "slug");
+    const result = await deprovision(c.env, account);
+    return result.done ? c.body(null, 204) : problem(c, 502, "deprovisioning_failed", `provisioning: ${result.error}`, "provisioning");
+  })
   .put("/accounts/:slug", async (c) => {
     const slug = Slug.safeParse(c.req.param("slug"));
     if (!slug.success) return problem(c, 400, "validation_failed", `slug: ${slug.error.issues[0]?.message}`, "slug");
     const input = await readJson(c, AccountInput);
     const now = new Date().toISOString();
     const existing = await findAccountBySlug(c.env.DB, slug.data);
-    const account: Account = {
-      ...input,
-      id: existing?.id ?? crypto.randomUUID(),
-      slug: slug.data,
-      createdAt: existing?.createdAt ?? now,
-      updatedAt: now,
-    };
-    await c.env.DB.prepare("INSERT INTO accounts (id, body) VALUES (?1, ?2) ON CONFLICT (id) DO UPDATE SET body = ?2")
-      .bind(account.id, JSON.stringify(account))
-      .run();
+    const account: Account = { ...input, id: existing?.id ?? crypto.randomUUID(), slug: slug.data, createdAt: existing?.createdAt ?? now, updatedAt: now };
+    await saveAccount(c.env.DB, account);
     return c.json(account, existing ? 200 : 201);
   })
   .get("/accounts/:slug", async (c) => {

@@ -11,7 +11,7 @@ export const router = new Hono<{ Bindings: PlatformEnv }>().all("/:slug/*", asyn
   const slug = c.req.param("slug");
   const account = await findAccountBySlug(c.env.DB, slug);
   if (!account) return problem(c, 404, "unknown_account", `account: no account ${slug}`, "account");
-  if (account.status !== "active") return problem(c, 503, "account_unavailable", `account: ${slug} is ${account.status}`, "account");
+  if (account.status !== "active" || !account.routing) return problem(c, 503, "account_unavailable", `account: ${slug} is ${account.status}`, "account");
 
   const incoming = new URL(c.req.url);
   const rest = incoming.pathname.slice(`/accounts/${slug}`.length) || "/";

@@ -1,0 +1,154 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Cloudflare.Emulation.ControlPlane;
+using Cloudflare.Emulation.Platform;
+using Emulation.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Emulation.Tests.EndToEnd;
+
+/// <summary>
+/// Signup → provisioning through the (local) Cloudflare API → a routed tenant; failures at every
+/// step resume on retry without duplicates; deletion removes everything of the account.
+/// </summary>
+[Collection(HarnessCollection.Name)]
+public sealed class ProvisioningTests(HarnessFixture harness)
+{
+    private ControlPlaneServer ControlPlane => harness.App.Services.GetRequiredService<ControlPlaneHandle>().Server!;
+
+    private static string NewSlug() => $"firm-{Guid.NewGuid():N}"[..20];
+
+    private async Task<HttpResponseMessage> AdminAsync(HttpMethod method, string path, object? body = null)
+    {
+        using var request = new HttpRequestMessage(method, new Uri(harness.PlatformUrl, path)) { Content = body is null ? null : JsonContent.Create(body) };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", PlatformSecrets.LoadOrCreateAdminToken(harness.StateRoot));
+        return await harness.Http.SendAsync(request);
+    }
+
+    private async Task<JsonElement> CloudflareAsync(HttpMethod method, string path, object? body = null)
+    {
+        using var request = new HttpRequestMessage(method, new Uri(ControlPlane.BaseUrl, path)) { Content = body is null ? null : JsonContent.Create(body) };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", ControlPlane.ApiToken);
+        using var response = await harness.Http.SendAsync(request);
+        return await response.Content.ReadFromJsonAsync<JsonElement>();
+    }
+
+    private Task<JsonElement> ListAsync(string what) => CloudflareAsync(HttpMethod.Get, $"accounts/{ControlPlane.AccountId}/{what}");
+
+    [Fact]
+    public async Task Signup_provisions_EU_resources_and_a_worker_bound_to_them_only_and_the_tenant_serves()
+    {
+        var slug = NewSlug();
+        using var signup = await AdminAsync(HttpMethod.Post, "/admin/accounts", new { slug, name = "Acme Advisers" });
+        var account = await AccountApi.ReadAsync(signup, HttpStatusCode.Created);
+        Assert.Equal("active", account.GetProperty("status").GetString());
+        var routing = account.GetProperty("routing");
+        Assert.Equal("eu", routing.GetProperty("jurisdiction").GetString());
+        Assert.Equal($"https://acct-{slug}.emulator.workers.dev", routing.GetProperty("workerUrl").GetString());
+
+        // The control plane's records: an EU D1 and an EU bucket, and a script bound to exactly them.
+        var db = (await ListAsync("d1/database")).GetProperty("result").EnumerateArray().Single(d => d.GetProperty("name").GetString() == $"acct-{slug}");
+        Assert.Equal("eu", db.GetProperty("jurisdiction").GetString());
+        Assert.Equal(db.GetProperty("uuid").GetString(), routing.GetProperty("dbShardId").GetString());
+        var bucket = (await ListAsync("r2/buckets")).GetProperty("result").GetProperty("buckets").EnumerateArray().Single(b => b.GetProperty("name").GetString() == $"acct-{slug}-documents");
+        Assert.Equal("eu", bucket.GetProperty("jurisdiction").GetString());
+
+        // The live runtime: the stack serves this account only.
+        var stack = harness.Supervisor.Find($"acct-{slug}")!;
+        var owner = await new AccountOwnerBootstrap(harness.Http, harness.Tokens).EnsureOwnerAsync(new Uri(stack.Url!), slug, CancellationToken.None);
+        var api = new AccountApi(harness.Http, harness.PlatformUrl, slug, harness.Tokens.Issue(slug, owner, TimeSpan.FromMinutes(5)));
+        var clientId = await api.CreateIdAsync("clients", new { name = "First client" });
+        Assert.Contains(clientId, await api.ListAllIdsAsync("clients"));
+        var migrations = await harness.Supervisor.QueryD1Async($"acct-{slug}", "DB", "SELECT name FROM d1_migrations ORDER BY name", [], CancellationToken.None);
+        Assert.Equal(["0001_clients.sql", "0002_account_domains.sql"], migrations.GetProperty("results").EnumerateArray().Select(r => r.GetProperty("name").GetString()));
+    }
+
+    [Theory]
+    [InlineData("", "slug")]
+    [InlineData("Not A Slug", "slug")]
+    [InlineData("this-slug-is-far-too-long-to-name-the-resources-it-needs", "slug")]
+    public async Task Invalid_signups_get_400_naming_the_field_and_create_nothing(string slug, string field)
+    {
+        var before = (await ListAsync("d1/database")).GetProperty("result").GetArrayLength();
+        using var response = await AdminAsync(HttpMethod.Post, "/admin/accounts", new { slug, name = "X" });
+        Assert.Equal(field, await AccountApi.ProblemFieldAsync(response, HttpStatusCode.BadRequest));
+        Assert.Equal(before, (await ListAsync("d1/database")).GetProperty("result").GetArrayLength());
+    }
+
+    [Fact]
+    public async Task A_second_signup_for_the_same_name_gets_409()
+    {
+        var slug = NewSlug();
+        using (var first = await AdminAsync(HttpMethod.Post, "/admin/accounts", new { slug, name = "One" }))
+        {
+            Assert.Equal(HttpStatusCode.Created, first.StatusCode);
+        }
+        using var second = await AdminAsync(HttpMethod.Post, "/admin/accounts", new { slug, name = "Two" });
+        Assert.Equal("slug", await AccountApi.ProblemFieldAsync(second, HttpStatusCode.Conflict));
+    }
+
+    [Theory]
+    [InlineData("d1.create", "d1")]
+    [InlineData("r2.create", "r2")]
+    [InlineData("kv.create", "kv")]
+    [InlineData("scripts.upload", "script")]
+    [InlineData("d1.query", "migrations")]
+    [InlineData("workers.subdomain", "routing")]
+    public async Task A_failure_at_any_step_is_resumed_by_a_retry_without_duplicates(string operation, string step)
+    {
+        var slug = NewSlug();
+        await CloudflareAsync(HttpMethod.Post, "/__emulator/faults", new { operation, times = 1 });
+
+        using (var failed = await AdminAsync(HttpMethod.Post, "/admin/accounts", new { slug, name = "Unlucky" }))
+        {
+            var body = await AccountApi.ReadAsync(failed, HttpStatusCode.BadGateway);
+            Assert.StartsWith($"{step}:", body.GetProperty("message").GetString(), StringComparison.Ordinal);
+            Assert.Equal("failed", body.GetProperty("account").GetProperty("status").GetString());
+        }
+        using (var retried = await AdminAsync(HttpMethod.Post, $"/admin/accounts/{slug}/provision"))
+        {
+            Assert.Equal("active", (await AccountApi.ReadAsync(retried, HttpStatusCode.OK)).GetProperty("status").GetString());
+        }
+
+        Assert.Single((await ListAsync("d1/database")).GetProperty("result").EnumerateArray(), d => d.GetProperty("name").GetString() == $"acct-{slug}");
+        Assert.Single((await ListAsync("r2/buckets")).GetProperty("result").GetProperty("buckets").EnumerateArray(), b => b.GetProperty("name").GetString() == $"acct-{slug}-documents");
+        Assert.Single((await ListAsync("storage/kv/namespaces")).GetProperty("result").EnumerateArray(), n => n.GetProperty("title").GetString() == $"acct-{slug}-cache");
+        Assert.Single((await ListAsync("workers/scripts")).GetProperty("result").EnumerateArray(), s => s.GetProperty("id").GetString() == $"acct-{slug}");
+    }
+
+    [Fact]
+    public async Task Deleting_an_account_removes_everything_of_it_and_nothing_of_another()
+    {
+        var doomed = NewSlug();
+        var kept = NewSlug();
+        foreach (var slug in new[] { doomed, kept })
+        {
+            using var signup = await AdminAsync(HttpMethod.Post, "/admin/accounts", new { slug, name = slug });
+            Assert.Equal(HttpStatusCode.Created, signup.StatusCode);
+        }
+
+        using (var delete = await AdminAsync(HttpMethod.Delete, $"/admin/accounts/{doomed}"))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, delete.StatusCode);
+        }
+
+        string[] Names(JsonElement list, string property) => [.. list.EnumerateArray().Select(e => e.GetProperty(property).GetString()!)];
+        var databases = Names((await ListAsync("d1/database")).GetProperty("result"), "name");
+        var buckets = Names((await ListAsync("r2/buckets")).GetProperty("result").GetProperty("buckets"), "name");
+        var namespaces = Names((await ListAsync("storage/kv/namespaces")).GetProperty("result"), "title");
+        var scripts = Names((await ListAsync("workers/scripts")).GetProperty("result"), "id");
+        Assert.DoesNotContain(databases, n => n.Contains(doomed, StringComparison.Ordinal));
+        Assert.DoesNotContain(buckets, n => n.Contains(doomed, StringComparison.Ordinal));
+        Assert.DoesNotContain(namespaces, n => n.Contains(doomed, StringComparison.Ordinal));
+        Assert.DoesNotContain(scripts, n => n.Contains(doomed, StringComparison.Ordinal));
+        Assert.Contains($"acct-{kept}", databases);
+        Assert.Contains($"acct-{kept}", scripts);
+        using (var gone = await AdminAsync(HttpMethod.Get, $"/admin/accounts/{doomed}"))
+        {
+            Assert.Equal(HttpStatusCode.NotFound, gone.StatusCode);
+        }
+        Assert.Equal(Cloudflare.Emulation.Supervision.StackState.Running, harness.Supervisor.Find($"acct-{kept}")!.State);
+    }
+}

@@ -1,0 +1,103 @@
+import type { PlatformEnv } from "../env";
+
+/** An error answer of Cloudflare's v4 API (its envelope's first error). */
+export class CloudflareApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: number,
+    message: string,
+  ) {
+    super(`${status} ${code}: ${message}`);
+  }
+}
+
+interface Envelope<T> {
+  success: boolean;
+  errors: { code: number; message: string }[];
+  result: T;
+}
+
+/** The few Cloudflare v4 API calls provisioning makes, with the documented request and response shapes. */
+export class CloudflareApi {
+  constructor(private readonly env: PlatformEnv) {}
+
+  private url(path: string) {
+    return new URL(`accounts/${this.env.CLOUDFLARE_ACCOUNT_ID}/${path}`, this.env.CLOUDFLARE_API_BASE);
+  }
+
+  async call<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+    const init: RequestInit = { method, headers: { authorization: `Bearer ${this.env.CLOUDFLARE_API_TOKEN}`, ...headers } };
+    if (body instanceof FormData) init.body = body;
+    else if (body !== undefined) {
+      init.body = JSON.stringify(body);
+      (init.headers as Record<string, string>)["content-type"] = "application/json";
+    }
+    const response = await fetch(this.url(path), init);
+    let envelope: Envelope<T>;
+    try {
+      envelope = (await response.json()) as Envelope<T>;
+    } catch {
+      throw new CloudflareApiError(response.status, 0, "the API answered without a JSON envelope");
+    }
+    if (!response.ok || !envelope.success) {
+      const error = envelope.errors?.[0];
+      throw new CloudflareApiError(response.status, error?.code ?? 0, error?.message ?? "unknown error");
+    }
+    return envelope.result;
+  }
+
+  listD1() {
+    return this.call<{ uuid: string; name: string; jurisdiction?: string }[]>("GET", "d1/database");
+  }
+
+  createD1(name: string) {
+    return this.call<{ uuid: string; name: string }>("POST", "d1/database", { name, jurisdiction: "eu" });
+  }
+
+  deleteD1(id: string) {
+    return this.call<null>("DELETE", `d1/database/${id}`);
+  }
+
+  queryD1(id: string, sql: string, params: unknown[] = []) {
+    return this.call<{ results: Record<string, unknown>[] }[]>("POST", `d1/database/${id}/query`, { sql, params });
+  }
+
+  listBuckets() {
+    return this.call<{ buckets: { name: string; jurisdiction?: string }[] }>("GET", "r2/buckets");
+  }
+
+  createBucket(name: string) {
+    return this.call<{ name: string }>("POST", "r2/buckets", { name }, { "cf-r2-jurisdiction": "eu" });
+  }
+
+  deleteBucket(name: string) {
+    return this.call<null>("DELETE", `r2/buckets/${name}`, undefined, { "cf-r2-jurisdiction": "eu" });
+  }
+
+  listNamespaces() {
+    return this.call<{ id: string; title: string }[]>("GET", "storage/kv/namespaces");
+  }
+
+  createNamespace(title: string) {
+    return this.call<{ id: string; title: string }>("POST", "storage/kv/namespaces", { title });
+  }
+
+  deleteNamespace(id: string) {
+    return this.call<null>("DELETE", `storage/kv/namespaces/${id}`);
+  }
+
+  uploadScript(name: string, code: string, metadata: Record<string, unknown>) {
+    const form = new FormData();
+    form.append("metadata", new Blob([JSON.stringify(metadata)], { type: "application/json" }), "metadata.json");
+    form.append("index.mjs", new Blob([code], { type: "application/javascript+module" }), "index.mjs");
+    return this.call<{ id: string }>("PUT", `workers/scripts/${name}`, form);
+  }
+
+  deleteScript(name: string) {
+    return this.call<null>("DELETE", `workers/scripts/${name}`);
+  }
+
+  workersSubdomain() {
+    return this.call<{ subdomain: string }>("GET", "workers/subdomain");
+  }
+}
