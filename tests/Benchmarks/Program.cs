@@ -2,6 +2,7 @@ using Cloudflare.Emulation.Benchmarks;
 
 // dotnet run --project tests/Benchmarks -c Release -- stacks [K ...]
 // dotnet run --project tests/Benchmarks -c Release -- queries [clients]
+// dotnet run --project tests/Benchmarks -c Release -- provisioning [signups]
 var command = args.FirstOrDefault() ?? "stacks";
 switch (command)
 {
@@ -12,7 +13,10 @@ switch (command)
     case "queries":
         await AccountQueryBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 10_000);
         return 0;
+    case "provisioning":
+        await ProvisioningBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 20);
+        return 0;
     default:
-        Console.Error.WriteLine($"Unknown benchmark '{command}'. Available: stacks [K ...], queries [clients]");
+        Console.Error.WriteLine($"Unknown benchmark '{command}'. Available: stacks [K ...], queries [clients], provisioning [signups]");
         return 2;
 }
