@@ -207,6 +207,8 @@ internal sealed class CloudflareEmulatorLifecycle(
                     ["CLOUDFLARE_ACCOUNT_ID"] = controlPlane.Server.AccountId,
                     ["CLOUDFLARE_API_TOKEN"] = controlPlane.Server.ApiToken,
                     ["AUTH_PUBLIC_KEY"] = tokens.PublicJwk(),
+                    // acme.localhost reaches account acme (browsers resolve *.localhost to loopback).
+                    ["TENANT_DOMAIN"] = "localhost",
                 },
                 Port: options.PlatformPort)
             : new StackDefinition(stack.Name, stack.Worker,

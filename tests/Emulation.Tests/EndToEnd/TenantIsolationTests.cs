@@ -62,7 +62,10 @@ public sealed class TenantIsolationTests(HarnessFixture harness)
     [Fact]
     public async Task Unknown_account_gets_404_naming_the_account()
     {
-        using var response = await harness.Http.GetAsync(new Uri(harness.PlatformUrl, "/accounts/no-such-firm/api/clients"));
+        using var response = await harness.Http.SendAsync(new HttpRequestMessage(HttpMethod.Get, new Uri(harness.PlatformUrl, "/accounts/no-such-firm/api/clients"))
+        {
+            Headers = { Authorization = new("Bearer", harness.Tokens.Issue("no-such-firm", "platform", TimeSpan.FromMinutes(5))) },
+        });
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
         var body = await response.Content.ReadFromJsonAsync<JsonElement>();
         Assert.Equal("account", body.GetProperty("field").GetString());

@@ -10,6 +10,8 @@ export interface PlatformEnv {
   CLOUDFLARE_ACCOUNT_ID: string;
   /** API token allowed to manage D1, R2, KV and Workers scripts (a secret). */
   CLOUDFLARE_API_TOKEN: string;
-  /** The token-signing public key (JWK) every account Worker is deployed with. */
+  /** The token-signing public key (JWK): the platform checks tokens with it, account Workers too. */
   AUTH_PUBLIC_KEY: string;
+  /** Tenants' own host names are <slug>.<TENANT_DOMAIN> (e.g. acme.app.example.com; locally acme.localhost). */
+  TENANT_DOMAIN: string;
 }

@@ -1,15 +1,27 @@
-// The shared platform Worker: account registry, marketplace providers, and routing to account Workers.
+// The shared platform Worker: account registry, marketplace providers, provisioning, and routing
+// of each tenant's requests to that tenant's own Worker.
 import { Hono } from "hono";
 import type { PlatformEnv } from "./env";
 import { admin } from "./routes/admin";
-import { router } from "./routes/router";
+import { routeTo, tenantFromHost } from "./routes/router";
 import { notFound, onError } from "../../shared/http";
 
 const app = new Hono<{ Bindings: PlatformEnv }>();
 
+// By host: acme.<TENANT_DOMAIN>/anything → acme's Worker /anything.
+app.use("*", async (c, next) => {
+  const slug = tenantFromHost(c);
+  return slug === undefined ? next() : routeTo(c, slug, new URL(c.req.url).pathname);
+});
 app.get("/healthz", (c) => c.json({ ok: true, service: "platform" }));
 app.route("/admin", admin);
-app.route("/accounts", router);
+// By path: /accounts/acme/api/… → acme's Worker /api/… (the token must be for acme too).
+app.all("/accounts/:slug/*", (c) => {
+  const slug = c.req.param("slug");
+  return routeTo(c, slug, new URL(c.req.url).pathname.slice(`/accounts/${slug}`.length) || "/");
+});
+// By token: /api/… → the Worker of the account the token is for.
+app.all("/api/*", (c) => routeTo(c, undefined, new URL(c.req.url).pathname));
 app.notFound(notFound);
 app.onError(onError);
 

@@ -6,6 +6,7 @@ import { Account, AccountInput, SignupInput, Slug } from "../models/account";
 import { problem, readJson } from "../../../shared/http";
 import { findAccountBySlug, saveAccount } from "../accounts";
 import { deprovision, provision } from "../provisioning/provisioner";
+import { forgetRouting } from "./router";
 
 export const admin = new Hono<{ Bindings: PlatformEnv }>()
   .use("*", bearerAuth({ verifyToken: (token, c) => timingSafeEqual(token, (c.env as PlatformEnv).ADMIN_TOKEN) }))
@@ -43,6 +44,7 @@ export const admin = new Hono<{ Bindings: PlatformEnv }>()
   .delete("/accounts/:slug", async (c) => {
     const account = await findAccountBySlug(c.env.DB, c.req.param("slug"));
     if (!account) return problem(c, 404, "not_found", `slug: no account ${c.req.param("slug")}`, "slug");
+    forgetRouting(account.slug);
     const result = await deprovision(c.env, account);
     return result.done ? c.body(null, 204) : problem(c, 502, "deprovisioning_failed", `provisioning: ${result.error}`, "provisioning");
   })
@@ -54,6 +56,7 @@ export const admin = new Hono<{ Bindings: PlatformEnv }>()
     const existing = await findAccountBySlug(c.env.DB, slug.data);
     const account: Account = { ...input, id: existing?.id ?? crypto.randomUUID(), slug: slug.data, createdAt: existing?.createdAt ?? now, updatedAt: now };
     await saveAccount(c.env.DB, account);
+    forgetRouting(account.slug);
     return c.json(account, existing ? 200 : 201);
   })
   .get("/accounts/:slug", async (c) => {

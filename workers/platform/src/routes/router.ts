@@ -1,22 +1,55 @@
-import { Hono } from "hono";
+import type { Context } from "hono";
 import type { PlatformEnv } from "../env";
 import { findAccountBySlug } from "../accounts";
+import type { Account } from "../models/account";
 import { problem } from "../../../shared/http";
+import { bearerToken, TokenRejected, verifyToken } from "../../../shared/auth";
+
+type Ctx = Context<{ Bindings: PlatformEnv }>;
+
+/** Active accounts' routing metadata, cached per isolate for a few seconds; admin writes evict. */
+const ROUTING_TTL_MS = 10_000;
+const routingCache = new Map<string, { account: Account; until: number }>();
+
+export function forgetRouting(slug: string) {
+  routingCache.delete(slug);
+}
+
+async function activeAccount(env: PlatformEnv, slug: string): Promise<Account | null> {
+  const hit = routingCache.get(slug);
+  if (hit && hit.until > Date.now()) return hit.account;
+  const account = await findAccountBySlug(env.DB, slug);
+  if (account?.status === "active" && account.routing) routingCache.set(slug, { account, until: Date.now() + ROUTING_TTL_MS });
+  else routingCache.delete(slug);
+  return account;
+}
+
+/** The tenant a request's host names (<slug>.<TENANT_DOMAIN>), if any. */
+export function tenantFromHost(c: Ctx): string | undefined {
+  const host = new URL(c.req.url).hostname;
+  const suffix = `.${c.env.TENANT_DOMAIN}`;
+  return c.env.TENANT_DOMAIN && host.endsWith(suffix) ? host.slice(0, -suffix.length) : undefined;
+}
 
 /**
- * Routes /accounts/:slug/<rest> to <rest> on that account's own Worker, found through the routing
- * metadata on the account's row. Nothing else about the request changes.
+ * Sends a request to one account's Worker: only with a valid token for that same account, and only
+ * to the Worker named by the routing metadata on that account's row. A token for A never reaches B.
  */
-export const router = new Hono<{ Bindings: PlatformEnv }>().all("/:slug/*", async (c) => {
-  const slug = c.req.param("slug");
-  const account = await findAccountBySlug(c.env.DB, slug);
-  if (!account) return problem(c, 404, "unknown_account", `account: no account ${slug}`, "account");
-  if (account.status !== "active" || !account.routing) return problem(c, 503, "account_unavailable", `account: ${slug} is ${account.status}`, "account");
+export async function routeTo(c: Ctx, slug: string | undefined, path: string): Promise<Response> {
+  let tokenAccount: string;
+  try {
+    tokenAccount = (await verifyToken(bearerToken(c.req.header("authorization")), c.env.AUTH_PUBLIC_KEY, slug)).account;
+  } catch (error) {
+    if (!(error instanceof TokenRejected)) throw error;
+    return problem(c, error.status, error.status === 401 ? "unauthenticated" : "forbidden", `authorization: ${error.message}`, "authorization");
+  }
+  const target = slug ?? tokenAccount;
+  const account = await activeAccount(c.env, target);
+  if (!account) return problem(c, 404, "unknown_account", `account: no account ${target}`, "account");
+  if (account.status !== "active" || !account.routing) return problem(c, 503, "account_unavailable", `account: ${target} is ${account.status}`, "account");
 
   const incoming = new URL(c.req.url);
-  const rest = incoming.pathname.slice(`/accounts/${slug}`.length) || "/";
-  const target = new URL(rest + incoming.search, account.routing.workerUrl);
-  const forwarded = new Request(target, c.req.raw);
+  const forwarded = new Request(new URL(path + incoming.search, account.routing.workerUrl), c.req.raw);
   // Workers see a normalised Accept-Encoding; the caller's own is request.cf.clientAcceptEncoding.
   // Ask the account Worker only for encodings the caller accepts, or a compressed body would be
   // passed on with a Content-Encoding the caller never asked for.
@@ -30,8 +63,8 @@ export const router = new Hono<{ Bindings: PlatformEnv }>().all("/:slug/*", asyn
       return await fetch(attempt === 1 ? forwarded : new Request(forwarded.url, { method: forwarded.method, headers: forwarded.headers }));
     } catch (error) {
       if (attempt < attempts) continue;
-      console.error(`account ${slug} unreachable: ${(error as Error).message}`);
-      return problem(c, 502, "account_unreachable", `account: ${slug} did not answer`, "account");
+      console.error(`account ${target} unreachable: ${(error as Error).message}`);
+      return problem(c, 502, "account_unreachable", `account: ${target} did not answer`, "account");
     }
   }
-});
+}

@@ -1,0 +1,64 @@
+using System.Net;
+using System.Net.Http.Headers;
+using Emulation.Tests.Infrastructure;
+
+namespace Emulation.Tests.EndToEnd;
+
+/// <summary>The platform routes by path, by tenant host and by token — and only with a token for that tenant.</summary>
+[Collection(HarnessCollection.Name)]
+public sealed class RoutingTests(HarnessFixture harness)
+{
+    private async Task<HttpResponseMessage> SendAsync(string path, string? host, string? token)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(harness.PlatformUrl, path));
+        if (host is not null)
+        {
+            request.Headers.Host = $"{host}:{harness.PlatformUrl.Port}";
+        }
+        if (token is not null)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+        return await harness.Http.SendAsync(request);
+    }
+
+    private string Token(string account) => harness.Tokens.Issue(account, harness.Owners[account], TimeSpan.FromMinutes(5));
+
+    [Fact]
+    public async Task A_tenant_host_reaches_that_tenant()
+    {
+        var id = await harness.AsOwner("account-1").CreateIdAsync("clients", new { name = "Found by host" });
+        using var response = await SendAsync($"/api/clients/{id}", "account-1.localhost", Token("account-1"));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var other = await SendAsync($"/api/clients/{id}", "account-2.localhost", Token("account-2"));
+        Assert.Equal(HttpStatusCode.NotFound, other.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_token_alone_routes_to_the_account_it_is_for()
+    {
+        var id = await harness.AsOwner("account-2").CreateIdAsync("clients", new { name = "Found by token" });
+        using var response = await SendAsync($"/api/clients/{id}", host: null, Token("account-2"));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("/accounts/account-2/api/clients", null)]
+    [InlineData("/api/clients", "account-2.localhost")]
+    public async Task A_token_for_A_never_reaches_B(string path, string? host)
+    {
+        using var response = await SendAsync(path, host, Token("account-1"));
+        var body = await AccountApi.ReadAsync(response, HttpStatusCode.Forbidden);
+        Assert.Equal("token is for another account", body.GetProperty("message").GetString()!.Split(": ", 2)[1]);
+    }
+
+    [Theory]
+    [InlineData("/accounts/account-1/api/clients", null)]
+    [InlineData("/api/clients", "account-1.localhost")]
+    [InlineData("/api/clients", null)]
+    public async Task No_token_gets_401_at_the_platform(string path, string? host)
+    {
+        using var response = await SendAsync(path, host, token: null);
+        Assert.Equal("authorization", await AccountApi.ProblemFieldAsync(response, HttpStatusCode.Unauthorized));
+    }
+}
