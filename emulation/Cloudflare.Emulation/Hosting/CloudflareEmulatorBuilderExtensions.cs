@@ -58,6 +58,13 @@ public static class CloudflareEmulatorBuilderExtensions
             })
             .OnInitializeResource((resource, e, ct) =>
                 e.Services.GetRequiredService<CloudflareEmulatorLifecycle>().StartAsync(resource, ct))
+            .WithCommand("provision-account", "Provision account",
+                ctx => ctx.Services.GetRequiredService<CloudflareEmulatorLifecycle>().ProvisionAccountAsync(ctx.CancellationToken),
+                new CommandOptions
+                {
+                    Description = "Sign up the next account-N: the platform provisions its D1, R2, KV and Worker through the Cloudflare API.",
+                    IconName = "AddCircle",
+                })
             .ExcludeFromManifest();
     }
 

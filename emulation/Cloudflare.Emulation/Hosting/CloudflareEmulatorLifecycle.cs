@@ -26,12 +26,20 @@ internal sealed class CloudflareEmulatorLifecycle(
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(10) };
     private const int ParallelStarts = 4;
 
-    private Dictionary<string, WorkerStackResource> _stacks = [];
+    // Stacks by name: the model's rows, plus rows made at run time for scripts deployed through the
+    // control plane (accounts provisioned while the harness runs). Aspire cannot add resources to a
+    // running model, so those rows are published straight to the dashboard.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, WorkerStackResource> _stacks = new();
+    private CloudflareEmulatorResource? _emulator;
     private string? _adminToken;
 
     public async Task StartAsync(CloudflareEmulatorResource emulator, CancellationToken cancellationToken)
     {
-        _stacks = model.Resources.OfType<WorkerStackResource>().Where(s => s.Parent == emulator).ToDictionary(s => s.Name);
+        _emulator = emulator;
+        foreach (var stack in model.Resources.OfType<WorkerStackResource>().Where(s => s.Parent == emulator))
+        {
+            _stacks[stack.Name] = stack;
+        }
         supervisor.StackChanged += status => _ = PublishStackAsync(status);
         supervisor.LogReceived += line => Log(line);
 
@@ -132,17 +140,57 @@ internal sealed class CloudflareEmulatorLifecycle(
         {
             return;
         }
-        var platform = _stacks.Values.Select(s => supervisor.Find(s.Name)).FirstOrDefault(s => s is { Worker: "platform", Url: not null });
-        if (platform?.Url is null)
+        if (PlatformUrl() is not { } platform)
         {
             return;
         }
         var client = new PlatformAdminClient(Http, _adminToken!);
         var routing = new AccountRouting(status.Url, stack.Definition.D1["DB"], stack.Definition.R2["DOCUMENTS"]);
-        await client.RegisterAccountAsync(new Uri(platform.Url), stack.Name, stack.Name, routing, cancellationToken);
+        await client.RegisterAccountAsync(platform, stack.Name, stack.Name, routing, cancellationToken);
         var ownerId = await new AccountOwnerBootstrap(Http, tokens).EnsureOwnerAsync(new Uri(status.Url), stack.Name, cancellationToken);
         await Publish(stack, s => s with { Properties = s.Properties.SetItem("account.ownerId", ownerId) });
     }
+
+    /// <summary>Signs up the next account-N through the platform, exactly as a real signup is provisioned.</summary>
+    public async Task<ExecuteCommandResult> ProvisionAccountAsync(CancellationToken cancellationToken)
+    {
+        if (PlatformUrl() is not { } platform)
+        {
+            return CommandResults.Failure("The platform is not running.");
+        }
+        var admin = new PlatformAdminClient(Http, _adminToken!);
+        try
+        {
+            var taken = (await admin.ListSlugsAsync(platform, cancellationToken)).ToHashSet();
+            var slug = Enumerable.Range(1, 10_000).Select(i => $"account-{i}").First(s => !taken.Contains(s) && !_stacks.ContainsKey(s));
+            await admin.SignupAsync(platform, slug, $"Account {slug}", cancellationToken);
+            return CommandResults.Success($"Provisioned {slug} (stack acct-{slug}).");
+        }
+        catch (HttpRequestException ex)
+        {
+            return CommandResults.Failure(ex.Message);
+        }
+    }
+
+    private async Task<ExecuteCommandResult> DeleteAccountAsync(string stackName, CancellationToken cancellationToken)
+    {
+        if (PlatformUrl() is not { } platform)
+        {
+            return CommandResults.Failure("The platform is not running.");
+        }
+        try
+        {
+            await new PlatformAdminClient(Http, _adminToken!).DeleteAsync(platform, stackName["acct-".Length..], cancellationToken);
+            return CommandResults.Success($"Deleted {stackName}.");
+        }
+        catch (HttpRequestException ex)
+        {
+            return CommandResults.Failure(ex.Message);
+        }
+    }
+
+    private Uri? PlatformUrl() =>
+        _stacks.Values.Select(s => supervisor.Find(s.Name)).FirstOrDefault(s => s is { Worker: "platform", Url: not null }) is { } p ? new Uri(p.Url!) : null;
 
     /// <summary>Loads the demo data set (deterministic per account) into a running account stack.</summary>
     public async Task<ExecuteCommandResult> SeedDemoDataAsync(WorkerStackResource stack, CancellationToken cancellationToken)
@@ -229,7 +277,25 @@ internal sealed class CloudflareEmulatorLifecycle(
     {
         if (!_stacks.TryGetValue(status.Name, out var stack))
         {
-            return;
+            if (status.Worker != "upload" || _emulator is null)
+            {
+                return;
+            }
+            stack = _stacks.GetOrAdd(status.Name, name =>
+            {
+                var resource = new WorkerStackResource(name, StackKind.Account, _emulator);
+                resource.Annotations.Add(new ResourceCommandAnnotation("delete-account", "Delete account",
+                    _ => ResourceCommandState.Enabled,
+                    ctx => DeleteAccountAsync(name, ctx.CancellationToken),
+                    "Deprovision this account completely: its Worker, D1, R2 bucket and KV namespace, then its row.",
+                    parameter: null, confirmationMessage: $"Delete {name} and all its data?", iconName: "Delete", iconVariant: null, isHighlighted: false));
+                return resource;
+            });
+            await Publish(stack, s => s with
+            {
+                ResourceType = WorkerStackResource.ResourceType,
+                Properties = s.Properties.SetItem("stack.kind", "Account (provisioned)").SetItem("stack.worker", "uploaded script"),
+            });
         }
         var state = ToSnapshotState(status.State);
         try

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using Aspire.Hosting.ApplicationModel;
 using Cloudflare.Emulation.Supervision;
 using Emulation.Tests.Infrastructure;
 
@@ -97,6 +98,23 @@ public sealed class StackLifecycleTests(HarnessFixture harness)
         var seeded = await harness.App.ResourceCommands.ExecuteCommandAsync("account-2", "seed-demo-data");
         Assert.True(seeded.Success, seeded.Message);
         Assert.Equal(before + 200, (await asOwner.ListAllIdsAsync("clients")).Count);
+    }
+
+    [Fact]
+    public async Task Provision_account_command_adds_a_running_tenant_row_and_delete_account_removes_it()
+    {
+        var provisioned = await harness.App.ResourceCommands.ExecuteCommandAsync("cloudflare", "provision-account");
+        Assert.True(provisioned.Success, provisioned.Message);
+        var stack = provisioned.Message!.Split("stack ")[1].TrimEnd('.', ')');
+        Assert.Equal(StackState.Running, harness.Supervisor.Find(stack)!.State);
+        using (var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30)))
+        {
+            await harness.App.ResourceNotifications.WaitForResourceAsync(stack, KnownResourceStates.Running, cts.Token);
+        }
+
+        var deleted = await harness.App.ResourceCommands.ExecuteCommandAsync(stack, "delete-account");
+        Assert.True(deleted.Success, deleted.Message);
+        Assert.Equal(StackState.Stopped, harness.Supervisor.Find(stack)!.State);
     }
 
     private async Task WaitHealthyAsync(string name)
