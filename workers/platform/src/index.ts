@@ -1,10 +1,12 @@
 // The shared platform Worker: account registry, marketplace providers, provisioning, and routing
 // of each tenant's requests to that tenant's own Worker.
 import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import type { PlatformEnv } from "./env";
 import { admin } from "./routes/admin";
 import { routeTo, tenantFromHost } from "./routes/router";
-import { notFound, onError } from "../../shared/http";
+import { providerLookup } from "./routes/providers";
+import { notFound, onError, problem } from "../../shared/http";
 
 const app = new Hono<{ Bindings: PlatformEnv }>();
 
@@ -14,7 +16,10 @@ app.use("*", async (c, next) => {
   return slug === undefined ? next() : routeTo(c, slug, new URL(c.req.url).pathname);
 });
 app.get("/healthz", (c) => c.json({ ok: true, service: "platform" }));
+app.use("/admin/*", bodyLimit({ maxSize: 64 * 1024, onError: (c) => problem(c, 413, "too_large", "body: at most 65536 bytes", "body") }));
 app.route("/admin", admin);
+// Marketplace: public lookup of providers by category and region.
+app.route("/providers", providerLookup);
 // By path: /accounts/acme/api/… → acme's Worker /api/… (the token must be for acme too).
 app.all("/accounts/:slug/*", (c) => {
   const slug = c.req.param("slug");

@@ -7,9 +7,11 @@ import { problem, readJson } from "../../../shared/http";
 import { findAccountBySlug, saveAccount } from "../accounts";
 import { deprovision, provision } from "../provisioning/provisioner";
 import { forgetRouting } from "./router";
+import { providerAdmin } from "./providers";
 
 export const admin = new Hono<{ Bindings: PlatformEnv }>()
   .use("*", bearerAuth({ verifyToken: (token, c) => timingSafeEqual(token, (c.env as PlatformEnv).ADMIN_TOKEN) }))
+  .route("/providers", providerAdmin)
   // Signup: the account row first (status provisioning), then the seed's provisioning steps.
   .post("/accounts", async (c) => {
     const input = await readJson(c, SignupInput);
