@@ -46,6 +46,7 @@ const handlers = {
   stop: (msg) => stacks.stop(msg.name),
   restart: (msg) => stacks.restart(msg.name),
   reload: (msg) => stacks.reloadWorker(msg.worker),
+  bundle: (msg) => stacks.bundle(msg.worker),
   d1: (msg) => stacks.queryD1(msg.name, msg.binding, msg.sql, msg.params ?? []),
   "d1-batch": (msg) => stacks.batchD1(msg.name, msg.binding, msg.statements),
   "r2-list": (msg) => stacks.listR2(msg.name, msg.binding, msg.prefix),

@@ -58,7 +58,15 @@ export class StackRegistry {
     const affected = [...this.#stacks.values()].filter(
       (s) => s.state === "running" && s.spec.script === undefined && (worker === "*" || s.spec.worker === worker),
     );
-    return Promise.all(affected.map((s) => s.reload()));
+    await Promise.all(affected.map((s) => s.reload()));
+    // Stacks running uploaded code (provisioned accounts) are rolled out by the supervisor instead.
+    this.emit({ event: "source-changed", worker });
+  }
+
+  /** The current bundle of a repository Worker (for rolling it out to provisioned scripts). */
+  async bundle(worker) {
+    const { script, compatibilityDate, compatibilityFlags } = await this.bundler.bundle(worker);
+    return { script, compatibilityDate, compatibilityFlags };
   }
 
   async queryD1(name, binding, sql, params) {
@@ -117,9 +125,9 @@ export class StackRegistry {
       const script = url.hostname.match(this.workersDev)?.[1];
       if (script === undefined) return await mfFetch(request);
       const target = this.#stacks.get(script);
-      if (!target || target.state !== "running") {
-        return new MfResponse(`There is nothing here yet: no running script '${script}'`, { status: 404 });
-      }
+      if (!target) return new MfResponse(`There is nothing here yet: no script '${script}'`, { status: 404 });
+      // A script that exists but whose Worker is down cannot be reached: a bad gateway, as at the edge.
+      if (target.state !== "running") return new MfResponse(`script '${script}' is ${target.state}`, { status: 502 });
       const forwarded = new MfRequest(target.url + url.pathname + url.search, request);
       // This hop is local: ask for an unencoded body, and let the calling Worker's own response
       // be encoded for its client as usual.

@@ -36,7 +36,7 @@ internal static class ProvisioningBenchmark
         var existing = new List<(Uri Url, string Token)>();
         foreach (var account in new[] { "account-1", "account-2" })
         {
-            var owner = await new AccountOwnerBootstrap(http, tokens).EnsureOwnerAsync(new Uri(supervisor.Find(account)!.Url!), account, CancellationToken.None);
+            var owner = await new AccountOwnerBootstrap(http, tokens).EnsureOwnerAsync(new Uri(supervisor.Find($"acct-{account}")!.Url!), account, CancellationToken.None);
             existing.Add((new Uri(platform, $"/accounts/{account}/api/clients?limit=10"), tokens.Issue(account, owner, TimeSpan.FromHours(1))));
         }
         using var stop = new CancellationTokenSource();

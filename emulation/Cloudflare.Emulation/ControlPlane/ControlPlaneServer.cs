@@ -20,9 +20,10 @@ public sealed class ControlPlaneServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
-    private ControlPlaneServer(WebApplication app, string accountId, string apiToken, ScriptDeployer deployer)
+    private ControlPlaneServer(WebApplication app, string accountId, string apiToken, ScriptDeployer deployer, ControlPlaneStore store)
     {
         _app = app;
+        Store = store;
         AccountId = accountId;
         ApiToken = apiToken;
         Deployer = deployer;
@@ -35,6 +36,9 @@ public sealed class ControlPlaneServer : IAsyncDisposable
     public string ApiToken { get; }
 
     public ScriptDeployer Deployer { get; }
+
+    /// <summary>The records of every resource and script created through the API.</summary>
+    public ControlPlaneStore Store { get; }
 
     /// <summary>Base URL of the v4 API, e.g. http://127.0.0.1:PORT/client/v4.</summary>
     public Uri BaseUrl { get; private set; } = null!;
@@ -106,7 +110,7 @@ public sealed class ControlPlaneServer : IAsyncDisposable
         app.MapFallback(() => Api.Error(StatusCodes.Status404NotFound, 7000, "No route for that URI"));
 
         await app.StartAsync(cancellationToken);
-        var server = new ControlPlaneServer(app, accountId, apiToken, deployer);
+        var server = new ControlPlaneServer(app, accountId, apiToken, deployer, store);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         server.BaseUrl = new Uri(address.TrimEnd('/') + "/client/v4/");
         return server;

@@ -62,6 +62,28 @@ public sealed class ScriptDeployer(ControlPlaneStore store, StackSupervisor supe
         return await supervisor.StartStackAsync(definition, cancellationToken);
     }
 
+    /// <summary>
+    /// Deploys new code to every script whose name starts with <paramref name="prefix"/>, keeping
+    /// their bindings and data (a rollout of a new release to every provisioned account).
+    /// </summary>
+    public async Task<int> RolloutAsync(string prefix, string code, CancellationToken cancellationToken)
+    {
+        var etag = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(code)));
+        // Every save redeploys, even an unchanged one, as `wrangler dev` reloads on every save.
+        var scripts = store.Snapshot.Scripts.Where(s => s.Name.StartsWith(prefix, StringComparison.Ordinal)).ToList();
+        foreach (var script in scripts)
+        {
+            await File.WriteAllTextAsync(store.ScriptPath(script.Name), code, cancellationToken);
+            var updated = store.Update(s =>
+            {
+                var next = script with { Etag = etag, ModifiedOn = DateTimeOffset.UtcNow };
+                return (s with { Scripts = [.. s.Scripts.Select(x => x.Name == script.Name ? next : x)] }, next);
+            });
+            await DeployAsync(updated, cancellationToken);
+        }
+        return scripts.Count;
+    }
+
     /// <summary>Starts every deployed script again (after a restart of the harness).</summary>
     public async Task RestoreAllAsync(CancellationToken cancellationToken)
     {

@@ -108,7 +108,8 @@ public static class CloudflareEmulatorBuilderExtensions
         var healthKey = $"{name}-healthz";
         builder.Services.AddHealthChecks().Add(new HealthCheckRegistration(
             healthKey,
-            sp => new StackHealthCheck(sp.GetRequiredService<StackSupervisor>(), name),
+            sp => new StackHealthCheck(sp.GetRequiredService<StackSupervisor>(), stack.StackName,
+                kind == StackKind.Account ? () => sp.GetRequiredService<CloudflareEmulatorLifecycle>().IsProvisioned(stack) : null),
             failureStatus: HealthStatus.Unhealthy,
             tags: null));
 

@@ -31,6 +31,10 @@ internal sealed class CloudflareEmulatorLifecycle(
     // running model, so those rows are published straight to the dashboard.
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, WorkerStackResource> _stacks = new();
     private CloudflareEmulatorResource? _emulator;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _provisioned = new();
+
+    /// <summary>True once the row's account is active (signed up and provisioned) and has its owner.</summary>
+    public bool IsProvisioned(WorkerStackResource stack) => _provisioned.ContainsKey(stack.Name);
     private string? _adminToken;
 
     public async Task StartAsync(CloudflareEmulatorResource emulator, CancellationToken cancellationToken)
@@ -38,10 +42,11 @@ internal sealed class CloudflareEmulatorLifecycle(
         _emulator = emulator;
         foreach (var stack in model.Resources.OfType<WorkerStackResource>().Where(s => s.Parent == emulator))
         {
-            _stacks[stack.Name] = stack;
+            _stacks[stack.StackName] = stack;
         }
         supervisor.StackChanged += status => _ = PublishStackAsync(status);
         supervisor.LogReceived += line => Log(line);
+        supervisor.SourceChanged += worker => _ = RolloutAsync(worker);
 
         await Publish(emulator, s => s with { State = KnownResourceStates.Starting });
         try
@@ -65,16 +70,90 @@ internal sealed class CloudflareEmulatorLifecycle(
 
         await StartControlPlaneAsync(emulator, cancellationToken);
 
-        // The platform first: account stacks register their routing metadata with it.
+        // The platform first: it provisions every account.
         foreach (var platform in _stacks.Values.Where(s => s.Kind == StackKind.Platform))
         {
             await StartStackAsync(platform, cancellationToken);
         }
-        // Every script deployed through the control plane in an earlier run comes back.
+        // Every script deployed through the control plane in an earlier run comes back...
         await controlPlane.Server!.Deployer.RestoreAllAsync(cancellationToken);
-        await Parallel.ForEachAsync(_stacks.Values.Where(s => s.Kind == StackKind.Account),
+        // ...and the AppHost's accounts are signed up through the platform, like any other: no back door.
+        await Parallel.ForEachAsync(_stacks.Values.Where(s => s.Kind == StackKind.Account).ToList(),
             new ParallelOptions { MaxDegreeOfParallelism = ParallelStarts, CancellationToken = cancellationToken },
-            async (stack, ct) => await StartStackAsync(stack, ct));
+            async (stack, ct) => await ProvisionAsync(stack, ct));
+    }
+
+    /// <summary>Makes sure the row's account exists and is active (signup, or resuming an interrupted one).</summary>
+    private async Task ProvisionAsync(WorkerStackResource stack, CancellationToken cancellationToken)
+    {
+        if (PlatformUrl() is not { } platform)
+        {
+            return;
+        }
+        var log = loggers.GetLogger(stack);
+        var admin = new PlatformAdminClient(Http, _adminToken!);
+        try
+        {
+            var account = await admin.GetAsync(platform, stack.Name, cancellationToken);
+            if (account is null)
+            {
+                log.LogInformation("Signing up account {Slug} through the platform", stack.Name);
+                await admin.SignupAsync(platform, stack.Name, $"Account {stack.Name}", cancellationToken);
+            }
+            else if (account.Value.GetProperty("status").GetString() != "active")
+            {
+                log.LogInformation("Resuming the provisioning of {Slug}", stack.Name);
+                await admin.ResumeAsync(platform, stack.Name, cancellationToken);
+            }
+            await PublishBindingsAsync(stack);
+            if (supervisor.Find(stack.StackName)?.Url is { } url)
+            {
+                var ownerId = await new AccountOwnerBootstrap(Http, tokens).EnsureOwnerAsync(new Uri(url), stack.Name, cancellationToken);
+                await Publish(stack, s => s with { Properties = s.Properties.SetItem("account.ownerId", ownerId) });
+                _provisioned[stack.Name] = true;
+            }
+        }
+        catch (HttpRequestException ex)
+        {
+            // One account failing must not stop the others; its row and log say why.
+            log.LogError("Provisioning {Slug} failed: {Message}", stack.Name, ex.Message);
+            await Publish(stack, s => s with { State = new("Failed", KnownResourceStateStyles.Error), Properties = s.Properties.SetItem("stack.lastError", ex.Message) });
+        }
+    }
+
+    /// <summary>
+    /// Hot reload for provisioned accounts: a saved change to the account Worker is published as a new
+    /// release and rolled out to every account's script, as a deploy would — data and URLs stay.
+    /// </summary>
+    private async Task RolloutAsync(string worker)
+    {
+        if (worker is not ("account" or "*") || controlPlane.Server is null || _stacks.Values.FirstOrDefault(s => s.Kind == StackKind.Platform) is not { } platform)
+        {
+            return;
+        }
+        try
+        {
+            await supervisor.PublishReleaseAsync(platform.StackName, "RELEASES", "account", CancellationToken.None);
+            var code = await supervisor.BundleAsync("account", CancellationToken.None);
+            var count = await controlPlane.Server.Deployer.RolloutAsync(WorkerStackResource.AccountScriptPrefix, code, CancellationToken.None);
+            logger.LogInformation("Rolled the changed account Worker out to {Count} accounts", count);
+        }
+        catch (Exception ex) when (ex is Runtime.RuntimeHostException or IOException)
+        {
+            logger.LogError("Rolling out the account Worker failed: {Message}", ex.Message);
+        }
+    }
+
+    /// <summary>Shows, on the account's child rows, the resources its script is bound to.</summary>
+    private async Task PublishBindingsAsync(WorkerStackResource stack)
+    {
+        var script = controlPlane.Server!.Store.Snapshot.Scripts.FirstOrDefault(x => x.Name == stack.StackName);
+        foreach (var child in stack.Bindings)
+        {
+            var binding = script?.Bindings.FirstOrDefault(b => b.Name == child.Binding);
+            var id = binding?.Id ?? binding?.BucketName ?? binding?.NamespaceId ?? "";
+            await Publish(child, s => s with { Properties = s.Properties.SetItem("resource.id", id).SetItem("jurisdiction", binding?.Jurisdiction ?? (child.ResourceType == StackBindingResource.Kv ? "none (KV has no jurisdiction)" : "eu")) });
+        }
     }
 
     private async Task StartControlPlaneAsync(CloudflareEmulatorResource emulator, CancellationToken cancellationToken)
@@ -97,8 +176,7 @@ internal sealed class CloudflareEmulatorLifecycle(
     {
         try
         {
-            var status = await supervisor.RestartStackAsync(stack.Name, cancellationToken);
-            await RegisterAsync(stack, status, cancellationToken);
+            await supervisor.RestartStackAsync(stack.StackName, cancellationToken);
             return CommandResults.Success();
         }
         catch (Exception ex) when (ex is Runtime.RuntimeHostException or HttpRequestException or KeyNotFoundException)
@@ -107,48 +185,26 @@ internal sealed class CloudflareEmulatorLifecycle(
         }
     }
 
+    /// <summary>Starts a stack the harness defines itself: the platform.</summary>
     private async Task StartStackAsync(WorkerStackResource stack, CancellationToken cancellationToken)
     {
         var definition = Define(stack);
         stack.Definition = definition;
         foreach (var binding in stack.Bindings)
         {
-            await Publish(binding, s => s with { Properties = s.Properties.SetItem("resource.id", ResourceId(definition, binding)).SetItem("jurisdiction", "eu") });
+            await Publish(binding, s => s with { Properties = s.Properties.SetItem("resource.id", definition.D1[binding.Binding]).SetItem("jurisdiction", "eu") });
         }
         try
         {
-            var status = await supervisor.StartStackAsync(definition, cancellationToken);
-            if (stack.Kind == StackKind.Platform)
-            {
-                // What a deploy pipeline does: publish the account Worker release the platform provisions from.
-                await supervisor.PublishReleaseAsync(stack.Name, "RELEASES", "account", cancellationToken);
-            }
-            await RegisterAsync(stack, status, cancellationToken);
+            await supervisor.StartStackAsync(definition, cancellationToken);
+            // What a deploy pipeline does: publish the account Worker release the platform provisions from.
+            await supervisor.PublishReleaseAsync(stack.StackName, "RELEASES", "account", cancellationToken);
         }
         catch (Exception ex) when (ex is Runtime.RuntimeHostException or HttpRequestException)
         {
-            // One stack failing to start must not stop the others; its row shows the failure.
             loggers.GetLogger(stack).LogError("{Message}", ex.Message);
             logger.LogError("Stack {Stack} failed to start: {Message}", stack.Name, ex.Message);
         }
-    }
-
-    /// <summary>The stepping stone until provisioning: the harness records each account's routing metadata.</summary>
-    private async Task RegisterAsync(WorkerStackResource stack, StackStatus status, CancellationToken cancellationToken)
-    {
-        if (stack.Kind != StackKind.Account || status.Url is null || stack.Definition is null)
-        {
-            return;
-        }
-        if (PlatformUrl() is not { } platform)
-        {
-            return;
-        }
-        var client = new PlatformAdminClient(Http, _adminToken!);
-        var routing = new AccountRouting(status.Url, stack.Definition.D1["DB"], stack.Definition.R2["DOCUMENTS"]);
-        await client.RegisterAccountAsync(platform, stack.Name, stack.Name, routing, cancellationToken);
-        var ownerId = await new AccountOwnerBootstrap(Http, tokens).EnsureOwnerAsync(new Uri(status.Url), stack.Name, cancellationToken);
-        await Publish(stack, s => s with { Properties = s.Properties.SetItem("account.ownerId", ownerId) });
     }
 
     /// <summary>Signs up the next account-N through the platform, exactly as a real signup is provisioned.</summary>
@@ -195,7 +251,7 @@ internal sealed class CloudflareEmulatorLifecycle(
     /// <summary>Loads the demo data set (deterministic per account) into a running account stack.</summary>
     public async Task<ExecuteCommandResult> SeedDemoDataAsync(WorkerStackResource stack, CancellationToken cancellationToken)
     {
-        var status = supervisor.Find(stack.Name);
+        var status = supervisor.Find(stack.StackName);
         if (status?.Url is null)
         {
             return CommandResults.Failure($"{stack.Name} is not running.");
@@ -221,7 +277,7 @@ internal sealed class CloudflareEmulatorLifecycle(
     /// <summary>A 12-hour token for the account's owner, for trying the API with curl.</summary>
     public async Task<ExecuteCommandResult> IssueOwnerTokenAsync(WorkerStackResource stack, CancellationToken cancellationToken)
     {
-        var status = supervisor.Find(stack.Name);
+        var status = supervisor.Find(stack.StackName);
         if (status?.Url is null)
         {
             return CommandResults.Failure($"{stack.Name} is not running.");
@@ -241,37 +297,24 @@ internal sealed class CloudflareEmulatorLifecycle(
 
     private StackDefinition Define(WorkerStackResource stack)
     {
-        var identity = StackIdentity.LoadOrCreate(supervisor.StackDirectory(stack.Name), stack.Name);
-        return stack.Kind == StackKind.Platform
-            ? new StackDefinition(stack.Name, stack.Worker,
-                D1: new Dictionary<string, string> { ["DB"] = identity.DatabaseId },
-                R2: new Dictionary<string, string> { ["RELEASES"] = identity.BucketName },
-                Kv: new Dictionary<string, string>(),
-                Vars: new Dictionary<string, string>
-                {
-                    ["ADMIN_TOKEN"] = _adminToken!,
-                    // Provisioning talks to Cloudflare's API; locally, to the emulator's.
-                    ["CLOUDFLARE_API_BASE"] = controlPlane.Server!.BaseUrl.ToString(),
-                    ["CLOUDFLARE_ACCOUNT_ID"] = controlPlane.Server.AccountId,
-                    ["CLOUDFLARE_API_TOKEN"] = controlPlane.Server.ApiToken,
-                    ["AUTH_PUBLIC_KEY"] = tokens.PublicJwk(),
-                    // acme.localhost reaches account acme (browsers resolve *.localhost to loopback).
-                    ["TENANT_DOMAIN"] = "localhost",
-                },
-                Port: options.PlatformPort)
-            : new StackDefinition(stack.Name, stack.Worker,
-                D1: new Dictionary<string, string> { ["DB"] = identity.DatabaseId },
-                R2: new Dictionary<string, string> { ["DOCUMENTS"] = identity.BucketName },
-                Kv: new Dictionary<string, string> { ["CACHE"] = identity.KvNamespaceId },
-                Vars: new Dictionary<string, string> { ["ACCOUNT_ID"] = stack.Name, ["AUTH_PUBLIC_KEY"] = tokens.PublicJwk() });
+        var identity = StackIdentity.LoadOrCreate(supervisor.StackDirectory(stack.StackName), stack.StackName);
+        return new StackDefinition(stack.StackName, stack.Worker,
+            D1: new Dictionary<string, string> { ["DB"] = identity.DatabaseId },
+            R2: new Dictionary<string, string> { ["RELEASES"] = identity.BucketName },
+            Kv: new Dictionary<string, string>(),
+            Vars: new Dictionary<string, string>
+            {
+                ["ADMIN_TOKEN"] = _adminToken!,
+                // Provisioning talks to Cloudflare's API; locally, to the emulator's.
+                ["CLOUDFLARE_API_BASE"] = controlPlane.Server!.BaseUrl.ToString(),
+                ["CLOUDFLARE_ACCOUNT_ID"] = controlPlane.Server.AccountId,
+                ["CLOUDFLARE_API_TOKEN"] = controlPlane.Server.ApiToken,
+                ["AUTH_PUBLIC_KEY"] = tokens.PublicJwk(),
+                // acme.localhost reaches account acme (browsers resolve *.localhost to loopback).
+                ["TENANT_DOMAIN"] = "localhost",
+            },
+            Port: options.PlatformPort);
     }
-
-    private static string ResourceId(StackDefinition definition, StackBindingResource binding) => binding.ResourceType switch
-    {
-        StackBindingResource.D1 => definition.D1[binding.Binding],
-        StackBindingResource.R2 => definition.R2[binding.Binding],
-        _ => definition.Kv[binding.Binding],
-    };
 
     private async Task PublishStackAsync(StackStatus status)
     {

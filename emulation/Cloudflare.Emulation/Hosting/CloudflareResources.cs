@@ -29,6 +29,15 @@ public sealed class WorkerStackResource(string name, StackKind kind, CloudflareE
     /// <summary>The Worker folder under workers/ that this stack runs.</summary>
     public string Worker => Kind == StackKind.Platform ? "platform" : "account";
 
+    /// <summary>
+    /// The supervisor's name for the stack. An account row names the account (its slug); its stack is
+    /// the script provisioning deploys for it, acct-&lt;slug&gt;.
+    /// </summary>
+    public string StackName => Kind == StackKind.Platform || Name.StartsWith(AccountScriptPrefix, StringComparison.Ordinal) ? Name : AccountScriptPrefix + Name;
+
+    /// <summary>Provisioning names an account's script acct-&lt;slug&gt; (workers/platform/src/provisioning).</summary>
+    public const string AccountScriptPrefix = "acct-";
+
     /// <summary>Set once the stack's resource ids are known (at start).</summary>
     public StackDefinition? Definition { get; internal set; }
 

@@ -3,8 +3,8 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace Cloudflare.Emulation.Hosting;
 
-/// <summary>A stack is healthy when the supervisor has it running and its Worker answers GET /healthz.</summary>
-internal sealed class StackHealthCheck(StackSupervisor supervisor, string stackName) : IHealthCheck
+/// <summary>A stack is healthy when it is running, ready (an account: provisioned) and its Worker answers GET /healthz.</summary>
+internal sealed class StackHealthCheck(StackSupervisor supervisor, string stackName, Func<bool>? ready = null) : IHealthCheck
 {
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(3) };
 
@@ -14,6 +14,10 @@ internal sealed class StackHealthCheck(StackSupervisor supervisor, string stackN
         if (status is not { State: StackState.Running, Url: not null })
         {
             return HealthCheckResult.Unhealthy($"stack is {status?.State.ToString() ?? "unknown"}{(status?.LastError is { } e ? ": " + e : "")}");
+        }
+        if (ready is not null && !ready())
+        {
+            return HealthCheckResult.Unhealthy("the account is still being provisioned");
         }
         try
         {

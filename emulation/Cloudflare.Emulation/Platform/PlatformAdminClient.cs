@@ -3,15 +3,30 @@ using System.Net.Http.Json;
 
 namespace Cloudflare.Emulation.Platform;
 
-/// <summary>Routing metadata the platform keeps on an account row (the seed's Worker URL and db_shard_id).</summary>
-public sealed record AccountRouting(string WorkerUrl, string DbShardId, string R2Bucket, string Jurisdiction = "eu");
-
 /// <summary>Talks to the platform Worker's /admin API, as an operator would.</summary>
 public sealed class PlatformAdminClient(HttpClient http, string adminToken)
 {
     /// <summary>Signs an account up: the platform provisions it through the Cloudflare API.</summary>
     public Task<string> SignupAsync(Uri platformUrl, string slug, string name, CancellationToken cancellationToken) =>
         SendAsync(HttpMethod.Post, new Uri(platformUrl, "/admin/accounts"), new { slug, name }, cancellationToken);
+
+    /// <summary>The account's row as the platform has it, or null when there is none.</summary>
+    public async Task<System.Text.Json.JsonElement?> GetAsync(Uri platformUrl, string slug, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(platformUrl, $"/admin/accounts/{Uri.EscapeDataString(slug)}"));
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", adminToken);
+        using var response = await http.SendAsync(request, cancellationToken);
+        if (response.StatusCode == System.Net.HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+        response.EnsureSuccessStatusCode();
+        return await response.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>(cancellationToken);
+    }
+
+    /// <summary>Resumes a failed or interrupted provisioning.</summary>
+    public Task<string> ResumeAsync(Uri platformUrl, string slug, CancellationToken cancellationToken) =>
+        SendAsync(HttpMethod.Post, new Uri(platformUrl, $"/admin/accounts/{Uri.EscapeDataString(slug)}/provision"), null, cancellationToken);
 
     /// <summary>Deprovisions an account completely.</summary>
     public Task<string> DeleteAsync(Uri platformUrl, string slug, CancellationToken cancellationToken) =>
@@ -36,20 +51,5 @@ public sealed class PlatformAdminClient(HttpClient http, string adminToken)
             throw new HttpRequestException($"{method} {uri.AbsolutePath}: {(int)response.StatusCode} {text}");
         }
         return text;
-    }
-
-    public async Task RegisterAccountAsync(Uri platformUrl, string slug, string name, AccountRouting routing, CancellationToken cancellationToken)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Put, new Uri(platformUrl, $"/admin/accounts/{Uri.EscapeDataString(slug)}"))
-        {
-            Content = JsonContent.Create(new { name, status = "active", routing }),
-        };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", adminToken);
-        using var response = await http.SendAsync(request, cancellationToken);
-        if (!response.IsSuccessStatusCode)
-        {
-            var body = await response.Content.ReadAsStringAsync(cancellationToken);
-            throw new HttpRequestException($"Registering account '{slug}' failed: {(int)response.StatusCode} {body}");
-        }
     }
 }

@@ -33,7 +33,8 @@ public sealed record HostEvent(
     int? Pid,
     string? Message,
     string[]? Recent,
-    string[]? Migrations);
+    string[]? Migrations,
+    string? Worker = null);
 
 internal static class HostJson
 {

@@ -34,6 +34,9 @@ public sealed class StackSupervisor : IAsyncDisposable
     /// <summary>Raised for every log line of every stack.</summary>
     public event Action<StackLogLine>? LogReceived;
 
+    /// <summary>Raised when a repository Worker's source changed (hot reload); "*" for shared code.</summary>
+    public event Action<string>? SourceChanged;
+
     public HarnessOptions Options => _options;
 
     /// <summary>Scripts are reachable from Workers as https://&lt;script&gt;.&lt;this&gt;.workers.dev, as on Cloudflare.</summary>
@@ -109,6 +112,13 @@ public sealed class StackSupervisor : IAsyncDisposable
     {
         Get(name);
         return await Host.SendAsync("publish-release", new { name, binding, worker }, cancellationToken);
+    }
+
+    /// <summary>The current bundle of a repository Worker.</summary>
+    public async Task<string> BundleAsync(string worker, CancellationToken cancellationToken)
+    {
+        var result = await Host.SendAsync("bundle", new { worker }, cancellationToken);
+        return result.GetProperty("script").GetString()!;
     }
 
     /// <summary>Every object key (and size) in a stack's R2 binding.</summary>
@@ -250,6 +260,9 @@ public sealed class StackSupervisor : IAsyncDisposable
             case "reloaded" when e.Name is not null:
                 LogReceived?.Invoke(new StackLogLine(e.Name, "info", "reloaded after a change under workers/"));
                 Update(e.Name, s => s with { State = StackState.Running, ProcessId = e.Pid });
+                break;
+            case "source-changed" when e.Name is null:
+                SourceChanged?.Invoke(e.Worker ?? "*");
                 break;
             case "host-error":
                 _logger.LogError("runtime host: {Message}", e.Message);

@@ -41,7 +41,7 @@ public sealed class DocumentTests(HarnessFixture harness)
         Assert.Equal("application/pdf", download.Content.Headers.ContentType?.MediaType);
 
         Assert.Contains(id, await Api.ListAllIdsAsync("documents", $"clientId={clientId}"));
-        var objects = await harness.Supervisor.ListR2Async(Account, "DOCUMENTS", CancellationToken.None, prefix: $"documents/{id}");
+        var objects = await harness.Supervisor.ListR2Async(HarnessFixture.StackOf(Account), "DOCUMENTS", CancellationToken.None, prefix: $"documents/{id}");
         Assert.Equal(bytes.Length, objects.GetProperty("objects")[0].GetProperty("size").GetInt32());
     }
 
@@ -116,7 +116,7 @@ public sealed class DocumentTests(HarnessFixture harness)
         do
         {
             await Task.Delay(200);
-            var rows = await harness.Supervisor.QueryD1Async(Account, "DB", "SELECT count(*) AS n FROM documents WHERE name = ?", [name], CancellationToken.None);
+            var rows = await harness.Supervisor.QueryD1Async(HarnessFixture.StackOf(Account), "DB", "SELECT count(*) AS n FROM documents WHERE name = ?", [name], CancellationToken.None);
             pending = rows.GetProperty("results")[0].GetProperty("n").GetInt64();
         }
         while (pending > 0 && clock.Elapsed < TimeSpan.FromSeconds(10));
@@ -127,7 +127,7 @@ public sealed class DocumentTests(HarnessFixture harness)
 
     private async Task<IReadOnlyList<string>> DocumentKeysAsync()
     {
-        var objects = await harness.Supervisor.ListR2Async(Account, "DOCUMENTS", CancellationToken.None);
+        var objects = await harness.Supervisor.ListR2Async(HarnessFixture.StackOf(Account), "DOCUMENTS", CancellationToken.None);
         return [.. objects.GetProperty("objects").EnumerateArray().Select(o => o.GetProperty("key").GetString()!).Order(StringComparer.Ordinal)];
     }
 }

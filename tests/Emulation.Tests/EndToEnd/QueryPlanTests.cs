@@ -108,7 +108,7 @@ public sealed class QueryPlanTests(HarnessFixture harness)
                   (conditions.Count > 0 ? " WHERE " + string.Join(" AND ", conditions) : "") +
                   $" ORDER BY {order} LIMIT 51";
 
-        var plan = await harness.Supervisor.QueryD1Async("account-1", "DB", sql, parameters, CancellationToken.None);
+        var plan = await harness.Supervisor.QueryD1Async(HarnessFixture.StackOf("account-1"), "DB", sql, parameters, CancellationToken.None);
         var steps = plan.GetProperty("results").EnumerateArray().Select(r => r.GetProperty("detail").GetString()!).ToList();
         var text = string.Join(" | ", steps);
 

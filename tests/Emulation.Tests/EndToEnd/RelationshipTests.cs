@@ -95,7 +95,7 @@ public sealed class RelationshipTests(HarnessFixture harness)
         Assert.All(events, e => Assert.Equal(harness.Owners["account-1"], e.GetProperty("actor").GetString()));
 
         // Soft: the row is still in the account's D1, marked deleted, for the compliance record.
-        var rows = await harness.Supervisor.QueryD1Async("account-1", "DB",
+        var rows = await harness.Supervisor.QueryD1Async(HarnessFixture.StackOf("account-1"), "DB",
             "SELECT json_extract(body, '$.tracking.deletedBy') AS by FROM clients WHERE id = ?", [clientId], CancellationToken.None);
         Assert.Equal(harness.Owners["account-1"], rows.GetProperty("results")[0].GetProperty("by").GetString());
     }

@@ -15,7 +15,7 @@ public sealed class StackLifecycleTests(HarnessFixture harness)
     [Fact]
     public async Task A_killed_workerd_shows_its_stack_failed_with_its_last_log_lines_while_other_stacks_keep_serving()
     {
-        var victim = harness.Supervisor.Find("account-2")!;
+        var victim = harness.Supervisor.Find(HarnessFixture.StackOf("account-2"))!;
         var survivorClient = await Account("account-1").CreateIdAsync("clients", new { name = "Survivor" });
 
         using (var process = Process.GetProcessById(victim.ProcessId!.Value))
@@ -24,14 +24,14 @@ public sealed class StackLifecycleTests(HarnessFixture harness)
         }
         await harness.WaitForStateAsync("account-2", "Failed");
 
-        var failed = harness.Supervisor.Find("account-2")!;
+        var failed = harness.Supervisor.Find(HarnessFixture.StackOf("account-2"))!;
         Assert.Equal(StackState.Failed, failed.State);
         Assert.Contains("exited", failed.LastError, StringComparison.Ordinal);
         Assert.NotNull(failed.RecentLog);
         Assert.NotEmpty(failed.RecentLog!);
 
         // The other tenant is untouched: same workerd, still serving through the platform.
-        Assert.Equal(StackState.Running, harness.Supervisor.Find("account-1")!.State);
+        Assert.Equal(StackState.Running, harness.Supervisor.Find(HarnessFixture.StackOf("account-1"))!.State);
         Assert.Contains(survivorClient, await Account("account-1").ListIdsAsync("clients", "limit=100"));
         using (var response = await Account("account-2").SendAsync(HttpMethod.Get, "/api/clients"))
         {
@@ -41,26 +41,26 @@ public sealed class StackLifecycleTests(HarnessFixture harness)
         var result = await harness.App.ResourceCommands.ExecuteCommandAsync("account-2", "restart-stack");
         Assert.True(result.Success, result.Message);
         await WaitHealthyAsync("account-2");
-        Assert.Equal(victim.Url, harness.Supervisor.Find("account-2")!.Url);
+        Assert.Equal(victim.Url, harness.Supervisor.Find(HarnessFixture.StackOf("account-2"))!.Url);
     }
 
     [Fact]
     public async Task Restart_stack_command_keeps_the_stack_s_data_and_url_and_touches_no_other_stack()
     {
         var id = await Account("account-1").CreateIdAsync("clients", new { name = "Kept Across Restart" });
-        var before = harness.Supervisor.Find("account-1")!;
-        var otherPid = harness.Supervisor.Find("account-2")!.ProcessId;
+        var before = harness.Supervisor.Find(HarnessFixture.StackOf("account-1"))!;
+        var otherPid = harness.Supervisor.Find(HarnessFixture.StackOf("account-2"))!.ProcessId;
         var platformPid = harness.Supervisor.Find("platform")!.ProcessId;
 
         var result = await harness.App.ResourceCommands.ExecuteCommandAsync("account-1", "restart-stack");
         Assert.True(result.Success, result.Message);
         await WaitHealthyAsync("account-1");
 
-        var after = harness.Supervisor.Find("account-1")!;
+        var after = harness.Supervisor.Find(HarnessFixture.StackOf("account-1"))!;
         Assert.NotEqual(before.ProcessId, after.ProcessId);
         Assert.Equal(before.Url, after.Url);
         Assert.Contains(id, await Account("account-1").ListIdsAsync("clients", "limit=100"));
-        Assert.Equal(otherPid, harness.Supervisor.Find("account-2")!.ProcessId);
+        Assert.Equal(otherPid, harness.Supervisor.Find(HarnessFixture.StackOf("account-2"))!.ProcessId);
         Assert.Equal(platformPid, harness.Supervisor.Find("platform")!.ProcessId);
     }
 
@@ -68,7 +68,7 @@ public sealed class StackLifecycleTests(HarnessFixture harness)
     public async Task Saving_a_worker_file_reloads_the_account_stacks_and_keeps_their_data()
     {
         var id = await Account("account-1").CreateIdAsync("clients", new { name = "Kept Across Reload" });
-        var before = HarnessFixture.Accounts.ToDictionary(a => a, a => harness.Supervisor.Find(a)!.ProcessId);
+        var before = HarnessFixture.Accounts.ToDictionary(a => a, a => harness.Supervisor.Find(HarnessFixture.StackOf(a))!.ProcessId);
         var platformPid = harness.Supervisor.Find("platform")!.ProcessId;
 
         // Touch, not edit: the Worker's code stays as committed, the watcher still sees a save.
@@ -76,7 +76,7 @@ public sealed class StackLifecycleTests(HarnessFixture harness)
 
         // Every stack running the account Worker reloads (a new workerd), and is running again.
         var stopwatch = Stopwatch.StartNew();
-        while (HarnessFixture.Accounts.Any(a => harness.Supervisor.Find(a) is var s && (s!.ProcessId == before[a] || s.State != StackState.Running)))
+        while (HarnessFixture.Accounts.Any(a => harness.Supervisor.Find(HarnessFixture.StackOf(a)) is var s && (s!.ProcessId == before[a] || s.State != StackState.Running)))
         {
             Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(20), "the account stacks were not reloaded within 20 s of the save");
             await Task.Delay(100);
@@ -120,7 +120,7 @@ public sealed class StackLifecycleTests(HarnessFixture harness)
     private async Task WaitHealthyAsync(string name)
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        while (harness.Supervisor.Find(name)?.State != StackState.Running)
+        while (harness.Supervisor.Find(HarnessFixture.StackOf(name))?.State != StackState.Running)
         {
             await Task.Delay(100, cts.Token);
         }

@@ -27,13 +27,13 @@ public sealed class TenantIsolationTests(HarnessFixture harness)
     {
         var id = await Account("account-1").CreateIdAsync("clients", new { name = "Grace Hopper" });
 
-        var ownFiles = D1Files.Of(harness.Supervisor.StackDirectory("account-1"));
+        var ownFiles = D1Files.Of(harness.D1DirectoryOf("account-1"));
         Assert.Single(ownFiles);
         Assert.Equal(1, D1Files.CountRows(ownFiles[0], "clients", id));
 
-        foreach (var other in new[] { "account-2", "platform" })
+        foreach (var other in new[] { harness.D1DirectoryOf("account-2"), Path.Combine(harness.Supervisor.StackDirectory("platform"), "d1") })
         {
-            var files = D1Files.Of(harness.Supervisor.StackDirectory(other));
+            var files = D1Files.Of(other);
             Assert.NotEmpty(files);
             Assert.All(files, file =>
             {
@@ -46,15 +46,15 @@ public sealed class TenantIsolationTests(HarnessFixture harness)
     [Fact]
     public async Task Each_account_stack_has_its_own_workerd_process_and_state_directory()
     {
-        var stacks = harness.Supervisor.Stacks;
-        Assert.Equal(3, stacks.Count);
+        var stacks = new[] { "platform" }.Concat(HarnessFixture.Accounts.Select(HarnessFixture.StackOf)).Select(n => harness.Supervisor.Find(n)!).ToList();
         Assert.Equal(stacks.Count, stacks.Select(s => s.ProcessId).Distinct().Count());
         Assert.Equal(stacks.Count, stacks.Select(s => s.StateDirectory).Distinct().Count());
+        Assert.Equal(2, HarnessFixture.Accounts.Select(harness.D1DirectoryOf).Distinct().Count());
         Assert.All(stacks, s => Assert.StartsWith(harness.StateRoot, s.StateDirectory, StringComparison.Ordinal));
 
         foreach (var account in HarnessFixture.Accounts)
         {
-            using var health = await harness.Http.GetFromJsonAsync<JsonDocument>(new Uri(new Uri(harness.Supervisor.Find(account)!.Url!), "/healthz"));
+            using var health = await harness.Http.GetFromJsonAsync<JsonDocument>(new Uri(new Uri(harness.Supervisor.Find(HarnessFixture.StackOf(account))!.Url!), "/healthz"));
             Assert.Equal(account, health!.RootElement.GetProperty("account").GetString());
         }
     }

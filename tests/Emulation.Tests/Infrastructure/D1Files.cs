@@ -5,8 +5,9 @@ namespace Emulation.Tests.Infrastructure;
 /// <summary>Reads a stack's D1 SQLite files straight from disk, read-only: the ground truth of where data lives.</summary>
 internal static class D1Files
 {
-    public static IReadOnlyList<string> Of(string stackDirectory) =>
-        [.. Directory.EnumerateFiles(Path.Combine(stackDirectory, "d1"), "*.sqlite", SearchOption.AllDirectories)
+    /// <summary>The D1 SQLite files below a folder (a stack's or a resource's).</summary>
+    public static IReadOnlyList<string> Of(string directory) =>
+        [.. Directory.EnumerateFiles(directory, "*.sqlite", SearchOption.AllDirectories)
             .Where(f => !Path.GetFileName(f).Equals("metadata.sqlite", StringComparison.Ordinal))];
 
     /// <summary>How many rows of <paramref name="table"/> have this id in one SQLite file (0 when the table is absent).</summary>

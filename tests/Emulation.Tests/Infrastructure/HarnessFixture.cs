@@ -27,6 +27,17 @@ public sealed class HarnessFixture : IAsyncLifetime
 
     public Uri PlatformUrl => new(Supervisor.Find("platform")!.Url!);
 
+    /// <summary>The supervisor's stack of an AppHost account: the script provisioning deployed for it.</summary>
+    public static string StackOf(string account) => $"acct-{account}";
+
+    /// <summary>Where an account's D1 keeps its SQLite files (its own folder, from the control plane's records).</summary>
+    public string D1DirectoryOf(string account)
+    {
+        var server = App.Services.GetRequiredService<Cloudflare.Emulation.ControlPlane.ControlPlaneHandle>().Server!;
+        var id = server.Store.Snapshot.Scripts.Single(s => s.Name == StackOf(account)).Bindings.Single(b => b.Type == "d1").Id!;
+        return server.Store.ResourceDirectory("d1", id);
+    }
+
     /// <summary>Each account's owner (created by the harness at start, as provisioning would).</summary>
     public IReadOnlyDictionary<string, string> Owners { get; private set; } = new Dictionary<string, string>();
 
@@ -39,7 +50,7 @@ public sealed class HarnessFixture : IAsyncLifetime
         var owners = new Dictionary<string, string>();
         foreach (var account in Accounts)
         {
-            owners[account] = await bootstrap.EnsureOwnerAsync(new Uri(Supervisor.Find(account)!.Url!), account, CancellationToken.None);
+            owners[account] = await bootstrap.EnsureOwnerAsync(new Uri(Supervisor.Find(StackOf(account))!.Url!), account, CancellationToken.None);
         }
         Owners = owners;
     }
