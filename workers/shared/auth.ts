@@ -44,3 +44,17 @@ export async function verifyToken(token: string, publicJwk: string, account?: st
   if (account !== undefined && tokenAccount !== account) throw new TokenRejected(403, "token is for another account");
   return { ...payload, sub: payload.sub, account: tokenAccount };
 }
+
+/** Signs a token for one account's user (or "platform"); only the platform holds the private key. */
+export async function signToken(privateJwk: string, account: string, subject: string, ttlSeconds: number): Promise<string> {
+  const { SignJWT } = await import("jose");
+  const key = await importJWK(JSON.parse(privateJwk), "ES256");
+  return new SignJWT({})
+    .setProtectedHeader({ alg: "ES256", typ: "JWT" })
+    .setIssuer(TOKEN_ISSUER)
+    .setAudience(audienceFor(account))
+    .setSubject(subject)
+    .setIssuedAt()
+    .setExpirationTime(Math.floor(Date.now() / 1000) + ttlSeconds)
+    .sign(key);
+}

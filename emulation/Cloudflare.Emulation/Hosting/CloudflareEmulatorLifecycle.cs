@@ -285,7 +285,8 @@ internal sealed class CloudflareEmulatorLifecycle(
         try
         {
             var ownerId = await new AccountOwnerBootstrap(Http, tokens).EnsureOwnerAsync(new Uri(status.Url), stack.Name, cancellationToken);
-            var token = tokens.Issue(stack.Name, ownerId, TimeSpan.FromHours(12));
+            // The platform issues tokens (it checks the user with the account's own Worker first).
+            var token = await new PlatformAdminClient(Http, _adminToken!).IssueTokenAsync(PlatformUrl()!, stack.Name, ownerId, TimeSpan.FromHours(12), cancellationToken);
             loggers.GetLogger(stack).LogInformation("Owner token (12 h): {Token}", token);
             return CommandResults.Success($"Owner token for {stack.Name} (also in its log): {token}");
         }
@@ -310,6 +311,7 @@ internal sealed class CloudflareEmulatorLifecycle(
                 ["CLOUDFLARE_ACCOUNT_ID"] = controlPlane.Server.AccountId,
                 ["CLOUDFLARE_API_TOKEN"] = controlPlane.Server.ApiToken,
                 ["AUTH_PUBLIC_KEY"] = tokens.PublicJwk(),
+                ["AUTH_PRIVATE_KEY"] = tokens.PrivateJwk(),
                 // acme.localhost reaches account acme (browsers resolve *.localhost to loopback).
                 ["TENANT_DOMAIN"] = "localhost",
             },

@@ -28,6 +28,15 @@ public sealed class PlatformAdminClient(HttpClient http, string adminToken)
     public Task<string> ResumeAsync(Uri platformUrl, string slug, CancellationToken cancellationToken) =>
         SendAsync(HttpMethod.Post, new Uri(platformUrl, $"/admin/accounts/{Uri.EscapeDataString(slug)}/provision"), null, cancellationToken);
 
+    /// <summary>A token for one of the account's users, issued by the platform.</summary>
+    public async Task<string> IssueTokenAsync(Uri platformUrl, string slug, string userId, TimeSpan lifetime, CancellationToken cancellationToken)
+    {
+        var json = await SendAsync(HttpMethod.Post, new Uri(platformUrl, $"/admin/accounts/{Uri.EscapeDataString(slug)}/tokens"),
+            new { userId, ttlSeconds = (int)lifetime.TotalSeconds }, cancellationToken);
+        using var document = System.Text.Json.JsonDocument.Parse(json);
+        return document.RootElement.GetProperty("token").GetString()!;
+    }
+
     /// <summary>Deprovisions an account completely.</summary>
     public Task<string> DeleteAsync(Uri platformUrl, string slug, CancellationToken cancellationToken) =>
         SendAsync(HttpMethod.Delete, new Uri(platformUrl, $"/admin/accounts/{Uri.EscapeDataString(slug)}"), null, cancellationToken);

@@ -44,6 +44,13 @@ public sealed class TokenIssuer : IDisposable
         return JsonSerializer.Serialize(new { kty = "EC", crv = "P-256", x = Base64Url(q.X!), y = Base64Url(q.Y!), alg = "ES256", use = "sig" });
     }
 
+    /// <summary>The private key as a JWK, the form the platform Worker's AUTH_PRIVATE_KEY secret takes.</summary>
+    public string PrivateJwk()
+    {
+        var p = _key.ExportParameters(includePrivateParameters: true);
+        return JsonSerializer.Serialize(new { kty = "EC", crv = "P-256", x = Base64Url(p.Q.X!), y = Base64Url(p.Q.Y!), d = Base64Url(p.D!), alg = "ES256" });
+    }
+
     /// <summary>A token for <paramref name="subject"/> (a user id, or "platform") scoped to one account.</summary>
     public string Issue(string accountId, string subject, TimeSpan lifetime) =>
         Sign(new Dictionary<string, object>

@@ -52,6 +52,23 @@ public sealed class RoutingTests(HarnessFixture harness)
         Assert.Equal("token is for another account", body.GetProperty("message").GetString()!.Split(": ", 2)[1]);
     }
 
+    [Fact]
+    public async Task The_platform_issues_tokens_only_for_active_users_of_that_account()
+    {
+        var admin = new Cloudflare.Emulation.Platform.PlatformAdminClient(harness.Http, Cloudflare.Emulation.Platform.PlatformSecrets.LoadOrCreateAdminToken(harness.StateRoot));
+        var token = await admin.IssueTokenAsync(harness.PlatformUrl, "account-1", harness.Owners["account-1"], TimeSpan.FromMinutes(5), CancellationToken.None);
+        using (var response = await SendAsync("/api/clients", host: null, token))
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        // account-2's owner is not a user of account-1: no token.
+        var error = await Assert.ThrowsAsync<HttpRequestException>(() =>
+            admin.IssueTokenAsync(harness.PlatformUrl, "account-1", harness.Owners["account-2"], TimeSpan.FromMinutes(5), CancellationToken.None));
+        Assert.Contains("400", error.Message, StringComparison.Ordinal);
+        Assert.Contains("userId", error.Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("/accounts/account-1/api/clients", null)]
     [InlineData("/api/clients", "account-1.localhost")]

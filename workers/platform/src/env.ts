@@ -12,6 +12,8 @@ export interface PlatformEnv {
   CLOUDFLARE_API_TOKEN: string;
   /** The token-signing public key (JWK): the platform checks tokens with it, account Workers too. */
   AUTH_PUBLIC_KEY: string;
+  /** The token-signing private key (JWK, a secret): the platform is the only token issuer. */
+  AUTH_PRIVATE_KEY: string;
   /** Tenants' own host names are <slug>.<TENANT_DOMAIN> (e.g. acme.app.example.com; locally acme.localhost). */
   TENANT_DOMAIN: string;
 }

@@ -18,13 +18,6 @@ export const Routing = z.strictObject({
   jurisdiction: z.literal("eu"),
 });
 
-/** Registration of an existing stack (the harness's stepping stone until every account is provisioned). */
-export const AccountInput = z.strictObject({
-  name: z.string().check(z.trim(), z.minLength(1), z.maxLength(200)),
-  status: AccountStatus,
-  routing: Routing,
-});
-
 /** Signup: what a new account needs; everything else is provisioned. */
 export const SignupInput = z.strictObject({
   slug: Slug,

@@ -2,12 +2,19 @@ import { Hono } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
 import { timingSafeEqual } from "hono/utils/buffer";
 import type { PlatformEnv } from "../env";
-import { Account, AccountInput, SignupInput, Slug } from "../models/account";
+import { Account, SignupInput } from "../models/account";
 import { problem, readJson } from "../../../shared/http";
 import { findAccountBySlug, saveAccount } from "../accounts";
 import { deprovision, provision } from "../provisioning/provisioner";
 import { forgetRouting } from "./router";
+import { signToken } from "../../../shared/auth";
+import * as z from "zod/mini";
 import { providerAdmin } from "./providers";
+
+const TokenRequest = z.strictObject({
+  userId: z.uuid(),
+  ttlSeconds: z.optional(z.int().check(z.minimum(60), z.maximum(12 * 3600))),
+});
 
 export const admin = new Hono<{ Bindings: PlatformEnv }>()
   .use("*", bearerAuth({ verifyToken: (token, c) => timingSafeEqual(token, (c.env as PlatformEnv).ADMIN_TOKEN) }))
@@ -31,6 +38,26 @@ export const admin = new Hono<{ Bindings: PlatformEnv }>()
       ? c.json(result, 201)
       : c.json({ error: "provisioning_failed", message: result.provisioning?.error ?? "unknown", field: "provisioning", account: result }, 502);
   })
+  // Tokens: the platform is the only issuer. It signs for a user only after that account's own
+  // Worker confirms the user exists and is active (users live in the account's D1, not here).
+  .post("/accounts/:slug/tokens", async (c) => {
+    const input = await readJson(c, TokenRequest);
+    const account = await findAccountBySlug(c.env.DB, c.req.param("slug"));
+    if (!account || account.status !== "active" || !account.routing) {
+      return problem(c, 404, "not_found", `slug: no active account ${c.req.param("slug")}`, "slug");
+    }
+    const lookup = await signToken(c.env.AUTH_PRIVATE_KEY, account.slug, "platform", 60);
+    const user = await fetch(new URL(`/api/users/${encodeURIComponent(input.userId)}`, account.routing.workerUrl), {
+      headers: { authorization: `Bearer ${lookup}` },
+    });
+    if (user.status === 404 || user.status === 400) return problem(c, 400, "unknown_user", `userId: no user ${input.userId} in ${account.slug}`, "userId");
+    if (!user.ok) return problem(c, 502, "account_unreachable", `account: ${account.slug} did not confirm the user`, "account");
+    if (((await user.json()) as { status?: string }).status !== "active") {
+      return problem(c, 403, "forbidden", `userId: user ${input.userId} is disabled`, "userId");
+    }
+    const ttl = input.ttlSeconds ?? 3600;
+    return c.json({ token: await signToken(c.env.AUTH_PRIVATE_KEY, account.slug, input.userId, ttl), expiresIn: ttl }, 201);
+  })
   // Resume a failed or interrupted provisioning where it stopped.
   .post("/accounts/:slug/provision", async (c) => {
     const account = await findAccountBySlug(c.env.DB, c.req.param("slug"));
@@ -49,17 +76,6 @@ export const admin = new Hono<{ Bindings: PlatformEnv }>()
     forgetRouting(account.slug);
     const result = await deprovision(c.env, account);
     return result.done ? c.body(null, 204) : problem(c, 502, "deprovisioning_failed", `provisioning: ${result.error}`, "provisioning");
-  })
-  .put("/accounts/:slug", async (c) => {
-    const slug = Slug.safeParse(c.req.param("slug"));
-    if (!slug.success) return problem(c, 400, "validation_failed", `slug: ${slug.error.issues[0]?.message}`, "slug");
-    const input = await readJson(c, AccountInput);
-    const now = new Date().toISOString();
-    const existing = await findAccountBySlug(c.env.DB, slug.data);
-    const account: Account = { ...input, id: existing?.id ?? crypto.randomUUID(), slug: slug.data, createdAt: existing?.createdAt ?? now, updatedAt: now };
-    await saveAccount(c.env.DB, account);
-    forgetRouting(account.slug);
-    return c.json(account, existing ? 200 : 201);
   })
   .get("/accounts/:slug", async (c) => {
     const account = await findAccountBySlug(c.env.DB, c.req.param("slug"));
