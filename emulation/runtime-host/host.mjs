@@ -47,6 +47,7 @@ const handlers = {
   restart: (msg) => stacks.restart(msg.name),
   reload: (msg) => stacks.reloadWorker(msg.worker),
   bundle: (msg) => stacks.bundle(msg.worker),
+  bindings: (msg) => stacks.liveBindings(msg.name),
   d1: (msg) => stacks.queryD1(msg.name, msg.binding, msg.sql, msg.params ?? []),
   "d1-batch": (msg) => stacks.batchD1(msg.name, msg.binding, msg.statements),
   "r2-list": (msg) => stacks.listR2(msg.name, msg.binding, msg.prefix),

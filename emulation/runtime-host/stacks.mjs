@@ -12,6 +12,7 @@ const CONTROL_WORKER = "emulator-control";
 const CONTROL_SCRIPT = readFileSync(fileURLToPath(new URL("./control-worker.js", import.meta.url)), "utf8");
 
 const RECENT_LINES = 40;
+const BUFFER_LIMIT_BYTES = 1024 * 1024;
 const CRASH_POLL_MS = 400;
 
 export class StackRegistry {
@@ -73,6 +74,14 @@ export class StackRegistry {
     return this.#get(name).d1(binding).query(sql, params);
   }
 
+  /** The binding names the stack's Worker really has, read from the running runtime (not from intent). */
+  async liveBindings(name) {
+    const stack = this.#get(name);
+    if (!stack.instance || stack.state !== "running") throw new Error(`stack '${name}' is ${stack.state}`);
+    const env = await stack.instance.getBindings(name);
+    return Object.keys(env).sort();
+  }
+
   async batchD1(name, binding, statements) {
     return this.#get(name).d1(binding).batch(statements);
   }
@@ -128,7 +137,17 @@ export class StackRegistry {
       if (!target) return new MfResponse(`There is nothing here yet: no script '${script}'`, { status: 404 });
       // A script that exists but whose Worker is down cannot be reached: a bad gateway, as at the edge.
       if (target.state !== "running") return new MfResponse(`script '${script}' is ${target.state}`, { status: 502 });
-      const forwarded = new MfRequest(target.url + url.pathname + url.search, request);
+      // Small bodies are sent whole, with their length: a Worker that answers before reading a
+      // streamed body (a 401, a 413) would otherwise reset the connection under the upload.
+      const length = Number(request.headers.get("content-length") ?? "NaN");
+      const body = request.body && length <= BUFFER_LIMIT_BYTES ? await request.arrayBuffer() : request.body;
+      const forwarded = new MfRequest(target.url + url.pathname + url.search, {
+        method: request.method,
+        headers: request.headers,
+        body,
+        duplex: body && !(body instanceof ArrayBuffer) ? "half" : undefined,
+        redirect: "manual",
+      });
       // This hop is local: ask for an unencoded body, and let the calling Worker's own response
       // be encoded for its client as usual.
       forwarded.headers.set("accept-encoding", "identity");

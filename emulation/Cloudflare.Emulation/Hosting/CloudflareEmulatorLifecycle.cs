@@ -336,10 +336,14 @@ internal sealed class CloudflareEmulatorLifecycle(
                     parameter: null, confirmationMessage: $"Delete {name} and all its data?", iconName: "Delete", iconVariant: null, isHighlighted: false));
                 return resource;
             });
+            var script = controlPlane.Server?.Store.Snapshot.Scripts.FirstOrDefault(x => x.Name == status.Name);
+            var bound = script?.Bindings.Where(b => b.Type is "d1" or "r2_bucket" or "kv_namespace")
+                .Select(b => $"{b.Name}={b.Type}:{b.Id ?? b.BucketName ?? b.NamespaceId}") ?? [];
             await Publish(stack, s => s with
             {
                 ResourceType = WorkerStackResource.ResourceType,
-                Properties = s.Properties.SetItem("stack.kind", "Account (provisioned)").SetItem("stack.worker", "uploaded script"),
+                Properties = s.Properties.SetItem("stack.kind", "Account (provisioned)").SetItem("stack.worker", "uploaded script")
+                    .SetItem("stack.bindings", string.Join(", ", bound)),
             });
         }
         var state = ToSnapshotState(status.State);

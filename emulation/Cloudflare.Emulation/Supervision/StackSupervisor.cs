@@ -114,6 +114,14 @@ public sealed class StackSupervisor : IAsyncDisposable
         return await Host.SendAsync("publish-release", new { name, binding, worker }, cancellationToken);
     }
 
+    /// <summary>The binding names a stack's Worker has in the running runtime.</summary>
+    public async Task<IReadOnlyList<string>> LiveBindingsAsync(string name, CancellationToken cancellationToken)
+    {
+        Get(name);
+        var result = await Host.SendAsync("bindings", new { name }, cancellationToken);
+        return [.. result.EnumerateArray().Select(b => b.GetString()!)];
+    }
+
     /// <summary>The current bundle of a repository Worker.</summary>
     public async Task<string> BundleAsync(string worker, CancellationToken cancellationToken)
     {

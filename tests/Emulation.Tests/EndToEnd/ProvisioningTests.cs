@@ -55,7 +55,9 @@ public sealed class ProvisioningTests(HarnessFixture harness)
         var bucket = (await ListAsync("r2/buckets")).GetProperty("result").GetProperty("buckets").EnumerateArray().Single(b => b.GetProperty("name").GetString() == $"acct-{slug}-documents");
         Assert.Equal("eu", bucket.GetProperty("jurisdiction").GetString());
 
-        // The live runtime: the stack serves this account only.
+        // The live runtime: the Worker has exactly these bindings, and serves this account only.
+        Assert.Equal(["ACCOUNT_ID", "AUTH_PUBLIC_KEY", "CACHE", "DB", "DOCUMENTS"],
+            await harness.Supervisor.LiveBindingsAsync($"acct-{slug}", CancellationToken.None));
         var stack = harness.Supervisor.Find($"acct-{slug}")!;
         var owner = await new AccountOwnerBootstrap(harness.Http, harness.Tokens).EnsureOwnerAsync(new Uri(stack.Url!), slug, CancellationToken.None);
         var api = new AccountApi(harness.Http, harness.PlatformUrl, slug, harness.Tokens.Issue(slug, owner, TimeSpan.FromMinutes(5)));
