@@ -39,32 +39,7 @@ internal static class ProvisioningBenchmark
             var owner = await new AccountOwnerBootstrap(http, tokens).EnsureOwnerAsync(new Uri(supervisor.Find($"acct-{account}")!.Url!), account, CancellationToken.None);
             existing.Add((new Uri(platform, $"/accounts/{account}/api/clients?limit=10"), tokens.Issue(account, owner, TimeSpan.FromHours(1))));
         }
-        using var stop = new CancellationTokenSource();
-        long requests = 0, errors = 0;
-        var load = Task.Run(async () =>
-        {
-            using var tick = new PeriodicTimer(TimeSpan.FromMilliseconds(10));
-            var n = 0;
-            while (await tick.WaitForNextTickAsync() && !stop.IsCancellationRequested)
-            {
-                var (url, token) = existing[n++ % existing.Count];
-                using var request = new HttpRequestMessage(HttpMethod.Get, url);
-                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
-                try
-                {
-                    using var response = await http.SendAsync(request);
-                    if (!response.IsSuccessStatusCode)
-                    {
-                        Interlocked.Increment(ref errors);
-                    }
-                }
-                catch (HttpRequestException)
-                {
-                    Interlocked.Increment(ref errors);
-                }
-                Interlocked.Increment(ref requests);
-            }
-        });
+        var load = new SteadyLoad(http, existing, clients: 1, TimeSpan.FromMilliseconds(10));
 
         var times = new List<double>();
         for (var i = 0; i < signups; i++)
@@ -86,14 +61,13 @@ internal static class ProvisioningBenchmark
             }
             times.Add(clock.Elapsed.TotalMilliseconds);
         }
-        await stop.CancelAsync();
-        await load;
+        await load.DisposeAsync();
         times.Sort();
         Console.WriteLine($"provisioning benchmark — {signups} signups in a row, 2 existing tenants under steady traffic");
         Console.WriteLine("| signup → first request p50 (ms) | p95 (ms) | max (ms) | requests to existing tenants | errors |");
         Console.WriteLine("|---|---|---|---|---|");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"| {TempStacks.Percentile(times, 50):0} | {TempStacks.Percentile(times, 95):0} | {times[^1]:0} | {requests} | {errors} |"));
+            $"| {TempStacks.Percentile(times, 50):0} | {TempStacks.Percentile(times, 95):0} | {times[^1]:0} | {load.Requests} | {load.Errors} |"));
         await app.StopAsync();
         try
         {

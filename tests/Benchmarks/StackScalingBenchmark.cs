@@ -55,33 +55,7 @@ internal static class StackScalingBenchmark
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
         // Each request is authenticated and reads the stack's D1 (the platform principal may list users).
         var targets = supervisor.Stacks.Select(s => (Url: new Uri(new Uri(s.Url!), "/api/users?limit=10"), Token: tokens.Issue(s.Name, TokenIssuer.Issuer, TimeSpan.FromHours(1)))).ToArray();
-        using var stop = new CancellationTokenSource();
-        long requests = 0, errors = 0;
-        var loadClock = Stopwatch.StartNew();
-        var load = Enumerable.Range(0, LoadClients).Select(worker => Task.Run(async () =>
-        {
-            var n = worker;
-            using var tick = new PeriodicTimer(LoadInterval);
-            while (await tick.WaitForNextTickAsync() && !stop.IsCancellationRequested)
-            {
-                try
-                {
-                    var (url, token) = targets[n++ % targets.Length];
-                    using var request = new HttpRequestMessage(HttpMethod.Get, url);
-                    request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
-                    using var response = await http.SendAsync(request);
-                    if (!response.IsSuccessStatusCode)
-                    {
-                        Interlocked.Increment(ref errors);
-                    }
-                }
-                catch (HttpRequestException)
-                {
-                    Interlocked.Increment(ref errors);
-                }
-                Interlocked.Increment(ref requests);
-            }
-        })).ToArray();
+        var load = new SteadyLoad(http, targets, LoadClients, LoadInterval);
 
         var additions = new List<double>();
         for (var i = 1; i <= Additions; i++)
@@ -90,13 +64,11 @@ internal static class StackScalingBenchmark
             await supervisor.StartStackAsync(TempStacks.Account($"added-{i}", keys), CancellationToken.None);
             additions.Add(added.Elapsed.TotalMilliseconds);
         }
-        await stop.CancelAsync();
-        await Task.WhenAll(load);
-        var rate = requests / loadClock.Elapsed.TotalSeconds;
+        await load.DisposeAsync();
 
         starts.Sort();
         additions.Sort();
         return string.Create(CultureInfo.InvariantCulture,
-            $"| {k} | {allReady.TotalSeconds:0.00} | {TempStacks.Percentile(starts, 50):0} | {TempStacks.Percentile(starts, 95):0} | {rss.Average() / 1048576:0.0} | {hostRss / 1048576.0:0} | {TempStacks.Percentile(additions, 50):0} / {additions[^1]:0} | {requests} ({rate:0}/s) | {errors} |");
+            $"| {k} | {allReady.TotalSeconds:0.00} | {TempStacks.Percentile(starts, 50):0} | {TempStacks.Percentile(starts, 95):0} | {rss.Average() / 1048576:0.0} | {hostRss / 1048576.0:0} | {TempStacks.Percentile(additions, 50):0} / {additions[^1]:0} | {load.Requests} ({load.RatePerSecond:0}/s) | {load.Errors} |");
     }
 }

@@ -1,8 +1,6 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
-using Cloudflare.Emulation.Platform;
 using Emulation.Tests.Infrastructure;
 
 namespace Emulation.Tests.EndToEnd;
@@ -11,12 +9,7 @@ namespace Emulation.Tests.EndToEnd;
 [Collection(HarnessCollection.Name)]
 public sealed class ProviderTests(HarnessFixture harness)
 {
-    private async Task<HttpResponseMessage> AdminAsync(HttpMethod method, string path, object? body = null)
-    {
-        using var request = new HttpRequestMessage(method, new Uri(harness.PlatformUrl, path)) { Content = body is null ? null : JsonContent.Create(body) };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", PlatformSecrets.LoadOrCreateAdminToken(harness.StateRoot));
-        return await harness.Http.SendAsync(request);
-    }
+    private Task<HttpResponseMessage> AdminAsync(HttpMethod method, string path, object? body = null) => harness.AdminAsync(method, path, body);
 
     [Fact]
     public async Task Providers_are_created_found_by_category_and_region_changed_and_deleted()
@@ -49,12 +42,7 @@ public sealed class ProviderTests(HarnessFixture harness)
     [InlineData("{\"category\": \"banking\", \"region\": \"uk\"}", "name")]
     public async Task Bad_providers_get_400_naming_the_field(string json, string field)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(harness.PlatformUrl, "/admin/providers"))
-        {
-            Content = new StringContent(json, System.Text.Encoding.UTF8, "application/json"),
-        };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", PlatformSecrets.LoadOrCreateAdminToken(harness.StateRoot));
-        using var response = await harness.Http.SendAsync(request);
+        using var response = await AdminAsync(HttpMethod.Post, "/admin/providers", new StringContent(json, System.Text.Encoding.UTF8, "application/json"));
         Assert.Equal(field, await AccountApi.ProblemFieldAsync(response, HttpStatusCode.BadRequest));
     }
 

@@ -20,12 +20,7 @@ public sealed class ProvisioningTests(HarnessFixture harness)
 
     private static string NewSlug() => $"firm-{Guid.NewGuid():N}"[..20];
 
-    private async Task<HttpResponseMessage> AdminAsync(HttpMethod method, string path, object? body = null)
-    {
-        using var request = new HttpRequestMessage(method, new Uri(harness.PlatformUrl, path)) { Content = body is null ? null : JsonContent.Create(body) };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", PlatformSecrets.LoadOrCreateAdminToken(harness.StateRoot));
-        return await harness.Http.SendAsync(request);
-    }
+    private Task<HttpResponseMessage> AdminAsync(HttpMethod method, string path, object? body = null) => harness.AdminAsync(method, path, body);
 
     private async Task<JsonElement> CloudflareAsync(HttpMethod method, string path, object? body = null)
     {

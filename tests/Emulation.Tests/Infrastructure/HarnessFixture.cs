@@ -55,6 +55,14 @@ public sealed class HarnessFixture : IAsyncLifetime
         Owners = owners;
     }
 
+    /// <summary>A call to the platform's /admin API with the harness's admin token.</summary>
+    public async Task<HttpResponseMessage> AdminAsync(HttpMethod method, string path, object? body = null)
+    {
+        using var request = new HttpRequestMessage(method, new Uri(PlatformUrl, path)) { Content = body as HttpContent ?? (body is null ? null : System.Net.Http.Json.JsonContent.Create(body)) };
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", PlatformSecrets.LoadOrCreateAdminToken(StateRoot));
+        return await Http.SendAsync(request);
+    }
+
     /// <summary>The account's API as its owner.</summary>
     public AccountApi AsOwner(string account) => As(account, Owners[account]);
 
