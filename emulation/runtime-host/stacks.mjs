@@ -12,6 +12,23 @@ const CONTROL_WORKER = "emulator-control";
 const CONTROL_SCRIPT = readFileSync(fileURLToPath(new URL("./control-worker.js", import.meta.url)), "utf8");
 
 const RECENT_LINES = 40;
+// request.cf of a local request that does not say otherwise (with an MF-CF-Blob header): a user in
+// London, the population this SaaS serves. Fetching the real cf object would leave the machine.
+const LOCAL_CF = {
+  country: "GB",
+  continent: "EU",
+  isEUCountry: "0",
+  city: "London",
+  region: "England",
+  regionCode: "ENG",
+  timezone: "Europe/London",
+  colo: "LHR",
+  asn: 5607,
+  asOrganization: "Local development",
+  clientAcceptEncoding: "gzip, deflate, br",
+  tlsVersion: "TLSv1.3",
+  httpProtocol: "HTTP/1.1",
+};
 const BUFFER_LIMIT_BYTES = 1024 * 1024;
 const CRASH_POLL_MS = 400;
 
@@ -313,7 +330,7 @@ class Stack {
       kvPersist: this.spec.persist?.kv,
       host: "127.0.0.1",
       port: this.spec.port ?? 0,
-      cf: false,
+      cf: LOCAL_CF,
       log: new (stackLogClass(this.registry.mf))(this),
       handleRuntimeStdio: (stdout, stderr) => {
         this.#pipe(stdout, "info");

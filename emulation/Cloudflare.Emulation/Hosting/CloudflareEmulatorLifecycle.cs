@@ -314,6 +314,8 @@ internal sealed class CloudflareEmulatorLifecycle(
                 ["AUTH_PRIVATE_KEY"] = tokens.PrivateJwk(),
                 // acme.localhost reaches account acme (browsers resolve *.localhost to loopback).
                 ["TENANT_DOMAIN"] = "localhost",
+                // UK-only users (request.cf.country); the residency policy in one place comes later.
+                ["ALLOWED_COUNTRIES"] = "GB",
             },
             Port: options.PlatformPort);
     }

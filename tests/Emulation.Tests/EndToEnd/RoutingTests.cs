@@ -52,6 +52,25 @@ public sealed class RoutingTests(HarnessFixture harness)
         Assert.Equal("token is for another account", body.GetProperty("message").GetString()!.Split(": ", 2)[1]);
     }
 
+    [Theory]
+    [InlineData("{\"country\":\"GB\"}", HttpStatusCode.OK)]
+    [InlineData("{\"country\":\"FR\"}", HttpStatusCode.UnavailableForLegalReasons)]
+    [InlineData("{\"country\":\"US\"}", HttpStatusCode.UnavailableForLegalReasons)]
+    [InlineData("{}", HttpStatusCode.UnavailableForLegalReasons)]
+    public async Task Only_users_in_the_UK_get_in(string cf, HttpStatusCode expected)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(harness.PlatformUrl, "/accounts/account-1/api/clients"));
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", Token("account-1"));
+        // How a local request says where it comes from (Miniflare): the whole request.cf object.
+        request.Headers.Add("MF-CF-Blob", cf);
+        using var response = await harness.Http.SendAsync(request);
+        Assert.Equal(expected, response.StatusCode);
+        if (expected != HttpStatusCode.OK)
+        {
+            Assert.Equal("country", await AccountApi.ProblemFieldAsync(response, expected));
+        }
+    }
+
     [Fact]
     public async Task The_platform_issues_tokens_only_for_active_users_of_that_account()
     {

@@ -14,6 +14,8 @@ export interface PlatformEnv {
   AUTH_PUBLIC_KEY: string;
   /** The token-signing private key (JWK, a secret): the platform is the only token issuer. */
   AUTH_PRIVATE_KEY: string;
+  /** Countries (ISO codes, comma-separated) whose users may use the service: UK-only users. */
+  ALLOWED_COUNTRIES: string;
   /** Tenants' own host names are <slug>.<TENANT_DOMAIN> (e.g. acme.app.example.com; locally acme.localhost). */
   TENANT_DOMAIN: string;
 }

@@ -36,6 +36,13 @@ export function tenantFromHost(c: Ctx): string | undefined {
  * to the Worker named by the routing metadata on that account's row. A token for A never reaches B.
  */
 export async function routeTo(c: Ctx, slug: string | undefined, path: string): Promise<Response> {
+  // UK-only users: a request from anywhere else (or from nowhere known) stops here, before any lookup.
+  const country = (c.req.raw.cf as IncomingRequestCfProperties | undefined)?.country;
+  const allowed = c.env.ALLOWED_COUNTRIES.split(",").map((x) => x.trim().toUpperCase());
+  if (!country || !allowed.includes(country.toUpperCase())) {
+    return problem(c, 451, "unavailable_for_legal_reasons",
+      `country: this service is only available to users in ${allowed.join(", ")}; this request came from ${country ?? "an unknown country"}`, "country");
+  }
   let tokenAccount: string;
   try {
     tokenAccount = (await verifyToken(bearerToken(c.req.header("authorization")), c.env.AUTH_PUBLIC_KEY, slug)).account;
