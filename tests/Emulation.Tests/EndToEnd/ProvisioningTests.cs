@@ -116,6 +116,27 @@ public sealed class ProvisioningTests(HarnessFixture harness)
     }
 
     [Fact]
+    public async Task Resources_left_by_a_crashed_attempt_are_adopted_not_duplicated()
+    {
+        // A crash after Cloudflare created a resource but before the row recorded it leaves the
+        // resource behind; the next attempt must find and reuse it (deterministic names, 409 → look-up).
+        var slug = NewSlug();
+        var account = $"accounts/{ControlPlane.AccountId}";
+        var leftoverDb = (await CloudflareAsync(HttpMethod.Post, $"{account}/d1/database", new { name = $"acct-{slug}", jurisdiction = "eu" }))
+            .GetProperty("result").GetProperty("uuid").GetString();
+        var leftoverKv = (await CloudflareAsync(HttpMethod.Post, $"{account}/storage/kv/namespaces", new { title = $"acct-{slug}-cache" }))
+            .GetProperty("result").GetProperty("id").GetString();
+
+        using var signup = await AdminAsync(HttpMethod.Post, "/admin/accounts", new { slug, name = "After a crash" });
+        var created = await AccountApi.ReadAsync(signup, HttpStatusCode.Created);
+
+        Assert.Equal(leftoverDb, created.GetProperty("routing").GetProperty("dbShardId").GetString());
+        Assert.Equal(leftoverKv, created.GetProperty("provisioning").GetProperty("resources").GetProperty("kvId").GetString());
+        Assert.Single((await ListAsync("d1/database")).GetProperty("result").EnumerateArray(), d => d.GetProperty("name").GetString() == $"acct-{slug}");
+        Assert.Single((await ListAsync("storage/kv/namespaces")).GetProperty("result").EnumerateArray(), n => n.GetProperty("title").GetString() == $"acct-{slug}-cache");
+    }
+
+    [Fact]
     public async Task Deleting_an_account_removes_everything_of_it_and_nothing_of_another()
     {
         var doomed = NewSlug();
