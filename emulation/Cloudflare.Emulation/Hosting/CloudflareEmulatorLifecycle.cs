@@ -78,7 +78,9 @@ internal sealed class CloudflareEmulatorLifecycle(
         // Every script deployed through the control plane in an earlier run comes back...
         await controlPlane.Server!.Deployer.RestoreAllAsync(cancellationToken);
         // ...and the AppHost's accounts are signed up through the platform, like any other: no back door.
-        await Parallel.ForEachAsync(_stacks.Values.Where(s => s.Kind == StackKind.Account).ToList(),
+        // Only the model's account rows: restored scripts of run-time signups have rows of their own by now.
+        var modelAccounts = model.Resources.OfType<WorkerStackResource>().Where(s => s.Parent == emulator && s.Kind == StackKind.Account).ToList();
+        await Parallel.ForEachAsync(modelAccounts,
             new ParallelOptions { MaxDegreeOfParallelism = ParallelStarts, CancellationToken = cancellationToken },
             async (stack, ct) => await ProvisionAsync(stack, ct));
     }
@@ -344,6 +346,8 @@ internal sealed class CloudflareEmulatorLifecycle(
             await Publish(stack, s => s with
             {
                 ResourceType = WorkerStackResource.ResourceType,
+                // Shown under the emulator, like the rows that are in the model.
+                Relationships = [new RelationshipSnapshot(_emulator.Name, "Parent")],
                 Properties = s.Properties.SetItem("stack.kind", "Account (provisioned)").SetItem("stack.worker", "uploaded script")
                     .SetItem("stack.bindings", string.Join(", ", bound)),
             });

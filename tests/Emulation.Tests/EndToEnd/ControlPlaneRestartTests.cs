@@ -48,6 +48,15 @@ public sealed class ControlPlaneRestartTests
             Assert.Equal(StackState.Running, restored?.State);
             var answer = await http.GetFromJsonAsync<JsonElement>(restored!.Url);
             Assert.Equal("still here", answer.GetProperty("v").GetString());
+
+            // A restored script gets a dashboard row of its own, and is not mistaken for one of the
+            // AppHost's accounts (which would sign up a bogus account "survivor" → script acct-survivor).
+            var store = again.Services.GetRequiredService<ControlPlaneHandle>().Server!.Store;
+            for (var i = 0; i < 20; i++)
+            {
+                Assert.Equal(["survivor"], store.Snapshot.Scripts.Select(s => s.Name));
+                await Task.Delay(250);
+            }
         }
         finally
         {
