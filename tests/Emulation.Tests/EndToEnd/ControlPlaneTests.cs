@@ -5,7 +5,6 @@ using System.Text;
 using System.Text.Json;
 using Cloudflare.Emulation.ControlPlane;
 using Emulation.Tests.Infrastructure;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Emulation.Tests.EndToEnd;
 
@@ -13,24 +12,11 @@ namespace Emulation.Tests.EndToEnd;
 [Collection(HarnessCollection.Name)]
 public sealed class ControlPlaneTests(HarnessFixture harness)
 {
-    private ControlPlaneServer Server => harness.App.Services.GetRequiredService<ControlPlaneHandle>().Server!;
+    private ControlPlaneServer Server => harness.ControlPlane;
 
-    private async Task<(HttpStatusCode Status, JsonElement Envelope)> CallAsync(HttpMethod method, string path, object? body = null,
-        string? token = null, HttpContent? content = null, string? jurisdiction = null)
-    {
-        using var request = new HttpRequestMessage(method, new Uri(Server.BaseUrl, path.TrimStart('/')));
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token ?? Server.ApiToken);
-        if (jurisdiction is not null)
-        {
-            request.Headers.Add("cf-r2-jurisdiction", jurisdiction);
-        }
-        request.Content = content ?? (body is null ? null : JsonContent.Create(body));
-        using var response = await harness.Http.SendAsync(request);
-        var envelope = await response.Content.ReadFromJsonAsync<JsonElement>();
-        Assert.True(envelope.TryGetProperty("success", out _) && envelope.TryGetProperty("errors", out _) && envelope.TryGetProperty("result", out _),
-            $"not a Cloudflare envelope: {envelope}");
-        return (response.StatusCode, envelope);
-    }
+    private Task<(HttpStatusCode Status, JsonElement Envelope)> CallAsync(HttpMethod method, string path, object? body = null,
+        string? token = null, HttpContent? content = null, string? jurisdiction = null) =>
+        harness.CloudflareAsync(method, path, body, token, content, jurisdiction);
 
     private string Account => $"accounts/{Server.AccountId}";
 

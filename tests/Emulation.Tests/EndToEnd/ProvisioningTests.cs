@@ -1,6 +1,4 @@
 using System.Net;
-using System.Net.Http.Headers;
-using System.Net.Http.Json;
 using System.Text.Json;
 using Cloudflare.Emulation.ControlPlane;
 using Cloudflare.Emulation.Platform;
@@ -16,19 +14,14 @@ namespace Emulation.Tests.EndToEnd;
 [Collection(HarnessCollection.Name)]
 public sealed class ProvisioningTests(HarnessFixture harness)
 {
-    private ControlPlaneServer ControlPlane => harness.App.Services.GetRequiredService<ControlPlaneHandle>().Server!;
+    private ControlPlaneServer ControlPlane => harness.ControlPlane;
 
     private static string NewSlug() => $"firm-{Guid.NewGuid():N}"[..20];
 
     private Task<HttpResponseMessage> AdminAsync(HttpMethod method, string path, object? body = null) => harness.AdminAsync(method, path, body);
 
-    private async Task<JsonElement> CloudflareAsync(HttpMethod method, string path, object? body = null)
-    {
-        using var request = new HttpRequestMessage(method, new Uri(ControlPlane.BaseUrl, path)) { Content = body is null ? null : JsonContent.Create(body) };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", ControlPlane.ApiToken);
-        using var response = await harness.Http.SendAsync(request);
-        return await response.Content.ReadFromJsonAsync<JsonElement>();
-    }
+    private async Task<JsonElement> CloudflareAsync(HttpMethod method, string path, object? body = null) =>
+        (await harness.CloudflareAsync(method, path, body)).Envelope;
 
     private Task<JsonElement> ListAsync(string what) => CloudflareAsync(HttpMethod.Get, $"accounts/{ControlPlane.AccountId}/{what}");
 

@@ -63,6 +63,28 @@ public sealed class HarnessFixture : IAsyncLifetime
         return await Http.SendAsync(request);
     }
 
+    /// <summary>The running local Cloudflare API.</summary>
+    public Cloudflare.Emulation.ControlPlane.ControlPlaneServer ControlPlane =>
+        App.Services.GetRequiredService<Cloudflare.Emulation.ControlPlane.ControlPlaneHandle>().Server!;
+
+    /// <summary>A call to the local Cloudflare API (a relative path is under /client/v4/, "/__emulator/…" is not); asserts the answer is Cloudflare's envelope.</summary>
+    public async Task<(System.Net.HttpStatusCode Status, System.Text.Json.JsonElement Envelope)> CloudflareAsync(HttpMethod method, string path,
+        object? body = null, string? token = null, HttpContent? content = null, string? jurisdiction = null)
+    {
+        using var request = new HttpRequestMessage(method, new Uri(ControlPlane.BaseUrl, path));
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token ?? ControlPlane.ApiToken);
+        if (jurisdiction is not null)
+        {
+            request.Headers.Add("cf-r2-jurisdiction", jurisdiction);
+        }
+        request.Content = content ?? (body is null ? null : System.Net.Http.Json.JsonContent.Create(body));
+        using var response = await Http.SendAsync(request);
+        var envelope = await System.Net.Http.Json.HttpContentJsonExtensions.ReadFromJsonAsync<System.Text.Json.JsonElement>(response.Content);
+        Assert.True(envelope.TryGetProperty("success", out _) && envelope.TryGetProperty("errors", out _) && envelope.TryGetProperty("result", out _),
+            $"not a Cloudflare envelope: {envelope}");
+        return (response.StatusCode, envelope);
+    }
+
     /// <summary>The account's API as its owner.</summary>
     public AccountApi AsOwner(string account) => As(account, Owners[account]);
 
