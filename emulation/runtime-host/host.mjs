@@ -44,15 +44,12 @@ const stacks = new StackRegistry({
 const handlers = {
   start: (msg) => stacks.start(msg.stack),
   stop: (msg) => stacks.stop(msg.name),
-  restart: (msg) => stacks.restart(msg.name),
-  reload: (msg) => stacks.reloadWorker(msg.worker),
   bundle: (msg) => stacks.bundle(msg.worker),
   bindings: (msg) => stacks.liveBindings(msg.name),
   d1: (msg) => stacks.queryD1(msg.name, msg.binding, msg.sql, msg.params ?? []),
   "d1-batch": (msg) => stacks.batchD1(msg.name, msg.binding, msg.statements),
   "r2-list": (msg) => stacks.listR2(msg.name, msg.binding, msg.prefix),
   "publish-release": (msg) => stacks.publishRelease(msg.name, msg.binding, msg.worker),
-  list: () => stacks.describe(),
 };
 
 async function handle(line) {

@@ -65,12 +65,6 @@ export class StackRegistry {
     return { name, state: stack.state };
   }
 
-  async restart(name) {
-    const stack = this.#get(name);
-    await stack.dispose();
-    return this.start(stack.spec);
-  }
-
   async reloadWorker(worker) {
     this.bundler.invalidate(worker === "*" ? undefined : worker);
     const affected = [...this.#stacks.values()].filter(
@@ -136,10 +130,6 @@ export class StackRegistry {
     const result = await response.json();
     if (!response.ok) throw new Error(`R2 list failed: ${result.error}`);
     return result;
-  }
-
-  describe() {
-    return [...this.#stacks.values()].map((s) => s.describe());
   }
 
   /** Every outbound fetch of a stack's Worker comes here (Miniflare's outboundService). */

@@ -191,7 +191,6 @@ internal sealed class CloudflareEmulatorLifecycle(
     private async Task StartStackAsync(WorkerStackResource stack, CancellationToken cancellationToken)
     {
         var definition = Define(stack);
-        stack.Definition = definition;
         foreach (var binding in stack.Bindings)
         {
             await Publish(binding, s => s with { Properties = s.Properties.SetItem("resource.id", definition.D1[binding.Binding]).SetItem("jurisdiction", "eu") });

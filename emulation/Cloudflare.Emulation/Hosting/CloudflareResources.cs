@@ -1,5 +1,4 @@
 using Aspire.Hosting.ApplicationModel;
-using Cloudflare.Emulation.Supervision;
 
 namespace Cloudflare.Emulation.Hosting;
 
@@ -37,9 +36,6 @@ public sealed class WorkerStackResource(string name, StackKind kind, CloudflareE
 
     /// <summary>Provisioning names an account's script acct-&lt;slug&gt; (workers/platform/src/provisioning).</summary>
     public const string AccountScriptPrefix = "acct-";
-
-    /// <summary>Set once the stack's resource ids are known (at start).</summary>
-    public StackDefinition? Definition { get; internal set; }
 
     internal List<StackBindingResource> Bindings { get; } = [];
 }

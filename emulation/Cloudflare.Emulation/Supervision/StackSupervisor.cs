@@ -37,8 +37,6 @@ public sealed class StackSupervisor : IAsyncDisposable
     /// <summary>Raised when a repository Worker's source changed (hot reload); "*" for shared code.</summary>
     public event Action<string>? SourceChanged;
 
-    public HarnessOptions Options => _options;
-
     /// <summary>Scripts are reachable from Workers as https://&lt;script&gt;.&lt;this&gt;.workers.dev, as on Cloudflare.</summary>
     public const string WorkersSubdomain = "emulator";
 

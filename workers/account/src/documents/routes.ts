@@ -1,12 +1,11 @@
 import { Hono } from "hono";
-import { problem } from "../../../shared/http";
+import { problem, validationError } from "../../../shared/http";
 import { newTracking } from "../../../shared/tracking";
 import type { AccountContext, AccountEnv } from "../env";
 import { documents } from "../entities/catalog";
 import { actorOf, checkReferences, etag, fail, requireAllowed } from "../entities/routes";
 import { auditEvent, findLive, insert, type StoredRecord } from "../entities/store";
 import { ContentType, DocumentInput } from "../models/document";
-import { validationError } from "../../../shared/http";
 
 /** Largest document accepted in one upload (Workers accept request bodies up to 100 MB). */
 export const MAX_DOCUMENT_BYTES = 100 * 1024 * 1024;
