@@ -14,14 +14,17 @@ export default {
       await bucket.put(decodeURIComponent(put[2]), await request.arrayBuffer());
       return Response.json({ ok: true });
     }
-    const match = url.pathname.match(/^\/d1\/([A-Za-z_][A-Za-z0-9_]*)\/(query|batch)$/);
-    if (!match || request.method !== "POST") return Response.json({ error: "not found" }, { status: 404 });
+    const match = url.pathname.match(/^\/d1\/([A-Za-z_][A-Za-z0-9_]*)\/(query|batch|session|replication)$/);
+    if (!match) return Response.json({ error: "not found" }, { status: 404 });
     const db = env[match[1]];
     if (!db || typeof db.prepare !== "function") {
       return Response.json({ error: `no D1 binding named ${match[1]}` }, { status: 404 });
     }
     try {
+      if (match[2] === "replication") return await replication(db, request);
+      if (request.method !== "POST") return Response.json({ error: "not found" }, { status: 404 });
       const body = await request.json();
+      if (match[2] === "session") return await sessionQuery(db, body);
       if (match[2] === "query") {
         const result = await db.prepare(body.sql).bind(...(body.params ?? [])).all();
         return Response.json(result);
@@ -33,6 +36,31 @@ export default {
     }
   },
 };
+
+/** The emulated read replication of a D1 binding (d1-replication.js): status, or new settings. */
+async function replication(db, request) {
+  const control = db[Symbol.for("cloudflare-emulator.d1-replication")];
+  if (!control) return Response.json({ error: "this D1 binding has no emulated replication" }, { status: 404 });
+  if (request.method === "GET") return Response.json(await control.status());
+  if (request.method !== "PUT") return Response.json({ error: "not found" }, { status: 404 });
+  try {
+    return Response.json(await control.configure(await request.json()));
+  } catch (error) {
+    if (error instanceof RangeError) return Response.json({ error: error.message }, { status: 400 });
+    throw error;
+  }
+}
+
+/**
+ * Statements run in one D1 session, as a Worker would run them: the operator's view of what a
+ * bookmark or constraint reads, with each result's meta (served_by_primary, served_by_region).
+ */
+async function sessionQuery(db, body) {
+  const session = db.withSession(body.bookmark ?? "first-unconstrained");
+  const results = [];
+  for (const s of body.statements ?? []) results.push(await session.prepare(s.sql).bind(...(s.params ?? [])).all());
+  return Response.json({ results, bookmark: session.getBookmark() });
+}
 
 /** Every object key in a bucket (the operator's view, e.g. to prove no orphan object exists). */
 async function listObjects(bucket, prefix) {

@@ -12,11 +12,21 @@ export class D1Client {
     return this.#post("batch", { statements });
   }
 
-  async #post(op, body) {
+  /** Read replication status, or (with settings) new settings: { replicas, lagMs, frozen }. */
+  replication(settings) {
+    return settings ? this.#post("replication", settings, "PUT") : this.#post("replication", undefined, "GET");
+  }
+
+  /** Statements run in one D1 session started from a bookmark or constraint. */
+  session(bookmark, statements) {
+    return this.#post("session", { bookmark, statements });
+  }
+
+  async #post(op, body, method = "POST") {
     const response = await fetch(new URL(op, this.base), {
-      method: "POST",
+      method,
       headers: { "content-type": "application/json" },
-      body: JSON.stringify(body),
+      body: body === undefined ? undefined : JSON.stringify(body),
     });
     const result = await response.json();
     if (!response.ok) throw new Error(`D1 ${op} failed: ${result.error}`);

@@ -48,6 +48,8 @@ const handlers = {
   bindings: (msg) => stacks.liveBindings(msg.name),
   d1: (msg) => stacks.queryD1(msg.name, msg.binding, msg.sql, msg.params ?? []),
   "d1-batch": (msg) => stacks.batchD1(msg.name, msg.binding, msg.statements),
+  "d1-replication": (msg) => stacks.d1Replication(msg.name, msg.binding, msg.settings),
+  "d1-session": (msg) => stacks.d1Session(msg.name, msg.binding, msg.bookmark, msg.statements),
   "r2-list": (msg) => stacks.listR2(msg.name, msg.binding, msg.prefix),
   "publish-release": (msg) => stacks.publishRelease(msg.name, msg.binding, msg.worker),
 };

@@ -10,6 +10,11 @@ import { D1Client } from "./d1-client.mjs";
 
 const CONTROL_WORKER = "emulator-control";
 const CONTROL_SCRIPT = readFileSync(fileURLToPath(new URL("./control-worker.js", import.meta.url)), "utf8");
+// Every D1 binding is the emulator's replicated D1 (d1-replication.js) around the real database.
+const D1_WORKER = "emulator-d1";
+const D1_SCRIPT = readFileSync(fileURLToPath(new URL("./d1-replication.js", import.meta.url)), "utf8");
+/** Replica slots per database; how many are in use is set at run time (0 = read replication off). */
+export const MAX_REPLICAS = 3;
 
 const RECENT_LINES = 40;
 // request.cf of a local request that does not say otherwise (with an MF-CF-Blob header): a user in
@@ -95,6 +100,14 @@ export class StackRegistry {
 
   async batchD1(name, binding, statements) {
     return this.#get(name).d1(binding).batch(statements);
+  }
+
+  async d1Replication(name, binding, settings) {
+    return this.#get(name).d1(binding).replication(settings);
+  }
+
+  async d1Session(name, binding, bookmark, statements) {
+    return this.#get(name).d1(binding).session(bookmark, statements);
   }
 
   /**
@@ -286,7 +299,7 @@ class Stack {
   }
 
   #options(bundle) {
-    const d1Databases = this.spec.d1 ?? {};
+    const { bindings: d1Bindings, worker: d1Worker } = replicatedD1(this.spec.d1 ?? {});
     return {
       workers: [
         {
@@ -296,7 +309,7 @@ class Stack {
           script: bundle.script,
           compatibilityDate: bundle.compatibilityDate,
           compatibilityFlags: bundle.compatibilityFlags,
-          d1Databases,
+          wrappedBindings: d1Bindings,
           r2Buckets: this.spec.r2 ?? {},
           kvNamespaces: this.spec.kv ?? {},
           bindings: this.spec.vars ?? {},
@@ -307,10 +320,11 @@ class Stack {
           modules: true,
           script: CONTROL_SCRIPT,
           compatibilityDate: bundle.compatibilityDate,
-          d1Databases,
+          wrappedBindings: d1Bindings,
           r2Buckets: this.spec.r2 ?? {},
           unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
         },
+        ...(d1Worker ? [d1Worker] : []),
       ],
       defaultPersistRoot: this.spec.persistDir,
       // Resources created through the control plane keep their data in folders of their own, so a
@@ -344,6 +358,24 @@ class Stack {
   logFromMiniflare(level, line) {
     this.#log(level, line);
   }
+}
+
+/**
+ * The stack's D1 bindings as wrapped bindings of the replication module, and the worker that holds
+ * the real databases: each primary plus its replica slots (Miniflare creates a slot's file on first use).
+ */
+function replicatedD1(databases) {
+  const entries = Object.entries(databases);
+  if (entries.length === 0) return { bindings: {}, worker: undefined };
+  const bindings = {};
+  const d1Databases = {};
+  for (const [binding, id] of entries) {
+    bindings[binding] = { scriptName: D1_WORKER, bindings: { databaseId: id, primaryBinding: binding, maxReplicas: MAX_REPLICAS } };
+    d1Databases[binding] = id;
+    for (let i = 0; i < MAX_REPLICAS; i++) d1Databases[`${binding}__replica_${i}`] = `${id}-replica-${i}`;
+  }
+  // A wrapped binding's module takes the compatibility date of the Worker that uses it.
+  return { bindings, worker: { name: D1_WORKER, modules: true, script: D1_SCRIPT, d1Databases } };
 }
 
 let StackLog;

@@ -100,6 +100,7 @@ public sealed class ControlPlaneServer : IAsyncDisposable
             faults.Clear();
             return Api.Ok(null);
         });
+        ReplicationEndpoints.Map(app, supervisor);
         app.MapGet("/client/v4/user/tokens/verify", () => Api.Ok(new { id = "local", status = "active" }));
         var account = app.MapGroup("/client/v4/accounts/{accountId}").AddEndpointFilter(async (context, next) =>
             context.HttpContext.Request.RouteValues["accountId"] as string == accountId

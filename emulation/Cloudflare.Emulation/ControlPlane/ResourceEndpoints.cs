@@ -181,7 +181,7 @@ internal static partial class ResourceEndpoints
         }
     }
 
-    private static object? Scalar(JsonElement e) => e.ValueKind switch
+    internal static object? Scalar(JsonElement e) => e.ValueKind switch
     {
         JsonValueKind.String => e.GetString(),
         JsonValueKind.Number => e.TryGetInt64(out var l) ? l : e.GetDouble(),

@@ -105,6 +105,25 @@ public sealed class StackSupervisor : IAsyncDisposable
         return await Host.SendAsync("d1-batch", new { name, binding, statements = payload }, cancellationToken);
     }
 
+    /// <summary>
+    /// The emulated read replication of a stack's D1 binding; with <paramref name="settings"/>
+    /// (replicas, lagMs, frozen), changes it first. Returns replica positions, lag and head bookmark.
+    /// </summary>
+    public async Task<JsonElement> D1ReplicationAsync(string name, string binding, object? settings, CancellationToken cancellationToken)
+    {
+        Get(name);
+        return await Host.SendAsync("d1-replication", new { name, binding, settings }, cancellationToken);
+    }
+
+    /// <summary>Runs statements in one D1 session (Sessions API) that starts from a bookmark or constraint.</summary>
+    public async Task<JsonElement> D1SessionAsync(string name, string binding, string? bookmark,
+        IReadOnlyList<(string Sql, IReadOnlyList<object?> Params)> statements, CancellationToken cancellationToken)
+    {
+        Get(name);
+        var payload = statements.Select(s => new { sql = s.Sql, @params = s.Params }).ToList();
+        return await Host.SendAsync("d1-session", new { name, binding, bookmark, statements = payload }, cancellationToken);
+    }
+
     /// <summary>Bundles a repository Worker and publishes it (code and migrations) into a stack's R2 binding.</summary>
     public async Task<JsonElement> PublishReleaseAsync(string name, string binding, string worker, CancellationToken cancellationToken)
     {

@@ -13,4 +13,7 @@ export type Principal =
   | { kind: "user"; id: string; role: import("./models/user").Role }
   | { kind: "platform"; id: "platform" };
 
-export type AccountContext = { Bindings: AccountEnv; Variables: { principal: Principal } };
+/** What request handlers query: the request's D1 session (see sessions.ts), or the database itself. */
+export type Database = D1Database | D1DatabaseSession;
+
+export type AccountContext = { Bindings: AccountEnv; Variables: { principal: Principal; db: D1DatabaseSession } };

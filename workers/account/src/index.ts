@@ -7,6 +7,7 @@ import { catalog } from "./entities/catalog";
 import { entityRoutes } from "./entities/routes";
 import { documentContent, sweepAbandonedUploads } from "./documents/routes";
 import { notFound, onError, problem } from "../../shared/http";
+import { d1Session, isRejectedBookmark, rejectedBookmark } from "./sessions";
 
 /** JSON bodies are small records; documents have their own limit. */
 const MAX_JSON_BYTES = 64 * 1024;
@@ -29,6 +30,7 @@ app.use("*", async (c, next) => {
 });
 
 app.get("/healthz", (c) => c.json({ ok: true, service: "account", account: c.env.ACCOUNT_ID }));
+app.use("/api/*", d1Session);
 app.use("/api/*", authenticate);
 app.route("/api/documents", documentContent);
 const jsonLimit = (maxSize: number) =>
@@ -38,7 +40,7 @@ const batchLimit = jsonLimit(MAX_BATCH_BYTES);
 app.use("/api/*", (c, next) => (c.req.path.endsWith("/batch") ? batchLimit : recordLimit)(c, next));
 for (const def of catalog) app.route(`/api/${def.name}`, entityRoutes(def));
 app.notFound(notFound);
-app.onError(onError);
+app.onError((error, c) => (isRejectedBookmark(error) ? rejectedBookmark(c, error) : onError(error, c)));
 
 export default {
   fetch: app.fetch,

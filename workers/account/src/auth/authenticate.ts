@@ -3,6 +3,7 @@ import type { AccountContext, Principal } from "../env";
 import { problem } from "../../../shared/http";
 import { bearerToken, TokenRejected, verifyToken } from "../../../shared/auth";
 import { loadPrincipal } from "./principals";
+import { requestBookmark } from "../sessions";
 
 /**
  * Every /api request carries a platform-signed token for exactly this account (aud account:<id>).
@@ -22,7 +23,7 @@ export const authenticate = createMiddleware<AccountContext>(async (c, next) => 
   let principal: Principal;
   if (subject === "platform") principal = { kind: "platform", id: "platform" };
   else {
-    const user = await loadPrincipal(c.env, subject);
+    const user = await loadPrincipal(c.env, c.var.db, subject, requestBookmark(c));
     if (!user) return problem(c, 401, "unauthenticated", "authorization: the token's user does not exist in this account", "authorization");
     if (user.status !== "active") return problem(c, 403, "forbidden", "authorization: this user is disabled", "authorization");
     principal = { kind: "user", id: subject, role: user.role };

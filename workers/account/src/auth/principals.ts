@@ -6,25 +6,32 @@ import type { Role } from "../models/user";
  * name or email, so no personal data sits in KV (which has no jurisdiction guarantee). It is read
  * on every request, which is why it is cached; every write to the user deletes the entry, and
  * entries expire after CACHE_TTL_SECONDS so a missed invalidation cannot last.
+ *
+ * Each entry records the D1 bookmark it was read at. A request that carries a newer bookmark (the
+ * caller has seen a later write, e.g. its own role change) does not use the entry: a replica that was
+ * behind may have refilled the cache with the old role after the write deleted it.
  */
 export interface CachedPrincipal {
   role: Role;
   status: "active" | "disabled";
   version: number;
+  bookmark?: string;
 }
 
 const CACHE_TTL_SECONDS = 300;
 const key = (userId: string) => `principal:v1:${userId}`;
 
-export async function loadPrincipal(env: AccountEnv, userId: string): Promise<CachedPrincipal | null> {
+export async function loadPrincipal(env: AccountEnv, db: D1DatabaseSession, userId: string, bookmark: string | undefined): Promise<CachedPrincipal | null> {
   const cached = await env.CACHE.get<CachedPrincipal>(key(userId), "json");
-  if (cached) return cached;
-  const row = await env.DB.prepare("SELECT role, status, json_extract(body, '$.tracking.version') AS version FROM users WHERE id = ?")
+  // Bookmarks sort oldest to newest; an entry without one predates bookmarks and is never newer.
+  if (cached && (bookmark === undefined || (cached.bookmark !== undefined && cached.bookmark >= bookmark))) return cached;
+  const row = await db.prepare("SELECT role, status, json_extract(body, '$.tracking.version') AS version FROM users WHERE id = ?")
     .bind(userId)
     .first<CachedPrincipal>();
   if (!row) return null;
-  await env.CACHE.put(key(userId), JSON.stringify(row), { expirationTtl: CACHE_TTL_SECONDS });
-  return row;
+  const entry: CachedPrincipal = { ...row, bookmark: db.getBookmark() ?? undefined };
+  await env.CACHE.put(key(userId), JSON.stringify(entry), { expirationTtl: CACHE_TTL_SECONDS });
+  return entry;
 }
 
 export function forgetPrincipal(env: AccountEnv, userId: string): Promise<void> {

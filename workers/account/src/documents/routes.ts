@@ -47,7 +47,7 @@ export const documentContent = new Hono<AccountContext>()
       status: "pending",
       tracking: newTracking(c.env.ACCOUNT_ID, actor),
     };
-    await insert(c.env.DB, documents, pending).run();
+    await insert(c.var.db, documents, pending).run();
 
     let sha256: string;
     try {
@@ -58,15 +58,15 @@ export const documentContent = new Hono<AccountContext>()
     }
 
     const active: StoredRecord = { ...pending, sha256, status: "active" };
-    await c.env.DB.batch([
-      c.env.DB.prepare("UPDATE documents SET body = ? WHERE id = ? AND status = 'pending'").bind(JSON.stringify(active), id),
-      auditEvent(c.env.DB, documents.name, active, "created", actor),
+    await c.var.db.batch([
+      c.var.db.prepare("UPDATE documents SET body = ? WHERE id = ? AND status = 'pending'").bind(JSON.stringify(active), id),
+      auditEvent(c.var.db, documents.name, active, "created", actor),
     ]);
     return c.json(active, 201, { etag: etag(1), location: `/api/documents/${id}` });
   })
   .get("/:id/content", async (c) => {
     requireAllowed(c, documents, "read");
-    const record = await findLive(c.env.DB, documents, c.req.param("id"));
+    const record = await findLive(c.var.db, documents, c.req.param("id"));
     if (!record) return problem(c, 404, "not_found", `id: no documents record ${c.req.param("id")}`, "id");
     const object = await c.env.DOCUMENTS.get(record.r2Key as string);
     if (!object) return problem(c, 404, "not_found", "id: the document's content is missing", "id");

@@ -65,7 +65,7 @@ export async function checkReferences(
     const table = typeof ref.table === "function" ? ref.table(record) : ref.table;
     const key = `${table}/${value as string}`;
     if (known.has(key)) continue;
-    if (!(await exists(c.env.DB, table, value as string, ref.softDeleted ?? false))) {
+    if (!(await exists(c.var.db, table, value as string, ref.softDeleted ?? false))) {
       fail(400, "unknown_reference", prefix + ref.field, `no ${table} record ${value as string}`);
     }
     known.add(key);
@@ -75,7 +75,7 @@ export async function checkReferences(
 /** Runs the statements of one write as one D1 batch (a transaction); a unique violation becomes a 409. */
 async function commit(c: Ctx, def: EntityDefinition, statements: D1PreparedStatement[]) {
   try {
-    return await c.env.DB.batch(statements);
+    return await c.var.db.batch(statements);
   } catch (error) {
     const message = (error as Error).message;
     const column = message.match(/UNIQUE constraint failed: \w+\.(\w+)/)?.[1];
@@ -105,7 +105,7 @@ export function entityRoutes(def: EntityDefinition) {
   app.get("/", async (c) => {
     requireAllowed(c, def, "read");
     const query = parseListQuery(def, c.req.query());
-    const rows = await list(c.env.DB, def, query);
+    const rows = await list(c.var.db, def, query);
     const page = rows.slice(0, query.limit);
     const last = page[page.length - 1];
     const sort = query.descending ? `-${query.sortField}` : query.sortField;
@@ -119,7 +119,7 @@ export function entityRoutes(def: EntityDefinition) {
   app.get("/:id", async (c) => {
     requireAllowed(c, def, "read");
     const id = pathId(c);
-    const record = await findLive(c.env.DB, def, id);
+    const record = await findLive(c.var.db, def, id);
     if (!record) return problem(c, 404, "not_found", `id: no ${def.name} record ${id}`, "id");
     return c.json(record, 200, { etag: etag(record.tracking.version) });
   });
@@ -131,8 +131,8 @@ export function entityRoutes(def: EntityDefinition) {
       const input = parseInput(def, { ...def.defaults, ...raw });
       await checkReferences(c, def, input);
       const record: StoredRecord = { ...input, id: crypto.randomUUID(), tracking: newTracking(c.env.ACCOUNT_ID, actorOf(c)) };
-      const statements = [insert(c.env.DB, def, record)];
-      if (def.audited) statements.push(auditEvent(c.env.DB, def.name, record, "created", actorOf(c)));
+      const statements = [insert(c.var.db, def, record)];
+      if (def.audited) statements.push(auditEvent(c.var.db, def.name, record, "created", actorOf(c)));
       await commit(c, def, statements);
       await def.afterWrite?.(c.env, record.id);
       return c.json(record, 201, { etag: etag(1), location: `/api/${def.name}/${record.id}` });
@@ -159,8 +159,8 @@ export function entityRoutes(def: EntityDefinition) {
         records.push({ ...input, id: crypto.randomUUID(), tracking: newTracking(c.env.ACCOUNT_ID, actorOf(c)) });
       }
       const statements = records.flatMap((record) => [
-        insert(c.env.DB, def, record),
-        ...(def.audited ? [auditEvent(c.env.DB, def.name, record, "created", actorOf(c))] : []),
+        insert(c.var.db, def, record),
+        ...(def.audited ? [auditEvent(c.var.db, def.name, record, "created", actorOf(c))] : []),
       ]);
       await commit(c, def, statements);
       await Promise.all(records.map((r) => def.afterWrite?.(c.env, r.id)));
@@ -179,7 +179,7 @@ export function entityRoutes(def: EntityDefinition) {
       const changed = new Set(Object.keys(patch.data));
       if (changed.size === 0) fail(400, "validation_failed", "body", "no fields to change");
 
-      const current = await findLive(c.env.DB, def, id);
+      const current = await findLive(c.var.db, def, id);
       if (!current) return problem(c, 404, "not_found", `id: no ${def.name} record ${id}`, "id");
       if (current.tracking.version !== expected) {
         fail(412, "version_mismatch", "if-match", `the record is at version ${current.tracking.version}, not ${expected}; read it again`);
@@ -192,8 +192,8 @@ export function entityRoutes(def: EntityDefinition) {
       const input = parseInput(def, { ...kept, ...patch.data });
       await checkReferences(c, def, input, changed);
       const record: StoredRecord = { ...system, ...input, id, tracking: nextTracking(tracking, actorOf(c)) };
-      const statements = [replace(c.env.DB, def, record, expected)];
-      if (def.audited) statements.push(auditEvent(c.env.DB, def.name, record, "updated", actorOf(c)));
+      const statements = [replace(c.var.db, def, record, expected)];
+      if (def.audited) statements.push(auditEvent(c.var.db, def.name, record, "updated", actorOf(c)));
       const [result] = await commit(c, def, statements);
       // Someone else wrote between our read and our write: the guarded UPDATE changed nothing.
       if (!result?.meta.changes) fail(412, "version_mismatch", "if-match", "the record changed while this update was in flight; read it again");
@@ -207,7 +207,7 @@ export function entityRoutes(def: EntityDefinition) {
       requireAllowed(c, def, "delete");
       const id = pathId(c);
       const expected = ifMatch(c, false);
-      const current = await findLive(c.env.DB, def, id);
+      const current = await findLive(c.var.db, def, id);
       if (!current) return problem(c, 404, "not_found", `id: no ${def.name} record ${id}`, "id");
       if (expected !== undefined && current.tracking.version !== expected) {
         fail(412, "version_mismatch", "if-match", `the record is at version ${current.tracking.version}, not ${expected}; read it again`);
@@ -215,12 +215,12 @@ export function entityRoutes(def: EntityDefinition) {
       if (def.softDelete) {
         const tracking = nextTracking(current.tracking, actorOf(c));
         const record: StoredRecord = { ...current, tracking: { ...tracking, deletedAt: tracking.updatedAt, deletedBy: actorOf(c) } };
-        const statements = [replace(c.env.DB, def, record, current.tracking.version)];
-        if (def.audited) statements.push(auditEvent(c.env.DB, def.name, record, "deleted", actorOf(c)));
+        const statements = [replace(c.var.db, def, record, current.tracking.version)];
+        if (def.audited) statements.push(auditEvent(c.var.db, def.name, record, "deleted", actorOf(c)));
         const [result] = await commit(c, def, statements);
         if (!result?.meta.changes) fail(412, "version_mismatch", "if-match", "the record changed while this delete was in flight; read it again");
       } else {
-        await commit(c, def, remove(c.env.DB, def, id));
+        await commit(c, def, remove(c.var.db, def, id));
       }
       await def.afterWrite?.(c.env, id);
       return c.body(null, 204);

@@ -1,6 +1,7 @@
 import type { Tracking } from "../../../shared/tracking";
 import type { EntityDefinition } from "./definition";
 import type { ListQuery } from "./list-query";
+import type { Database } from "../env";
 
 /** A stored record: its fields, its id, and its tracking block. */
 export type StoredRecord = Record<string, unknown> & { id: string; tracking: Tracking };
@@ -8,28 +9,28 @@ export type StoredRecord = Record<string, unknown> & { id: string; tracking: Tra
 const live = (def: EntityDefinition) => (def.softDelete ? " AND deleted_at IS NULL" : "") + (def.visible ? ` AND ${def.visible}` : "");
 
 /** Reads one record that has not been (soft) deleted. */
-export async function findLive(db: D1Database, def: EntityDefinition, id: string): Promise<StoredRecord | null> {
+export async function findLive(db: Database, def: EntityDefinition, id: string): Promise<StoredRecord | null> {
   const row = await db.prepare(`SELECT body FROM ${def.table} WHERE id = ?${live(def)}`).bind(id).first<{ body: string }>();
   return row ? (JSON.parse(row.body) as StoredRecord) : null;
 }
 
-export async function exists(db: D1Database, table: string, id: string, softDeleted: boolean): Promise<boolean> {
+export async function exists(db: Database, table: string, id: string, softDeleted: boolean): Promise<boolean> {
   const sql = `SELECT 1 FROM ${table} WHERE id = ?${softDeleted ? " AND deleted_at IS NULL" : ""}`;
   return (await db.prepare(sql).bind(id).first()) !== null;
 }
 
-export function insert(db: D1Database, def: EntityDefinition, record: StoredRecord): D1PreparedStatement {
+export function insert(db: Database, def: EntityDefinition, record: StoredRecord): D1PreparedStatement {
   return db.prepare(`INSERT INTO ${def.table} (id, body) VALUES (?, ?)`).bind(record.id, JSON.stringify(record));
 }
 
 /** Replaces a record only if it is still at `expectedVersion` — the optimistic-concurrency check. */
-export function replace(db: D1Database, def: EntityDefinition, record: StoredRecord, expectedVersion: number): D1PreparedStatement {
+export function replace(db: Database, def: EntityDefinition, record: StoredRecord, expectedVersion: number): D1PreparedStatement {
   return db
     .prepare(`UPDATE ${def.table} SET body = ? WHERE id = ? AND json_extract(body, '$.tracking.version') = ?${live(def)}`)
     .bind(JSON.stringify(record), record.id, expectedVersion);
 }
 
-export function remove(db: D1Database, def: EntityDefinition, id: string): D1PreparedStatement[] {
+export function remove(db: Database, def: EntityDefinition, id: string): D1PreparedStatement[] {
   return [
     ...(def.cascade ?? []).map((c) => db.prepare(`DELETE FROM ${c.table} WHERE ${c.column} = ?`).bind(id)),
     db.prepare(`DELETE FROM ${def.table} WHERE id = ?`).bind(id),
@@ -37,7 +38,7 @@ export function remove(db: D1Database, def: EntityDefinition, id: string): D1Pre
 }
 
 /** One keyset page: rows strictly after the cursor in (sort column, id) order, plus one to tell if more follow. */
-export async function list(db: D1Database, def: EntityDefinition, query: ListQuery) {
+export async function list(db: Database, def: EntityDefinition, query: ListQuery) {
   const conditions = query.where.map((w) => `${w.column} = ?`);
   const params: unknown[] = query.where.map((w) => w.value);
   if (def.visible) conditions.unshift(def.visible);
@@ -62,7 +63,7 @@ export async function list(db: D1Database, def: EntityDefinition, query: ListQue
 }
 
 /** The audit trail row for one change, written in the same batch as the change itself. */
-export function auditEvent(db: D1Database, entity: string, record: StoredRecord, action: "created" | "updated" | "deleted", actor: string) {
+export function auditEvent(db: Database, entity: string, record: StoredRecord, action: "created" | "updated" | "deleted", actor: string) {
   const event = {
     id: crypto.randomUUID(),
     entity,

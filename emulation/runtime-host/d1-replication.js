@@ -1,0 +1,540 @@
+// Emulated D1 read replication — emulator code, bound in place of a stack's D1 binding, never deployed.
+//
+// Local D1 has one copy of each database and ignores the bookmarks it is given. This module is the
+// D1 binding a stack's Worker (and the emulator's control sidecar) really receives: a Miniflare
+// "wrapped binding" that keeps the real D1 database as the primary and adds read replicas — more
+// Miniflare D1 databases — that apply the primary's committed writes after a configurable lag.
+//
+//  - Every write goes to the primary; in the same transaction the statements are appended to a
+//    replication log (_emulator_d1_log), so a replica never applies a write the primary rolled back.
+//  - A replica applies log entries whose lag has passed, in order, lazily when it is read, and records
+//    how far it got in the same transaction (_emulator_d1_replica). A frozen replica applies nothing.
+//  - Sessions follow D1's Sessions API: queries outside a session, and the first query of a
+//    "first-primary" session, run on the primary; other reads in a session may run on a replica, but
+//    never on one older than the session's bookmark: the replica waits for the entries it lacks (at
+//    most the lag), and a frozen replica hands the query to the primary.
+//  - Bookmarks are the log position in D1's shape (8-8-8-32 hex, lexicographically ordered), signed
+//    with a per-database secret, so a malformed, forged or other-database bookmark is an error rather
+//    than silently ignored. Positions live in the database, so bookmarks stay valid across restarts.
+//
+// The emulator's own tables are named _emulator_d1_* (workerd refuses D1's reserved _cf_ prefix to
+// everyone, the emulator included). A replica copies every table but these.
+
+/** The control sidecar reaches replication status and settings through this key of the binding. */
+const REPLICATION = Symbol.for("cloudflare-emulator.d1-replication");
+
+const CONFIG_TTL_MS = 200;
+const PULL_PAGE = 200;
+/** Without a bookmark to satisfy, a replica looks for new log entries at most this often. */
+const PULL_INTERVAL_MS = 20;
+/** How long a session waits for the primary to reach a bookmark ahead of it before failing. */
+const FUTURE_WAIT_MS = 2000;
+const PRIMARY_REGION = "WEUR";
+/** Replicas of an EU-jurisdiction database stay in EU regions (see docs/d1-replication.md). */
+const REPLICA_REGIONS = ["EEUR", "WEUR"];
+const BOOKMARK = /^([0-9a-f]{8})-([0-9a-f]{8})-([0-9a-f]{8})-([0-9a-f]{32})$/;
+const EPOCH = 1;
+
+const SCHEMA = [
+  "CREATE TABLE IF NOT EXISTS _emulator_d1_log (seq INTEGER PRIMARY KEY AUTOINCREMENT, committed_at INTEGER NOT NULL, statements TEXT NOT NULL)",
+  "CREATE TABLE IF NOT EXISTS _emulator_d1_replication (id INTEGER PRIMARY KEY CHECK (id = 1), replicas INTEGER NOT NULL, lag_ms INTEGER NOT NULL, frozen TEXT NOT NULL, secret TEXT NOT NULL, snapshot_below INTEGER NOT NULL)",
+];
+const HEAD = "SELECT coalesce(max(seq), 0) AS head FROM _emulator_d1_log";
+const USER_TABLES = "SELECT name, sql FROM sqlite_schema WHERE type = 'table' AND sql IS NOT NULL AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' AND name NOT LIKE '\\_emulator\\_d1\\_%' ESCAPE '\\' ORDER BY name";
+const USER_OBJECTS = "SELECT sql FROM sqlite_schema WHERE type IN ('index', 'trigger', 'view') AND sql IS NOT NULL AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' AND tbl_name NOT LIKE '\\_cf\\_%' ESCAPE '\\' AND tbl_name NOT LIKE '\\_emulator\\_d1\\_%' ESCAPE '\\' ORDER BY type, name";
+
+/** One replication state per database and isolate (the Worker and the sidecar each have their own). */
+const databases = new Map();
+
+export default function (env) {
+  let replication = databases.get(env.databaseId);
+  if (!replication) databases.set(env.databaseId, (replication = new Replication(env)));
+  return new ReplicatedDatabase(replication);
+}
+
+class D1Error extends Error {
+  constructor(message) {
+    super(`D1_ERROR: ${message}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The D1Database / D1DatabaseSession / D1PreparedStatement surface the Worker sees.
+
+class ReplicatedDatabase {
+  #replication;
+  constructor(replication) {
+    this.#replication = replication;
+    Object.defineProperty(this, REPLICATION, { value: replication, enumerable: false });
+  }
+  prepare(sql) {
+    return new Statement(this.#replication, null, sql, []);
+  }
+  batch(statements) {
+    return this.#replication.execute(null, "batch", statements.map(own), undefined);
+  }
+  async exec(sql) {
+    // exec runs unprepared, possibly several statements: primary only, and logged as one entry.
+    return this.#replication.exec(sql);
+  }
+  withSession(constraintOrBookmark = "first-unconstrained") {
+    return new Session(this.#replication, constraintOrBookmark ?? "first-unconstrained");
+  }
+  dump() {
+    return this.#replication.primary.dump();
+  }
+}
+
+class Session {
+  #replication;
+  constructor(replication, start) {
+    this.#replication = replication;
+    this.state = { start, seq: undefined, bookmark: undefined, queried: false, checked: false };
+  }
+  prepare(sql) {
+    return new Statement(this.#replication, this, sql, []);
+  }
+  batch(statements) {
+    return this.#replication.execute(this, "batch", statements.map(own), undefined);
+  }
+  getBookmark() {
+    return this.state.bookmark ?? (BOOKMARK.test(this.state.start) ? this.state.start : null);
+  }
+}
+
+class Statement {
+  #replication;
+  constructor(replication, session, sql, params) {
+    this.#replication = replication;
+    this.session = session;
+    this.sql = sql;
+    this.params = params;
+  }
+  bind(...values) {
+    // The real binding checks the values (and throws as D1 does) before anything runs.
+    this.#replication.primary.prepare(this.sql).bind(...values);
+    return new Statement(this.#replication, this.session, this.sql, values);
+  }
+  all() {
+    return this.#replication.execute(this.session, "all", [this], undefined);
+  }
+  run() {
+    return this.#replication.execute(this.session, "run", [this], undefined);
+  }
+  first(column) {
+    return this.#replication.execute(this.session, "first", [this], column);
+  }
+  raw(options) {
+    return this.#replication.execute(this.session, "raw", [this], options);
+  }
+}
+
+function own(statement) {
+  if (!(statement instanceof Statement)) throw new TypeError("D1 batch: every statement must come from this database's prepare()");
+  return statement;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Routing, the log, replicas and bookmarks.
+
+class Replication {
+  constructor(env) {
+    this.databaseId = env.databaseId;
+    this.primary = env[env.primaryBinding];
+    this.replicas = Array.from({ length: env.maxReplicas }, (_, i) => env[`${env.primaryBinding}__replica_${i}`]);
+    this.initialised = undefined;
+    this.config = undefined;
+    this.configReadAt = 0;
+    this.key = undefined;
+    this.applied = new Map();
+    this.pulledAt = new Map();
+    this.locks = new Map();
+  }
+
+  // ---- execution ------------------------------------------------------------------------
+
+  async execute(session, kind, statements, options) {
+    await this.#init();
+    if (session) await this.#checkStart(session);
+    const writes = statements.some((s) => !isReadOnly(s.sql));
+    if (writes) {
+      const { results, seq } = await this.#write(statements);
+      if (session) await this.#advance(session, seq);
+      return shape(kind, results, options, { primary: true });
+    }
+    const target = session ? await this.#chooseForRead(session) : { primary: true };
+    const db = target.primary ? this.primary : this.replicas[target.replica];
+    const output = await runOn(db, kind, statements, options);
+    if (session) {
+      const seq = target.primary ? await this.#head() : this.applied.get(target.replica);
+      await this.#advance(session, seq);
+    }
+    return decorate(kind, output, target);
+  }
+
+  async exec(sql) {
+    await this.#init();
+    const result = await this.primary.exec(sql);
+    await this.primary
+      .prepare("INSERT INTO _emulator_d1_log (committed_at, statements) VALUES (?, ?)")
+      .bind(Date.now(), JSON.stringify([{ sql, params: [], exec: true }]))
+      .run();
+    return result;
+  }
+
+  async #write(statements) {
+    const inner = statements.map((s) => this.primary.prepare(s.sql).bind(...s.params));
+    const log = this.primary
+      .prepare("INSERT INTO _emulator_d1_log (committed_at, statements) VALUES (?, ?) RETURNING seq")
+      .bind(Date.now(), JSON.stringify(statements.map((s) => ({ sql: s.sql, params: s.params.map(encodeValue) }))));
+    const results = await this.primary.batch([...inner, log]);
+    return { results: results.slice(0, -1), seq: results.at(-1).results[0].seq };
+  }
+
+  async #head() {
+    return (await this.primary.prepare(HEAD).first("head")) ?? 0;
+  }
+
+  /** Where a session's read runs: the primary, or a replica at least as new as the session. */
+  async #chooseForRead(session) {
+    const first = !session.state.queried;
+    session.state.queried = true;
+    if (first && session.state.start === "first-primary") return { primary: true };
+    const config = await this.#configuration();
+    if (config.replicas === 0) return { primary: true };
+    const replica = Math.floor(Math.random() * config.replicas);
+    const need = session.state.seq ?? 0;
+    const ready = await this.#catchUp(replica, need, config);
+    return ready ? { primary: false, replica } : { primary: true };
+  }
+
+  // ---- replicas ---------------------------------------------------------------------------
+
+  /** Applies what replica r may apply by now; true when it then holds everything up to `need`. */
+  catchUp(replica, need) {
+    return this.#configuration().then((config) => this.#catchUp(replica, need, config));
+  }
+
+  #catchUp(replica, need, config) {
+    return this.#locked(replica, async () => {
+      let applied = await this.#appliedOf(replica);
+      const frozen = config.frozen.includes(replica);
+      if (applied >= need && (frozen || Date.now() - (this.pulledAt.get(replica) ?? 0) < PULL_INTERVAL_MS)) return true;
+      if (frozen) return false;
+      if (applied < config.snapshotBelow) applied = await this.#bootstrap(replica, applied);
+      for (;;) {
+        this.pulledAt.set(replica, Date.now());
+        const { results: entries } = await this.primary
+          .prepare("SELECT seq, committed_at, statements FROM _emulator_d1_log WHERE seq > ? ORDER BY seq LIMIT ?")
+          .bind(applied, PULL_PAGE)
+          .all();
+        if (entries.length === 0) return applied >= need;
+        // The replica waits for the entries a bookmark needs: at most the lag, as D1's replicas do.
+        const needed = entries.filter((e) => e.seq <= need).at(-1);
+        if (needed) await sleep(needed.committed_at + config.lagMs - Date.now());
+        const now = Date.now();
+        const due = entries.filter((e) => e.committed_at + config.lagMs <= now);
+        if (due.length === 0) return applied >= need;
+        applied = await this.#apply(replica, applied, due);
+        if (due.length < entries.length || entries.length < PULL_PAGE) return applied >= need;
+      }
+    });
+  }
+
+  async #apply(replica, from, entries) {
+    const db = this.replicas[replica];
+    let applied = from;
+    // Prepared statements apply as one transaction per run of entries; an exec() entry (unprepared
+    // SQL, possibly several statements) cannot join a batch and applies on its own.
+    for (const run of runsOf(entries.map((e) => ({ seq: e.seq, statements: JSON.parse(e.statements) })))) {
+      const to = run.at(-1).seq;
+      const cas = [
+        // Compare-and-set the position: if another isolate applied these first, the guard row breaks
+        // its CHECK and the whole batch rolls back, so nothing is applied twice.
+        db.prepare("UPDATE _emulator_d1_replica SET applied = ? WHERE id = 1 AND applied = ?").bind(to, applied),
+        db.prepare("INSERT INTO _emulator_d1_replica_guard (x) SELECT 1 WHERE changes() = 0"),
+      ];
+      try {
+        if (run[0].statements[0]?.exec) {
+          await db.batch(cas);
+          await db.exec(run[0].statements[0].sql);
+        } else {
+          await db.batch([...cas, ...run.flatMap((e) => e.statements.map((s) => db.prepare(s.sql).bind(...s.params.map(decodeValue))))]);
+        }
+      } catch (error) {
+        if (!String(error.message).includes("CHECK constraint failed")) throw error;
+        this.applied.delete(replica);
+        return this.#appliedOf(replica);
+      }
+      applied = to;
+      this.applied.set(replica, to);
+    }
+    return applied;
+  }
+
+  async #appliedOf(replica) {
+    const known = this.applied.get(replica);
+    if (known !== undefined) return known;
+    const db = this.replicas[replica];
+    const [, , , state] = await db.batch([
+      db.prepare("CREATE TABLE IF NOT EXISTS _emulator_d1_replica (id INTEGER PRIMARY KEY CHECK (id = 1), applied INTEGER NOT NULL)"),
+      db.prepare("CREATE TABLE IF NOT EXISTS _emulator_d1_replica_guard (x INTEGER CHECK (x IS NULL))"),
+      db.prepare("INSERT OR IGNORE INTO _emulator_d1_replica (id, applied) VALUES (1, 0)"),
+      db.prepare("SELECT applied FROM _emulator_d1_replica WHERE id = 1"),
+    ]);
+    const applied = state.results[0].applied;
+    this.applied.set(replica, applied);
+    return applied;
+  }
+
+  /**
+   * A database that held data before replication was first set up has writes the log never saw: a
+   * new replica starts from a consistent copy of the primary (one read transaction) instead.
+   */
+  async #bootstrap(replica, applied) {
+    const tables = (await this.primary.prepare(USER_TABLES).all()).results;
+    const columns = await Promise.all(
+      tables.map(async (t) => (await this.primary.prepare(`PRAGMA table_xinfo(${quote(t.name)})`).all()).results.filter((c) => c.hidden === 0).map((c) => c.name)),
+    );
+    const snapshot = await this.primary.batch([
+      this.primary.prepare(HEAD),
+      this.primary.prepare(USER_OBJECTS),
+      ...tables.map((t, i) => this.primary.prepare(`SELECT ${columns[i].map(quote).join(", ")} FROM ${quote(t.name)}`)),
+    ]);
+    const head = snapshot[0].results[0].head;
+    const db = this.replicas[replica];
+    const copy = [
+      db.prepare("UPDATE _emulator_d1_replica SET applied = ? WHERE id = 1 AND applied = ?").bind(head, applied),
+      db.prepare("INSERT INTO _emulator_d1_replica_guard (x) SELECT 1 WHERE changes() = 0"),
+      ...tables.map((t) => db.prepare(`DROP TABLE IF EXISTS ${quote(t.name)}`)),
+      ...tables.map((t) => db.prepare(t.sql)),
+    ];
+    tables.forEach((t, i) => {
+      const rows = snapshot[i + 2].results;
+      const names = columns[i];
+      for (let at = 0; at < rows.length; at += 100) {
+        const chunk = rows.slice(at, at + 100).map((row) => names.map((n) => row[n]));
+        copy.push(
+          db.prepare(`INSERT INTO ${quote(t.name)} (${names.map(quote).join(", ")}) SELECT ${names.map((_, c) => `value ->> ${c}`).join(", ")} FROM json_each(?)`).bind(JSON.stringify(chunk)),
+        );
+      }
+    });
+    copy.push(...snapshot[1].results.map((o) => db.prepare(o.sql)));
+    await db.batch(copy);
+    this.applied.set(replica, head);
+    return head;
+  }
+
+  #locked(replica, work) {
+    const previous = this.locks.get(replica) ?? Promise.resolve();
+    const next = previous.then(work, work);
+    this.locks.set(replica, next.catch(() => undefined));
+    return next;
+  }
+
+  // ---- configuration ----------------------------------------------------------------------
+
+  async #init() {
+    this.initialised ??= (async () => {
+      const p = this.primary;
+      const secret = [...crypto.getRandomValues(new Uint8Array(32))].map((b) => b.toString(16).padStart(2, "0")).join("");
+      await p.batch([
+        ...SCHEMA.map((sql) => p.prepare(sql)),
+        // Data written before replication existed is copied, not replayed (see #bootstrap): an empty
+        // first log entry marks the point a replica's copy must reach.
+        p.prepare(
+          `INSERT INTO _emulator_d1_log (committed_at, statements)
+           SELECT ?, '[]' WHERE NOT EXISTS (SELECT 1 FROM _emulator_d1_replication) AND EXISTS (${USER_TABLES})`,
+        ).bind(Date.now()),
+        p.prepare(
+          `INSERT OR IGNORE INTO _emulator_d1_replication (id, replicas, lag_ms, frozen, secret, snapshot_below)
+           SELECT 1, 0, 0, '[]', ?, (SELECT coalesce(max(seq), 0) FROM _emulator_d1_log)`,
+        ).bind(secret),
+      ]);
+    })().catch((error) => {
+      this.initialised = undefined;
+      throw error;
+    });
+    return this.initialised;
+  }
+
+  async #configuration(fresh = false) {
+    if (!fresh && this.config && Date.now() - this.configReadAt < CONFIG_TTL_MS) return this.config;
+    await this.#init();
+    const row = await this.primary.prepare("SELECT replicas, lag_ms, frozen, secret, snapshot_below FROM _emulator_d1_replication WHERE id = 1").first();
+    this.config = {
+      replicas: Math.min(row.replicas, this.replicas.length),
+      lagMs: row.lag_ms,
+      frozen: JSON.parse(row.frozen),
+      snapshotBelow: row.snapshot_below,
+    };
+    if (!this.key) {
+      this.key = await crypto.subtle.importKey("raw", hexBytes(row.secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+    }
+    this.configReadAt = Date.now();
+    return this.config;
+  }
+
+  /** Status for the emulator's API and dashboard. */
+  async status() {
+    const config = await this.#configuration(true);
+    const head = await this.#head();
+    const replicas = [];
+    for (let r = 0; r < config.replicas; r++) {
+      this.applied.delete(r); // another isolate may have moved it on
+      replicas.push({ index: r, region: REPLICA_REGIONS[r % REPLICA_REGIONS.length], applied: await this.#appliedOf(r), frozen: config.frozen.includes(r) });
+    }
+    return { replicas: config.replicas, maxReplicas: this.replicas.length, lagMs: config.lagMs, frozen: config.frozen, primaryRegion: PRIMARY_REGION, head, bookmark: await this.bookmarkFor(head), replicaState: replicas };
+  }
+
+  /** Changes replica count, lag or frozen replicas; every isolate sees it within CONFIG_TTL_MS. */
+  async configure({ replicas, lagMs, frozen }) {
+    const config = await this.#configuration(true);
+    const next = {
+      replicas: replicas ?? config.replicas,
+      lagMs: lagMs ?? config.lagMs,
+      frozen: (frozen ?? config.frozen).filter((r) => r < (replicas ?? config.replicas)),
+    };
+    if (!Number.isInteger(next.replicas) || next.replicas < 0 || next.replicas > this.replicas.length) {
+      throw new RangeError(`replicas: between 0 and ${this.replicas.length}`);
+    }
+    if (!Number.isInteger(next.lagMs) || next.lagMs < 0 || next.lagMs > 600000) throw new RangeError("lagMs: between 0 and 600000");
+    await this.primary
+      .prepare("UPDATE _emulator_d1_replication SET replicas = ?, lag_ms = ?, frozen = ? WHERE id = 1")
+      .bind(next.replicas, next.lagMs, JSON.stringify([...new Set(next.frozen)].sort()))
+      .run();
+    await this.#configuration(true);
+    // Other isolates (the stack's Worker) pick the change up within the cache lifetime.
+    await sleep(CONFIG_TTL_MS + 20);
+    return this.status();
+  }
+
+  // ---- bookmarks --------------------------------------------------------------------------
+
+  async bookmarkFor(seq) {
+    await this.#configuration();
+    const hi = Math.floor(seq / 2 ** 32);
+    const lo = seq % 2 ** 32;
+    const prefix = `${hex8(EPOCH)}-${hex8(hi)}-${hex8(lo)}`;
+    return `${prefix}-${await this.#mac(prefix)}`;
+  }
+
+  /** Moves a session's bookmark forward (never back): bookmarks are monotonic within a session. */
+  async #advance(session, seq) {
+    if (seq === undefined || (session.state.seq !== undefined && seq <= session.state.seq)) return;
+    session.state.seq = seq;
+    session.state.bookmark = await this.bookmarkFor(seq);
+  }
+
+  async #mac(prefix) {
+    const signature = await crypto.subtle.sign("HMAC", this.key, new TextEncoder().encode(`${this.databaseId}:${prefix}`));
+    return [...new Uint8Array(signature).slice(0, 16)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  }
+
+  /** Checks a session's starting point once, at its first query (D1 also fails at the query). */
+  async #checkStart(session) {
+    if (session.state.checked) return;
+    const start = session.state.start;
+    if (start === "first-unconstrained" || start === "first-primary") {
+      session.state.checked = true;
+      return;
+    }
+    const match = typeof start === "string" ? BOOKMARK.exec(start) : null;
+    if (!match) throw new D1Error(`invalid bookmark or constraint '${String(start).slice(0, 80)}': expected first-primary, first-unconstrained or a bookmark`);
+    await this.#configuration();
+    if (Number.parseInt(match[1], 16) !== EPOCH || (await this.#mac(`${match[1]}-${match[2]}-${match[3]}`)) !== match[4]) {
+      throw new D1Error("invalid bookmark: it was not issued by this database");
+    }
+    const seq = Number.parseInt(match[2], 16) * 2 ** 32 + Number.parseInt(match[3], 16);
+    // A signed bookmark ahead of the primary can only follow a restore to an earlier point: wait
+    // briefly for the primary to reach it, then fail rather than read older data.
+    const deadline = Date.now() + FUTURE_WAIT_MS;
+    while ((await this.#head()) < seq) {
+      if (Date.now() >= deadline) throw new D1Error("invalid bookmark: it is ahead of this database");
+      await sleep(50);
+    }
+    session.state.seq = seq;
+    session.state.bookmark = start;
+    session.state.checked = true;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers.
+
+/** A statement that can only read: it may run on a replica. Anything else goes to the primary. */
+function isReadOnly(sql) {
+  const text = sql.replace(/^(\s|--[^\n]*\n|\/\*[\s\S]*?\*\/)+/, "");
+  if (/^(SELECT|EXPLAIN)\b/i.test(text)) return !/\b(INSERT|UPDATE|DELETE|REPLACE)\b/i.test(text) || /^EXPLAIN\b/i.test(text);
+  if (/^WITH\b/i.test(text)) return !/\b(INSERT|UPDATE|DELETE|REPLACE)\b/i.test(text);
+  return false;
+}
+
+/** Splits log entries into runs that apply together: prepared statements batch, exec() stands alone. */
+function runsOf(entries) {
+  const runs = [];
+  for (const entry of entries) {
+    const exec = entry.statements[0]?.exec === true;
+    const last = runs.at(-1);
+    if (!exec && last && !last[0].statements[0]?.exec) last.push(entry);
+    else runs.push([entry]);
+  }
+  return runs;
+}
+
+function runOn(db, kind, statements, options) {
+  const inner = statements.map((s) => db.prepare(s.sql).bind(...s.params));
+  if (kind === "batch") return db.batch(inner);
+  const [statement] = inner;
+  if (kind === "first") return statement.first(options);
+  if (kind === "raw") return statement.raw(options);
+  return kind === "run" ? statement.run() : statement.all();
+}
+
+/** Results of a write (always run as a batch, with the log entry) in the shape the caller asked for. */
+function shape(kind, results, options, target) {
+  if (kind === "batch") return decorate(kind, results, target);
+  const [result] = results;
+  if (kind === "first") {
+    const row = result.results[0];
+    if (row === undefined) return null;
+    if (options === undefined) return row;
+    if (!(options in row)) throw new D1Error(`D1_COLUMN_NOTFOUND: Column not found (${options})`);
+    return row[options];
+  }
+  if (kind === "raw") {
+    const rows = result.results.map((row) => Object.values(row));
+    return options?.columnNames ? [Object.keys(result.results[0] ?? {}), ...rows] : rows;
+  }
+  return decorate(kind, result, target);
+}
+
+/** D1 reports where a query ran in meta.served_by_primary and meta.served_by_region. */
+function decorate(kind, output, target) {
+  if (kind === "first" || kind === "raw") return output;
+  const region = target.primary ? PRIMARY_REGION : REPLICA_REGIONS[target.replica % REPLICA_REGIONS.length];
+  for (const result of Array.isArray(output) ? output : [output]) {
+    if (result?.meta) {
+      result.meta.served_by_primary = target.primary;
+      result.meta.served_by_region = region;
+      if (!target.primary) result.meta.served_by = `emulator.replica-${target.replica}`;
+    }
+  }
+  return output;
+}
+
+function encodeValue(value) {
+  if (value instanceof ArrayBuffer) return { $blob: [...new Uint8Array(value)] };
+  if (ArrayBuffer.isView(value)) return { $blob: [...new Uint8Array(value.buffer, value.byteOffset, value.byteLength)] };
+  if (typeof value === "boolean") return value ? 1 : 0;
+  return value;
+}
+
+function decodeValue(value) {
+  return value !== null && typeof value === "object" && Array.isArray(value.$blob) ? new Uint8Array(value.$blob).buffer : value;
+}
+
+const quote = (name) => `"${String(name).replace(/"/g, '""')}"`;
+const hex8 = (n) => n.toString(16).padStart(8, "0");
+const hexBytes = (hex) => new Uint8Array(hex.match(/../g).map((h) => Number.parseInt(h, 16)));
+const sleep = (ms) => (ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve());

@@ -1,0 +1,42 @@
+import { createMiddleware } from "hono/factory";
+import type { Context } from "hono";
+import type { AccountContext } from "./env";
+import { problem } from "../../shared/http";
+
+/**
+ * D1 read replication, Cloudflare's convention: every request runs its queries in one D1 session.
+ * A caller that sends the bookmark of its last response (`x-d1-bookmark`) never reads anything older
+ * than its own writes; without one, reads may be served by a replica that is behind. Each response
+ * carries the session's latest bookmark for the caller's next request.
+ */
+export const BOOKMARK_HEADER = "x-d1-bookmark";
+
+/** D1's session constraints, or a bookmark: four hex groups (8-8-8-32), lexicographically ordered. */
+const START = /^(first-primary|first-unconstrained|[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{32})$/;
+
+export const d1Session = createMiddleware<AccountContext>(async (c, next) => {
+  const bookmark = requestBookmark(c);
+  if (bookmark !== undefined && !START.test(bookmark)) {
+    return problem(c, 400, "invalid_bookmark", `${BOOKMARK_HEADER}: not a D1 bookmark (8-8-8-32 hex digits) or first-primary / first-unconstrained`, BOOKMARK_HEADER);
+  }
+  const session = c.env.DB.withSession(bookmark ?? "first-unconstrained");
+  c.set("db", session);
+  await next();
+  const latest = session.getBookmark();
+  if (latest) c.res.headers.set(BOOKMARK_HEADER, latest);
+});
+
+/** The bookmark the caller sent (an empty header counts as none: clients echo an empty one back). */
+export function requestBookmark(c: Context): string | undefined {
+  const value = c.req.header(BOOKMARK_HEADER)?.trim();
+  return value ? value : undefined;
+}
+
+/** D1 refuses a well-formed bookmark it did not issue (forged, or another database's). */
+export function isRejectedBookmark(error: Error): boolean {
+  return /D1_ERROR/.test(error.message) && /bookmark/i.test(error.message);
+}
+
+export function rejectedBookmark(c: Context, error: Error) {
+  return problem(c, 400, "invalid_bookmark", `${BOOKMARK_HEADER}: the database did not accept this bookmark (${error.message.replace(/^.*?D1_ERROR:\s*/, "")})`, BOOKMARK_HEADER);
+}
