@@ -8,15 +8,27 @@ namespace Emulation.Tests.Infrastructure;
 /// <summary>Calls one account's API through the platform router with a bearer token, as a user's browser would.</summary>
 public sealed class AccountApi(HttpClient http, Uri platformUrl, string account, string? token)
 {
+    /// <summary>Cloudflare's convention for D1 session bookmarks between requests.</summary>
+    public const string BookmarkHeader = "x-d1-bookmark";
+
     public string Account => account;
+
+    /// <summary>The D1 bookmark a response carries (null when it has none).</summary>
+    public static string? BookmarkOf(HttpResponseMessage response) =>
+        response.Headers.TryGetValues(BookmarkHeader, out var values) ? values.FirstOrDefault() : null;
 
     public Uri Url(string path) => new(platformUrl, $"/accounts/{account}{path}");
 
     public AccountApi WithToken(string? other) => new(http, platformUrl, account, other);
 
-    public async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, object? body = null, string? ifMatch = null, HttpContent? content = null)
+    public async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, object? body = null, string? ifMatch = null, HttpContent? content = null,
+        string? bookmark = null)
     {
         using var request = new HttpRequestMessage(method, Url(path));
+        if (bookmark is not null)
+        {
+            request.Headers.TryAddWithoutValidation(BookmarkHeader, bookmark);
+        }
         if (token is not null)
         {
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);

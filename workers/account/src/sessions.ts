@@ -19,7 +19,10 @@ export const d1Session = createMiddleware<AccountContext>(async (c, next) => {
   if (bookmark !== undefined && !START.test(bookmark)) {
     return problem(c, 400, "invalid_bookmark", `${BOOKMARK_HEADER}: not a D1 bookmark (8-8-8-32 hex digits) or first-primary / first-unconstrained`, BOOKMARK_HEADER);
   }
-  const session = c.env.DB.withSession(bookmark ?? "first-unconstrained");
+  // Without a bookmark, a read may be served by any replica; a change starts at the primary, so the
+  // checks it makes first (the record's version, its references) see the latest state.
+  const reads = c.req.method === "GET" || c.req.method === "HEAD";
+  const session = c.env.DB.withSession(bookmark ?? (reads ? "first-unconstrained" : "first-primary"));
   c.set("db", session);
   await next();
   const latest = session.getBookmark();

@@ -1,0 +1,274 @@
+using System.Net;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Emulation.Tests.Infrastructure;
+
+namespace Emulation.Tests.EndToEnd;
+
+/// <summary>
+/// D1 read replication with injected lag, end to end through the platform router: without a bookmark a
+/// read can be stale; with the bookmark of the last response it never is — for one client, for many
+/// concurrent clients, and through the KV read cache. Every test turns replication off again.
+/// </summary>
+[Collection(HarnessCollection.Name)]
+public sealed partial class ReadReplicationTests(HarnessFixture harness) : IAsyncLifetime
+{
+    private const string Account = "account-2";
+    private static readonly string Replication = $"/__emulator/stacks/{HarnessFixture.StackOf(Account)}/d1/DB/replication";
+    private static readonly string Session = $"/__emulator/stacks/{HarnessFixture.StackOf(Account)}/d1/DB/session";
+
+    [GeneratedRegex("^[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{32}$")]
+    private static partial Regex BookmarkFormat();
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync() => await ReplicateAsync(new { replicas = 0, lagMs = 0, frozen = Array.Empty<int>() });
+
+    private async Task<JsonElement> ReplicateAsync(object settings)
+    {
+        var (status, envelope) = await harness.CloudflareAsync(HttpMethod.Put, Replication, settings);
+        Assert.True(status == HttpStatusCode.OK, envelope.ToString());
+        return envelope.GetProperty("result");
+    }
+
+    private static long VersionOf(JsonElement record) => record.GetProperty("tracking").GetProperty("version").GetInt64();
+
+    [Fact]
+    public async Task Without_a_bookmark_a_read_can_be_stale_until_the_replica_catches_up()
+    {
+        await ReplicateAsync(new { replicas = 2, lagMs = 2500 });
+        var owner = harness.AsOwner(Account);
+        using var created = await owner.SendAsync(HttpMethod.Post, "/api/clients", new { name = "Written just now" });
+        var id = (await AccountApi.ReadAsync(created, HttpStatusCode.Created)).GetProperty("id").GetString()!;
+
+        // The replica is 2.5 s behind: the write is not there yet. This is what the other tests guard against.
+        using (var stale = await owner.SendAsync(HttpMethod.Get, $"/api/clients/{id}"))
+        {
+            Assert.Equal(HttpStatusCode.NotFound, stale.StatusCode);
+        }
+
+        // Eventually consistent: once the lag has passed, the replica has it.
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        HttpStatusCode status;
+        do
+        {
+            await Task.Delay(250);
+            using var later = await owner.SendAsync(HttpMethod.Get, $"/api/clients/{id}");
+            status = later.StatusCode;
+        }
+        while (status != HttpStatusCode.OK && DateTime.UtcNow < deadline);
+        Assert.Equal(HttpStatusCode.OK, status);
+    }
+
+    [Fact]
+    public async Task With_the_bookmark_a_read_always_sees_the_write()
+    {
+        await ReplicateAsync(new { replicas = 2, lagMs = 400 });
+        var owner = harness.AsOwner(Account);
+        for (var i = 0; i < 5; i++)
+        {
+            using var created = await owner.SendAsync(HttpMethod.Post, "/api/clients", new { name = $"Bookmarked {i}" });
+            var id = (await AccountApi.ReadAsync(created, HttpStatusCode.Created)).GetProperty("id").GetString()!;
+            var bookmark = AccountApi.BookmarkOf(created);
+            Assert.Matches(BookmarkFormat(), bookmark);
+
+            using var read = await owner.SendAsync(HttpMethod.Get, $"/api/clients/{id}", bookmark: bookmark);
+            await AccountApi.ReadAsync(read, HttpStatusCode.OK);
+
+            using var patched = await owner.SendAsync(HttpMethod.Patch, $"/api/clients/{id}", new { name = $"Renamed {i}" }, ifMatch: "\"1\"", bookmark: AccountApi.BookmarkOf(read));
+            Assert.Equal(2, VersionOf(await AccountApi.ReadAsync(patched, HttpStatusCode.OK)));
+            using var reread = await owner.SendAsync(HttpMethod.Get, $"/api/clients/{id}", bookmark: AccountApi.BookmarkOf(patched));
+            Assert.Equal(2, VersionOf(await AccountApi.ReadAsync(reread, HttpStatusCode.OK)));
+            // Bookmarks only move forward (they sort oldest to newest).
+            Assert.True(string.CompareOrdinal(AccountApi.BookmarkOf(patched), bookmark) > 0);
+        }
+    }
+
+    [Fact]
+    public async Task Concurrent_clients_never_see_their_writes_or_reads_go_back()
+    {
+        const int seed = 20261130;
+        const int clients = 6;
+        const int steps = 24;
+        var owner = harness.AsOwner(Account);
+        var records = new List<string>();
+        for (var k = 0; k < clients; k++)
+        {
+            records.Add(await owner.CreateIdAsync("clients", new { name = $"Register {k}" }));
+        }
+        await ReplicateAsync(new { replicas = 3, lagMs = 200 });
+
+        var history = new System.Collections.Concurrent.ConcurrentBag<Observation>();
+        async Task RunClientAsync(int k)
+        {
+            var random = new Random(seed + k);
+            string? bookmark = null;
+            long ownVersion = 1;
+            for (var step = 0; step < steps; step++)
+            {
+                await Task.Delay(random.Next(0, 25));
+                if (random.NextDouble() < 0.35)
+                {
+                    using var write = await owner.SendAsync(HttpMethod.Patch, $"/api/clients/{records[k]}", new { name = $"Register {k} step {step}" },
+                        ifMatch: $"\"{ownVersion}\"", bookmark: bookmark);
+                    // A 412 would mean the Worker read its own record older than this client's last write.
+                    ownVersion = VersionOf(await AccountApi.ReadAsync(write, HttpStatusCode.OK));
+                    bookmark = AccountApi.BookmarkOf(write) ?? bookmark;
+                    history.Add(new Observation(k, step, true, records[k], ownVersion, bookmark));
+                }
+                else
+                {
+                    var target = records[random.Next(records.Count)];
+                    using var read = await owner.SendAsync(HttpMethod.Get, $"/api/clients/{target}", bookmark: bookmark);
+                    var version = read.StatusCode == HttpStatusCode.NotFound ? 0 : VersionOf(await AccountApi.ReadAsync(read, HttpStatusCode.OK));
+                    bookmark = AccountApi.BookmarkOf(read) ?? bookmark;
+                    history.Add(new Observation(k, step, false, target, version, bookmark));
+                }
+            }
+        }
+
+        // An architect's fault on the side: one replica freezes mid-run, then thaws.
+        async Task FreezeOneReplicaAsync()
+        {
+            await Task.Delay(700);
+            await ReplicateAsync(new { frozen = new[] { 0 } });
+            await Task.Delay(1200);
+            await ReplicateAsync(new { frozen = Array.Empty<int>() });
+        }
+
+        await Task.WhenAll([.. Enumerable.Range(0, clients).Select(RunClientAsync), FreezeOneReplicaAsync()]);
+        Assert.Equal(clients * steps, history.Count);
+        var violations = SessionHistory.Violations(history);
+        Assert.True(violations.Count == 0, $"seed {seed}: {string.Join("\n", violations)}");
+    }
+
+    [Fact]
+    public async Task A_bookmark_newer_than_a_cached_role_bypasses_the_KV_cache()
+    {
+        var owner = harness.AsOwner(Account);
+        var (userId, user) = await harness.UserAsync(Account, "staff");
+        await user.CreateIdAsync("clients", new { name = "Staff may create" }); // role now cached in KV
+        var current = await owner.GetJsonAsync($"/api/users/{userId}");
+        await ReplicateAsync(new { replicas = 1, lagMs = 3000 });
+        // Wait until the replica knows the user (as staff): replicas hold everything older than the lag.
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (Count(await SessionAsync("first-unconstrained", [new { sql = "SELECT count(*) AS n FROM users WHERE id = ?", @params = new[] { userId } }])) == 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the replica never caught up");
+            await Task.Delay(200);
+        }
+
+        using var demoted = await owner.SendAsync(HttpMethod.Patch, $"/api/users/{userId}", new { role = "readonly" }, ifMatch: $"\"{VersionOf(current)}\"");
+        await AccountApi.ReadAsync(demoted, HttpStatusCode.OK);
+        var afterDemotion = AccountApi.BookmarkOf(demoted);
+
+        // A read without the bookmark goes to the replica (3 s behind), which still says staff — and
+        // that refills the cache the demotion emptied. A change that trusts the cache is let in.
+        using (var read = await user.SendAsync(HttpMethod.Get, "/api/clients?limit=1"))
+        {
+            await AccountApi.ReadAsync(read, HttpStatusCode.OK);
+        }
+        using var stale = await user.SendAsync(HttpMethod.Post, "/api/clients", new { name = "Stale role lets this in" });
+        Assert.Equal(HttpStatusCode.Created, stale.StatusCode);
+
+        // With the bookmark of the demotion, the cached entry is older than the caller's view: not used.
+        using var fresh = await user.SendAsync(HttpMethod.Post, "/api/clients", new { name = "Refused" }, bookmark: afterDemotion);
+        await AccountApi.ReadAsync(fresh, HttpStatusCode.Forbidden);
+    }
+
+    [Theory]
+    [InlineData("not-a-bookmark")]
+    [InlineData("00000001-00000000-00000001")]
+    [InlineData("first-anything")]
+    public async Task A_malformed_bookmark_is_a_400_naming_the_header(string bookmark)
+    {
+        using var response = await harness.AsOwner(Account).SendAsync(HttpMethod.Get, "/api/clients", bookmark: bookmark);
+        Assert.Equal("x-d1-bookmark", await AccountApi.ProblemFieldAsync(response, HttpStatusCode.BadRequest));
+    }
+
+    [Fact]
+    public async Task A_forged_or_foreign_bookmark_is_a_400_naming_the_header()
+    {
+        using var own = await harness.AsOwner(Account).SendAsync(HttpMethod.Get, "/api/clients");
+        var bookmark = AccountApi.BookmarkOf(own)!;
+        var forged = bookmark[..^1] + (bookmark[^1] == '0' ? '1' : '0');
+        using var other = await harness.AsOwner("account-1").SendAsync(HttpMethod.Get, "/api/clients");
+        var foreign = AccountApi.BookmarkOf(other)!;
+
+        foreach (var bad in new[] { forged, foreign, "ffffffff-ffffffff-ffffffff-ffffffffffffffffffffffffffffffff" })
+        {
+            using var response = await harness.AsOwner(Account).SendAsync(HttpMethod.Get, "/api/clients", bookmark: bad);
+            var text = await response.Content.ReadAsStringAsync();
+            Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{bad}: {(int)response.StatusCode} {text}");
+            Assert.Equal("x-d1-bookmark", JsonDocument.Parse(text).RootElement.GetProperty("field").GetString());
+            Assert.DoesNotContain("account-1", text, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task A_bookmark_stays_valid_across_a_restart()
+    {
+        var owner = harness.AsOwner(Account);
+        using var created = await owner.SendAsync(HttpMethod.Post, "/api/clients", new { name = "Before restart" });
+        var id = (await AccountApi.ReadAsync(created, HttpStatusCode.Created)).GetProperty("id").GetString()!;
+        var bookmark = AccountApi.BookmarkOf(created);
+
+        await harness.Supervisor.RestartStackAsync(HarnessFixture.StackOf(Account), CancellationToken.None);
+
+        using var read = await owner.SendAsync(HttpMethod.Get, $"/api/clients/{id}", bookmark: bookmark);
+        await AccountApi.ReadAsync(read, HttpStatusCode.OK);
+        Assert.True(string.CompareOrdinal(AccountApi.BookmarkOf(read), bookmark) >= 0);
+    }
+
+    [Fact]
+    public async Task Meta_says_where_each_query_ran()
+    {
+        await ReplicateAsync(new { replicas = 1, lagMs = 0 });
+        var statements = new[] { new { sql = "SELECT count(*) AS n FROM clients" }, new { sql = "SELECT count(*) AS n FROM clients" } };
+
+        var primaryFirst = await SessionAsync("first-primary", statements);
+        Assert.True(Meta(primaryFirst, 0).GetProperty("served_by_primary").GetBoolean());
+        Assert.Equal("WEUR", Meta(primaryFirst, 0).GetProperty("served_by_region").GetString());
+        Assert.False(Meta(primaryFirst, 1).GetProperty("served_by_primary").GetBoolean());
+
+        var unconstrained = await SessionAsync("first-unconstrained", statements);
+        Assert.False(Meta(unconstrained, 0).GetProperty("served_by_primary").GetBoolean());
+        Assert.Equal("EEUR", Meta(unconstrained, 0).GetProperty("served_by_region").GetString());
+
+        // A frozen replica cannot catch up to a newer bookmark: the query goes to the primary instead.
+        var status = await ReplicateAsync(new { frozen = new[] { 0 } });
+        await harness.AsOwner(Account).CreateIdAsync("clients", new { name = "After the freeze" });
+        var head = (await ReplicateAsync(new { })).GetProperty("bookmark").GetString();
+        Assert.True(string.CompareOrdinal(head, status.GetProperty("bookmark").GetString()) > 0);
+        var bookmarked = await SessionAsync(head, statements[..1]);
+        Assert.True(Meta(bookmarked, 0).GetProperty("served_by_primary").GetBoolean());
+        var stale = await SessionAsync("first-unconstrained", statements[..1]);
+        Assert.False(Meta(stale, 0).GetProperty("served_by_primary").GetBoolean());
+        Assert.True(Count(stale) < Count(bookmarked), "the frozen replica should not have the new client");
+    }
+
+    [Theory]
+    [InlineData("{\"replicas\":-1}", "replicas")]
+    [InlineData("{\"replicas\":9}", "replicas")]
+    [InlineData("{\"lagMs\":\"slow\"}", "lagMs")]
+    [InlineData("{\"frozen\":\"all\"}", "frozen")]
+    [InlineData("{\"regions\":[]}", "regions")]
+    public async Task Bad_replication_settings_are_a_400_naming_the_setting(string json, string field)
+    {
+        var (status, envelope) = await harness.CloudflareAsync(HttpMethod.Put, Replication,
+            content: new StringContent(json, System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Contains(field, envelope.GetProperty("errors")[0].GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
+    private async Task<JsonElement> SessionAsync(string? bookmark, object[] statements)
+    {
+        var (status, envelope) = await harness.CloudflareAsync(HttpMethod.Post, Session, new { bookmark, statements });
+        Assert.True(status == HttpStatusCode.OK, envelope.ToString());
+        return envelope.GetProperty("result");
+    }
+
+    private static JsonElement Meta(JsonElement session, int index) => session.GetProperty("results")[index].GetProperty("meta");
+
+    private static long Count(JsonElement session) => session.GetProperty("results")[0].GetProperty("results")[0].GetProperty("n").GetInt64();
+}
