@@ -135,7 +135,7 @@ public static class CloudflareEmulatorBuilderExtensions
         {
             var child = new StackBindingResource($"{name}-{suffix}", type, binding, stack);
             stack.Bindings.Add(child);
-            builder.AddResource(child)
+            var childBuilder = builder.AddResource(child)
                 .WithInitialState(new CustomResourceSnapshot
                 {
                     ResourceType = type,
@@ -143,7 +143,42 @@ public static class CloudflareEmulatorBuilderExtensions
                     Properties = [new("binding", binding)],
                 })
                 .ExcludeFromManifest();
+            if (type == StackBindingResource.D1)
+            {
+                childBuilder.WithReplicationCommands();
+            }
         }
         return stackBuilder;
     }
+
+    /// <summary>
+    /// An architect's controls for a D1 database's emulated read replicas: set count and lag, freeze
+    /// one replica (it stops applying writes), thaw them all. The same as PUT
+    /// /__emulator/stacks/{stack}/d1/{binding}/replication on the local Cloudflare API.
+    /// </summary>
+    public static IResourceBuilder<StackBindingResource> WithReplicationCommands(this IResourceBuilder<StackBindingResource> d1) =>
+        d1.WithCommand("d1-replication", "Read replicas…",
+                ctx => Lifecycle(ctx).ConfigureReplicationAsync(d1.Resource, ctx.CancellationToken),
+                new CommandOptions
+                {
+                    Description = "Set this database's read replicas (0 = off) and their lag; reads in a D1 session may be served by a lagging replica.",
+                    IconName = "DatabaseMultiple",
+                })
+            .WithCommand("d1-freeze-replica", "Freeze replica 0",
+                ctx => Lifecycle(ctx).ChangeReplicationAsync(d1.Resource, new { frozen = new[] { 0 } }, ctx.CancellationToken),
+                new CommandOptions
+                {
+                    Description = "Replica 0 stops applying the primary's writes: unconstrained reads there go stale, bookmarked reads go to the primary.",
+                    IconName = "Snowflake",
+                })
+            .WithCommand("d1-unfreeze-replicas", "Unfreeze replicas",
+                ctx => Lifecycle(ctx).ChangeReplicationAsync(d1.Resource, new { frozen = Array.Empty<int>() }, ctx.CancellationToken),
+                new CommandOptions
+                {
+                    Description = "Every replica applies the writes it missed (after the lag) and carries on.",
+                    IconName = "WeatherSunny",
+                });
+
+    private static CloudflareEmulatorLifecycle Lifecycle(ExecuteCommandContext context) =>
+        context.Services.GetRequiredService<CloudflareEmulatorLifecycle>();
 }

@@ -247,6 +247,22 @@ public sealed partial class ReadReplicationTests(HarnessFixture harness) : IAsyn
         Assert.True(Count(stale) < Count(bookmarked), "the frozen replica should not have the new client");
     }
 
+    [Fact]
+    public async Task The_dashboard_freezes_and_thaws_a_replica()
+    {
+        await ReplicateAsync(new { replicas = 2, lagMs = 100 });
+        var frozen = await harness.App.ResourceCommands.ExecuteCommandAsync($"{Account}-d1", "d1-freeze-replica");
+        Assert.True(frozen.Success, frozen.Message);
+        var status = (await harness.CloudflareAsync(HttpMethod.Get, Replication)).Envelope.GetProperty("result");
+        Assert.Equal([0], status.GetProperty("frozen").EnumerateArray().Select(i => i.GetInt32()));
+
+        var thawed = await harness.App.ResourceCommands.ExecuteCommandAsync($"{Account}-d1", "d1-unfreeze-replicas");
+        Assert.True(thawed.Success, thawed.Message);
+        status = (await harness.CloudflareAsync(HttpMethod.Get, Replication)).Envelope.GetProperty("result");
+        Assert.Empty(status.GetProperty("frozen").EnumerateArray());
+        Assert.Equal(2, status.GetProperty("replicas").GetInt32());
+    }
+
     [Theory]
     [InlineData("{\"replicas\":-1}", "replicas")]
     [InlineData("{\"replicas\":9}", "replicas")]
