@@ -25,8 +25,11 @@ const REPLICATION = Symbol.for("cloudflare-emulator.d1-replication");
 
 const CONFIG_TTL_MS = 200;
 const PULL_PAGE = 200;
-/** Without a bookmark to satisfy, a replica looks for new log entries at most this often. */
-const PULL_INTERVAL_MS = 20;
+/**
+ * Without a bookmark to satisfy, a replica looks for new log entries at most this often (so with a
+ * lag of L it is between L and L + this behind; a bookmark makes it look at once).
+ */
+const PULL_INTERVAL_MS = 100;
 /** How long a session waits for the primary to reach a bookmark ahead of it before failing. */
 const FUTURE_WAIT_MS = 2000;
 const PRIMARY_REGION = "WEUR";
@@ -148,6 +151,12 @@ class Replication {
     this.key = undefined;
     this.applied = new Map();
     this.pulledAt = new Map();
+    /** Bookmarks this isolate issued or verified, by text (their seq): checked once, not per request. */
+    this.bookmarks = new Map();
+    /** The newest log position this isolate has seen: a bookmark at or below it is not from the future. */
+    this.knownHead = 0;
+    /** Log entries this isolate wrote, by seq: a replica catching up to them need not ask the primary. */
+    this.written = new Map();
     this.locks = new Map();
   }
 
@@ -163,12 +172,16 @@ class Replication {
       return shape(kind, results, options, { primary: true });
     }
     const target = session ? await this.#chooseForRead(session) : { primary: true };
+    if (session && target.primary && kind !== "raw") {
+      // The primary's position comes back in the same transaction as the read: one round trip.
+      const inner = statements.map((s) => this.primary.prepare(s.sql).bind(...s.params));
+      const results = await this.primary.batch([...inner, this.primary.prepare(HEAD)]);
+      await this.#advance(session, results.at(-1).results[0].head);
+      return shape(kind, results.slice(0, -1), options, target);
+    }
     const db = target.primary ? this.primary : this.replicas[target.replica];
     const output = await runOn(db, kind, statements, options);
-    if (session) {
-      const seq = target.primary ? await this.#head() : this.applied.get(target.replica);
-      await this.#advance(session, seq);
-    }
+    if (session) await this.#advance(session, target.primary ? await this.#head() : this.applied.get(target.replica));
     return decorate(kind, output, target);
   }
 
@@ -184,15 +197,19 @@ class Replication {
 
   async #write(statements) {
     const inner = statements.map((s) => this.primary.prepare(s.sql).bind(...s.params));
-    const log = this.primary
-      .prepare("INSERT INTO _emulator_d1_log (committed_at, statements) VALUES (?, ?) RETURNING seq")
-      .bind(Date.now(), JSON.stringify(statements.map((s) => ({ sql: s.sql, params: s.params.map(encodeValue) }))));
+    const committedAt = Date.now();
+    const encoded = JSON.stringify(statements.map((s) => ({ sql: s.sql, params: s.params.map(encodeValue) })));
+    const log = this.primary.prepare("INSERT INTO _emulator_d1_log (committed_at, statements) VALUES (?, ?) RETURNING seq").bind(committedAt, encoded);
     const results = await this.primary.batch([...inner, log]);
-    return { results: results.slice(0, -1), seq: results.at(-1).results[0].seq };
+    const seq = results.at(-1).results[0].seq;
+    this.#remember({ seq, committed_at: committedAt, statements: encoded });
+    return { results: results.slice(0, -1), seq };
   }
 
   async #head() {
-    return (await this.primary.prepare(HEAD).first("head")) ?? 0;
+    const head = (await this.primary.prepare(HEAD).first("head")) ?? 0;
+    if (head > this.knownHead) this.knownHead = head;
+    return head;
   }
 
   /** Where a session's read runs: the primary, or a replica at least as new as the session. */
@@ -216,12 +233,23 @@ class Replication {
   }
 
   #catchUp(replica, need, config) {
+    // The common case — up to date enough, looked recently — needs no lock and no round trip.
+    const known = this.applied.get(replica);
+    const frozen = config.frozen.includes(replica);
+    if (known !== undefined && known >= need && (frozen || Date.now() - (this.pulledAt.get(replica) ?? 0) < PULL_INTERVAL_MS)) {
+      return Promise.resolve(true);
+    }
     return this.#locked(replica, async () => {
       let applied = await this.#appliedOf(replica);
-      const frozen = config.frozen.includes(replica);
       if (applied >= need && (frozen || Date.now() - (this.pulledAt.get(replica) ?? 0) < PULL_INTERVAL_MS)) return true;
       if (frozen) return false;
       if (applied < config.snapshotBelow) applied = await this.#bootstrap(replica, applied);
+      const known = this.#recall(applied, need);
+      if (known && Date.now() - (this.pulledAt.get(replica) ?? 0) < PULL_INTERVAL_MS) {
+        // What the bookmark needs was written through this isolate: apply it without a round trip.
+        await sleep(known.at(-1).committed_at + config.lagMs - Date.now());
+        return (await this.#apply(replica, applied, known)) >= need;
+      }
       for (;;) {
         this.pulledAt.set(replica, Date.now());
         const { results: entries } = await this.primary
@@ -325,6 +353,23 @@ class Replication {
     return head;
   }
 
+  #remember(entry) {
+    this.written.set(entry.seq, entry);
+    if (this.written.size > 1000) this.written.delete(this.written.keys().next().value);
+  }
+
+  /** The entries after `applied` up to `need`, if this isolate wrote every one of them. */
+  #recall(applied, need) {
+    if (need <= applied) return undefined;
+    const entries = [];
+    for (let seq = applied + 1; seq <= need; seq++) {
+      const entry = this.written.get(seq);
+      if (!entry) return undefined;
+      entries.push(entry);
+    }
+    return entries;
+  }
+
   #locked(replica, work) {
     const previous = this.locks.get(replica) ?? Promise.resolve();
     const next = previous.then(work, work);
@@ -416,7 +461,15 @@ class Replication {
     const hi = Math.floor(seq / 2 ** 32);
     const lo = seq % 2 ** 32;
     const prefix = `${hex8(EPOCH)}-${hex8(hi)}-${hex8(lo)}`;
-    return `${prefix}-${await this.#mac(prefix)}`;
+    const bookmark = `${prefix}-${await this.#mac(prefix)}`;
+    this.#know(bookmark, seq);
+    return bookmark;
+  }
+
+  #know(bookmark, seq) {
+    this.bookmarks.set(bookmark, seq);
+    if (this.bookmarks.size > 2000) this.bookmarks.delete(this.bookmarks.keys().next().value);
+    if (seq > this.knownHead) this.knownHead = seq;
   }
 
   /** Moves a session's bookmark forward (never back): bookmarks are monotonic within a session. */
@@ -439,8 +492,17 @@ class Replication {
       session.state.checked = true;
       return;
     }
-    const match = typeof start === "string" ? BOOKMARK.exec(start) : null;
-    if (!match) throw new D1Error(`invalid bookmark or constraint '${String(start).slice(0, 80)}': expected first-primary, first-unconstrained or a bookmark`);
+    const seq = this.bookmarks.get(start) ?? (await this.#verify(start));
+    this.#know(start, seq);
+    session.state.seq = seq;
+    session.state.bookmark = start;
+    session.state.checked = true;
+  }
+
+  /** The log position a bookmark names, if this database signed it; a D1_ERROR otherwise. */
+  async #verify(bookmark) {
+    const match = typeof bookmark === "string" ? BOOKMARK.exec(bookmark) : null;
+    if (!match) throw new D1Error(`invalid bookmark or constraint '${String(bookmark).slice(0, 80)}': expected first-primary, first-unconstrained or a bookmark`);
     await this.#configuration();
     if (Number.parseInt(match[1], 16) !== EPOCH || (await this.#mac(`${match[1]}-${match[2]}-${match[3]}`)) !== match[4]) {
       throw new D1Error("invalid bookmark: it was not issued by this database");
@@ -449,13 +511,11 @@ class Replication {
     // A signed bookmark ahead of the primary can only follow a restore to an earlier point: wait
     // briefly for the primary to reach it, then fail rather than read older data.
     const deadline = Date.now() + FUTURE_WAIT_MS;
-    while ((await this.#head()) < seq) {
+    while (seq > this.knownHead && (await this.#head()) < seq) {
       if (Date.now() >= deadline) throw new D1Error("invalid bookmark: it is ahead of this database");
       await sleep(50);
     }
-    session.state.seq = seq;
-    session.state.bookmark = start;
-    session.state.checked = true;
+    return seq;
   }
 }
 
@@ -491,7 +551,7 @@ function runOn(db, kind, statements, options) {
   return kind === "run" ? statement.run() : statement.all();
 }
 
-/** Results of a write (always run as a batch, with the log entry) in the shape the caller asked for. */
+/** Results run as a batch (a write with its log entry, a read with the head) in the shape the caller asked for. */
 function shape(kind, results, options, target) {
   if (kind === "batch") return decorate(kind, results, target);
   const [result] = results;

@@ -3,6 +3,7 @@ using Cloudflare.Emulation.Benchmarks;
 // dotnet run --project tests/Benchmarks -c Release -- stacks [K ...]
 // dotnet run --project tests/Benchmarks -c Release -- queries [clients]
 // dotnet run --project tests/Benchmarks -c Release -- provisioning [signups]
+// dotnet run --project tests/Benchmarks -c Release -- replication [operations per client]
 var command = args.FirstOrDefault() ?? "stacks";
 switch (command)
 {
@@ -16,7 +17,10 @@ switch (command)
     case "provisioning":
         await ProvisioningBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 20);
         return 0;
+    case "replication":
+        await ReplicationBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 200);
+        return 0;
     default:
-        Console.Error.WriteLine($"Unknown benchmark '{command}'. Available: stacks [K ...], queries [clients], provisioning [signups]");
+        Console.Error.WriteLine($"Unknown benchmark '{command}'. Available: stacks [K ...], queries [clients], provisioning [signups], replication [operations per client]");
         return 2;
 }
