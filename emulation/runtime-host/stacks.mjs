@@ -13,8 +13,11 @@ const CONTROL_SCRIPT = readFileSync(fileURLToPath(new URL("./control-worker.js",
 // Every D1 binding is the emulator's replicated D1 (d1-replication.js) around the real database.
 const D1_WORKER = "emulator-d1";
 const D1_SCRIPT = readFileSync(fileURLToPath(new URL("./d1-replication.js", import.meta.url)), "utf8");
-/** Replica slots per database; how many are in use is set at run time (0 = read replication off). */
-export const MAX_REPLICAS = 3;
+/**
+ * Replica slots per database — one per EU region (WEUR, EEUR), as D1 keeps one replica per region —
+ * each costs ~1.5 MB of workerd memory; how many are in use is set at run time (0 = replication off).
+ */
+export const MAX_REPLICAS = 2;
 
 const RECENT_LINES = 40;
 // request.cf of a local request that does not say otherwise (with an MF-CF-Blob header): a user in

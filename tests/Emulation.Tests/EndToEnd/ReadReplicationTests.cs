@@ -96,7 +96,7 @@ public sealed partial class ReadReplicationTests(HarnessFixture harness) : IAsyn
         {
             records.Add(await owner.CreateIdAsync("clients", new { name = $"Register {k}" }));
         }
-        await ReplicateAsync(new { replicas = 3, lagMs = 200 });
+        await ReplicateAsync(new { replicas = 2, lagMs = 200 });
 
         var history = new System.Collections.Concurrent.ConcurrentBag<Observation>();
         async Task RunClientAsync(int k)
