@@ -263,6 +263,26 @@ public sealed partial class ReadReplicationTests(HarnessFixture harness) : IAsyn
         Assert.Equal(2, status.GetProperty("replicas").GetInt32());
     }
 
+    [Fact]
+    public async Task The_platforms_shared_D1_has_replicas_too()
+    {
+        const string platform = "/__emulator/stacks/platform/d1/DB";
+        try
+        {
+            var (status, envelope) = await harness.CloudflareAsync(HttpMethod.Put, $"{platform}/replication", new { replicas = 1, lagMs = 0 });
+            Assert.True(status == HttpStatusCode.OK, envelope.ToString());
+            var (_, session) = await harness.CloudflareAsync(HttpMethod.Post, $"{platform}/session",
+                new { bookmark = "first-unconstrained", statements = new[] { new { sql = "SELECT count(*) AS n FROM accounts" } } });
+            var result = session.GetProperty("result").GetProperty("results")[0];
+            Assert.False(result.GetProperty("meta").GetProperty("served_by_primary").GetBoolean());
+            Assert.True(result.GetProperty("results")[0].GetProperty("n").GetInt64() >= HarnessFixture.Accounts.Length);
+        }
+        finally
+        {
+            await harness.CloudflareAsync(HttpMethod.Put, $"{platform}/replication", new { replicas = 0 });
+        }
+    }
+
     [Theory]
     [InlineData("{\"replicas\":-1}", "replicas")]
     [InlineData("{\"replicas\":9}", "replicas")]
