@@ -1,5 +1,5 @@
 // The emulator's control sidecar: a Worker the runtime host adds to every stack, bound to the same
-// D1 databases and R2 buckets as the stack's own Worker and served on a separate loopback socket. It is how the
+// D1 databases, R2 buckets and KV namespaces as the stack's own Worker and served on a separate loopback socket. It is how the
 // emulator (migrations, the operator's SQL console, later the control-plane API) reaches a stack's
 // data without touching the stack's Worker or its public URL. It is emulator code, never deployed.
 export default {
@@ -14,6 +14,8 @@ export default {
       await bucket.put(decodeURIComponent(put[2]), await request.arrayBuffer());
       return Response.json({ ok: true });
     }
+    const kv = url.pathname.match(/^\/kv\/([A-Za-z_][A-Za-z0-9_]*)\/entries$/);
+    if (kv) return kvEntries(env[kv[1]]);
     const match = url.pathname.match(/^\/d1\/([A-Za-z_][A-Za-z0-9_]*)\/(query|batch|session|replication)$/);
     if (!match) return Response.json({ error: "not found" }, { status: 404 });
     const db = env[match[1]];
@@ -60,6 +62,18 @@ async function sessionQuery(db, body) {
   const results = [];
   for (const s of body.statements ?? []) results.push(await session.prepare(s.sql).bind(...(s.params ?? [])).all());
   return Response.json({ results, bookmark: session.getBookmark() });
+}
+
+/** What a KV namespace holds (up to 1,000 keys, each value's first 2 KB): for the residency report. */
+async function kvEntries(namespace) {
+  if (!namespace || typeof namespace.list !== "function") return Response.json({ error: "no such KV binding" }, { status: 404 });
+  const page = await namespace.list({ limit: 1000 });
+  const entries = [];
+  for (const { name } of page.keys) {
+    const value = (await namespace.get(name)) ?? "";
+    entries.push({ key: name, value: value.slice(0, 2048) });
+  }
+  return Response.json({ entries, truncated: !page.list_complete });
 }
 
 /** Every object key in a bucket (the operator's view, e.g. to prove no orphan object exists). */

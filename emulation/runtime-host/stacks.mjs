@@ -20,6 +20,7 @@ const D1_SCRIPT = readFileSync(fileURLToPath(new URL("./d1-replication.js", impo
 export const MAX_REPLICAS = 2;
 
 const RECENT_LINES = 40;
+const EGRESS_RECORDS = 500;
 // request.cf of a local request that does not say otherwise (with an MF-CF-Blob header): a user in
 // London, the population this SaaS serves. Fetching the real cf object would leave the machine.
 const LOCAL_CF = {
@@ -51,6 +52,7 @@ export class StackRegistry {
     this.bundler = bundler;
     this.workersDir = workersDir;
     this.emit = emit;
+    this.egress = { allow: [], cloudflareApi: undefined };
     setInterval(() => this.#detectCrashes(), CRASH_POLL_MS).unref();
   }
 
@@ -62,6 +64,7 @@ export class StackRegistry {
     }
     if (existing) await existing.dispose();
     const stack = new Stack(spec, this);
+    if (existing) stack.egress = existing.egress;
     this.#stacks.set(spec.name, stack);
     return stack.start();
   }
@@ -137,6 +140,15 @@ export class StackRegistry {
     return { keys: files.map(([key]) => key) };
   }
 
+  async kvEntries(name, binding) {
+    const stack = this.#get(name);
+    if (!stack.controlUrl || stack.state !== "running") throw new Error(`stack '${name}' is ${stack.state}`);
+    const response = await fetch(new URL(`/kv/${binding}/entries`, stack.controlUrl));
+    const result = await response.json();
+    if (!response.ok) throw new Error(`KV listing failed: ${result.error}`);
+    return result;
+  }
+
   async listR2(name, binding, prefix) {
     const stack = this.#get(name);
     if (!stack.controlUrl || stack.state !== "running") throw new Error(`stack '${name}' is ${stack.state}`);
@@ -148,12 +160,49 @@ export class StackRegistry {
     return result;
   }
 
-  /** Every outbound fetch of a stack's Worker comes here (Miniflare's outboundService). */
-  async outbound(request) {
+  /**
+   * The egress policy: hosts (exact, or *.suffix) a Worker's fetch may reach, and the local Cloudflare
+   * API's address (it stands for api.cloudflare.com). Until it is set, only other stacks are reachable.
+   */
+  setEgressPolicy({ allow = [], cloudflareApi } = {}) {
+    this.egress = { allow, cloudflareApi };
+    return this.egress;
+  }
+
+  /** What each stack's Worker tried to reach, allowed or not (the newest EGRESS_RECORDS per stack). */
+  egressLog(name) {
+    const stacks = name ? [this.#get(name)] : [...this.#stacks.values()];
+    return Object.fromEntries(stacks.map((s) => [s.name, s.egress]));
+  }
+
+  /** Why a destination may be reached, or undefined when the policy does not allow it. */
+  #egressRule(url) {
+    if (this.workersDev.test(url.hostname)) return "a Worker of this harness (workers.dev)";
+    if (this.egress.cloudflareApi && url.host === this.egress.cloudflareApi) return "the Cloudflare API";
+    const host = url.hostname.toLowerCase();
+    const pattern = this.egress.allow.find((p) => (p.startsWith("*.") ? host.endsWith(p.slice(1)) : host === p));
+    return pattern ? `policy: ${pattern}` : undefined;
+  }
+
+  /**
+   * Every outbound fetch of a stack's Worker comes here (Miniflare's outboundService): the egress
+   * guard. It is recorded for the stack, and refused unless the residency policy allows the destination.
+   */
+  async outbound(stack, request) {
     // Miniflare hands over its own undici Request: use Miniflare's fetch and Response with it.
     const { fetch: mfFetch, Request: MfRequest, Response: MfResponse } = this.mf;
     try {
       const url = new URL(request.url);
+      const rule = this.#egressRule(url);
+      // Recorded without the query string: it may carry data.
+      stack.recordEgress({ at: new Date().toISOString(), method: request.method, destination: `${url.protocol}//${url.host}${url.pathname}`, allowed: rule !== undefined, rule: rule ?? "not allowed by the residency policy" });
+      if (rule === undefined) {
+        stack.logFromMiniflare("error", `egress blocked: ${request.method} ${url.protocol}//${url.host}${url.pathname} is not an allowed destination (Harness:Residency:Egress)`);
+        return new MfResponse(`egress blocked by the residency policy: ${url.host} is not an allowed destination`, {
+          status: 403,
+          headers: { "content-type": "text/plain", "x-emulator-egress": "blocked" },
+        });
+      }
       const script = url.hostname.match(this.workersDev)?.[1];
       if (script === undefined) return await mfFetch(request);
       const target = this.#stacks.get(script);
@@ -204,6 +253,8 @@ class Stack {
   url = undefined;
   controlUrl = undefined;
   recent = [];
+  /** Outbound fetches of this stack's Worker, allowed and blocked (kept across restarts of the stack). */
+  egress = [];
   /** @type {import("miniflare").Miniflare | undefined} */
   instance = undefined;
 
@@ -316,7 +367,7 @@ class Stack {
           r2Buckets: this.spec.r2 ?? {},
           kvNamespaces: this.spec.kv ?? {},
           bindings: this.spec.vars ?? {},
-          outboundService: (request) => this.registry.outbound(request),
+          outboundService: (request) => this.registry.outbound(this, request),
         },
         {
           name: CONTROL_WORKER,
@@ -325,6 +376,7 @@ class Stack {
           compatibilityDate: bundle.compatibilityDate,
           wrappedBindings: d1Bindings,
           r2Buckets: this.spec.r2 ?? {},
+          kvNamespaces: this.spec.kv ?? {},
           unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
         },
         ...(d1Worker ? [d1Worker] : []),
@@ -360,6 +412,11 @@ class Stack {
 
   logFromMiniflare(level, line) {
     this.#log(level, line);
+  }
+
+  recordEgress(entry) {
+    this.egress.push(entry);
+    if (this.egress.length > EGRESS_RECORDS) this.egress.shift();
   }
 }
 

@@ -33,6 +33,9 @@ public sealed record HarnessOptions
     /// <summary>The node executable (found on PATH when not set).</summary>
     public string Node { get; init; } = "node";
 
+    /// <summary>Where tenant data may live and travel (Harness:Residency).</summary>
+    public ResidencyPolicy Residency { get; init; } = ResidencyPolicy.Default;
+
     /// <summary>Command-line options the harness understands, mapped to configuration keys.</summary>
     public static readonly IReadOnlyDictionary<string, string> CommandLineOptions = new Dictionary<string, string>
     {
@@ -60,6 +63,7 @@ public sealed record HarnessOptions
             HotReload = ReadBool(section, nameof(HotReload), false, "--hot-reload"),
             ResetState = ReadBool(section, nameof(ResetState), false, "--reset-state"),
             Node = section[nameof(Node)] ?? "node",
+            Residency = ResidencyPolicy.Load(configuration),
         };
         options.Validate();
         return options;

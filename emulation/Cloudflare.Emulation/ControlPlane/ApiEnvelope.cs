@@ -22,6 +22,8 @@ public static class Api
     public const int InUse = 10009;
     public const int NotEmpty = 10008;
     public const int NotServing = 7500;
+    /// <summary>The emulator's own: refused by the harness's residency policy (not a Cloudflare code).</summary>
+    public const int ResidencyPolicy = 7451;
 
     public static IResult Ok(object? result, int status = StatusCodes.Status200OK) =>
         Results.Json(new ApiEnvelope(true, [], [], result), statusCode: status);

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Cloudflare.Emulation.Configuration;
 using Cloudflare.Emulation.Supervision;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -43,10 +44,12 @@ public sealed class ControlPlaneServer : IAsyncDisposable
     /// <summary>Base URL of the v4 API, e.g. http://127.0.0.1:PORT/client/v4.</summary>
     public Uri BaseUrl { get; private set; } = null!;
 
-    public static async Task<ControlPlaneServer> StartAsync(string stateRoot, StackSupervisor supervisor, int port, CancellationToken cancellationToken)
+    public static async Task<ControlPlaneServer> StartAsync(string stateRoot, StackSupervisor supervisor, int port, CancellationToken cancellationToken,
+        ResidencyPolicy? residency = null)
     {
+        residency ??= ResidencyPolicy.Default;
         var store = new ControlPlaneStore(stateRoot);
-        var deployer = new ScriptDeployer(store, supervisor);
+        var deployer = new ScriptDeployer(store, supervisor, residency);
         var (accountId, apiToken) = Credentials(stateRoot);
 
         var builder = WebApplication.CreateSlimBuilder();
@@ -101,12 +104,13 @@ public sealed class ControlPlaneServer : IAsyncDisposable
             return Api.Ok(null);
         });
         ReplicationEndpoints.Map(app, supervisor);
+        ResidencyEndpoints.Map(app, supervisor, new Residency.ResidencyAuditor(supervisor, store, residency), stateRoot);
         app.MapGet("/client/v4/user/tokens/verify", () => Api.Ok(new { id = "local", status = "active" }));
         var account = app.MapGroup("/client/v4/accounts/{accountId}").AddEndpointFilter(async (context, next) =>
             context.HttpContext.Request.RouteValues["accountId"] as string == accountId
                 ? await next(context)
                 : Api.Error(StatusCodes.Status403Forbidden, Api.AuthenticationError, "Authentication error: this token is not for that account"));
-        ResourceEndpoints.Map(account, store, supervisor);
+        ResourceEndpoints.Map(account, store, supervisor, residency);
         ScriptEndpoints.Map(account, store, deployer, supervisor);
         app.MapFallback(() => Api.Error(StatusCodes.Status404NotFound, 7000, "No route for that URI"));
 

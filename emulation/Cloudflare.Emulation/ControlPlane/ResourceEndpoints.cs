@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Cloudflare.Emulation.Configuration;
 using Cloudflare.Emulation.Supervision;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -10,7 +11,7 @@ namespace Cloudflare.Emulation.ControlPlane;
 /// <summary>D1 databases, R2 buckets and KV namespaces: Cloudflare's v4 routes, answered locally.</summary>
 internal static partial class ResourceEndpoints
 {
-    public static void Map(RouteGroupBuilder account, ControlPlaneStore store, StackSupervisor supervisor)
+    public static void Map(RouteGroupBuilder account, ControlPlaneStore store, StackSupervisor supervisor, ResidencyPolicy residency)
     {
         // ---- D1 ----
         account.MapGet("/d1/database", () => Api.Ok(store.Snapshot.Databases.Select(D1Result))).WithName("d1.list");
@@ -29,6 +30,10 @@ internal static partial class ResourceEndpoints
             if (jurisdiction is not (null or "eu" or "fedramp"))
             {
                 return Api.Invalid($"jurisdiction: '{jurisdiction}' is not a D1 jurisdiction (eu, fedramp)");
+            }
+            if (!residency.AllowsJurisdiction(jurisdiction))
+            {
+                return ResidencyRefused("jurisdiction", jurisdiction, residency);
             }
             var record = new D1DatabaseRecord(Guid.NewGuid().ToString(), name, jurisdiction, DateTimeOffset.UtcNow);
             var created = store.Update(s => s.Databases.Any(d => d.Name == name)
@@ -102,6 +107,10 @@ internal static partial class ResourceEndpoints
             {
                 return Api.Invalid($"cf-r2-jurisdiction: '{jurisdiction}' is not an R2 jurisdiction (default, eu, fedramp)");
             }
+            if (!residency.AllowsJurisdiction(jurisdiction))
+            {
+                return ResidencyRefused("cf-r2-jurisdiction", jurisdiction, residency);
+            }
             var hint = body.Value.TryGetProperty("locationHint", out var h) ? h.GetString() : null;
             var record = new R2BucketRecord(name, jurisdiction, hint, DateTimeOffset.UtcNow);
             var created = store.Update(s => s.Buckets.Any(b => b.Name == name)
@@ -167,6 +176,11 @@ internal static partial class ResourceEndpoints
         }
         return Api.Ok(null);
     }
+
+    /// <summary>A resource outside the residency policy's jurisdictions is refused (403), naming the field and the fix.</summary>
+    private static IResult ResidencyRefused(string field, string? jurisdiction, ResidencyPolicy residency) =>
+        Api.Error(StatusCodes.Status403Forbidden, Api.ResidencyPolicy,
+            $"{field}: '{jurisdiction ?? "none"}' is outside the residency policy; create it in {string.Join(" or ", residency.Jurisdictions)} (Harness:Residency:Jurisdictions)");
 
     internal static async Task<JsonElement?> ReadJsonAsync(HttpRequest request)
     {

@@ -1,3 +1,4 @@
+using Cloudflare.Emulation.Configuration;
 using Cloudflare.Emulation.Runtime;
 using Cloudflare.Emulation.Supervision;
 
@@ -8,7 +9,7 @@ namespace Cloudflare.Emulation.ControlPlane;
 /// declares, each resource's data in its own folder. Also brings every deployed script back after
 /// a restart of the harness.
 /// </summary>
-public sealed class ScriptDeployer(ControlPlaneStore store, StackSupervisor supervisor)
+public sealed class ScriptDeployer(ControlPlaneStore store, StackSupervisor supervisor, ResidencyPolicy residency)
 {
     /// <summary>Checks the bindings against the control plane's resources; null when they are all valid.</summary>
     public string? Validate(IReadOnlyList<WorkerBindingRecord> bindings)
@@ -26,8 +27,10 @@ public sealed class ScriptDeployer(ControlPlaneStore store, StackSupervisor supe
         {
             switch (binding.Type)
             {
-                case "d1" when snapshot.Databases.All(d => d.Uuid != binding.Id):
+                case "d1" when snapshot.Databases.FirstOrDefault(d => d.Uuid == binding.Id) is not { } database:
                     return $"bindings.{binding.Name}: no D1 database {binding.Id}";
+                case "d1" when snapshot.Databases.First(d => d.Uuid == binding.Id) is { } database && !residency.AllowsJurisdiction(database.Jurisdiction):
+                    return $"bindings.{binding.Name}: database {database.Name} has jurisdiction '{database.Jurisdiction ?? "none"}'; the residency policy allows only {string.Join(", ", residency.Jurisdictions)}";
                 case "r2_bucket":
                     var bucket = snapshot.Buckets.FirstOrDefault(b => b.Name == binding.BucketName);
                     if (bucket is null)
@@ -37,6 +40,10 @@ public sealed class ScriptDeployer(ControlPlaneStore store, StackSupervisor supe
                     if ((binding.Jurisdiction ?? "default") != bucket.Jurisdiction)
                     {
                         return $"bindings.{binding.Name}: bucket {bucket.Name} is in jurisdiction '{bucket.Jurisdiction}', the binding says '{binding.Jurisdiction ?? "default"}'";
+                    }
+                    if (!residency.AllowsJurisdiction(bucket.Jurisdiction))
+                    {
+                        return $"bindings.{binding.Name}: bucket {bucket.Name} is in jurisdiction '{bucket.Jurisdiction}'; the residency policy allows only {string.Join(", ", residency.Jurisdictions)}";
                     }
                     break;
                 case "kv_namespace" when snapshot.Namespaces.All(n => n.Id != binding.NamespaceId):

@@ -65,6 +65,13 @@ public static class CloudflareEmulatorBuilderExtensions
                     Description = "Sign up the next account-N: the platform provisions its D1, R2, KV and Worker through the Cloudflare API.",
                     IconName = "AddCircle",
                 })
+            .WithCommand("residency-report", "Residency report",
+                ctx => ctx.Services.GetRequiredService<CloudflareEmulatorLifecycle>().ResidencyReportAsync(ctx.CancellationToken),
+                new CommandOptions
+                {
+                    Description = "Audit every stack against the residency policy: D1 and R2 jurisdictions, live bindings, what KV holds, egress attempts. Table in this row's log; JSON in <state>/reports/residency.json.",
+                    IconName = "ShieldCheckmark",
+                })
             .ExcludeFromManifest();
     }
 

@@ -165,8 +165,10 @@ internal sealed class CloudflareEmulatorLifecycle(
     {
         var api = model.Resources.OfType<CloudflareApiResource>().Single(r => r.Parent == emulator);
         await Publish(api, s => s with { State = KnownResourceStates.Starting });
-        var server = await ControlPlaneServer.StartAsync(options.StateRoot, supervisor, port: 0, cancellationToken);
+        var server = await ControlPlaneServer.StartAsync(options.StateRoot, supervisor, port: 0, cancellationToken, options.Residency);
         controlPlane.Server = server;
+        // The egress guard: Workers may reach each other, the Cloudflare API, and what the policy lists.
+        await supervisor.SetEgressPolicyAsync(options.Residency.Egress, server.BaseUrl.Authority, cancellationToken);
         await Publish(api, s => s with
         {
             State = KnownResourceStates.Running,
@@ -273,6 +275,30 @@ internal sealed class CloudflareEmulatorLifecycle(
             return CommandResults.Success($"Seeded {data.Count("clients")} clients with their cases, tasks, documents and contacts.");
         }
         catch (HttpRequestException ex)
+        {
+            return CommandResults.Failure(ex.Message);
+        }
+    }
+
+    /// <summary>Runs the residency audit: the table goes to the emulator's log, the JSON beside the state.</summary>
+    public async Task<ExecuteCommandResult> ResidencyReportAsync(CancellationToken cancellationToken)
+    {
+        if (controlPlane.Server is not { } server || _emulator is null)
+        {
+            return CommandResults.Failure("The emulator is not running yet.");
+        }
+        try
+        {
+            var report = await new Residency.ResidencyAuditor(supervisor, server.Store, options.Residency).AuditAsync(cancellationToken);
+            var path = Residency.ResidencyReport.PathUnder(options.StateRoot);
+            report.WriteJson(path);
+            var log = loggers.GetLogger(_emulator);
+            log.LogInformation("{Table}JSON: {Path}", report.ToTable(), path);
+            return report.Compliant
+                ? CommandResults.Success($"Compliant: {report.Stacks.Count} stacks audited, no violations (table in the log, JSON in {path}).")
+                : CommandResults.Failure($"{report.Violations.Count} violation(s): {string.Join("; ", report.Violations.Take(3))}{(report.Violations.Count > 3 ? " …" : "")}");
+        }
+        catch (Exception ex) when (ex is Runtime.RuntimeHostException or KeyNotFoundException or IOException)
         {
             return CommandResults.Failure(ex.Message);
         }
@@ -397,7 +423,7 @@ internal sealed class CloudflareEmulatorLifecycle(
                 // acme.localhost reaches account acme (browsers resolve *.localhost to loopback).
                 ["TENANT_DOMAIN"] = "localhost",
                 // UK-only users (request.cf.country); the residency policy in one place comes later.
-                ["ALLOWED_COUNTRIES"] = "GB",
+                ["ALLOWED_COUNTRIES"] = string.Join(",", options.Residency.UserCountries),
             },
             Port: options.PlatformPort);
     }

@@ -43,3 +43,6 @@ internal static class HostJson
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     };
 }
+
+/// <summary>One outbound fetch of a stack's Worker, as the egress guard saw it (no query string).</summary>
+public sealed record EgressRecord(DateTimeOffset At, string Method, string Destination, bool Allowed, string Rule);

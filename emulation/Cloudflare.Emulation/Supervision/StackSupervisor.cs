@@ -19,6 +19,7 @@ public sealed class StackSupervisor : IAsyncDisposable
     private readonly ConcurrentDictionary<string, Entry> _stacks = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _hostGate = new(1, 1);
     private RuntimeHostProcess? _host;
+    private object? _egressPolicy;
     private StateRootLock? _lock;
     private bool _disposed;
 
@@ -47,6 +48,16 @@ public sealed class StackSupervisor : IAsyncDisposable
     public IReadOnlyList<StackStatus> Stacks => [.. _stacks.Values.Select(e => e.Status)];
 
     public StackStatus? Find(string name) => _stacks.TryGetValue(name, out var entry) ? entry.Status : null;
+
+    /// <summary>What a stack was started with: its Worker and exactly which resources it is bound to.</summary>
+    public StackDefinition? DefinitionOf(string name) => _stacks.TryGetValue(name, out var entry) ? entry.Definition : null;
+
+    /// <summary>Keys and (the start of) values in a stack's KV binding: what a read cache really holds.</summary>
+    public async Task<JsonElement> KvEntriesAsync(string name, string binding, CancellationToken cancellationToken)
+    {
+        Get(name);
+        return await Host.SendAsync("kv-entries", new { name, binding }, cancellationToken);
+    }
 
     public string StackDirectory(string name) => Path.Combine(_options.StateRoot, "stacks", name);
 
@@ -122,6 +133,26 @@ public sealed class StackSupervisor : IAsyncDisposable
         Get(name);
         var payload = statements.Select(s => new { sql = s.Sql, @params = s.Params }).ToList();
         return await Host.SendAsync("d1-session", new { name, binding, bookmark, statements = payload }, cancellationToken);
+    }
+
+    /// <summary>
+    /// Sets the egress guard: the hosts (exact or *.suffix) Workers may fetch, and the local Cloudflare
+    /// API's host:port (standing for api.cloudflare.com). Other stacks' workers.dev hosts are always reachable.
+    /// </summary>
+    public async Task SetEgressPolicyAsync(IReadOnlyList<string> allow, string? cloudflareApi, CancellationToken cancellationToken)
+    {
+        // Remembered, so a runtime host started again later gets the same policy.
+        _egressPolicy = new { allow, cloudflareApi };
+        await Host.SendAsync("egress-policy", new { policy = _egressPolicy }, cancellationToken);
+    }
+
+    /// <summary>Every outbound fetch the stacks' Workers made (or one stack's): destination, allowed or not, why.</summary>
+    public async Task<IReadOnlyDictionary<string, IReadOnlyList<EgressRecord>>> EgressAsync(string? name, CancellationToken cancellationToken)
+    {
+        var result = await Host.SendAsync("egress", new { name }, cancellationToken);
+        return result.EnumerateObject().ToDictionary(
+            p => p.Name,
+            p => (IReadOnlyList<EgressRecord>)[.. p.Value.EnumerateArray().Select(e => e.Deserialize<EgressRecord>(HostJson.Options)!)]);
     }
 
     /// <summary>Bundles a repository Worker and publishes it (code and migrations) into a stack's R2 binding.</summary>
@@ -260,6 +291,10 @@ public sealed class StackSupervisor : IAsyncDisposable
                 .. _options.HotReload ? ["--hot-reload"] : Array.Empty<string>(),
             ];
             await host.StartAsync(_options.Node, _options.RuntimeHostScript, arguments, environment, _options.WorkersDirectory, cancellationToken);
+            if (_egressPolicy is not null)
+            {
+                await host.SendAsync("egress-policy", new { policy = _egressPolicy }, cancellationToken);
+            }
             _host = host;
         }
         finally

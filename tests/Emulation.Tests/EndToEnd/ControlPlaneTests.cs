@@ -33,7 +33,7 @@ public sealed class ControlPlaneTests(HarnessFixture harness)
 
         var (_, list) = await CallAsync(HttpMethod.Get, $"{Account}/d1/database");
         Assert.Contains(list.GetProperty("result").EnumerateArray(), d => d.GetProperty("uuid").GetString() == uuid);
-        var (duplicateStatus, duplicate) = await CallAsync(HttpMethod.Post, $"{Account}/d1/database", new { name });
+        var (duplicateStatus, duplicate) = await CallAsync(HttpMethod.Post, $"{Account}/d1/database", new { name, jurisdiction = "eu" });
         Assert.Equal(HttpStatusCode.Conflict, duplicateStatus);
         Assert.False(duplicate.GetProperty("success").GetBoolean());
 
