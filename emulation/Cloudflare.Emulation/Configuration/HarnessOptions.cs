@@ -33,6 +33,12 @@ public sealed record HarnessOptions
     /// <summary>The node executable (found on PATH when not set).</summary>
     public string Node { get; init; } = "node";
 
+    /// <summary>
+    /// Run once as a residency check instead of serving: start, audit every stack, write the report
+    /// here (JSON) and exit 0 when compliant, 1 on a violation. Null: serve as usual.
+    /// </summary>
+    public string? ResidencyReportPath { get; init; }
+
     /// <summary>Where tenant data may live and travel (Harness:Residency).</summary>
     public ResidencyPolicy Residency { get; init; } = ResidencyPolicy.Default;
 
@@ -44,6 +50,7 @@ public sealed record HarnessOptions
         ["--platform-port"] = $"{Section}:{nameof(PlatformPort)}",
         ["--hot-reload"] = $"{Section}:{nameof(HotReload)}",
         ["--reset-state"] = $"{Section}:{nameof(ResetState)}",
+        ["--residency-report"] = $"{Section}:ResidencyReport",
     };
 
     /// <summary>
@@ -65,6 +72,7 @@ public sealed record HarnessOptions
             Node = section[nameof(Node)] ?? "node",
             Residency = ResidencyPolicy.Load(configuration),
         };
+        options = options with { ResidencyReportPath = ReportPath(section["ResidencyReport"], options.StateRoot, repositoryRoot) };
         options.Validate();
         return options;
     }
@@ -117,6 +125,14 @@ public sealed record HarnessOptions
 
     // Options the Aspire AppHost itself understands (publishing and deployment).
     private static readonly HashSet<string> AspireOptions = ["--publisher", "--output-path", "--operation", "--step", "--dcp-cli-path"];
+
+    /// <summary>--residency-report true: the report goes to &lt;state root&gt;/reports/residency.json; a path: there.</summary>
+    private static string? ReportPath(string? raw, string stateRoot, string repositoryRoot) => raw switch
+    {
+        null or "" or "false" => null,
+        "true" => Path.Combine(stateRoot, "reports", "residency.json"),
+        _ => Path.GetFullPath(raw, repositoryRoot),
+    };
 
     private static int ReadInt(IConfigurationSection section, string key, int fallback, string option)
     {
