@@ -429,7 +429,7 @@ class Replication {
       this.applied.delete(r); // another isolate may have moved it on
       replicas.push({ index: r, region: REPLICA_REGIONS[r % REPLICA_REGIONS.length], applied: await this.#appliedOf(r), frozen: config.frozen.includes(r) });
     }
-    return { replicas: config.replicas, maxReplicas: this.replicas.length, lagMs: config.lagMs, frozen: config.frozen, primaryRegion: PRIMARY_REGION, head, bookmark: await this.bookmarkFor(head), replicaState: replicas };
+    return { databaseId: this.databaseId, replicas: config.replicas, maxReplicas: this.replicas.length, lagMs: config.lagMs, frozen: config.frozen, primaryRegion: PRIMARY_REGION, head, bookmark: await this.bookmarkFor(head), replicaState: replicas };
   }
 
   /** Changes replica count, lag or frozen replicas; every isolate sees it within CONFIG_TTL_MS. */

@@ -34,6 +34,8 @@ public sealed class BadInputFuzzTests(HarnessFixture harness)
         var random = new Random(seed);
         var api = harness.AsOwner("account-1");
         var failures = new List<string>();
+        var started = DateTimeOffset.UtcNow.ToString("O");
+        var created = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < Requests; i++)
         {
             var entity = Entities[random.Next(Entities.Length)];
@@ -55,6 +57,15 @@ public sealed class BadInputFuzzTests(HarnessFixture harness)
             using var response = await harness.Http.SendAsync(request);
             var text = await response.Content.ReadAsStringAsync();
             var status = (int)response.StatusCode;
+            if (status == 201)
+            {
+                // Odd but valid input is accepted; remember what it created.
+                var body = JsonDocument.Parse(text).RootElement;
+                foreach (var record in body.TryGetProperty("items", out var items) ? items.EnumerateArray() : new[] { body }.AsEnumerable())
+                {
+                    created.Add(record.GetProperty("id").GetString()!);
+                }
+            }
             if (status >= 500)
             {
                 failures.Add($"{method} {Short(path)} → {status} {Short(text)}");
@@ -65,6 +76,29 @@ public sealed class BadInputFuzzTests(HarnessFixture harness)
             }
         }
         Assert.True(failures.Count == 0, string.Join('\n', failures.Take(20)));
+
+        // Nothing refused was written: every record created during the run is one a 201 announced.
+        var strays = await CreatedSinceAsync(started);
+        Assert.True(strays.All(created.Contains), $"written without a 201: {string.Join(", ", strays.Where(id => !created.Contains(id)).Take(10))}");
+        // And the other tenant kept serving throughout.
+        Assert.NotNull(await harness.AsOwner("account-2").ListIdsAsync("clients", "limit=1"));
+    }
+
+    /// <summary>Ids of every record (any table but the audit trail) account-1's D1 holds that was created since <paramref name="since"/>.</summary>
+    private async Task<List<string>> CreatedSinceAsync(string since)
+    {
+        var database = harness.ControlPlane.Store.Snapshot.Scripts.Single(s => s.Name == HarnessFixture.StackOf("account-1")).Bindings.Single(b => b.Type == "d1").Id;
+        var path = $"accounts/{harness.ControlPlane.AccountId}/d1/database/{database}/query";
+        var (_, tables) = await harness.CloudflareAsync(HttpMethod.Post, path,
+            new { sql = "SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE '%body TEXT%' AND name NOT IN ('audit_events') AND name NOT LIKE '\\_%' ESCAPE '\\'" });
+        var ids = new List<string>();
+        foreach (var table in tables.GetProperty("result")[0].GetProperty("results").EnumerateArray().Select(t => t.GetProperty("name").GetString()!))
+        {
+            var (_, rows) = await harness.CloudflareAsync(HttpMethod.Post, path,
+                new { sql = $"SELECT id FROM \"{table}\" WHERE json_extract(body, '$.tracking.createdAt') >= ?", @params = new[] { since } });
+            ids.AddRange(rows.GetProperty("result")[0].GetProperty("results").EnumerateArray().Select(r => $"{r.GetProperty("id").GetString()!}"));
+        }
+        return ids;
     }
 
     private static string Short(string text) => text.Length <= 120 ? text : text[..120] + "…";
