@@ -354,6 +354,13 @@ class Stack {
 
   #options(bundle) {
     const { bindings: d1Bindings, worker: d1Worker } = replicatedD1(this.spec.d1 ?? {});
+    // A bucket with S3 credentials is also served by Miniflare's local S3 endpoint (/cdn-cgi/local/r2/s3).
+    const r2Buckets = Object.fromEntries(
+      Object.entries(this.spec.r2 ?? {}).map(([binding, bucket]) => {
+        const credentials = this.spec.r2Credentials?.[bucket];
+        return [binding, credentials ? { id: bucket, s3Credentials: credentials } : bucket];
+      }),
+    );
     return {
       workers: [
         {
@@ -364,7 +371,7 @@ class Stack {
           compatibilityDate: bundle.compatibilityDate,
           compatibilityFlags: bundle.compatibilityFlags,
           wrappedBindings: d1Bindings,
-          r2Buckets: this.spec.r2 ?? {},
+          r2Buckets,
           kvNamespaces: this.spec.kv ?? {},
           bindings: this.spec.vars ?? {},
           outboundService: (request) => this.registry.outbound(this, request),
@@ -375,7 +382,7 @@ class Stack {
           script: CONTROL_SCRIPT,
           compatibilityDate: bundle.compatibilityDate,
           wrappedBindings: d1Bindings,
-          r2Buckets: this.spec.r2 ?? {},
+          r2Buckets,
           kvNamespaces: this.spec.kv ?? {},
           unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
         },

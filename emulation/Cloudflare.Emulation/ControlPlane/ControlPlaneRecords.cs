@@ -22,7 +22,17 @@ public sealed record ControlPlaneSnapshot(
     IReadOnlyList<D1DatabaseRecord> Databases,
     IReadOnlyList<R2BucketRecord> Buckets,
     IReadOnlyList<KvNamespaceRecord> Namespaces,
-    IReadOnlyList<WorkerScriptRecord> Scripts)
+    IReadOnlyList<WorkerScriptRecord> Scripts,
+    IReadOnlyList<ApiTokenRecord>? Tokens = null)
 {
-    public static readonly ControlPlaneSnapshot Empty = new([], [], [], []);
+    public static readonly ControlPlaneSnapshot Empty = new([], [], [], [], []);
+
+    /// <summary>Account API tokens (state files from before tokens existed have none).</summary>
+    public IReadOnlyList<ApiTokenRecord> AllTokens => Tokens ?? [];
 }
+
+/// <summary>
+/// An account API token scoped to one R2 bucket. As on Cloudflare, its id is the S3 access key id and
+/// the SHA-256 of its value the secret access key; the value itself is shown once and not kept.
+/// </summary>
+public sealed record ApiTokenRecord(string Id, string Name, string Bucket, string SecretAccessKey, DateTimeOffset IssuedOn);

@@ -41,6 +41,9 @@ public sealed class ControlPlaneServer : IAsyncDisposable
     /// <summary>The records of every resource and script created through the API.</summary>
     public ControlPlaneStore Store { get; }
 
+    /// <summary>R2's S3 API endpoint for every bucket (path style), e.g. http://127.0.0.1:PORT/cdn-cgi/local/r2/s3.</summary>
+    public Uri S3Url => new(BaseUrl, S3Endpoint.BasePath);
+
     /// <summary>Base URL of the v4 API, e.g. http://127.0.0.1:PORT/client/v4.</summary>
     public Uri BaseUrl { get; private set; } = null!;
 
@@ -59,6 +62,12 @@ public sealed class ControlPlaneServer : IAsyncDisposable
 
         app.Use(async (context, next) =>
         {
+            // The S3 API authenticates with SigV4 (access keys), not with API bearer tokens.
+            if (context.Request.Path.StartsWithSegments(S3Endpoint.BasePath))
+            {
+                await next();
+                return;
+            }
             var header = context.Request.Headers.Authorization.FirstOrDefault();
             if (header is null || !CryptographicOperations.FixedTimeEquals(
                     System.Text.Encoding.UTF8.GetBytes(header), System.Text.Encoding.UTF8.GetBytes($"Bearer {apiToken}")))
@@ -112,6 +121,8 @@ public sealed class ControlPlaneServer : IAsyncDisposable
                 : Api.Error(StatusCodes.Status403Forbidden, Api.AuthenticationError, "Authentication error: this token is not for that account"));
         ResourceEndpoints.Map(account, store, supervisor, residency);
         ScriptEndpoints.Map(account, store, deployer, supervisor);
+        TokenEndpoints.Map(account, store, deployer);
+        S3Endpoint.Map(app, store, supervisor);
         app.MapFallback(() => Api.Error(StatusCodes.Status404NotFound, 7000, "No route for that URI"));
 
         await app.StartAsync(cancellationToken);

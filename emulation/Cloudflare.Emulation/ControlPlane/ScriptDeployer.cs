@@ -119,6 +119,21 @@ public sealed class ScriptDeployer(ControlPlaneStore store, StackSupervisor supe
             Kv: script.Bindings.Where(b => b.Type == "kv_namespace").ToDictionary(b => b.Name, b => b.NamespaceId!),
             Vars: script.Bindings.Where(b => b.Type is "plain_text" or "secret_text").ToDictionary(b => b.Name, b => b.Text ?? ""),
             Script: new UploadedScript(File.ReadAllText(store.ScriptPath(script.Name)), script.CompatibilityDate, script.CompatibilityFlags),
-            Persist: new StackPersistence(Folder("d1", b => b.Id), Folder("r2_bucket", b => b.BucketName), Folder("kv_namespace", b => b.NamespaceId)));
+            Persist: new StackPersistence(Folder("d1", b => b.Id), Folder("r2_bucket", b => b.BucketName), Folder("kv_namespace", b => b.NamespaceId)),
+            R2Credentials: S3CredentialsFor(script));
+    }
+
+    /// <summary>The newest token of each bucket the script binds: what the local S3 endpoint accepts for it.</summary>
+    private Dictionary<string, S3Credentials> S3CredentialsFor(WorkerScriptRecord script)
+    {
+        var credentials = new Dictionary<string, S3Credentials>(StringComparer.Ordinal);
+        foreach (var bucket in script.Bindings.Where(b => b.Type == "r2_bucket").Select(b => b.BucketName!))
+        {
+            if (store.Snapshot.AllTokens.Where(t => t.Bucket == bucket).MaxBy(t => t.IssuedOn) is { } token)
+            {
+                credentials[bucket] = new S3Credentials(token.Id, token.SecretAccessKey);
+            }
+        }
+        return credentials;
     }
 }

@@ -422,8 +422,11 @@ internal sealed class CloudflareEmulatorLifecycle(
                 ["AUTH_PRIVATE_KEY"] = tokens.PrivateJwk(),
                 // acme.localhost reaches account acme (browsers resolve *.localhost to loopback).
                 ["TENANT_DOMAIN"] = "localhost",
-                // UK-only users (request.cf.country); the residency policy in one place comes later.
+                // UK-only users (request.cf.country), from the residency policy.
                 ["ALLOWED_COUNTRIES"] = string.Join(",", options.Residency.UserCountries),
+                // Each account's R2 S3 credentials are stored sealed with this key; R2's S3 endpoint.
+                ["CREDENTIALS_KEY"] = PlatformSecrets.LoadOrCreateCredentialsKey(options.StateRoot),
+                ["R2_S3_ENDPOINT"] = controlPlane.Server.S3Url.ToString(),
             },
             Port: options.PlatformPort);
     }

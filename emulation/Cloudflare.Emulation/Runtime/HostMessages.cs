@@ -16,7 +16,11 @@ public sealed record HostStackSpec(
     string? Script = null,
     string? CompatibilityDate = null,
     IReadOnlyList<string>? CompatibilityFlags = null,
-    StackPersistence? Persist = null);
+    StackPersistence? Persist = null,
+    IReadOnlyDictionary<string, S3Credentials>? R2Credentials = null);
+
+/// <summary>S3 credentials of an R2 bucket (by bucket name): Miniflare's local S3 endpoint checks requests against them.</summary>
+public sealed record S3Credentials(string AccessKeyId, string SecretAccessKey);
 
 /// <summary>Folders holding a stack's D1, R2 and KV data, when they are not inside the stack's own folder.</summary>
 public sealed record StackPersistence(string? D1, string? R2, string? Kv);

@@ -23,7 +23,8 @@ public sealed record StackDefinition(
     IReadOnlyDictionary<string, string> Vars,
     int Port = 0,
     UploadedScript? Script = null,
-    Runtime.StackPersistence? Persist = null);
+    Runtime.StackPersistence? Persist = null,
+    IReadOnlyDictionary<string, Runtime.S3Credentials>? R2Credentials = null);
 
 /// <summary>Worker code uploaded through the control plane (instead of a Worker folder of the repository).</summary>
 public sealed record UploadedScript(string MainModule, string CompatibilityDate, IReadOnlyList<string> CompatibilityFlags);

@@ -216,7 +216,8 @@ public sealed class StackSupervisor : IAsyncDisposable
             var port = definition.Port != 0 ? definition.Port : entry.Status.Url is { } url ? new Uri(url).Port : 0;
             var spec = new HostStackSpec(definition.Name, definition.Worker, directory, port,
                 definition.D1, definition.R2, definition.Kv, definition.Vars,
-                definition.Script?.MainModule, definition.Script?.CompatibilityDate, definition.Script?.CompatibilityFlags, definition.Persist);
+                definition.Script?.MainModule, definition.Script?.CompatibilityDate, definition.Script?.CompatibilityFlags, definition.Persist,
+                definition.R2Credentials);
             var reply = await Host.SendAsync(op, new { stack = spec }, cancellationToken);
             var started = reply.Deserialize<HostStackStarted>(HostJson.Options)!;
             return Update(definition.Name, s => s with

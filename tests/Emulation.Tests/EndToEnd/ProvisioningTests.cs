@@ -82,6 +82,7 @@ public sealed class ProvisioningTests(HarnessFixture harness)
     [Theory]
     [InlineData("d1.create", "d1")]
     [InlineData("r2.create", "r2")]
+    [InlineData("tokens.create", "r2-credentials")]
     [InlineData("kv.create", "kv")]
     [InlineData("scripts.upload", "script")]
     [InlineData("d1.query", "migrations")]
@@ -154,6 +155,9 @@ public sealed class ProvisioningTests(HarnessFixture harness)
         Assert.DoesNotContain(buckets, n => n.Contains(doomed, StringComparison.Ordinal));
         Assert.DoesNotContain(namespaces, n => n.Contains(doomed, StringComparison.Ordinal));
         Assert.DoesNotContain(scripts, n => n.Contains(doomed, StringComparison.Ordinal));
+        var tokens = harness.ControlPlane.Store.Snapshot.AllTokens;
+        Assert.DoesNotContain(tokens, t => t.Bucket.Contains(doomed, StringComparison.Ordinal));
+        Assert.Single(tokens, t => t.Bucket == $"acct-{kept}-documents");
         Assert.Contains($"acct-{kept}", databases);
         Assert.Contains($"acct-{kept}", scripts);
         using (var gone = await AdminAsync(HttpMethod.Get, $"/admin/accounts/{doomed}"))

@@ -18,4 +18,8 @@ export interface PlatformEnv {
   ALLOWED_COUNTRIES: string;
   /** Tenants' own host names are <slug>.<TENANT_DOMAIN> (e.g. acme.app.example.com; locally acme.localhost). */
   TENANT_DOMAIN: string;
+  /** AES-256 key (base64, a secret) sealing each account's R2 S3 secret access key on its row. */
+  CREDENTIALS_KEY: string;
+  /** R2's S3 API endpoint for the EU jurisdiction (https://<account>.eu.r2.cloudflarestorage.com). */
+  R2_S3_ENDPOINT: string;
 }

@@ -33,6 +33,9 @@ export const Provisioning = z.object({
     bucket: z.optional(z.string()),
     kvId: z.optional(z.string()),
     script: z.optional(z.string()),
+    /** The account's R2 S3 credentials: access key id, and the secret sealed with CREDENTIALS_KEY. */
+    r2AccessKeyId: z.optional(z.string()),
+    r2SecretSealed: z.optional(z.string()),
   }),
 });
 export type Provisioning = z.infer<typeof Provisioning>;

@@ -97,6 +97,27 @@ export class CloudflareApi {
     return this.call<null>("DELETE", `workers/scripts/${name}`);
   }
 
+  /**
+   * An account API token that may read and write one EU bucket's objects. Its id is the S3 access key
+   * id and SHA-256(value) the secret access key (Cloudflare's derivation for R2's S3 API).
+   */
+  createBucketToken(name: string, bucket: string) {
+    return this.call<{ id: string; value: string }>("POST", "tokens", {
+      name,
+      policies: [
+        {
+          effect: "allow",
+          resources: { [`com.cloudflare.edge.r2.bucket.${this.env.CLOUDFLARE_ACCOUNT_ID}_eu_${bucket}`]: "*" },
+          permission_groups: [{ id: "2efd5506f9c8494dacb1fa10a3e7d5b6", name: "Workers R2 Storage Bucket Item Write" }],
+        },
+      ],
+    });
+  }
+
+  deleteToken(id: string) {
+    return this.call<{ id: string }>("DELETE", `tokens/${id}`);
+  }
+
   workersSubdomain() {
     return this.call<{ subdomain: string }>("GET", "workers/subdomain");
   }

@@ -2,13 +2,14 @@ import type { PlatformEnv } from "../env";
 import type { Account } from "../models/account";
 import { saveAccount } from "../accounts";
 import { CloudflareApi, CloudflareApiError } from "./cloudflare-api";
+import { seal, sha256Hex } from "./sealed";
 
 /**
  * The seed's provisioning steps, in order. Each is idempotent — it finds what an earlier,
  * interrupted attempt created instead of creating it twice — and its outcome is recorded on the
  * account row before the next begins, so a crash or a failure at any step is resumed by a retry.
  */
-export const STEPS = ["d1", "r2", "kv", "script", "migrations", "routing"] as const;
+export const STEPS = ["d1", "r2", "r2-credentials", "kv", "script", "migrations", "routing"] as const;
 export type Step = (typeof STEPS)[number];
 
 export const resourceNames = (slug: string) => ({
@@ -40,6 +41,14 @@ const run: Record<Step, StepRunner> = {
       if (!isConflict(error)) throw error;
     }
     account.provisioning!.resources.bucket = name;
+  },
+  /** S3 credentials for the account's bucket only, issued before the Worker is deployed with it. */
+  async "r2-credentials"(api, env, account) {
+    const resources = account.provisioning!.resources;
+    if (resources.r2AccessKeyId && resources.r2SecretSealed) return;
+    const token = await api.createBucketToken(`${resourceNames(account.slug).bucket} (S3)`, resources.bucket!);
+    resources.r2AccessKeyId = token.id;
+    resources.r2SecretSealed = await seal(env.CREDENTIALS_KEY, await sha256Hex(token.value));
   },
   async kv(api, _env, account) {
     const title = resourceNames(account.slug).kv;
@@ -131,6 +140,7 @@ export async function deprovision(env: PlatformEnv, account: Account): Promise<{
   };
   try {
     await ignoreMissing(() => api.deleteScript(resources.script ?? names.script));
+    if (resources.r2AccessKeyId) await ignoreMissing(() => api.deleteToken(resources.r2AccessKeyId!));
     if (resources.d1Id) await ignoreMissing(() => api.deleteD1(resources.d1Id!));
     await ignoreMissing(() => api.deleteBucket(resources.bucket ?? names.bucket));
     if (resources.kvId) await ignoreMissing(() => api.deleteNamespace(resources.kvId!));

@@ -10,6 +10,7 @@ import { forgetRouting } from "./router";
 import { signToken } from "../../../shared/auth";
 import * as z from "zod/mini";
 import { providerAdmin } from "./providers";
+import { unseal } from "../provisioning/sealed";
 
 const TokenRequest = z.strictObject({
   userId: z.uuid(),
@@ -76,6 +77,21 @@ export const admin = new Hono<{ Bindings: PlatformEnv }>()
     forgetRouting(account.slug);
     const result = await deprovision(c.env, account);
     return result.done ? c.body(null, 204) : problem(c, 502, "deprovisioning_failed", `provisioning: ${result.error}`, "provisioning");
+  })
+  // The account's R2 S3 credentials (for its back office or a bulk export): unsealed only here.
+  .get("/accounts/:slug/r2-credentials", async (c) => {
+    const account = await findAccountBySlug(c.env.DB, c.req.param("slug"));
+    const resources = account?.provisioning?.resources;
+    if (!account || !resources?.r2AccessKeyId || !resources.r2SecretSealed || !resources.bucket) {
+      return problem(c, 404, "not_found", `slug: no R2 credentials for ${c.req.param("slug")}`, "slug");
+    }
+    return c.json({
+      endpoint: c.env.R2_S3_ENDPOINT,
+      bucket: resources.bucket,
+      jurisdiction: "eu",
+      accessKeyId: resources.r2AccessKeyId,
+      secretAccessKey: await unseal(c.env.CREDENTIALS_KEY, resources.r2SecretSealed),
+    });
   })
   .get("/accounts/:slug", async (c) => {
     const account = await findAccountBySlug(c.env.DB, c.req.param("slug"));

@@ -1,0 +1,115 @@
+using System.Text.RegularExpressions;
+using Cloudflare.Emulation.Supervision;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Cloudflare.Emulation.ControlPlane;
+
+/// <summary>
+/// R2's S3-compatible API for every bucket, on one endpoint as on Cloudflare (path style:
+/// &lt;endpoint&gt;/&lt;bucket&gt;/&lt;key&gt;). The access key must be a token issued for that bucket — another
+/// bucket's key gets AccessDenied — and the request, signature untouched, is served by Miniflare's
+/// S3 implementation in the stack bound to the bucket, which verifies the SigV4 signature.
+/// </summary>
+internal static partial class S3Endpoint
+{
+    /// <summary>The same path Miniflare serves S3 on, so a request signed for here verifies there.</summary>
+    public const string BasePath = "/cdn-cgi/local/r2/s3";
+
+    private static readonly HttpClient Forwarder = new(new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false })
+    {
+        Timeout = TimeSpan.FromMinutes(5),
+    };
+
+    private static readonly HashSet<string> HopByHop = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "Connection", "Keep-Alive", "Transfer-Encoding", "Upgrade", "Proxy-Connection", "TE", "Trailer",
+    };
+
+    public static void Map(IEndpointRouteBuilder app, ControlPlaneStore store, StackSupervisor supervisor)
+    {
+        app.Map(BasePath + "/{bucket}/{**key}", (HttpContext context, string bucket) => ForwardAsync(context, bucket, store, supervisor));
+        app.Map(BasePath + "/{bucket}", (HttpContext context, string bucket) => ForwardAsync(context, bucket, store, supervisor));
+    }
+
+    private static async Task ForwardAsync(HttpContext context, string bucket, ControlPlaneStore store, StackSupervisor supervisor)
+    {
+        var accessKey = AccessKeyOf(context.Request);
+        var token = accessKey is null ? null : store.Snapshot.AllTokens.FirstOrDefault(t => t.Id == accessKey);
+        if (token is null)
+        {
+            await ErrorAsync(context, 403, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.");
+            return;
+        }
+        if (token.Bucket != bucket)
+        {
+            await ErrorAsync(context, 403, "AccessDenied", "Access Denied");
+            return;
+        }
+        var script = store.Snapshot.Scripts.FirstOrDefault(s => s.Bindings.Any(b => b.Type == "r2_bucket" && b.BucketName == bucket));
+        if (script is null || supervisor.Find(script.Name) is not { State: StackState.Running, Url: { } url })
+        {
+            await ErrorAsync(context, 503, "ServiceUnavailable", "The bucket is not served by a running Worker stack right now.");
+            return;
+        }
+
+        using var forwarded = new HttpRequestMessage(new HttpMethod(context.Request.Method), url + context.Request.Path + context.Request.QueryString);
+        // R2 does not accept streaming SigV4 (aws-chunked bodies): neither does the emulator, rather than
+        // store the chunk framing as the object. SDKs must send the payload whole.
+        if (context.Request.Headers["x-amz-content-sha256"].FirstOrDefault()?.StartsWith("STREAMING-", StringComparison.Ordinal) == true)
+        {
+            await ErrorAsync(context, 501, "NotImplemented", "STREAMING-* payload signing (aws-chunked) is not implemented by R2; send the payload whole (AWSSDK.S3: UseChunkEncoding = false, or DisablePayloadSigning over HTTPS).");
+            return;
+        }
+        if (context.Request.ContentLength > 0 || context.Request.Headers.TransferEncoding.Count > 0)
+        {
+            forwarded.Content = new StreamContent(context.Request.Body);
+        }
+        foreach (var (name, values) in context.Request.Headers)
+        {
+            if (HopByHop.Contains(name) || name.Equals("Host", StringComparison.OrdinalIgnoreCase))
+            {
+                continue;
+            }
+            if (!forwarded.Headers.TryAddWithoutValidation(name, values.ToArray()) && forwarded.Content is not null)
+            {
+                forwarded.Content.Headers.TryAddWithoutValidation(name, values.ToArray());
+            }
+        }
+        // The signature covers the Host header: keep the one the client signed.
+        forwarded.Headers.Host = context.Request.Host.Value;
+        using var response = await Forwarder.SendAsync(forwarded, HttpCompletionOption.ResponseHeadersRead, context.RequestAborted);
+        context.Response.StatusCode = (int)response.StatusCode;
+        foreach (var (name, values) in response.Headers.Concat(response.Content.Headers))
+        {
+            if (!HopByHop.Contains(name))
+            {
+                context.Response.Headers[name] = values.ToArray();
+            }
+        }
+        await response.Content.CopyToAsync(context.Response.Body, context.RequestAborted);
+    }
+
+    /// <summary>The access key id of a SigV4 request (Authorization header or presigned X-Amz-Credential).</summary>
+    private static string? AccessKeyOf(HttpRequest request)
+    {
+        var header = request.Headers.Authorization.FirstOrDefault();
+        if (header is not null && Credential().Match(header) is { Success: true } match)
+        {
+            return match.Groups[1].Value;
+        }
+        return request.Query["X-Amz-Credential"].FirstOrDefault()?.Split('/')[0];
+    }
+
+    private static Task ErrorAsync(HttpContext context, int status, string code, string message)
+    {
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "application/xml";
+        var xml = new System.Xml.Linq.XElement("Error", new System.Xml.Linq.XElement("Code", code), new System.Xml.Linq.XElement("Message", message));
+        return context.Response.WriteAsync("<?xml version=\"1.0\" encoding=\"UTF-8\"?>" + xml);
+    }
+
+    [GeneratedRegex(@"Credential=([^/,\s]+)/")]
+    private static partial Regex Credential();
+}
