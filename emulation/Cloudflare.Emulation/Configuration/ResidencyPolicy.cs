@@ -25,6 +25,12 @@ public sealed partial record ResidencyPolicy
     /// </summary>
     public IReadOnlyList<string> Egress { get; init; } = [];
 
+    /// <summary>
+    /// Where tenants' host names are served from (Regional Services region key): gb, Cloudflare's
+    /// United Kingdom region, so UK users' traffic is decrypted and processed in the UK.
+    /// </summary>
+    public string HostnameRegion { get; init; } = "gb";
+
     public static ResidencyPolicy Default { get; } = new();
 
     public bool AllowsJurisdiction(string? jurisdiction) =>
@@ -39,6 +45,7 @@ public sealed partial record ResidencyPolicy
             Jurisdictions = List(section, nameof(Jurisdictions)) ?? Default.Jurisdictions,
             UserCountries = List(section, nameof(UserCountries)) ?? Default.UserCountries,
             Egress = List(section, nameof(Egress)) ?? Default.Egress,
+            HostnameRegion = section[nameof(HostnameRegion)] ?? Default.HostnameRegion,
         };
         policy.Validate();
         return policy;
@@ -55,6 +62,11 @@ public sealed partial record ResidencyPolicy
         {
             throw new HarnessConfigurationException($"{Section}:UserCountries",
                 $"must list two-letter country codes such as GB, got [{string.Join(", ", UserCountries)}].");
+        }
+        if (!RegionKey().IsMatch(HostnameRegion))
+        {
+            throw new HarnessConfigurationException($"{Section}:HostnameRegion",
+                $"must be a Regional Services region key such as gb or eu, got '{HostnameRegion}'.");
         }
         if (Egress.Any(e => !HostPattern().IsMatch(e)))
         {
@@ -75,6 +87,9 @@ public sealed partial record ResidencyPolicy
             ? [.. flat.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)]
             : null;
     }
+
+    [GeneratedRegex("^[a-z]{2,10}$")]
+    private static partial Regex RegionKey();
 
     [GeneratedRegex("^[A-Z]{2}$")]
     private static partial Regex CountryCode();

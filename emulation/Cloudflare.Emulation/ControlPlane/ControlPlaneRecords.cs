@@ -23,9 +23,13 @@ public sealed record ControlPlaneSnapshot(
     IReadOnlyList<R2BucketRecord> Buckets,
     IReadOnlyList<KvNamespaceRecord> Namespaces,
     IReadOnlyList<WorkerScriptRecord> Scripts,
-    IReadOnlyList<ApiTokenRecord>? Tokens = null)
+    IReadOnlyList<ApiTokenRecord>? Tokens = null,
+    IReadOnlyList<RegionalHostnameRecord>? RegionalHostnames = null)
 {
-    public static readonly ControlPlaneSnapshot Empty = new([], [], [], [], []);
+    public static readonly ControlPlaneSnapshot Empty = new([], [], [], [], [], []);
+
+    /// <summary>Regional Services settings of the tenants' zone (none in state files from before they existed).</summary>
+    public IReadOnlyList<RegionalHostnameRecord> AllRegionalHostnames => RegionalHostnames ?? [];
 
     /// <summary>Account API tokens (state files from before tokens existed have none).</summary>
     public IReadOnlyList<ApiTokenRecord> AllTokens => Tokens ?? [];
@@ -36,3 +40,6 @@ public sealed record ControlPlaneSnapshot(
 /// the SHA-256 of its value the secret access key; the value itself is shown once and not kept.
 /// </summary>
 public sealed record ApiTokenRecord(string Id, string Name, string Bucket, string SecretAccessKey, DateTimeOffset IssuedOn);
+
+/// <summary>A host name of the tenants' zone pinned to a Regional Services region (where its traffic is processed).</summary>
+public sealed record RegionalHostnameRecord(string Hostname, string RegionKey, DateTimeOffset CreatedOn);

@@ -41,6 +41,14 @@ public sealed class ControlPlaneServer : IAsyncDisposable
     /// <summary>The records of every resource and script created through the API.</summary>
     public ControlPlaneStore Store { get; }
 
+    /// <summary>Tenants' host names are &lt;slug&gt;.localhost locally (browsers resolve *.localhost to loopback).</summary>
+    public const string DefaultZone = "localhost";
+
+    /// <summary>The tenants' zone: its name and id.</summary>
+    public string ZoneName { get; private init; } = DefaultZone;
+
+    public string ZoneId { get; private init; } = "";
+
     /// <summary>R2's S3 API endpoint for every bucket (path style), e.g. http://127.0.0.1:PORT/cdn-cgi/local/r2/s3.</summary>
     public Uri S3Url => new(BaseUrl, S3Endpoint.BasePath);
 
@@ -48,7 +56,7 @@ public sealed class ControlPlaneServer : IAsyncDisposable
     public Uri BaseUrl { get; private set; } = null!;
 
     public static async Task<ControlPlaneServer> StartAsync(string stateRoot, StackSupervisor supervisor, int port, CancellationToken cancellationToken,
-        ResidencyPolicy? residency = null)
+        ResidencyPolicy? residency = null, string zoneName = DefaultZone)
     {
         residency ??= ResidencyPolicy.Default;
         var store = new ControlPlaneStore(stateRoot);
@@ -113,7 +121,7 @@ public sealed class ControlPlaneServer : IAsyncDisposable
             return Api.Ok(null);
         });
         ReplicationEndpoints.Map(app, supervisor);
-        ResidencyEndpoints.Map(app, supervisor, new Residency.ResidencyAuditor(supervisor, store, residency), stateRoot);
+        ResidencyEndpoints.Map(app, supervisor, new Residency.ResidencyAuditor(supervisor, store, residency, zoneName), stateRoot);
         app.MapGet("/client/v4/user/tokens/verify", () => Api.Ok(new { id = "local", status = "active" }));
         var account = app.MapGroup("/client/v4/accounts/{accountId}").AddEndpointFilter(async (context, next) =>
             context.HttpContext.Request.RouteValues["accountId"] as string == accountId
@@ -123,10 +131,11 @@ public sealed class ControlPlaneServer : IAsyncDisposable
         ScriptEndpoints.Map(account, store, deployer, supervisor);
         TokenEndpoints.Map(account, store, deployer);
         S3Endpoint.Map(app, store, supervisor);
+        ZoneEndpoints.Map(app, store, residency, zoneName);
         app.MapFallback(() => Api.Error(StatusCodes.Status404NotFound, 7000, "No route for that URI"));
 
         await app.StartAsync(cancellationToken);
-        var server = new ControlPlaneServer(app, accountId, apiToken, deployer, store);
+        var server = new ControlPlaneServer(app, accountId, apiToken, deployer, store) { ZoneName = zoneName, ZoneId = ZoneEndpoints.ZoneIdOf(zoneName) };
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         server.BaseUrl = new Uri(address.TrimEnd('/') + "/client/v4/");
         return server;

@@ -289,7 +289,7 @@ internal sealed class CloudflareEmulatorLifecycle(
         }
         try
         {
-            var report = await new Residency.ResidencyAuditor(supervisor, server.Store, options.Residency).AuditAsync(cancellationToken);
+            var report = await new Residency.ResidencyAuditor(supervisor, server.Store, options.Residency, server.ZoneName).AuditAsync(cancellationToken);
             var path = Residency.ResidencyReport.PathUnder(options.StateRoot);
             report.WriteJson(path);
             var log = loggers.GetLogger(_emulator);
@@ -421,7 +421,10 @@ internal sealed class CloudflareEmulatorLifecycle(
                 ["AUTH_PUBLIC_KEY"] = tokens.PublicJwk(),
                 ["AUTH_PRIVATE_KEY"] = tokens.PrivateJwk(),
                 // acme.localhost reaches account acme (browsers resolve *.localhost to loopback).
-                ["TENANT_DOMAIN"] = "localhost",
+                ["TENANT_DOMAIN"] = controlPlane.Server.ZoneName,
+                // The tenants' zone, whose host names provisioning pins to the policy's region (UK).
+                ["CLOUDFLARE_ZONE_ID"] = controlPlane.Server.ZoneId,
+                ["TENANT_REGION"] = options.Residency.HostnameRegion,
                 // UK-only users (request.cf.country), from the residency policy.
                 ["ALLOWED_COUNTRIES"] = string.Join(",", options.Residency.UserCountries),
                 // Each account's R2 S3 credentials are stored sealed with this key; R2's S3 endpoint.

@@ -12,7 +12,7 @@ namespace Cloudflare.Emulation.Residency;
 /// the runtime's live bindings, the control plane's records of each resource, the KV cache's actual
 /// contents, the egress guard's log — not from what was intended.
 /// </summary>
-public sealed partial class ResidencyAuditor(StackSupervisor supervisor, ControlPlaneStore store, ResidencyPolicy policy)
+public sealed partial class ResidencyAuditor(StackSupervisor supervisor, ControlPlaneStore store, ResidencyPolicy policy, string zoneName)
 {
     /// <summary>Field names that make a KV value personal data (KV may be stored outside the EU).</summary>
     private static readonly HashSet<string> PersonalFields = new(StringComparer.OrdinalIgnoreCase)
@@ -102,7 +102,23 @@ public sealed partial class ResidencyAuditor(StackSupervisor supervisor, Control
         {
             violations.Add($"{name}: the running Worker has a binding '{extra}' it was not declared with");
         }
-        return new StackResidency(name, status.State.ToString(), d1, r2, kv, live, summary);
+        return new StackResidency(name, status.State.ToString(), d1, r2, kv, live, summary, HostnameOf(name, violations));
+    }
+
+    /// <summary>A provisioned account's own host name must be pinned to the policy's region.</summary>
+    private TenantHostname? HostnameOf(string stack, List<string> violations)
+    {
+        if (!stack.StartsWith(Hosting.WorkerStackResource.AccountScriptPrefix, StringComparison.Ordinal) || store.Snapshot.Scripts.All(s => s.Name != stack))
+        {
+            return null;
+        }
+        var hostname = $"{stack[Hosting.WorkerStackResource.AccountScriptPrefix.Length..]}.{zoneName}";
+        var region = store.Snapshot.AllRegionalHostnames.FirstOrDefault(h => h.Hostname == hostname)?.RegionKey;
+        if (region != policy.HostnameRegion)
+        {
+            violations.Add($"{stack}: host name {hostname} is served in '{region ?? "any region"}', the policy needs '{policy.HostnameRegion}'");
+        }
+        return new TenantHostname(hostname, region);
     }
 
     private async Task<IReadOnlyList<string>> ReplicaRegionsAsync(string stack, string binding, CancellationToken cancellationToken)

@@ -36,8 +36,8 @@ public static class ResidencyCheck
                 return 1;
             }
             var supervisor = app.Services.GetRequiredService<StackSupervisor>();
-            var store = app.Services.GetRequiredService<ControlPlaneHandle>().Server!.Store;
-            var report = await new ResidencyAuditor(supervisor, store, options.Residency).AuditAsync(CancellationToken.None);
+            var server = app.Services.GetRequiredService<ControlPlaneHandle>().Server!;
+            var report = await new ResidencyAuditor(supervisor, server.Store, options.Residency, server.ZoneName).AuditAsync(CancellationToken.None);
             report.WriteJson(options.ResidencyReportPath!);
             output.Write(report.ToTable());
             output.WriteLine($"JSON: {options.ResidencyReportPath}");

@@ -12,7 +12,11 @@ public sealed record StackResidency(
     IReadOnlyList<R2Residency> R2,
     IReadOnlyList<KvResidency> Kv,
     IReadOnlyList<string> LiveBindings,
-    EgressSummary Egress);
+    EgressSummary Egress,
+    TenantHostname? Hostname = null);
+
+/// <summary>An account's own host name and the Regional Services region its traffic is processed in.</summary>
+public sealed record TenantHostname(string Hostname, string? Region);
 
 /// <summary>A D1 binding: its database, the database's jurisdiction, and the regions of its read replicas.</summary>
 public sealed record D1Residency(string Binding, string DatabaseId, string? Jurisdiction, IReadOnlyList<string> ReplicaRegions);
@@ -40,15 +44,15 @@ public sealed record ResidencyReport(DateTimeOffset GeneratedAt, ResidencyPolicy
         var text = new StringBuilder();
         text.AppendLine(CultureInfo.InvariantCulture,
             $"Residency report {GeneratedAt:u} — policy: jurisdictions {string.Join(",", Policy.Jurisdictions)}; users {string.Join(",", Policy.UserCountries)}; egress [{string.Join(", ", Policy.Egress)}]");
-        text.AppendLine("| stack | state | D1 (jurisdiction, replicas) | R2 (bucket / binding jurisdiction) | KV (keys, personal data) | live bindings | egress (attempts / blocked) |");
-        text.AppendLine("|---|---|---|---|---|---|---|");
+        text.AppendLine("| stack | state | host name (region) | D1 (jurisdiction, replicas) | R2 (bucket / binding jurisdiction) | KV (keys, personal data) | live bindings | egress (attempts / blocked) |");
+        text.AppendLine("|---|---|---|---|---|---|---|---|");
         foreach (var s in Stacks)
         {
             var d1 = string.Join("; ", s.D1.Select(d => $"{d.Binding}: {d.Jurisdiction ?? "none"}{(d.ReplicaRegions.Count > 0 ? $" +{string.Join("/", d.ReplicaRegions)}" : "")}"));
             var r2 = string.Join("; ", s.R2.Select(r => $"{r.Binding}: {r.BucketJurisdiction ?? "none"} / {r.BindingJurisdiction ?? "none"}"));
             var kv = string.Join("; ", s.Kv.Select(k => $"{k.Binding}: {k.Keys} keys [{string.Join(",", k.KeyPrefixes)}], personal data: {(k.PersonalDataKeys.Count == 0 ? "none" : string.Join(",", k.PersonalDataKeys))}"));
             text.AppendLine(CultureInfo.InvariantCulture,
-                $"| {s.Stack} | {s.State} | {Or(d1)} | {Or(r2)} | {Or(kv)} | {string.Join(",", s.LiveBindings)} | {s.Egress.Attempts} / {s.Egress.Blocked} |");
+                $"| {s.Stack} | {s.State} | {(s.Hostname is { } h ? $"{h.Hostname} ({h.Region ?? "none"})" : "—")} | {Or(d1)} | {Or(r2)} | {Or(kv)} | {string.Join(",", s.LiveBindings)} | {s.Egress.Attempts} / {s.Egress.Blocked} |");
         }
         text.AppendLine(Compliant ? "No violations." : $"{Violations.Count} violation(s):");
         foreach (var v in Violations)

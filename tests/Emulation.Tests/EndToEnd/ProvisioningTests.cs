@@ -86,6 +86,7 @@ public sealed class ProvisioningTests(HarnessFixture harness)
     [InlineData("kv.create", "kv")]
     [InlineData("scripts.upload", "script")]
     [InlineData("d1.query", "migrations")]
+    [InlineData("regional_hostnames.create", "hostname")]
     [InlineData("workers.subdomain", "routing")]
     public async Task A_failure_at_any_step_is_resumed_by_a_retry_without_duplicates(string operation, string step)
     {
@@ -158,6 +159,9 @@ public sealed class ProvisioningTests(HarnessFixture harness)
         var tokens = harness.ControlPlane.Store.Snapshot.AllTokens;
         Assert.DoesNotContain(tokens, t => t.Bucket.Contains(doomed, StringComparison.Ordinal));
         Assert.Single(tokens, t => t.Bucket == $"acct-{kept}-documents");
+        var hostnames = harness.ControlPlane.Store.Snapshot.AllRegionalHostnames;
+        Assert.DoesNotContain(hostnames, h => h.Hostname == $"{doomed}.localhost");
+        Assert.Equal("gb", Assert.Single(hostnames, h => h.Hostname == $"{kept}.localhost").RegionKey);
         Assert.Contains($"acct-{kept}", databases);
         Assert.Contains($"acct-{kept}", scripts);
         using (var gone = await AdminAsync(HttpMethod.Get, $"/admin/accounts/{doomed}"))

@@ -18,7 +18,7 @@ public sealed class ResidencyCheckProcessTests
             var (exit, output) = await RunAppHostAsync("--accounts", "1", "--state-root", stateRoot, "--hot-reload", "false", "--residency-report", report);
             Assert.True(exit == 0, output);
             Assert.Contains("No violations.", output, StringComparison.Ordinal);
-            Assert.Contains("| acct-account-1 | Running | DB: eu |", output, StringComparison.Ordinal);
+            Assert.Contains("| acct-account-1 | Running | account-1.localhost (gb) | DB: eu |", output, StringComparison.Ordinal);
             using var json = JsonDocument.Parse(await File.ReadAllTextAsync(report));
             Assert.True(json.RootElement.GetProperty("compliant").GetBoolean());
             Assert.Empty(ProcessTable.FindByStateRoot(stateRoot));

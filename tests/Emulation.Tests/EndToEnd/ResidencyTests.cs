@@ -33,6 +33,19 @@ public sealed class ResidencyTests(HarnessFixture harness)
     }
 
     [Fact]
+    public async Task A_tenant_host_name_outside_the_UK_region_is_refused()
+    {
+        var zone = harness.ControlPlane.ZoneId;
+        var (status, envelope) = await harness.CloudflareAsync(HttpMethod.Post, $"zones/{zone}/addressing/regional_hostnames",
+            new { hostname = $"{Unique("elsewhere")}.localhost", region_key = "us" });
+        Assert.Equal(HttpStatusCode.Forbidden, status);
+        Assert.StartsWith("region_key:", envelope.GetProperty("errors")[0].GetProperty("message").GetString(), StringComparison.Ordinal);
+        var (outside, _) = await harness.CloudflareAsync(HttpMethod.Post, $"zones/{zone}/addressing/regional_hostnames",
+            new { hostname = "acme.example.com", region_key = "gb" });
+        Assert.Equal(HttpStatusCode.BadRequest, outside);
+    }
+
+    [Fact]
     public async Task A_Workers_fetch_outside_the_policy_is_blocked_and_recorded_and_the_report_flags_it()
     {
         // A tenant-like Worker that fetches whatever it is told to: uploaded through the Cloudflare API.
@@ -84,6 +97,8 @@ public sealed class ResidencyTests(HarnessFixture harness)
         foreach (var account in HarnessFixture.Accounts)
         {
             var stack = stacks[HarnessFixture.StackOf(account)];
+            Assert.Equal($"{account}.localhost", stack.GetProperty("hostname").GetProperty("hostname").GetString());
+            Assert.Equal("gb", stack.GetProperty("hostname").GetProperty("region").GetString());
             Assert.Equal("eu", stack.GetProperty("d1")[0].GetProperty("jurisdiction").GetString());
             Assert.Equal("eu", stack.GetProperty("r2")[0].GetProperty("bucketJurisdiction").GetString());
             Assert.Equal("eu", stack.GetProperty("r2")[0].GetProperty("bindingJurisdiction").GetString());

@@ -18,6 +18,10 @@ export interface PlatformEnv {
   ALLOWED_COUNTRIES: string;
   /** Tenants' own host names are <slug>.<TENANT_DOMAIN> (e.g. acme.app.example.com; locally acme.localhost). */
   TENANT_DOMAIN: string;
+  /** The zone of TENANT_DOMAIN, whose tenant host names provisioning pins to TENANT_REGION. */
+  CLOUDFLARE_ZONE_ID: string;
+  /** Regional Services region of tenants' host names: gb, so UK users are served from the UK. */
+  TENANT_REGION: string;
   /** AES-256 key (base64, a secret) sealing each account's R2 S3 secret access key on its row. */
   CREDENTIALS_KEY: string;
   /** R2's S3 API endpoint for the EU jurisdiction (https://<account>.eu.r2.cloudflarestorage.com). */

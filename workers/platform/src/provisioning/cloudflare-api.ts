@@ -22,7 +22,9 @@ export class CloudflareApi {
   constructor(private readonly env: PlatformEnv) {}
 
   private url(path: string) {
-    return new URL(`accounts/${this.env.CLOUDFLARE_ACCOUNT_ID}/${path}`, this.env.CLOUDFLARE_API_BASE);
+    // Zone-level calls (zones/<id>/…) are not under the account.
+    const scoped = path.startsWith("zones/") ? path : `accounts/${this.env.CLOUDFLARE_ACCOUNT_ID}/${path}`;
+    return new URL(scoped, this.env.CLOUDFLARE_API_BASE);
   }
 
   async call<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
@@ -116,6 +118,15 @@ export class CloudflareApi {
 
   deleteToken(id: string) {
     return this.call<{ id: string }>("DELETE", `tokens/${id}`);
+  }
+
+  /** Regional Services: the tenant's host name is decrypted and processed only in `region` (e.g. gb). */
+  createRegionalHostname(hostname: string, region: string) {
+    return this.call<{ hostname: string }>("POST", `zones/${this.env.CLOUDFLARE_ZONE_ID}/addressing/regional_hostnames`, { hostname, region_key: region });
+  }
+
+  deleteRegionalHostname(hostname: string) {
+    return this.call<null>("DELETE", `zones/${this.env.CLOUDFLARE_ZONE_ID}/addressing/regional_hostnames/${hostname}`);
   }
 
   workersSubdomain() {

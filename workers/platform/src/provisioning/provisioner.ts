@@ -9,7 +9,7 @@ import { seal, sha256Hex } from "./sealed";
  * interrupted attempt created instead of creating it twice — and its outcome is recorded on the
  * account row before the next begins, so a crash or a failure at any step is resumed by a retry.
  */
-export const STEPS = ["d1", "r2", "r2-credentials", "kv", "script", "migrations", "routing"] as const;
+export const STEPS = ["d1", "r2", "r2-credentials", "kv", "script", "migrations", "hostname", "routing"] as const;
 export type Step = (typeof STEPS)[number];
 
 export const resourceNames = (slug: string) => ({
@@ -18,6 +18,9 @@ export const resourceNames = (slug: string) => ({
   bucket: `acct-${slug}-documents`,
   kv: `acct-${slug}-cache`,
 });
+
+/** The tenant's own host name: <slug>.<TENANT_DOMAIN>. */
+export const tenantHostname = (env: PlatformEnv, slug: string) => `${slug}.${env.TENANT_DOMAIN}`;
 
 const isConflict = (error: unknown) => error instanceof CloudflareApiError && error.status === 409;
 
@@ -93,6 +96,14 @@ const run: Record<Step, StepRunner> = {
       await api.queryD1(db, `${sql}\nINSERT INTO d1_migrations (name) VALUES ('${file.replace(/'/g, "''")}');`);
     }
   },
+  /** The tenant's own host name, pinned to the UK region before anyone is routed to it. */
+  async hostname(api, env, account) {
+    try {
+      await api.createRegionalHostname(tenantHostname(env, account.slug), env.TENANT_REGION);
+    } catch (error) {
+      if (!isConflict(error)) throw error;
+    }
+  },
   async routing(api, _env, account) {
     const { subdomain } = await api.workersSubdomain();
     const { d1Id, bucket, script } = account.provisioning!.resources;
@@ -141,6 +152,7 @@ export async function deprovision(env: PlatformEnv, account: Account): Promise<{
   try {
     await ignoreMissing(() => api.deleteScript(resources.script ?? names.script));
     if (resources.r2AccessKeyId) await ignoreMissing(() => api.deleteToken(resources.r2AccessKeyId!));
+    await ignoreMissing(() => api.deleteRegionalHostname(tenantHostname(env, account.slug)));
     if (resources.d1Id) await ignoreMissing(() => api.deleteD1(resources.d1Id!));
     await ignoreMissing(() => api.deleteBucket(resources.bucket ?? names.bucket));
     if (resources.kvId) await ignoreMissing(() => api.deleteNamespace(resources.kvId!));
