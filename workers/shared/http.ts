@@ -1,6 +1,7 @@
 // Error responses shared by every Worker: a 4xx names the field at fault, and nothing — not even an
 // unexpected exception — answers with a stack trace.
 import type { Context } from "hono";
+import { createMiddleware } from "hono/factory";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import * as z from "zod/mini";
@@ -60,3 +61,18 @@ export function onError(err: Error, c: Context) {
 export function notFound(c: Context) {
   return problem(c, 404, "not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`);
 }
+
+/** Unread request bodies up to this size are read to the end before answering (see drainUnreadBody). */
+const DRAIN_LIMIT_BYTES = 1024 * 1024;
+
+/**
+ * An answer sent before the request body was read (a 401, a 403, a 400 on the query) leaves the
+ * rest of the body on the connection, which then cannot be reused: the caller's next request on it
+ * fails ("Network connection lost"). Reading small leftovers keeps callers' connections healthy.
+ */
+export const drainUnreadBody = createMiddleware(async (c, next) => {
+  await next();
+  const request = c.req.raw;
+  const length = Number(request.headers.get("content-length") ?? "0");
+  if (request.body && !request.bodyUsed && length <= DRAIN_LIMIT_BYTES) await request.arrayBuffer().catch(() => undefined);
+});

@@ -84,6 +84,54 @@ public sealed class BadInputFuzzTests(HarnessFixture harness)
         Assert.NotNull(await harness.AsOwner("account-2").ListIdsAsync("clients", "limit=1"));
     }
 
+    /// <summary>Every filter the account API offers, by entity (workers/account/src/entities/catalog.ts).</summary>
+    private static readonly (string Entity, string Filter)[] Filters =
+    [
+        ("clients", "status"), ("clients", "assignedTo"), ("clients", "email"), ("users", "role"), ("users", "status"), ("users", "email"),
+        ("group-members", "groupId"), ("group-members", "userId"), ("dependants", "clientId"), ("dependant-clients", "dependantId"),
+        ("dependant-clients", "clientId"), ("cases", "clientId"), ("cases", "status"), ("cases", "assignedTo"), ("case-tasks", "caseId"),
+        ("case-tasks", "status"), ("case-tasks", "assignedTo"), ("case-tasks", "dueDate"), ("documents", "clientId"), ("documents", "caseId"),
+        ("contact-companies", "kind"), ("contact-individuals", "companyId"), ("contact-individuals", "email"), ("client-contacts", "clientId"),
+        ("client-contacts", "contactId"), ("audit-events", "entity"),
+    ];
+
+    private static readonly string[] SqlLooking =
+    [
+        "' OR '1'='1", "x' UNION SELECT body FROM users --", "1; DROP TABLE clients", "active' --", "%' OR body LIKE '%",
+        "\"; DELETE FROM clients; --", "0 OR 1=1", "') OR json_extract(body, '$.role') = 'owner' --",
+    ];
+
+    [Fact]
+    public async Task SQL_looking_values_in_every_filter_and_sort_are_inert()
+    {
+        var api = harness.AsOwner("account-1");
+        var started = DateTimeOffset.UtcNow.ToString("O");
+        var failures = new List<string>();
+        var before = (await api.ListAllIdsAsync("clients")).Count;
+        foreach (var (entity, filter) in Filters)
+        {
+            foreach (var value in SqlLooking)
+            {
+                using var response = await api.SendAsync(HttpMethod.Get, $"/api/{entity}?{filter}={Uri.EscapeDataString(value)}");
+                var text = await response.Content.ReadAsStringAsync();
+                var status = (int)response.StatusCode;
+                // A value that fits the filter's type is just a value: an empty page. One that does not is a 400 naming the filter.
+                if (status == 200 ? JsonDocument.Parse(text).RootElement.GetProperty("items").GetArrayLength() != 0 : status != 400 || !text.Contains(filter, StringComparison.Ordinal))
+                {
+                    failures.Add($"{entity}?{filter}={value} → {status} {Short(text)}");
+                }
+            }
+            using var sort = await api.SendAsync(HttpMethod.Get, $"/api/{entity}?sort={Uri.EscapeDataString("name; DROP TABLE clients")}");
+            if (sort.StatusCode != System.Net.HttpStatusCode.BadRequest)
+            {
+                failures.Add($"{entity}?sort=<sql> → {(int)sort.StatusCode}");
+            }
+        }
+        Assert.True(failures.Count == 0, string.Join('\n', failures.Take(20)));
+        Assert.Empty(await CreatedSinceAsync(started));
+        Assert.Equal(before, (await api.ListAllIdsAsync("clients")).Count);
+    }
+
     /// <summary>Ids of every record (any table but the audit trail) account-1's D1 holds that was created since <paramref name="since"/>.</summary>
     private async Task<List<string>> CreatedSinceAsync(string since)
     {

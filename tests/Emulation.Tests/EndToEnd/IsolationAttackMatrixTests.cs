@@ -49,9 +49,14 @@ public sealed class IsolationAttackMatrixTests(HarnessFixture harness)
         attacks.Add(("B's path", Request(HttpMethod.Get, Path(Victim, $"/api/{entity}/{id}"), aToken), [HttpStatusCode.Forbidden]));
         attacks.Add(("B's path, list", Request(HttpMethod.Get, Path(Victim, $"/api/{entity}"), aToken), [HttpStatusCode.Forbidden]));
         attacks.Add(("B's path, delete", Request(HttpMethod.Delete, Path(Victim, $"/api/{entity}/{id}"), aToken), [HttpStatusCode.Forbidden]));
+        attacks.Add(("B's path, create", Request(HttpMethod.Post, Path(Victim, $"/api/{entity}"), aToken, new { name = "planted" }), [HttpStatusCode.Forbidden]));
+        attacks.Add(("B's path, batch", Request(HttpMethod.Post, Path(Victim, $"/api/{entity}/batch"), aToken, new { items = new[] { new { name = "planted" } } }), [HttpStatusCode.Forbidden]));
+        attacks.Add(("B's path, change", Request(HttpMethod.Patch, Path(Victim, $"/api/{entity}/{id}"), aToken, patch ?? new { }, ifMatch: "\"1\""), [HttpStatusCode.Forbidden]));
         // 4. B's Worker URL directly, with A's token: B's Worker checks the audience itself.
         var victimWorker = new Uri(harness.Supervisor.Find(HarnessFixture.StackOf(Victim))!.Url!);
         attacks.Add(("B's Worker URL", Request(HttpMethod.Get, new Uri(victimWorker, $"/api/{entity}/{id}"), aToken), [HttpStatusCode.Unauthorized]));
+        attacks.Add(("B's Worker URL, create", Request(HttpMethod.Post, new Uri(victimWorker, $"/api/{entity}"), aToken, new { name = "planted" }), [HttpStatusCode.Unauthorized]));
+        attacks.Add(("B's Worker URL, delete", Request(HttpMethod.Delete, new Uri(victimWorker, $"/api/{entity}/{id}"), aToken), [HttpStatusCode.Unauthorized]));
         // 5. A token for B signed by a key that is not the platform's.
         var forger = TokenIssuer.LoadOrCreate(RepositoryPaths.NewStateRoot("forger"));
         var forged = forger.Issue(Victim, harness.Owners[Victim], TimeSpan.FromMinutes(5));

@@ -6,9 +6,11 @@ import type { PlatformEnv } from "./env";
 import { admin } from "./routes/admin";
 import { routeTo, tenantFromHost } from "./routes/router";
 import { providerLookup } from "./routes/providers";
-import { notFound, onError, problem } from "../../shared/http";
+import { drainUnreadBody, notFound, onError, problem } from "../../shared/http";
 
 const app = new Hono<{ Bindings: PlatformEnv }>();
+// A request refused before it is forwarded (401, 403, 451) must not leave its body on the connection.
+app.use("*", drainUnreadBody);
 
 // By host: acme.<TENANT_DOMAIN>/anything → acme's Worker /anything.
 app.use("*", async (c, next) => {
