@@ -228,10 +228,6 @@ class Replication {
   // ---- replicas ---------------------------------------------------------------------------
 
   /** Applies what replica r may apply by now; true when it then holds everything up to `need`. */
-  catchUp(replica, need) {
-    return this.#configuration().then((config) => this.#catchUp(replica, need, config));
-  }
-
   #catchUp(replica, need, config) {
     // The common case — up to date enough, looked recently — needs no lock and no round trip.
     const known = this.applied.get(replica);
@@ -244,11 +240,11 @@ class Replication {
       if (applied >= need && (frozen || Date.now() - (this.pulledAt.get(replica) ?? 0) < PULL_INTERVAL_MS)) return true;
       if (frozen) return false;
       if (applied < config.snapshotBelow) applied = await this.#bootstrap(replica, applied);
-      const known = this.#recall(applied, need);
-      if (known && Date.now() - (this.pulledAt.get(replica) ?? 0) < PULL_INTERVAL_MS) {
+      const ownWrites = this.#recall(applied, need);
+      if (ownWrites && Date.now() - (this.pulledAt.get(replica) ?? 0) < PULL_INTERVAL_MS) {
         // What the bookmark needs was written through this isolate: apply it without a round trip.
-        await sleep(known.at(-1).committed_at + config.lagMs - Date.now());
-        return (await this.#apply(replica, applied, known)) >= need;
+        await sleep(ownWrites.at(-1).committed_at + config.lagMs - Date.now());
+        return (await this.#apply(replica, applied, ownWrites)) >= need;
       }
       for (;;) {
         this.pulledAt.set(replica, Date.now());

@@ -27,10 +27,17 @@ public sealed class ScriptDeployer(ControlPlaneStore store, StackSupervisor supe
         {
             switch (binding.Type)
             {
-                case "d1" when snapshot.Databases.FirstOrDefault(d => d.Uuid == binding.Id) is not { } database:
-                    return $"bindings.{binding.Name}: no D1 database {binding.Id}";
-                case "d1" when snapshot.Databases.First(d => d.Uuid == binding.Id) is { } database && !residency.AllowsJurisdiction(database.Jurisdiction):
-                    return $"bindings.{binding.Name}: database {database.Name} has jurisdiction '{database.Jurisdiction ?? "none"}'; the residency policy allows only {string.Join(", ", residency.Jurisdictions)}";
+                case "d1":
+                    var database = snapshot.Databases.FirstOrDefault(d => d.Uuid == binding.Id);
+                    if (database is null)
+                    {
+                        return $"bindings.{binding.Name}: no D1 database {binding.Id}";
+                    }
+                    if (!residency.AllowsJurisdiction(database.Jurisdiction))
+                    {
+                        return $"bindings.{binding.Name}: database {database.Name} has jurisdiction '{database.Jurisdiction ?? "none"}'; the residency policy allows only {string.Join(", ", residency.Jurisdictions)}";
+                    }
+                    break;
                 case "r2_bucket":
                     var bucket = snapshot.Buckets.FirstOrDefault(b => b.Name == binding.BucketName);
                     if (bucket is null)
@@ -48,7 +55,7 @@ public sealed class ScriptDeployer(ControlPlaneStore store, StackSupervisor supe
                     break;
                 case "kv_namespace" when snapshot.Namespaces.All(n => n.Id != binding.NamespaceId):
                     return $"bindings.{binding.Name}: no KV namespace {binding.NamespaceId}";
-                case "d1" or "kv_namespace" or "plain_text" or "secret_text":
+                case "kv_namespace" or "plain_text" or "secret_text":
                     break;
                 default:
                     return $"bindings.{binding.Name}: binding type '{binding.Type}' is not supported by the emulator";
