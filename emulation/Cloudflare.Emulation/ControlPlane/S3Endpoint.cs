@@ -42,7 +42,9 @@ internal static partial class S3Endpoint
             await ErrorAsync(context, 403, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.");
             return;
         }
-        if (token.Bucket != bucket)
+        // The key opens its own bucket only — also as the source of a copy.
+        var copySource = Uri.UnescapeDataString(context.Request.Headers["x-amz-copy-source"].FirstOrDefault() ?? "").TrimStart('/');
+        if (token.Bucket != bucket || (copySource.Length > 0 && copySource.Split('/')[0] != token.Bucket))
         {
             await ErrorAsync(context, 403, "AccessDenied", "Access Denied");
             return;

@@ -104,6 +104,10 @@ public sealed class R2S3ApiTests(HarnessFixture harness)
         var list = await Assert.ThrowsAsync<AmazonS3Exception>(() => s3.ListObjectsV2Async(new ListObjectsV2Request { BucketName = theirs.Bucket }));
         Assert.Equal("AccessDenied", list.ErrorCode);
 
+        // Nor by copying: B's object as the source of a copy into A's own bucket.
+        var copy = await Assert.ThrowsAsync<AmazonS3Exception>(() => s3.CopyObjectAsync(theirs.Bucket, $"documents/{id}", mine.Bucket, "stolen.txt"));
+        Assert.Equal("AccessDenied", copy.ErrorCode);
+
         // Nothing was planted in B's bucket.
         var objects = await harness.Supervisor.ListR2Async(HarnessFixture.StackOf("account-2"), "DOCUMENTS", CancellationToken.None);
         Assert.DoesNotContain(objects.GetProperty("objects").EnumerateArray(), o => o.GetProperty("key").GetString() == "planted.txt");
