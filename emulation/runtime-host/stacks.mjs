@@ -1,7 +1,7 @@
 // One Miniflare instance per stack, each with its own workerd process and its own persist root.
 // Instances never share a persist root (20 on one root crash with SQLITE_BUSY) and never share a
 // process, so starting, reloading or losing one stack leaves every other stack serving.
-import { readFileSync, readdirSync, existsSync } from "node:fs";
+import { readFileSync, readdirSync, existsSync, appendFileSync, writeFileSync, statSync, mkdirSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
@@ -21,6 +21,7 @@ export const MAX_REPLICAS = 2;
 
 const RECENT_LINES = 40;
 const EGRESS_RECORDS = 500;
+const EGRESS_FILE_BYTES = 1024 * 1024;
 // request.cf of a local request that does not say otherwise (with an MF-CF-Blob header): a user in
 // London, the population this SaaS serves. Fetching the real cf object would leave the machine.
 const LOCAL_CF = {
@@ -52,7 +53,7 @@ export class StackRegistry {
     this.bundler = bundler;
     this.workersDir = workersDir;
     this.emit = emit;
-    this.egress = { allow: [], cloudflareApi: undefined };
+    this.egressPolicy = { allow: [], cloudflareApi: undefined };
     setInterval(() => this.#detectCrashes(), CRASH_POLL_MS).unref();
   }
 
@@ -64,7 +65,6 @@ export class StackRegistry {
     }
     if (existing) await existing.dispose();
     const stack = new Stack(spec, this);
-    if (existing) stack.egress = existing.egress;
     this.#stacks.set(spec.name, stack);
     return stack.start();
   }
@@ -165,8 +165,8 @@ export class StackRegistry {
    * API's address (it stands for api.cloudflare.com). Until it is set, only other stacks are reachable.
    */
   setEgressPolicy({ allow = [], cloudflareApi } = {}) {
-    this.egress = { allow, cloudflareApi };
-    return this.egress;
+    this.egressPolicy = { allow, cloudflareApi };
+    return this.egressPolicy;
   }
 
   /** What each stack's Worker tried to reach, allowed or not (the newest EGRESS_RECORDS per stack). */
@@ -178,9 +178,9 @@ export class StackRegistry {
   /** Why a destination may be reached, or undefined when the policy does not allow it. */
   #egressRule(url) {
     if (this.workersDev.test(url.hostname)) return "a Worker of this harness (workers.dev)";
-    if (this.egress.cloudflareApi && url.host === this.egress.cloudflareApi) return "the Cloudflare API";
+    if (this.egressPolicy.cloudflareApi && url.host === this.egressPolicy.cloudflareApi) return "the Cloudflare API";
     const host = url.hostname.toLowerCase();
-    const pattern = this.egress.allow.find((p) => (p.startsWith("*.") ? host.endsWith(p.slice(1)) : host === p));
+    const pattern = this.egressPolicy.allow.find((p) => (p.startsWith("*.") ? host.endsWith(p.slice(1)) : host === p));
     return pattern ? `policy: ${pattern}` : undefined;
   }
 
@@ -253,14 +253,14 @@ class Stack {
   url = undefined;
   controlUrl = undefined;
   recent = [];
-  /** Outbound fetches of this stack's Worker, allowed and blocked (kept across restarts of the stack). */
-  egress = [];
   /** @type {import("miniflare").Miniflare | undefined} */
   instance = undefined;
 
   constructor(spec, registry) {
     this.spec = { ...spec };
     this.registry = registry;
+    this.egressFile = path.join(spec.persistDir, "egress.jsonl");
+    this.egress = readEgress(this.egressFile);
   }
 
   get name() {
@@ -421,9 +421,17 @@ class Stack {
     this.#log(level, line);
   }
 
+  /** Kept in memory and in the stack's folder, so the residency report still sees it after a restart. */
   recordEgress(entry) {
     this.egress.push(entry);
     if (this.egress.length > EGRESS_RECORDS) this.egress.shift();
+    try {
+      mkdirSync(path.dirname(this.egressFile), { recursive: true });
+      appendFileSync(this.egressFile, JSON.stringify(entry) + "\n");
+      if (statSync(this.egressFile).size > EGRESS_FILE_BYTES) writeFileSync(this.egressFile, this.egress.map((e) => JSON.stringify(e) + "\n").join(""));
+    } catch (error) {
+      this.#log("error", `could not record egress: ${error.message}`);
+    }
   }
 }
 
@@ -466,6 +474,20 @@ function validateSpec(spec) {
   }
   if (typeof spec.worker !== "string") throw new Error("stack.worker is required");
   if (typeof spec.persistDir !== "string") throw new Error("stack.persistDir is required");
+}
+
+/** The newest EGRESS_RECORDS outbound fetches recorded for a stack (egress.jsonl in its folder). */
+function readEgress(file) {
+  if (!existsSync(file)) return [];
+  const entries = [];
+  for (const line of readFileSync(file, "utf8").split("\n")) {
+    try {
+      if (line) entries.push(JSON.parse(line));
+    } catch {
+      // A line cut short by a crash.
+    }
+  }
+  return entries.slice(-EGRESS_RECORDS);
 }
 
 function isAlive(pid) {

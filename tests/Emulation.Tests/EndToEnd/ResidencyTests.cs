@@ -70,6 +70,10 @@ public sealed class ResidencyTests(HarnessFixture harness)
             var blocked = Assert.Single(records, r => !r.GetProperty("allowed").GetBoolean());
             Assert.Equal("https://collector.example.com/upload", blocked.GetProperty("destination").GetString()); // no query string: it may carry data
             Assert.Contains(records, r => r.GetProperty("allowed").GetBoolean() && r.GetProperty("destination").GetString() == "https://platform.emulator.workers.dev/healthz");
+            // Also on disk beside the stack's state, so a report after a restart still sees it.
+            var onDisk = await File.ReadAllTextAsync(Path.Combine(harness.Supervisor.StackDirectory(probe), "egress.jsonl"));
+            Assert.Contains("https://collector.example.com/upload", onDisk, StringComparison.Ordinal);
+            Assert.DoesNotContain("ssn=123", onDisk, StringComparison.Ordinal);
 
             var (_, report) = await harness.CloudflareAsync(HttpMethod.Get, "/__emulator/residency");
             var violations = report.GetProperty("result").GetProperty("violations").EnumerateArray().Select(v => v.GetString()!).ToList();
