@@ -206,6 +206,29 @@ public sealed partial class ReadReplicationTests(HarnessFixture harness) : IAsyn
     }
 
     [Fact]
+    public async Task A_genuine_bookmark_from_the_future_waits_then_is_a_400()
+    {
+        // Only a restore to an earlier point could make one: sign a position past the head with the
+        // database's own secret, as the emulator would have.
+        var status = (await harness.CloudflareAsync(HttpMethod.Get, Replication)).Envelope.GetProperty("result");
+        var databaseId = status.GetProperty("databaseId").GetString()!;
+        var head = status.GetProperty("head").GetInt64();
+        var (_, secretRows) = await harness.CloudflareAsync(HttpMethod.Post, Session,
+            new { bookmark = "first-primary", statements = new[] { new { sql = "SELECT secret FROM _emulator_d1_replication" } } });
+        var secret = Convert.FromHexString(secretRows.GetProperty("result").GetProperty("results")[0].GetProperty("results")[0].GetProperty("secret").GetString()!);
+        var prefix = $"00000001-00000000-{head + 1000:x8}";
+        var mac = System.Security.Cryptography.HMACSHA256.HashData(secret, System.Text.Encoding.UTF8.GetBytes($"{databaseId}:{prefix}"));
+        var future = $"{prefix}-{Convert.ToHexStringLower(mac)[..32]}";
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        using var response = await harness.AsOwner(Account).SendAsync(HttpMethod.Get, "/api/clients", bookmark: future);
+        var body = await AccountApi.ReadAsync(response, HttpStatusCode.BadRequest);
+        Assert.Equal("x-d1-bookmark", body.GetProperty("field").GetString());
+        Assert.Contains("ahead of this database", body.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.True(clock.Elapsed >= TimeSpan.FromSeconds(1.5), $"answered after {clock.Elapsed.TotalSeconds:0.0} s: it should wait for the primary first");
+    }
+
+    [Fact]
     public async Task A_bookmark_stays_valid_across_a_restart()
     {
         var owner = harness.AsOwner(Account);
