@@ -229,6 +229,54 @@ public sealed partial class ReadReplicationTests(HarnessFixture harness) : IAsyn
     }
 
     [Fact]
+    public async Task A_database_from_before_replication_gives_a_new_replica_a_copy_of_its_data()
+    {
+        // A tenant whose D1 was written before the emulator replicated anything (state from an older harness).
+        var slug = $"legacy-{Guid.NewGuid():N}"[..20];
+        using (var signup = await harness.AdminAsync(HttpMethod.Post, "/admin/accounts", new { slug, name = "Legacy" }))
+        {
+            Assert.Equal(HttpStatusCode.Created, signup.StatusCode);
+        }
+        var stack = $"acct-{slug}";
+        var d1 = $"/__emulator/stacks/{stack}/d1/DB";
+        try
+        {
+            await harness.CloudflareAsync(HttpMethod.Post, $"{d1}/session", new
+            {
+                bookmark = "first-primary",
+                statements = new[] { new { sql = "INSERT INTO clients (id, body) VALUES ('c1', json_object('id', 'c1', 'name', 'Old', 'status', 'active'))" } },
+            });
+            // Take the emulator's own tables out of the file, as if they had never been there.
+            await harness.Supervisor.StopStackAsync(stack, CancellationToken.None);
+            var database = harness.ControlPlane.Store.Snapshot.Scripts.Single(s => s.Name == stack).Bindings.Single(b => b.Type == "d1").Id!;
+            foreach (var file in D1Files.Of(harness.ControlPlane.Store.ResourceDirectory("d1", database)))
+            {
+                using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={file};Pooling=False");
+                connection.Open();
+                using var drop = connection.CreateCommand();
+                drop.CommandText = "DROP TABLE IF EXISTS _emulator_d1_log; DROP TABLE IF EXISTS _emulator_d1_replication;";
+                drop.ExecuteNonQuery();
+            }
+            await harness.Supervisor.RestartStackAsync(stack, CancellationToken.None);
+
+            var (status, _) = await harness.CloudflareAsync(HttpMethod.Put, $"{d1}/replication", new { replicas = 1, lagMs = 0 });
+            Assert.Equal(HttpStatusCode.OK, status);
+            var (_, read) = await harness.CloudflareAsync(HttpMethod.Post, $"{d1}/session", new
+            {
+                bookmark = "first-unconstrained",
+                statements = new[] { new { sql = "SELECT count(*) AS n FROM clients WHERE id = 'c1' AND name = 'Old'" } },
+            });
+            var result = read.GetProperty("result").GetProperty("results")[0];
+            Assert.False(result.GetProperty("meta").GetProperty("served_by_primary").GetBoolean());
+            Assert.Equal(1, result.GetProperty("results")[0].GetProperty("n").GetInt64()); // the copy, generated columns and all
+        }
+        finally
+        {
+            await harness.AdminAsync(HttpMethod.Delete, $"/admin/accounts/{slug}");
+        }
+    }
+
+    [Fact]
     public async Task A_bookmark_stays_valid_across_a_restart()
     {
         var owner = harness.AsOwner(Account);
