@@ -1,8 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net.Http.Headers;
 using System.Text.Json;
-using Cloudflare.Emulation.Platform;
 using Cloudflare.Emulation.Seeding;
 
 namespace Cloudflare.Emulation.Benchmarks;
@@ -18,16 +16,8 @@ internal static class AccountQueryBenchmark
     public static async Task RunAsync(int clients)
     {
         await using var stacks = await TempStacks.StartAsync();
-        var supervisor = stacks.Supervisor;
-        using var tokens = TokenIssuer.LoadOrCreate(stacks.StateRoot);
-        var stack = await supervisor.StartStackAsync(
-            TempStacks.Account("bench", new Dictionary<string, string> { ["AUTH_PUBLIC_KEY"] = tokens.PublicJwk() }), CancellationToken.None);
-        var baseUrl = new Uri(stack.Url! + "/");
-
-        using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(2) };
-        var owner = await new AccountOwnerBootstrap(http, tokens).EnsureOwnerAsync(baseUrl, "bench", CancellationToken.None);
-        var token = tokens.Issue("bench", owner, TimeSpan.FromHours(1));
-        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        using var account = await stacks.StartAccountAsync("bench");
+        var (baseUrl, http, token) = (account.BaseUrl, account.Http, account.Token);
 
         var data = new SeedDataGenerator(10_000).Generate(new SeedSize(clients));
         var load = Stopwatch.StartNew();

@@ -1,4 +1,5 @@
 using Cloudflare.Emulation.Configuration;
+using Cloudflare.Emulation.Platform;
 using Cloudflare.Emulation.Supervision;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -30,6 +31,20 @@ internal sealed class TempStacks : IAsyncDisposable
         return new TempStacks(stateRoot, supervisor);
     }
 
+    /// <summary>Starts an account stack and signs its owner in: the returned client carries the owner's token.</summary>
+    public async Task<BenchAccount> StartAccountAsync(string name)
+    {
+        var tokens = TokenIssuer.LoadOrCreate(StateRoot);
+        var stack = await Supervisor.StartStackAsync(
+            Account(name, new Dictionary<string, string> { ["AUTH_PUBLIC_KEY"] = tokens.PublicJwk() }), CancellationToken.None);
+        var baseUrl = new Uri(stack.Url! + "/");
+        var http = new HttpClient { Timeout = TimeSpan.FromMinutes(2) };
+        var owner = await new AccountOwnerBootstrap(http, tokens).EnsureOwnerAsync(baseUrl, name, CancellationToken.None);
+        var token = tokens.Issue(name, owner, TimeSpan.FromHours(1));
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        return new BenchAccount(baseUrl, http, token, tokens);
+    }
+
     /// <summary>An account stack definition with its own D1, R2 and KV.</summary>
     public static StackDefinition Account(string name, IReadOnlyDictionary<string, string>? extraVars = null) => new(name, "account",
         D1: new Dictionary<string, string> { ["DB"] = $"{name}-db" },
@@ -51,5 +66,21 @@ internal sealed class TempStacks : IAsyncDisposable
         {
             // A temp folder; not worth failing a run over.
         }
+    }
+}
+
+/// <summary>A running account stack whose owner is signed in on <see cref="Http"/>.</summary>
+internal sealed class BenchAccount(Uri baseUrl, HttpClient http, string token, TokenIssuer tokens) : IDisposable
+{
+    public Uri BaseUrl { get; } = baseUrl;
+
+    public HttpClient Http { get; } = http;
+
+    public string Token { get; } = token;
+
+    public void Dispose()
+    {
+        Http.Dispose();
+        tokens.Dispose();
     }
 }
