@@ -135,7 +135,7 @@ public sealed class BadInputFuzzTests(HarnessFixture harness)
     /// <summary>Ids of every record (any table but the audit trail) account-1's D1 holds that was created since <paramref name="since"/>.</summary>
     private async Task<List<string>> CreatedSinceAsync(string since)
     {
-        var database = harness.ControlPlane.Store.Snapshot.Scripts.Single(s => s.Name == HarnessFixture.StackOf("account-1")).Bindings.Single(b => b.Type == "d1").Id;
+        var database = harness.DatabaseIdOf(HarnessFixture.StackOf("account-1"));
         var path = $"accounts/{harness.ControlPlane.AccountId}/d1/database/{database}/query";
         var (_, tables) = await harness.CloudflareAsync(HttpMethod.Post, path,
             new { sql = "SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE '%body TEXT%' AND name NOT IN ('audit_events') AND name NOT LIKE '\\_%' ESCAPE '\\'" });

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
@@ -87,7 +86,7 @@ public sealed class ControlPlaneTests(HarnessFixture harness)
         await CallAsync(HttpMethod.Post, $"{Account}/r2/buckets", new { name = bucket }, jurisdiction: "eu");
         var script = Unique("tenant");
 
-        var (status, upload) = await UploadAsync(script, """
+        var (status, upload) = await harness.UploadScriptAsync(script, """
             export default {
               async fetch(request, env) {
                 const row = await env.DB.prepare("SELECT value FROM notes WHERE id = 1").first();
@@ -129,7 +128,7 @@ public sealed class ControlPlaneTests(HarnessFixture harness)
             "jurisdiction-mismatch" => new { type = "r2_bucket", name = "FILES", bucket_name = bucket },
             _ => new { type = "durable_object_namespace", name = "DO" },
         };
-        var (status, envelope) = await UploadAsync(Unique("bad"), "export default { fetch() { return new Response('x') } };", [binding]);
+        var (status, envelope) = await harness.UploadScriptAsync(Unique("bad"), "export default { fetch() { return new Response('x') } };", [binding]);
         Assert.Equal(HttpStatusCode.BadRequest, status);
         Assert.StartsWith("bindings.", envelope.GetProperty("errors")[0].GetProperty("message").GetString(), StringComparison.Ordinal);
     }
@@ -138,25 +137,13 @@ public sealed class ControlPlaneTests(HarnessFixture harness)
     public async Task A_script_reaches_another_by_its_workers_dev_name()
     {
         var target = Unique("target");
-        Assert.Equal(HttpStatusCode.OK, (await UploadAsync(target, "export default { fetch(r) { return new Response('pong ' + new URL(r.url).pathname) } };", [])).Item1);
+        Assert.Equal(HttpStatusCode.OK, (await harness.UploadScriptAsync(target, "export default { fetch(r) { return new Response('pong ' + new URL(r.url).pathname) } };", [])).Item1);
         var (_, subdomain) = await CallAsync(HttpMethod.Get, $"{Account}/workers/subdomain");
         var host = $"{target}.{subdomain.GetProperty("result").GetProperty("subdomain").GetString()}.workers.dev";
         var caller = Unique("caller");
         var code = "export default { async fetch() { return fetch('https://" + host + "/ping'); } };";
-        Assert.Equal(HttpStatusCode.OK, (await UploadAsync(caller, code, [])).Item1);
+        Assert.Equal(HttpStatusCode.OK, (await harness.UploadScriptAsync(caller, code, [])).Item1);
 
         Assert.Equal("pong /ping", await harness.Http.GetStringAsync(harness.Supervisor.Find(caller)!.Url));
-    }
-
-    private Task<(HttpStatusCode, JsonElement)> UploadAsync(string name, string module, object[] bindings)
-    {
-        var form = new MultipartFormDataContent();
-        var metadata = new StringContent(JsonSerializer.Serialize(new { main_module = "index.js", compatibility_date = "2026-07-01", bindings }));
-        metadata.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-        form.Add(metadata, "metadata", "metadata.json");
-        var code = new StringContent(module);
-        code.Headers.ContentType = new MediaTypeHeaderValue("application/javascript+module");
-        form.Add(code, "index.js", "index.js");
-        return CallAsync(HttpMethod.Put, $"{Account}/workers/scripts/{name}", content: form);
     }
 }

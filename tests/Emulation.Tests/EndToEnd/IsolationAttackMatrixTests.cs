@@ -128,7 +128,7 @@ public sealed class IsolationAttackMatrixTests(HarnessFixture harness)
             Assert.Equal(["ACCOUNT_ID", "AUTH_PUBLIC_KEY", "CACHE", "DB", "DOCUMENTS"], live);
             var status = await harness.Supervisor.D1ReplicationAsync(stack, "DB", null, CancellationToken.None);
             var databaseId = status.GetProperty("databaseId").GetString()!;
-            var declared = harness.ControlPlane.Store.Snapshot.Scripts.Single(s => s.Name == stack).Bindings.Single(b => b.Type == "d1").Id;
+            var declared = harness.DatabaseIdOf(stack);
             Assert.Equal(declared, databaseId);
             Assert.DoesNotContain(databaseId, seen.Values);
             seen[account] = databaseId;

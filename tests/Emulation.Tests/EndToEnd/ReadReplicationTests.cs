@@ -248,7 +248,7 @@ public sealed partial class ReadReplicationTests(HarnessFixture harness) : IAsyn
             });
             // Take the emulator's own tables out of the file, as if they had never been there.
             await harness.Supervisor.StopStackAsync(stack, CancellationToken.None);
-            var database = harness.ControlPlane.Store.Snapshot.Scripts.Single(s => s.Name == stack).Bindings.Single(b => b.Type == "d1").Id!;
+            var database = harness.DatabaseIdOf(stack);
             foreach (var file in D1Files.Of(harness.ControlPlane.Store.ResourceDirectory("d1", database)))
             {
                 using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={file};Pooling=False");

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Text.Json;
 using Emulation.Tests.Infrastructure;
 
@@ -52,7 +51,7 @@ public sealed class ResidencyTests(HarnessFixture harness)
         var probe = Unique("egress-probe");
         var code = "export default { async fetch(request) { const to = new URL(request.url).searchParams.get('to'); " +
                    "const r = await fetch(to); return new Response(await r.text(), { status: r.status, headers: { 'x-egress': r.headers.get('x-emulator-egress') ?? 'passed' } }); } };";
-        Assert.Equal(HttpStatusCode.OK, (await UploadAsync(probe, code)).Status);
+        Assert.Equal(HttpStatusCode.OK, (await harness.UploadScriptAsync(probe, code, [])).Status);
         try
         {
             var url = harness.Supervisor.Find(probe)!.Url!;
@@ -117,6 +116,36 @@ public sealed class ResidencyTests(HarnessFixture harness)
     }
 
     [Fact]
+    public async Task The_report_flags_personal_data_in_KV_and_a_tenant_host_name_without_its_region()
+    {
+        // A Worker that caches a profile in KV (KV has no jurisdiction guarantee).
+        var probe = Unique("kv-probe");
+        var (_, created) = await harness.CloudflareAsync(HttpMethod.Post, $"{Account}/storage/kv/namespaces", new { title = probe });
+        var namespaceId = created.GetProperty("result").GetProperty("id").GetString()!;
+        var code = "export default { async fetch(r, env) { await env.CACHE.put('profile:1', JSON.stringify({ email: 'ada@example.com', role: 'staff' })); return new Response('ok'); } };";
+        Assert.Equal(HttpStatusCode.OK, (await harness.UploadScriptAsync(probe, code, [new { type = "kv_namespace", name = "CACHE", namespace_id = namespaceId }])).Status);
+        // And account-1's host name loses its UK pinning.
+        var zone = $"zones/{harness.ControlPlane.ZoneId}/addressing/regional_hostnames";
+        Assert.Equal(HttpStatusCode.OK, (await harness.CloudflareAsync(HttpMethod.Delete, $"{zone}/account-1.localhost")).Status);
+        try
+        {
+            Assert.Equal("ok", await harness.Http.GetStringAsync(harness.Supervisor.Find(probe)!.Url));
+            var (_, report) = await harness.CloudflareAsync(HttpMethod.Get, "/__emulator/residency");
+            var result = report.GetProperty("result");
+            Assert.False(result.GetProperty("compliant").GetBoolean());
+            var violations = result.GetProperty("violations").EnumerateArray().Select(v => v.GetString()!).ToList();
+            Assert.Contains(violations, v => v.StartsWith($"{probe}: KV CACHE holds personal data under 'profile:1'", StringComparison.Ordinal));
+            Assert.Contains(violations, v => v.StartsWith("acct-account-1: host name account-1.localhost", StringComparison.Ordinal));
+        }
+        finally
+        {
+            await harness.CloudflareAsync(HttpMethod.Post, zone, new { hostname = "account-1.localhost", region_key = "gb" });
+            await harness.CloudflareAsync(HttpMethod.Delete, $"{Account}/workers/scripts/{probe}");
+            await harness.CloudflareAsync(HttpMethod.Delete, $"{Account}/storage/kv/namespaces/{namespaceId}");
+        }
+    }
+
+    [Fact]
     public async Task The_dashboard_command_writes_the_report()
     {
         var path = Path.Combine(harness.StateRoot, "reports", "residency.json");
@@ -129,17 +158,5 @@ public sealed class ResidencyTests(HarnessFixture harness)
         using var json = JsonDocument.Parse(await File.ReadAllTextAsync(path));
         Assert.Equal(result.Success, json.RootElement.GetProperty("compliant").GetBoolean());
         Assert.True(json.RootElement.GetProperty("stacks").GetArrayLength() >= 3);
-    }
-
-    private Task<(HttpStatusCode Status, JsonElement Envelope)> UploadAsync(string name, string module)
-    {
-        var form = new MultipartFormDataContent();
-        var metadata = new StringContent(JsonSerializer.Serialize(new { main_module = "index.js", compatibility_date = "2026-07-01", bindings = Array.Empty<object>() }));
-        metadata.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-        form.Add(metadata, "metadata", "metadata.json");
-        var code = new StringContent(module);
-        code.Headers.ContentType = new MediaTypeHeaderValue("application/javascript+module");
-        form.Add(code, "index.js", "index.js");
-        return harness.CloudflareAsync(HttpMethod.Put, $"{Account}/workers/scripts/{name}", content: form);
     }
 }

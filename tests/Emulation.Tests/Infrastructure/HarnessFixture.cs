@@ -31,11 +31,23 @@ public sealed class HarnessFixture : IAsyncLifetime
     public static string StackOf(string account) => $"acct-{account}";
 
     /// <summary>Where an account's D1 keeps its SQLite files (its own folder, from the control plane's records).</summary>
-    public string D1DirectoryOf(string account)
+    public string D1DirectoryOf(string account) => ControlPlane.Store.ResourceDirectory("d1", DatabaseIdOf(StackOf(account)));
+
+    /// <summary>The id of the D1 database a deployed script (a stack) is bound to, from the control plane's records.</summary>
+    public string DatabaseIdOf(string stack) =>
+        ControlPlane.Store.Snapshot.Scripts.Single(s => s.Name == stack).Bindings.Single(b => b.Type == "d1").Id!;
+
+    /// <summary>Uploads a one-module Worker script through the local Cloudflare API (multipart, as wrangler does).</summary>
+    public Task<(System.Net.HttpStatusCode Status, System.Text.Json.JsonElement Envelope)> UploadScriptAsync(string name, string module, object[] bindings)
     {
-        var server = App.Services.GetRequiredService<Cloudflare.Emulation.ControlPlane.ControlPlaneHandle>().Server!;
-        var id = server.Store.Snapshot.Scripts.Single(s => s.Name == StackOf(account)).Bindings.Single(b => b.Type == "d1").Id!;
-        return server.Store.ResourceDirectory("d1", id);
+        var form = new MultipartFormDataContent();
+        var metadata = new StringContent(System.Text.Json.JsonSerializer.Serialize(new { main_module = "index.js", compatibility_date = "2026-07-01", bindings }));
+        metadata.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        form.Add(metadata, "metadata", "metadata.json");
+        var code = new StringContent(module);
+        code.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/javascript+module");
+        form.Add(code, "index.js", "index.js");
+        return CloudflareAsync(HttpMethod.Put, $"accounts/{ControlPlane.AccountId}/workers/scripts/{name}", content: form);
     }
 
     /// <summary>Each account's owner (created by the harness at start, as provisioning would).</summary>
