@@ -122,7 +122,7 @@ export class StackRegistry {
    */
   async publishRelease(name, binding, worker) {
     const stack = this.#get(name);
-    if (!stack.controlUrl || stack.state !== "running") throw new Error(`stack '${name}' is ${stack.state}`);
+    stack.control("/");
     const bundle = await this.bundler.bundle(worker);
     const files = [
       [`${worker}/current.mjs`, bundle.script],
@@ -134,30 +134,20 @@ export class StackRegistry {
       }
     }
     for (const [key, body] of files) {
-      const response = await fetch(new URL(`/r2/${binding}/objects/${encodeURIComponent(key)}`, stack.controlUrl), { method: "PUT", body });
+      const response = await fetch(stack.control(`/r2/${binding}/objects/${encodeURIComponent(key)}`), { method: "PUT", body });
       if (!response.ok) throw new Error(`publishing ${key} failed: ${response.status}`);
     }
     return { keys: files.map(([key]) => key) };
   }
 
-  async kvEntries(name, binding) {
-    const stack = this.#get(name);
-    if (!stack.controlUrl || stack.state !== "running") throw new Error(`stack '${name}' is ${stack.state}`);
-    const response = await fetch(new URL(`/kv/${binding}/entries`, stack.controlUrl));
-    const result = await response.json();
-    if (!response.ok) throw new Error(`KV listing failed: ${result.error}`);
-    return result;
+  kvEntries(name, binding) {
+    return getJson(this.#get(name).control(`/kv/${binding}/entries`), "KV listing");
   }
 
-  async listR2(name, binding, prefix) {
-    const stack = this.#get(name);
-    if (!stack.controlUrl || stack.state !== "running") throw new Error(`stack '${name}' is ${stack.state}`);
-    const url = new URL(`/r2/${binding}/list`, stack.controlUrl);
+  listR2(name, binding, prefix) {
+    const url = this.#get(name).control(`/r2/${binding}/list`);
     if (prefix) url.searchParams.set("prefix", prefix);
-    const response = await fetch(url);
-    const result = await response.json();
-    if (!response.ok) throw new Error(`R2 list failed: ${result.error}`);
-    return result;
+    return getJson(url, "R2 list");
   }
 
   /**
@@ -261,6 +251,7 @@ class Stack {
     this.registry = registry;
     this.egressFile = path.join(spec.persistDir, "egress.jsonl");
     this.egress = readEgress(this.egressFile);
+    this.egressBytes = existsSync(this.egressFile) ? statSync(this.egressFile).size : -1;
   }
 
   get name() {
@@ -329,8 +320,13 @@ class Stack {
   }
 
   d1(binding) {
+    return new D1Client(this.control("/").href, binding);
+  }
+
+  /** A URL on the stack's control sidecar, which only answers while the stack runs. */
+  control(pathname) {
     if (!this.controlUrl || this.state !== "running") throw new Error(`stack '${this.name}' is ${this.state}`);
-    return new D1Client(this.controlUrl, binding);
+    return new URL(pathname, this.controlUrl);
   }
 
   async dispose() {
@@ -426,9 +422,19 @@ class Stack {
     this.egress.push(entry);
     if (this.egress.length > EGRESS_RECORDS) this.egress.shift();
     try {
-      mkdirSync(path.dirname(this.egressFile), { recursive: true });
-      appendFileSync(this.egressFile, JSON.stringify(entry) + "\n");
-      if (statSync(this.egressFile).size > EGRESS_FILE_BYTES) writeFileSync(this.egressFile, this.egress.map((e) => JSON.stringify(e) + "\n").join(""));
+      // The file's size is tracked here rather than asked of the disk on every fetch.
+      if (this.egressBytes < 0) {
+        mkdirSync(path.dirname(this.egressFile), { recursive: true });
+        this.egressBytes = 0;
+      }
+      const line = JSON.stringify(entry) + "\n";
+      appendFileSync(this.egressFile, line);
+      this.egressBytes += Buffer.byteLength(line);
+      if (this.egressBytes > EGRESS_FILE_BYTES) {
+        const kept = this.egress.map((e) => JSON.stringify(e) + "\n").join("");
+        writeFileSync(this.egressFile, kept);
+        this.egressBytes = Buffer.byteLength(kept);
+      }
     } catch (error) {
       this.#log("error", `could not record egress: ${error.message}`);
     }
@@ -474,6 +480,14 @@ function validateSpec(spec) {
   }
   if (typeof spec.worker !== "string") throw new Error("stack.worker is required");
   if (typeof spec.persistDir !== "string") throw new Error("stack.persistDir is required");
+}
+
+/** GETs a JSON answer from a control sidecar; a non-2xx answer is an error naming what failed. */
+async function getJson(url, what) {
+  const response = await fetch(url);
+  const result = await response.json();
+  if (!response.ok) throw new Error(`${what} failed: ${result.error}`);
+  return result;
 }
 
 /** The newest EGRESS_RECORDS outbound fetches recorded for a stack (egress.jsonl in its folder). */

@@ -9,7 +9,8 @@ namespace Cloudflare.Emulation.Benchmarks;
 /// <summary>
 /// A read-heavy workload (90 % reads, 10 % writes; every client carries its D1 bookmark) against one
 /// account, with read replication off, on with no lag (the emulation's own cost), and on with 100 ms
-/// of lag (what bookmarked reads then wait for). Target: the emulation's overhead ≤ 20 %.
+/// of lag (what bookmarked reads then wait for). Target: the emulation's overhead ≤ 20 %. BENCH_WRITES sets
+/// the share of writes (default 0.1; 0 for reads only).
 /// </summary>
 internal static class ReplicationBenchmark
 {

@@ -41,6 +41,9 @@ public sealed class ControlPlaneServer : IAsyncDisposable
     /// <summary>The records of every resource and script created through the API.</summary>
     public ControlPlaneStore Store { get; }
 
+    /// <summary>Audits every stack against the residency policy this API enforces.</summary>
+    public Residency.ResidencyAuditor Residency { get; private init; } = null!;
+
     /// <summary>Tenants' host names are &lt;slug&gt;.localhost locally (browsers resolve *.localhost to loopback).</summary>
     public const string DefaultZone = "localhost";
 
@@ -121,7 +124,8 @@ public sealed class ControlPlaneServer : IAsyncDisposable
             return Api.Ok(null);
         });
         ReplicationEndpoints.Map(app, supervisor);
-        ResidencyEndpoints.Map(app, supervisor, new Residency.ResidencyAuditor(supervisor, store, residency, zoneName), stateRoot);
+        var auditor = new Residency.ResidencyAuditor(supervisor, store, residency, zoneName);
+        ResidencyEndpoints.Map(app, supervisor, auditor, stateRoot);
         app.MapGet("/client/v4/user/tokens/verify", () => Api.Ok(new { id = "local", status = "active" }));
         var account = app.MapGroup("/client/v4/accounts/{accountId}").AddEndpointFilter(async (context, next) =>
             context.HttpContext.Request.RouteValues["accountId"] as string == accountId
@@ -135,7 +139,12 @@ public sealed class ControlPlaneServer : IAsyncDisposable
         app.MapFallback(() => Api.Error(StatusCodes.Status404NotFound, 7000, "No route for that URI"));
 
         await app.StartAsync(cancellationToken);
-        var server = new ControlPlaneServer(app, accountId, apiToken, deployer, store) { ZoneName = zoneName, ZoneId = ZoneEndpoints.ZoneIdOf(zoneName) };
+        var server = new ControlPlaneServer(app, accountId, apiToken, deployer, store)
+        {
+            ZoneName = zoneName,
+            ZoneId = ZoneEndpoints.ZoneIdOf(zoneName),
+            Residency = auditor,
+        };
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         server.BaseUrl = new Uri(address.TrimEnd('/') + "/client/v4/");
         return server;

@@ -26,7 +26,7 @@ internal static class ReplicationEndpoints
             {
                 return Api.Invalid("body: a JSON object with replicas, lagMs and/or frozen is required");
             }
-            if (ReadSettings(body.Value) is { Error: { } error })
+            if (SettingsProblem(body.Value) is { } error)
             {
                 return Api.Invalid(error);
             }
@@ -56,27 +56,27 @@ internal static class ReplicationEndpoints
         }).WithName("emulator.d1.session");
     }
 
-    /// <summary>Checks the shape of new settings here, so a bad request names its field before reaching the stack.</summary>
-    internal static (bool Ok, string? Error) ReadSettings(JsonElement body)
+    /// <summary>What is wrong with new settings (null: nothing), checked here so a bad request names its field before reaching the stack.</summary>
+    private static string? SettingsProblem(JsonElement body)
     {
         foreach (var property in body.EnumerateObject())
         {
             switch (property.Name)
             {
                 case "replicas" when property.Value.ValueKind != JsonValueKind.Number || !property.Value.TryGetInt32(out var r) || r < 0:
-                    return (false, "replicas: a whole number of replicas, 0 (off) or more");
+                    return "replicas: a whole number of replicas, 0 (off) or more";
                 case "lagMs" when property.Value.ValueKind != JsonValueKind.Number || !property.Value.TryGetInt32(out var l) || l is < 0 or > 600_000:
-                    return (false, "lagMs: the replica lag in milliseconds, 0 to 600000");
+                    return "lagMs: the replica lag in milliseconds, 0 to 600000";
                 case "frozen" when property.Value.ValueKind != JsonValueKind.Array
                                    || property.Value.EnumerateArray().Any(i => i.ValueKind != JsonValueKind.Number || !i.TryGetInt32(out var n) || n < 0):
-                    return (false, "frozen: an array of replica indexes (0, 1, ...)");
+                    return "frozen: an array of replica indexes (0, 1, ...)";
                 case "replicas" or "lagMs" or "frozen":
                     break;
                 default:
-                    return (false, $"{property.Name}: unknown setting (replicas, lagMs, frozen)");
+                    return $"{property.Name}: unknown setting (replicas, lagMs, frozen)";
             }
         }
-        return (true, null);
+        return null;
     }
 
     private static async Task<IResult> RunAsync(StackSupervisor supervisor, string stack, Func<Task<JsonElement>> action)

@@ -289,7 +289,7 @@ internal sealed class CloudflareEmulatorLifecycle(
         }
         try
         {
-            var report = await new Residency.ResidencyAuditor(supervisor, server.Store, options.Residency, server.ZoneName).AuditAsync(cancellationToken);
+            var report = await server.Residency.AuditAsync(cancellationToken);
             var path = Residency.ResidencyReport.PathUnder(options.StateRoot);
             report.WriteJson(path);
             var log = loggers.GetLogger(_emulator);

@@ -3,7 +3,6 @@ using Aspire.Hosting.ApplicationModel;
 using Cloudflare.Emulation.Configuration;
 using Cloudflare.Emulation.ControlPlane;
 using Cloudflare.Emulation.Hosting;
-using Cloudflare.Emulation.Supervision;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Cloudflare.Emulation.Residency;
@@ -35,9 +34,7 @@ public static class ResidencyCheck
                 output.WriteLine($"Residency check failed: the stacks were not all healthy within {StartTimeout.TotalMinutes:0} minutes.");
                 return 1;
             }
-            var supervisor = app.Services.GetRequiredService<StackSupervisor>();
-            var server = app.Services.GetRequiredService<ControlPlaneHandle>().Server!;
-            var report = await new ResidencyAuditor(supervisor, server.Store, options.Residency, server.ZoneName).AuditAsync(CancellationToken.None);
+            var report = await app.Services.GetRequiredService<ControlPlaneHandle>().Server!.Residency.AuditAsync(CancellationToken.None);
             report.WriteJson(options.ResidencyReportPath!);
             output.Write(report.ToTable());
             output.WriteLine($"JSON: {options.ResidencyReportPath}");
