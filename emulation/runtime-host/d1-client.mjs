@@ -1,4 +1,4 @@
-// Talks to a stack's control sidecar (control-worker.js) over loopback HTTP.
+// Talks to a stack's control entrypoint (control-entrypoint.js) over loopback HTTP.
 export class D1Client {
   constructor(controlUrl, binding) {
     this.base = new URL(`/d1/${binding}/`, controlUrl);

@@ -1,7 +1,7 @@
 // Emulated D1 read replication — emulator code, bound in place of a stack's D1 binding, never deployed.
 //
 // Local D1 has one copy of each database and ignores the bookmarks it is given. This module is the
-// D1 binding a stack's Worker (and the emulator's control sidecar) really receives: a Miniflare
+// D1 binding a stack's Worker (and the emulator's control entrypoint) really receives: a Miniflare
 // "wrapped binding" that keeps the real D1 database as the primary and adds read replicas — more
 // Miniflare D1 databases — that apply the primary's committed writes after a configurable lag.
 //
@@ -20,7 +20,7 @@
 // The emulator's own tables are named _emulator_d1_* (workerd refuses D1's reserved _cf_ prefix to
 // everyone, the emulator included). A replica copies every table but these.
 
-/** The control sidecar reaches replication status and settings through this key of the binding. */
+/** The control entrypoint reaches replication status and settings through this key of the binding. */
 const REPLICATION = Symbol.for("cloudflare-emulator.d1-replication");
 
 const CONFIG_TTL_MS = 200;
@@ -46,7 +46,7 @@ const HEAD = "SELECT coalesce(max(seq), 0) AS head FROM _emulator_d1_log";
 const USER_TABLES = "SELECT name, sql FROM sqlite_schema WHERE type = 'table' AND sql IS NOT NULL AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' AND name NOT LIKE '\\_emulator\\_d1\\_%' ESCAPE '\\' ORDER BY name";
 const USER_OBJECTS = "SELECT sql FROM sqlite_schema WHERE type IN ('index', 'trigger', 'view') AND sql IS NOT NULL AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' AND tbl_name NOT LIKE '\\_cf\\_%' ESCAPE '\\' AND tbl_name NOT LIKE '\\_emulator\\_d1\\_%' ESCAPE '\\' ORDER BY type, name";
 
-/** One replication state per database and isolate (the Worker and the sidecar each have their own). */
+/** One replication state per database and isolate (a stack's Worker and its control entrypoint share one). */
 const databases = new Map();
 
 export default function (env) {
@@ -144,7 +144,9 @@ class Replication {
   constructor(env) {
     this.databaseId = env.databaseId;
     this.primary = env[env.primaryBinding];
-    this.replicas = Array.from({ length: env.maxReplicas }, (_, i) => env[`${env.primaryBinding}__replica_${i}`]);
+    /** The most replicas an architect may ask for; the runtime host adds their databases on first use. */
+    this.maxReplicas = env.maxReplicas;
+    this.replicas = Array.from({ length: env.replicaSlots }, (_, i) => env[`${env.primaryBinding}__replica_${i}`]);
     this.initialised = undefined;
     this.config = undefined;
     this.configReadAt = 0;
@@ -425,7 +427,7 @@ class Replication {
       this.applied.delete(r); // another isolate may have moved it on
       replicas.push({ index: r, region: REPLICA_REGIONS[r % REPLICA_REGIONS.length], applied: await this.#appliedOf(r), frozen: config.frozen.includes(r) });
     }
-    return { databaseId: this.databaseId, replicas: config.replicas, maxReplicas: this.replicas.length, lagMs: config.lagMs, frozen: config.frozen, primaryRegion: PRIMARY_REGION, head, bookmark: await this.bookmarkFor(head), replicaState: replicas };
+    return { databaseId: this.databaseId, replicas: config.replicas, maxReplicas: this.maxReplicas, lagMs: config.lagMs, frozen: config.frozen, primaryRegion: PRIMARY_REGION, head, bookmark: await this.bookmarkFor(head), replicaState: replicas };
   }
 
   /** Changes replica count, lag or frozen replicas; every isolate sees it within CONFIG_TTL_MS. */
@@ -436,8 +438,11 @@ class Replication {
       lagMs: lagMs ?? config.lagMs,
       frozen: (frozen ?? config.frozen).filter((r) => r < (replicas ?? config.replicas)),
     };
-    if (!Number.isInteger(next.replicas) || next.replicas < 0 || next.replicas > this.replicas.length) {
-      throw new RangeError(`replicas: between 0 and ${this.replicas.length}`);
+    if (!Number.isInteger(next.replicas) || next.replicas < 0 || next.replicas > this.maxReplicas) {
+      throw new RangeError(`replicas: between 0 and ${this.maxReplicas}`);
+    }
+    if (next.replicas > this.replicas.length) {
+      throw new Error(`replicas: only ${this.replicas.length} replica databases are bound; the runtime host adds them before configuring`);
     }
     if (!Number.isInteger(next.lagMs) || next.lagMs < 0 || next.lagMs > 600000) throw new RangeError("lagMs: between 0 and 600000");
     await this.primary

@@ -8,16 +8,20 @@ import path from "node:path";
 import { applyMigrations } from "./migrations.mjs";
 import { D1Client } from "./d1-client.mjs";
 
-const CONTROL_WORKER = "emulator-control";
-const CONTROL_SCRIPT = readFileSync(fileURLToPath(new URL("./control-worker.js", import.meta.url)), "utf8");
+// The control entrypoint shares each stack's Worker (see control-entrypoint.js for why).
+const CONTROL_ENTRYPOINT = "__emulatorControl";
+const CONTROL_MODULE = "__emulator-control.js";
+const CONTROL_SCRIPT = readFileSync(fileURLToPath(new URL("./control-entrypoint.js", import.meta.url)), "utf8");
 // Every D1 binding is the emulator's replicated D1 (d1-replication.js) around the real database.
 const D1_WORKER = "emulator-d1";
 const D1_SCRIPT = readFileSync(fileURLToPath(new URL("./d1-replication.js", import.meta.url)), "utf8");
 /**
- * Replica slots per database — one per EU region (WEUR, EEUR), as D1 keeps one replica per region —
- * each costs ~1.5 MB of workerd memory; how many are in use is set at run time (0 = replication off).
+ * Read replicas per database — one per EU region (WEUR, EEUR), as D1 keeps one replica per region.
+ * Their databases are bound only once replication is first turned on for the stack (each costs
+ * ~1.6 MB and ~20 ms of start-up); how many are in use is set at run time (0 = replication off).
  */
 export const MAX_REPLICAS = 2;
+const REPLICA_SLOTS_FILE = "d1-replica-slots.json";
 
 const RECENT_LINES = 40;
 const EGRESS_RECORDS = 500;
@@ -109,7 +113,11 @@ export class StackRegistry {
   }
 
   async d1Replication(name, binding, settings) {
-    return this.#get(name).d1(binding).replication(settings);
+    const stack = this.#get(name);
+    if (Number.isInteger(settings?.replicas) && settings.replicas > 0 && settings.replicas <= MAX_REPLICAS) {
+      await stack.addReplicaDatabases();
+    }
+    return stack.d1(binding).replication(settings);
   }
 
   async d1Session(name, binding, bookmark, statements) {
@@ -252,6 +260,8 @@ class Stack {
     this.egressFile = path.join(spec.persistDir, "egress.jsonl");
     this.egress = readEgress(this.egressFile);
     this.egressBytes = existsSync(this.egressFile) ? statSync(this.egressFile).size : -1;
+    this.replicaSlotsFile = path.join(spec.persistDir, REPLICA_SLOTS_FILE);
+    this.replicaSlots = readReplicaSlots(this.replicaSlotsFile);
   }
 
   get name() {
@@ -283,30 +293,66 @@ class Stack {
     }
     // Keep the port across reloads and restarts so routing metadata stays valid.
     this.spec.port = Number(new URL(this.url).port);
-    this.controlUrl = await this.instance.unsafeGetDirectURL(CONTROL_WORKER);
+    this.controlUrl = await this.instance.unsafeGetDirectURL(this.name, CONTROL_ENTRYPOINT);
     this.pid = findWorkerdPid(this.name);
     const readyMs = Date.now() - started;
     const migrations = await this.#migrate(bundle);
+    if (this.replicaSlots === 0 && (await this.#replicationConfigured())) await this.#reconfigure({ replicaSlots: MAX_REPLICAS });
     this.state = "running";
     return { ...this.describe(), migrations, readyMs, startMs: Date.now() - started };
   }
 
+  /** Hot reload: the Worker's new code, keeping its data. */
   async reload() {
     this.state = "reloading";
     try {
-      const bundle = await this.#code();
-      await this.instance.setOptions(this.#options(bundle));
-      await this.instance.ready;
-      this.controlUrl = await this.instance.unsafeGetDirectURL(CONTROL_WORKER);
-      this.pid = findWorkerdPid(this.name);
-      const migrations = await this.#migrate(bundle);
+      const migrations = await this.#reconfigure();
       this.state = "running";
-      this.registry.emit({ event: "reloaded", name: this.name, pid: this.pid, migrations });
+      this.registry.emit({ event: "reloaded", name: this.name, pid: this.pid, migrations, reason: "reloaded after a change under workers/" });
     } catch (error) {
       // A broken edit keeps the last good code serving; the error goes to the stack's log.
       this.state = this.instance ? "running" : "failed";
       this.#log("error", `reload failed: ${error.message}`);
     }
+  }
+
+  /**
+   * Binds the replica databases of the stack's D1 bindings, the first time replication is turned on:
+   * Miniflare restarts the stack's workerd (~0.4 s, this stack only) on the same port.
+   */
+  async addReplicaDatabases() {
+    if (this.replicaSlots >= MAX_REPLICAS) return;
+    this.control("/");
+    this.state = "reloading";
+    try {
+      await this.#reconfigure({ replicaSlots: MAX_REPLICAS });
+    } finally {
+      this.state = this.instance ? "running" : "failed";
+    }
+    this.registry.emit({ event: "reloaded", name: this.name, pid: this.pid, reason: "read replicas turned on: their D1 databases were added" });
+  }
+
+  /** Applies the stack's options (with the given changes) to its workerd: Miniflare restarts the process. */
+  async #reconfigure({ replicaSlots } = {}) {
+    if (replicaSlots !== undefined) {
+      this.replicaSlots = replicaSlots;
+      writeFileSync(this.replicaSlotsFile, JSON.stringify({ replicaSlots }) + "\n");
+    }
+    const bundle = await this.#code();
+    await this.instance.setOptions(this.#options(bundle));
+    await this.instance.ready;
+    this.controlUrl = await this.instance.unsafeGetDirectURL(this.name, CONTROL_ENTRYPOINT);
+    this.pid = findWorkerdPid(this.name);
+    return this.#migrate(bundle);
+  }
+
+  /** Whether a D1 database of the stack had replicas turned on (in an earlier run, or under another script). */
+  async #replicationConfigured() {
+    for (const binding of Object.keys(this.spec.d1 ?? {})) {
+      const { results } = await new D1Client(this.controlUrl, binding).query("SELECT replicas FROM _emulator_d1_replication WHERE id = 1");
+      if ((results[0]?.replicas ?? 0) > 0) return true;
+    }
+    return false;
   }
 
   async crashed() {
@@ -323,7 +369,7 @@ class Stack {
     return new D1Client(this.control("/").href, binding);
   }
 
-  /** A URL on the stack's control sidecar, which only answers while the stack runs. */
+  /** A URL on the stack's control entrypoint, which only answers while the stack runs. */
   control(pathname) {
     if (!this.controlUrl || this.state !== "running") throw new Error(`stack '${this.name}' is ${this.state}`);
     return new URL(pathname, this.controlUrl);
@@ -349,7 +395,7 @@ class Stack {
   }
 
   #options(bundle) {
-    const { bindings: d1Bindings, worker: d1Worker } = replicatedD1(this.spec.d1 ?? {});
+    const { bindings: d1Bindings, worker: d1Worker } = replicatedD1(this.spec.d1 ?? {}, this.replicaSlots);
     // A bucket with S3 credentials is also served by Miniflare's local S3 endpoint (/cdn-cgi/local/r2/s3).
     const r2Buckets = Object.fromEntries(
       Object.entries(this.spec.r2 ?? {}).map(([binding, bucket]) => {
@@ -362,8 +408,7 @@ class Stack {
         {
           // The stack's own Worker comes first: it receives every request to the stack's URL.
           name: this.name,
-          modules: true,
-          script: bundle.script,
+          modules: withControlEntrypoint(`${this.spec.worker}.js`, bundle.script),
           compatibilityDate: bundle.compatibilityDate,
           compatibilityFlags: bundle.compatibilityFlags,
           wrappedBindings: d1Bindings,
@@ -371,16 +416,7 @@ class Stack {
           kvNamespaces: this.spec.kv ?? {},
           bindings: this.spec.vars ?? {},
           outboundService: (request) => this.registry.outbound(this, request),
-        },
-        {
-          name: CONTROL_WORKER,
-          modules: true,
-          script: CONTROL_SCRIPT,
-          compatibilityDate: bundle.compatibilityDate,
-          wrappedBindings: d1Bindings,
-          r2Buckets,
-          kvNamespaces: this.spec.kv ?? {},
-          unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
+          unsafeDirectSockets: [{ host: "127.0.0.1", port: 0, entrypoint: CONTROL_ENTRYPOINT }],
         },
         ...(d1Worker ? [d1Worker] : []),
       ],
@@ -443,20 +479,40 @@ class Stack {
 
 /**
  * The stack's D1 bindings as wrapped bindings of the replication module, and the worker that holds
- * the real databases: each primary plus its replica slots (Miniflare creates a slot's file on first use).
+ * the real databases: each primary plus its replica databases, when the stack has them (Miniflare
+ * creates a database's file on first use).
  */
-function replicatedD1(databases) {
+function replicatedD1(databases, replicaSlots) {
   const entries = Object.entries(databases);
   if (entries.length === 0) return { bindings: {}, worker: undefined };
   const bindings = {};
   const d1Databases = {};
   for (const [binding, id] of entries) {
-    bindings[binding] = { scriptName: D1_WORKER, bindings: { databaseId: id, primaryBinding: binding, maxReplicas: MAX_REPLICAS } };
+    bindings[binding] = { scriptName: D1_WORKER, bindings: { databaseId: id, primaryBinding: binding, maxReplicas: MAX_REPLICAS, replicaSlots } };
     d1Databases[binding] = id;
-    for (let i = 0; i < MAX_REPLICAS; i++) d1Databases[`${binding}__replica_${i}`] = `${id}-replica-${i}`;
+    for (let i = 0; i < replicaSlots; i++) d1Databases[`${binding}__replica_${i}`] = `${id}-replica-${i}`;
   }
   // A wrapped binding's module takes the compatibility date of the Worker that uses it.
-  return { bindings, worker: { name: D1_WORKER, modules: true, script: D1_SCRIPT, d1Databases } };
+  return { bindings, worker: { name: D1_WORKER, modules: [esModule("d1-replication.js", D1_SCRIPT)], d1Databases } };
+}
+
+/**
+ * The stack Worker's modules: its own module, unchanged, under an entry module that re-exports
+ * everything it exports and adds the emulator's control entrypoint. Modules are listed rather than
+ * handed over as one script, which Miniflare would parse again on every start (~55 ms a stack).
+ */
+function withControlEntrypoint(moduleName, script) {
+  const hasDefault = /export\s+default\b|export\s*\{[^}]*\bdefault\b[^}]*\}/.test(script);
+  const entry = [
+    `export * from "./${moduleName}";`,
+    hasDefault ? `export { default } from "./${moduleName}";` : "",
+    `export { emulatorControl as ${CONTROL_ENTRYPOINT} } from "./${CONTROL_MODULE}";`,
+  ].join("\n");
+  return [esModule("__emulator-entry.js", entry), esModule(moduleName, script), esModule(CONTROL_MODULE, CONTROL_SCRIPT)];
+}
+
+function esModule(name, contents) {
+  return { type: "ESModule", path: name, contents };
 }
 
 let StackLog;
@@ -482,12 +538,22 @@ function validateSpec(spec) {
   if (typeof spec.persistDir !== "string") throw new Error("stack.persistDir is required");
 }
 
-/** GETs a JSON answer from a control sidecar; a non-2xx answer is an error naming what failed. */
+/** GETs a JSON answer from a control entrypoint; a non-2xx answer is an error naming what failed. */
 async function getJson(url, what) {
   const response = await fetch(url);
   const result = await response.json();
   if (!response.ok) throw new Error(`${what} failed: ${result.error}`);
   return result;
+}
+
+/** How many replica databases the stack's D1 bindings have had (0 until replication is first turned on). */
+function readReplicaSlots(file) {
+  try {
+    const { replicaSlots } = JSON.parse(readFileSync(file, "utf8"));
+    return Number.isInteger(replicaSlots) ? Math.min(Math.max(replicaSlots, 0), MAX_REPLICAS) : 0;
+  } catch {
+    return 0;
+  }
 }
 
 /** The newest EGRESS_RECORDS outbound fetches recorded for a stack (egress.jsonl in its folder). */

@@ -38,7 +38,8 @@ public sealed record HostEvent(
     string? Message,
     string[]? Recent,
     string[]? Migrations,
-    string? Worker = null);
+    string? Worker = null,
+    string? Reason = null);
 
 internal static class HostJson
 {

@@ -319,7 +319,7 @@ public sealed class StackSupervisor : IAsyncDisposable
                 Update(e.Name, s => s with { State = StackState.Failed, ProcessId = null, LastError = message, RecentLog = e.Recent ?? s.RecentLog });
                 break;
             case "reloaded" when e.Name is not null:
-                LogReceived?.Invoke(new StackLogLine(e.Name, "info", "reloaded after a change under workers/"));
+                LogReceived?.Invoke(new StackLogLine(e.Name, "info", e.Reason ?? "reloaded"));
                 Update(e.Name, s => s with { State = StackState.Running, ProcessId = e.Pid });
                 break;
             case "source-changed" when e.Name is null:

@@ -277,6 +277,52 @@ public sealed partial class ReadReplicationTests(HarnessFixture harness) : IAsyn
     }
 
     [Fact]
+    public async Task Replica_databases_are_added_when_replication_is_first_turned_on_and_come_back_after_a_restart()
+    {
+        // A new tenant's stack starts without replica databases (each would cost every stack memory and
+        // start-up time); turning replication on adds them, restarting that stack's workerd once.
+        var slug = $"replicas-{Guid.NewGuid():N}"[..20];
+        using (var signup = await harness.AdminAsync(HttpMethod.Post, "/admin/accounts", new { slug, name = "Replicas" }))
+        {
+            Assert.Equal(HttpStatusCode.Created, signup.StatusCode);
+        }
+        var stack = $"acct-{slug}";
+        var d1 = $"/__emulator/stacks/{stack}/d1/DB";
+        var unconstrainedRead = new
+        {
+            bookmark = "first-unconstrained",
+            statements = new[] { new { sql = "SELECT count(*) AS n FROM clients" } },
+        };
+        try
+        {
+            var before = harness.Supervisor.Find(stack)!.ProcessId;
+            var (status, _) = await harness.CloudflareAsync(HttpMethod.Put, $"{d1}/replication", new { replicas = 2, lagMs = 0 });
+            Assert.Equal(HttpStatusCode.OK, status);
+            var withReplicas = harness.Supervisor.Find(stack)!.ProcessId;
+            Assert.NotEqual(before, withReplicas);
+            Assert.False(ServedByPrimary((await harness.CloudflareAsync(HttpMethod.Post, $"{d1}/session", unconstrainedRead)).Envelope));
+
+            (status, _) = await harness.CloudflareAsync(HttpMethod.Put, $"{d1}/replication", new { replicas = 1 });
+            Assert.Equal(HttpStatusCode.OK, status);
+            Assert.Equal(withReplicas, harness.Supervisor.Find(stack)!.ProcessId); // already there: no restart
+
+            // State from a harness that did not record which stacks have replica databases: the start
+            // reads the database's own replication settings and adds them.
+            await harness.Supervisor.StopStackAsync(stack, CancellationToken.None);
+            File.Delete(Path.Combine(harness.Supervisor.StackDirectory(stack), "d1-replica-slots.json"));
+            await harness.Supervisor.RestartStackAsync(stack, CancellationToken.None);
+            Assert.False(ServedByPrimary((await harness.CloudflareAsync(HttpMethod.Post, $"{d1}/session", unconstrainedRead)).Envelope));
+        }
+        finally
+        {
+            await harness.AdminAsync(HttpMethod.Delete, $"/admin/accounts/{slug}");
+        }
+
+        static bool ServedByPrimary(JsonElement envelope) =>
+            envelope.GetProperty("result").GetProperty("results")[0].GetProperty("meta").GetProperty("served_by_primary").GetBoolean();
+    }
+
+    [Fact]
     public async Task A_bookmark_stays_valid_across_a_restart()
     {
         var owner = harness.AsOwner(Account);

@@ -1,8 +1,10 @@
-// The emulator's control sidecar: a Worker the runtime host adds to every stack, bound to the same
-// D1 databases, R2 buckets and KV namespaces as the stack's own Worker and served on a separate loopback socket. It is how the
-// emulator (migrations, the operator's SQL console, later the control-plane API) reaches a stack's
-// data without touching the stack's Worker or its public URL. It is emulator code, never deployed.
-export default {
+// The emulator's control entrypoint: a named entrypoint the runtime host adds to every stack's Worker
+// (stacks.mjs wraps the Worker's own module; its default export and other exports are untouched),
+// served on a loopback socket of its own. It is how the emulator (migrations, the operator's SQL
+// console, the control-plane API) reaches a stack's D1, R2 and KV without a request through the
+// Worker's public URL. It shares the Worker's isolate rather than being a Worker of its own: each
+// extra Worker costs every stack ~1.6 MB and ~20 ms of start-up (docs/adr/0014). Never deployed.
+export const emulatorControl = {
   async fetch(request, env) {
     const url = new URL(request.url);
     const r2 = url.pathname.match(/^\/r2\/([A-Za-z_][A-Za-z0-9_]*)\/list$/);
