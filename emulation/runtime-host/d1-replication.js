@@ -183,7 +183,7 @@ class Replication {
     }
     const db = target.primary ? this.primary : this.replicas[target.replica];
     const output = await runOn(db, kind, statements, options);
-    if (session) await this.#advance(session, target.primary ? await this.#head() : this.applied.get(target.replica));
+    if (session) await this.#advance(session, target.primary ? await this.#head() : await this.#appliedOf(target.replica));
     return decorate(kind, output, target);
   }
 
@@ -249,20 +249,25 @@ class Replication {
         return (await this.#apply(replica, applied, ownWrites)) >= need;
       }
       for (;;) {
-        this.pulledAt.set(replica, Date.now());
+        const pulled = Date.now();
+        // "Looked recently" (the fast path above) holds only once what was due has been applied.
+        const caughtUp = () => {
+          this.pulledAt.set(replica, pulled);
+          return applied >= need;
+        };
         const { results: entries } = await this.primary
           .prepare("SELECT seq, committed_at, statements FROM _emulator_d1_log WHERE seq > ? ORDER BY seq LIMIT ?")
           .bind(applied, PULL_PAGE)
           .all();
-        if (entries.length === 0) return applied >= need;
+        if (entries.length === 0) return caughtUp();
         // The replica waits for the entries a bookmark needs: at most the lag, as D1's replicas do.
         const needed = entries.filter((e) => e.seq <= need).at(-1);
         if (needed) await sleep(needed.committed_at + config.lagMs - Date.now());
         const now = Date.now();
         const due = entries.filter((e) => e.committed_at + config.lagMs <= now);
-        if (due.length === 0) return applied >= need;
+        if (due.length === 0) return caughtUp();
         applied = await this.#apply(replica, applied, due);
-        if (due.length < entries.length || entries.length < PULL_PAGE) return applied >= need;
+        if (due.length < entries.length || entries.length < PULL_PAGE) return caughtUp();
       }
     });
   }
@@ -301,6 +306,14 @@ class Replication {
   async #appliedOf(replica) {
     const known = this.applied.get(replica);
     if (known !== undefined) return known;
+    const applied = await this.#storedApplied(replica);
+    // Another request may have applied more meanwhile: the cache only moves forward.
+    this.applied.set(replica, Math.max(applied, this.applied.get(replica) ?? 0));
+    return this.applied.get(replica);
+  }
+
+  /** How far replica r is, as its database records it (another isolate may have moved it on). */
+  async #storedApplied(replica) {
     const db = this.replicas[replica];
     const [, , , state] = await db.batch([
       db.prepare("CREATE TABLE IF NOT EXISTS _emulator_d1_replica (id INTEGER PRIMARY KEY CHECK (id = 1), applied INTEGER NOT NULL)"),
@@ -308,9 +321,7 @@ class Replication {
       db.prepare("INSERT OR IGNORE INTO _emulator_d1_replica (id, applied) VALUES (1, 0)"),
       db.prepare("SELECT applied FROM _emulator_d1_replica WHERE id = 1"),
     ]);
-    const applied = state.results[0].applied;
-    this.applied.set(replica, applied);
-    return applied;
+    return state.results[0].applied;
   }
 
   /**
@@ -424,8 +435,8 @@ class Replication {
     const head = await this.#head();
     const replicas = [];
     for (let r = 0; r < config.replicas; r++) {
-      this.applied.delete(r); // another isolate may have moved it on
-      replicas.push({ index: r, region: REPLICA_REGIONS[r % REPLICA_REGIONS.length], applied: await this.#appliedOf(r), frozen: config.frozen.includes(r) });
+      // Read from the replica, not the cache: requests in this isolate may be relying on the cache.
+      replicas.push({ index: r, region: REPLICA_REGIONS[r % REPLICA_REGIONS.length], applied: await this.#storedApplied(r), frozen: config.frozen.includes(r) });
     }
     return { databaseId: this.databaseId, replicas: config.replicas, maxReplicas: this.maxReplicas, lagMs: config.lagMs, frozen: config.frozen, primaryRegion: PRIMARY_REGION, head, bookmark: await this.bookmarkFor(head), replicaState: replicas };
   }
