@@ -205,6 +205,9 @@ export class StackRegistry {
       if (script === undefined) return await mfFetch(request);
       const target = this.#stacks.get(script);
       if (!target) return new MfResponse(`There is nothing here yet: no script '${script}'`, { status: 404 });
+      // /cdn-cgi/ belongs to Cloudflare's edge and never reaches a Worker; on a stack's port it is
+      // Miniflare's local endpoints, among them an unauthenticated read of every bucket (r2/public).
+      if (url.pathname.startsWith("/cdn-cgi/")) return new MfResponse(`${url.pathname}: not found`, { status: 404 });
       // A script that exists but whose Worker is down cannot be reached: a bad gateway, as at the edge.
       if (target.state !== "running") return new MfResponse(`script '${script}' is ${target.state}`, { status: 502 });
       // Small bodies are sent whole, with their length: a Worker that answers before reading a

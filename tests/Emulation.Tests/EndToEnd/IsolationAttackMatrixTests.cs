@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Cloudflare.Emulation.Platform;
+using Cloudflare.Emulation.Supervision;
 using Emulation.Tests.Infrastructure;
 using Microsoft.Data.Sqlite;
 
@@ -172,6 +173,52 @@ public sealed class IsolationAttackMatrixTests(HarnessFixture harness)
                 }
                 Assert.True(rows > 0 || !tables.Contains("clients"), $"{file}: the scan read nothing");
             }
+        }
+    }
+
+    [Fact]
+    public async Task Miniflares_local_R2_endpoint_is_no_door_into_a_bucket()
+    {
+        // Miniflare would serve any bucket of a stack, unauthenticated, at /cdn-cgi/local/r2/public/<bucket>/<key>
+        // on the stack's own loopback port. No door leads there: not the platform, not another Worker.
+        var victim = harness.AsOwner(Victim);
+        var (id, _, _) = await CreateVictimRecordAsync(victim, "documents");
+        var stack = HarnessFixture.StackOf(Victim);
+        var objects = await harness.Supervisor.ListR2Async(stack, "DOCUMENTS", CancellationToken.None, prefix: $"documents/{id}");
+        var key = objects.GetProperty("objects")[0].GetProperty("key").GetString()!;
+        var local = $"/cdn-cgi/local/r2/public/{harness.Supervisor.DefinitionOf(stack)!.R2["DOCUMENTS"]}/{key}";
+
+        // Through the platform, even with B's own token: it would skip B's Worker and its permissions.
+        var bToken = harness.Tokens.Issue(Victim, harness.Owners[Victim], TimeSpan.FromMinutes(5));
+        using (var request = Request(HttpMethod.Get, Path(Victim, local), bToken))
+        using (var viaPlatform = await harness.Http.SendAsync(request))
+        {
+            Assert.Equal(HttpStatusCode.NotFound, viaPlatform.StatusCode);
+            Assert.DoesNotContain("confidential", await viaPlatform.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        // On B's own port: Miniflare's public-bucket endpoint is patched out (docs/adr/0014).
+        using (var direct = await harness.Http.GetAsync(new Uri(new Uri(harness.Supervisor.Find(stack)!.Url!), local)))
+        {
+            Assert.Equal(HttpStatusCode.NotFound, direct.StatusCode);
+            Assert.DoesNotContain("confidential", await direct.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        // From another Worker of the harness, by B's workers.dev name.
+        var probe = $"local-probe-{Guid.NewGuid():N}"[..24];
+        const string code = "export default { async fetch(request) { const r = await fetch(new URL(request.url).searchParams.get('to')); " +
+                            "return new Response(await r.text(), { status: r.status }); } };";
+        Assert.Equal(HttpStatusCode.OK, (await harness.UploadScriptAsync(probe, code, [])).Status);
+        try
+        {
+            var target = $"https://{stack}.{StackSupervisor.WorkersSubdomain}.workers.dev{local}";
+            using var viaWorker = await harness.Http.GetAsync($"{harness.Supervisor.Find(probe)!.Url}/?to={Uri.EscapeDataString(target)}");
+            Assert.Equal(HttpStatusCode.NotFound, viaWorker.StatusCode);
+            Assert.DoesNotContain("confidential", await viaWorker.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            await harness.CloudflareAsync(HttpMethod.Delete, $"accounts/{harness.ControlPlane.AccountId}/workers/scripts/{probe}");
         }
     }
 
