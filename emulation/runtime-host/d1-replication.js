@@ -231,43 +231,40 @@ class Replication {
 
   /** Applies what replica r may apply by now; true when it then holds everything up to `need`. */
   #catchUp(replica, need, config) {
+    // A replica that has applied nothing is an empty database, without even the schema: never served.
+    const servable = (applied) => applied > 0 && applied >= need;
     // The common case — up to date enough, looked recently — needs no lock and no round trip.
     const known = this.applied.get(replica);
     const frozen = config.frozen.includes(replica);
-    if (known !== undefined && known >= need && (frozen || Date.now() - (this.pulledAt.get(replica) ?? 0) < PULL_INTERVAL_MS)) {
+    if (servable(known) && (frozen || Date.now() - (this.pulledAt.get(replica) ?? 0) < PULL_INTERVAL_MS)) {
       return Promise.resolve(true);
     }
     return this.#locked(replica, async () => {
       let applied = await this.#appliedOf(replica);
-      if (applied >= need && (frozen || Date.now() - (this.pulledAt.get(replica) ?? 0) < PULL_INTERVAL_MS)) return true;
+      if (servable(applied) && (frozen || Date.now() - (this.pulledAt.get(replica) ?? 0) < PULL_INTERVAL_MS)) return true;
       if (frozen) return false;
       if (applied < config.snapshotBelow) applied = await this.#bootstrap(replica, applied);
       const ownWrites = this.#recall(applied, need);
       if (ownWrites && Date.now() - (this.pulledAt.get(replica) ?? 0) < PULL_INTERVAL_MS) {
         // What the bookmark needs was written through this isolate: apply it without a round trip.
         await sleep(ownWrites.at(-1).committed_at + config.lagMs - Date.now());
-        return (await this.#apply(replica, applied, ownWrites)) >= need;
+        return servable(await this.#apply(replica, applied, ownWrites));
       }
       for (;;) {
-        const pulled = Date.now();
-        // "Looked recently" (the fast path above) holds only once what was due has been applied.
-        const caughtUp = () => {
-          this.pulledAt.set(replica, pulled);
-          return applied >= need;
-        };
+        this.pulledAt.set(replica, Date.now());
         const { results: entries } = await this.primary
           .prepare("SELECT seq, committed_at, statements FROM _emulator_d1_log WHERE seq > ? ORDER BY seq LIMIT ?")
           .bind(applied, PULL_PAGE)
           .all();
-        if (entries.length === 0) return caughtUp();
+        if (entries.length === 0) return servable(applied);
         // The replica waits for the entries a bookmark needs: at most the lag, as D1's replicas do.
         const needed = entries.filter((e) => e.seq <= need).at(-1);
         if (needed) await sleep(needed.committed_at + config.lagMs - Date.now());
         const now = Date.now();
         const due = entries.filter((e) => e.committed_at + config.lagMs <= now);
-        if (due.length === 0) return caughtUp();
+        if (due.length === 0) return servable(applied);
         applied = await this.#apply(replica, applied, due);
-        if (due.length < entries.length || entries.length < PULL_PAGE) return caughtUp();
+        if (due.length < entries.length || entries.length < PULL_PAGE) return servable(applied);
       }
     });
   }
