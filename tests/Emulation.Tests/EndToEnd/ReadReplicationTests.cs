@@ -232,15 +232,9 @@ public sealed partial class ReadReplicationTests(HarnessFixture harness) : IAsyn
     public async Task A_database_from_before_replication_gives_a_new_replica_a_copy_of_its_data()
     {
         // A tenant whose D1 was written before the emulator replicated anything (state from an older harness).
-        var slug = $"legacy-{Guid.NewGuid():N}"[..20];
-        using (var signup = await harness.AdminAsync(HttpMethod.Post, "/admin/accounts", new { slug, name = "Legacy" }))
+        await InNewAccountAsync("legacy", async stack =>
         {
-            Assert.Equal(HttpStatusCode.Created, signup.StatusCode);
-        }
-        var stack = $"acct-{slug}";
-        var d1 = $"/__emulator/stacks/{stack}/d1/DB";
-        try
-        {
+            var d1 = $"/__emulator/stacks/{stack}/d1/DB";
             await harness.CloudflareAsync(HttpMethod.Post, $"{d1}/session", new
             {
                 bookmark = "first-primary",
@@ -269,11 +263,7 @@ public sealed partial class ReadReplicationTests(HarnessFixture harness) : IAsyn
             var result = read.GetProperty("result").GetProperty("results")[0];
             Assert.False(result.GetProperty("meta").GetProperty("served_by_primary").GetBoolean());
             Assert.Equal(1, result.GetProperty("results")[0].GetProperty("n").GetInt64()); // the copy, generated columns and all
-        }
-        finally
-        {
-            await harness.AdminAsync(HttpMethod.Delete, $"/admin/accounts/{slug}");
-        }
+        });
     }
 
     [Fact]
@@ -281,20 +271,14 @@ public sealed partial class ReadReplicationTests(HarnessFixture harness) : IAsyn
     {
         // A new tenant's stack starts without replica databases (each would cost every stack memory and
         // start-up time); turning replication on adds them, restarting that stack's workerd once.
-        var slug = $"replicas-{Guid.NewGuid():N}"[..20];
-        using (var signup = await harness.AdminAsync(HttpMethod.Post, "/admin/accounts", new { slug, name = "Replicas" }))
-        {
-            Assert.Equal(HttpStatusCode.Created, signup.StatusCode);
-        }
-        var stack = $"acct-{slug}";
-        var d1 = $"/__emulator/stacks/{stack}/d1/DB";
         var unconstrainedRead = new
         {
             bookmark = "first-unconstrained",
             statements = new[] { new { sql = "SELECT count(*) AS n FROM clients" } },
         };
-        try
+        await InNewAccountAsync("replicas", async stack =>
         {
+            var d1 = $"/__emulator/stacks/{stack}/d1/DB";
             var before = harness.Supervisor.Find(stack)!.ProcessId;
             var (status, _) = await harness.CloudflareAsync(HttpMethod.Put, $"{d1}/replication", new { replicas = 2, lagMs = 0 });
             Assert.Equal(HttpStatusCode.OK, status);
@@ -315,11 +299,7 @@ public sealed partial class ReadReplicationTests(HarnessFixture harness) : IAsyn
             File.Delete(Path.Combine(harness.Supervisor.StackDirectory(stack), "d1-replica-slots.json"));
             await harness.Supervisor.RestartStackAsync(stack, CancellationToken.None);
             Assert.False(ServedByPrimary((await harness.CloudflareAsync(HttpMethod.Post, $"{d1}/session", unconstrainedRead)).Envelope));
-        }
-        finally
-        {
-            await harness.AdminAsync(HttpMethod.Delete, $"/admin/accounts/{slug}");
-        }
+        });
 
         static bool ServedByPrimary(JsonElement envelope) =>
             envelope.GetProperty("result").GetProperty("results")[0].GetProperty("meta").GetProperty("served_by_primary").GetBoolean();
@@ -415,6 +395,24 @@ public sealed partial class ReadReplicationTests(HarnessFixture harness) : IAsyn
             content: new StringContent(json, System.Text.Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.BadRequest, status);
         Assert.Contains(field, envelope.GetProperty("errors")[0].GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
+    /// <summary>Runs a test against a freshly provisioned account's stack, deleting the account afterwards.</summary>
+    private async Task InNewAccountAsync(string prefix, Func<string, Task> test)
+    {
+        var slug = $"{prefix}-{Guid.NewGuid():N}"[..20];
+        using (var signup = await harness.AdminAsync(HttpMethod.Post, "/admin/accounts", new { slug, name = prefix }))
+        {
+            Assert.Equal(HttpStatusCode.Created, signup.StatusCode);
+        }
+        try
+        {
+            await test($"acct-{slug}");
+        }
+        finally
+        {
+            await harness.AdminAsync(HttpMethod.Delete, $"/admin/accounts/{slug}");
+        }
     }
 
     private async Task<JsonElement> SessionAsync(string? bookmark, object[] statements)
