@@ -324,15 +324,20 @@ class Stack {
    * Miniflare restarts the stack's workerd (~0.4 s, this stack only) on the same port.
    */
   async addReplicaDatabases() {
-    if (this.replicaSlots >= MAX_REPLICAS) return;
-    this.control("/");
-    this.state = "reloading";
-    try {
-      await this.#reconfigure({ replicaSlots: MAX_REPLICAS });
-    } finally {
-      this.state = this.instance ? "running" : "failed";
-    }
-    this.registry.emit({ event: "reloaded", name: this.name, pid: this.pid, reason: "read replicas turned on: their D1 databases were added" });
+    if (this.replicaSlots >= MAX_REPLICAS && !this.addingReplicas) return;
+    if (this.state !== "running" && !this.addingReplicas) throw new Error(`stack '${this.name}' is ${this.state}`);
+    // Two settings changes at once share one restart.
+    this.addingReplicas ??= (async () => {
+      this.state = "reloading";
+      try {
+        await this.#reconfigure({ replicaSlots: MAX_REPLICAS });
+      } finally {
+        this.state = this.instance ? "running" : "failed";
+        this.addingReplicas = undefined;
+      }
+      this.registry.emit({ event: "reloaded", name: this.name, pid: this.pid, reason: "read replicas turned on: their D1 databases were added" });
+    })();
+    return this.addingReplicas;
   }
 
   /** Applies the stack's options (with the given changes) to its workerd: Miniflare restarts the process. */
