@@ -21,7 +21,7 @@ internal static class StackScalingBenchmark
     public static async Task RunAsync(IReadOnlyList<int> sizes)
     {
         Console.WriteLine($"stack scaling benchmark — {Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
-        Console.WriteLine("| K | all ready (s) | start p50 (ms) | start p95 (ms) | workerd RSS / stack (MB) | host RSS (MB) | add one: p50 / max (ms) | requests to others | errors |");
+        Console.WriteLine("| K | all ready (s) | start p50 (ms) | start p95 (ms) | workerd RSS / PSS per stack (MB) | host RSS (MB) | add one: p50 / max (ms) | requests to others | errors |");
         Console.WriteLine("|---|---|---|---|---|---|---|---|---|");
         foreach (var k in sizes)
         {
@@ -49,6 +49,8 @@ internal static class StackScalingBenchmark
         var allReady = clock.Elapsed;
 
         var rss = supervisor.Stacks.Select(s => ProcessTable.ResidentBytes(s.ProcessId!.Value) ?? 0).ToList();
+        // RSS counts the workerd binary's code in every process; PSS shares it out: a tenant's real cost.
+        var pss = supervisor.Stacks.Select(s => ProcessTable.ProportionalBytes(s.ProcessId!.Value) ?? 0).ToList();
         var hostRss = ProcessTable.ResidentBytes(supervisor.HostProcessId!.Value) ?? 0;
 
         // Load on the existing stacks while new ones are added.
@@ -69,6 +71,6 @@ internal static class StackScalingBenchmark
         starts.Sort();
         additions.Sort();
         return string.Create(CultureInfo.InvariantCulture,
-            $"| {k} | {allReady.TotalSeconds:0.00} | {TempStacks.Percentile(starts, 50):0} | {TempStacks.Percentile(starts, 95):0} | {rss.Average() / 1048576:0.0} | {hostRss / 1048576.0:0} | {TempStacks.Percentile(additions, 50):0} / {additions[^1]:0} | {load.Requests} ({load.RatePerSecond:0}/s) | {load.Errors} |");
+            $"| {k} | {allReady.TotalSeconds:0.00} | {TempStacks.Percentile(starts, 50):0} | {TempStacks.Percentile(starts, 95):0} | {rss.Average() / 1048576:0.0} / {pss.Average() / 1048576:0.0} | {hostRss / 1048576.0:0} | {TempStacks.Percentile(additions, 50):0} / {additions[^1]:0} | {load.Requests} ({load.RatePerSecond:0}/s) | {load.Errors} |");
     }
 }

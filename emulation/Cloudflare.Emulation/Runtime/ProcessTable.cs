@@ -64,16 +64,23 @@ public static class ProcessTable
     }
 
     /// <summary>Resident memory of a process in bytes, or null when it is gone.</summary>
-    public static long? ResidentBytes(int pid)
+    public static long? ResidentBytes(int pid) => KilobytesField($"/proc/{pid}/status", "VmRSS:") * 1024;
+
+    /// <summary>
+    /// Proportional set size in bytes (pages shared with n processes count 1/n each, e.g. the workerd
+    /// binary's code), or null when the process is gone: what one more process really costs.
+    /// </summary>
+    public static long? ProportionalBytes(int pid) => KilobytesField($"/proc/{pid}/smaps_rollup", "Pss:") * 1024;
+
+    private static long? KilobytesField(string file, string field)
     {
         try
         {
-            foreach (var line in File.ReadLines($"/proc/{pid}/status"))
+            foreach (var line in File.ReadLines(file))
             {
-                if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+                if (line.StartsWith(field, StringComparison.Ordinal))
                 {
-                    var kb = long.Parse(line["VmRSS:".Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
-                    return kb * 1024;
+                    return long.Parse(line[field.Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
                 }
             }
         }
