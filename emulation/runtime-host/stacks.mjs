@@ -3,6 +3,7 @@
 // process, so starting, reloading or losing one stack leaves every other stack serving.
 import { readFileSync, readdirSync, existsSync, appendFileSync, writeFileSync, statSync, mkdirSync } from "node:fs";
 import { createInterface } from "node:readline";
+import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
 import { applyMigrations } from "./migrations.mjs";
@@ -44,6 +45,8 @@ const LOCAL_CF = {
   httpProtocol: "HTTP/1.1",
 };
 const BUFFER_LIMIT_BYTES = 1024 * 1024;
+const RELOAD_WAIT_MS = 5000;
+const DRAIN_WAIT_MS = 2000;
 const CRASH_POLL_MS = 400;
 
 export class StackRegistry {
@@ -208,6 +211,9 @@ export class StackRegistry {
       // /cdn-cgi/ belongs to Cloudflare's edge and never reaches a Worker; on a stack's port it is
       // Miniflare's local endpoints, among them an unauthenticated read of every bucket (r2/public).
       if (url.pathname.startsWith("/cdn-cgi/")) return new MfResponse(`${url.pathname}: not found`, { status: 404 });
+      // A stack being reloaded (new code, or its replica databases added) is back within a second, on
+      // the same port: the request waits for it, as a deploy at the edge loses no request.
+      if (target.state === "reloading") await target.settled(RELOAD_WAIT_MS);
       // A script that exists but whose Worker is down cannot be reached: a bad gateway, as at the edge.
       if (target.state !== "running") return new MfResponse(`script '${script}' is ${target.state}`, { status: 502 });
       // Small bodies are sent whole, with their length: a Worker that answers before reading a
@@ -224,7 +230,12 @@ export class StackRegistry {
       // This hop is local: ask for an unencoded body, and let the calling Worker's own response
       // be encoded for its client as usual.
       forwarded.headers.set("accept-encoding", "identity");
-      return await mfFetch(forwarded);
+      target.inFlight++;
+      try {
+        return await mfFetch(forwarded);
+      } finally {
+        target.inFlight--;
+      }
     } catch (error) {
       // The calling Worker sees a network failure, as it would on Cloudflare; never a stack trace.
       return new MfResponse(`outbound request failed: ${error.message}`, { status: 502 });
@@ -254,6 +265,8 @@ class Stack {
   url = undefined;
   controlUrl = undefined;
   recent = [];
+  /** Requests from other Workers (through the egress guard) that this stack is answering. */
+  inFlight = 0;
   /** @type {import("miniflare").Miniflare | undefined} */
   instance = undefined;
 
@@ -340,8 +353,12 @@ class Stack {
     return this.addingReplicas;
   }
 
-  /** Applies the stack's options (with the given changes) to its workerd: Miniflare restarts the process. */
+  /**
+   * Applies the stack's options (with the given changes) to its workerd: Miniflare restarts the
+   * process. Requests other Workers already sent it finish first; new ones wait (see settled()).
+   */
   async #reconfigure({ replicaSlots } = {}) {
+    for (const deadline = Date.now() + DRAIN_WAIT_MS; this.inFlight > 0 && Date.now() < deadline; ) await sleep(10);
     if (replicaSlots !== undefined) {
       this.replicaSlots = replicaSlots;
       writeFileSync(this.replicaSlotsFile, JSON.stringify({ replicaSlots }) + "\n");
@@ -361,6 +378,11 @@ class Stack {
       if ((results[0]?.replicas ?? 0) > 0) return true;
     }
     return false;
+  }
+
+  /** Resolves once the stack is no longer reloading, or after `ms`, whichever is first. */
+  async settled(ms) {
+    for (const deadline = Date.now() + ms; this.state === "reloading" && Date.now() < deadline; ) await sleep(20);
   }
 
   async crashed() {

@@ -307,6 +307,42 @@ public sealed partial class ReadReplicationTests(HarnessFixture harness) : IAsyn
     }
 
     [Fact]
+    public async Task Turning_replication_on_mid_traffic_loses_no_request_through_the_platform()
+    {
+        // The first time replicas are turned on, the tenant's workerd restarts with them; requests that
+        // arrive meanwhile wait for it instead of failing.
+        await InNewAccountAsync("busy", async stack =>
+        {
+            var slug = stack["acct-".Length..];
+            var token = harness.Tokens.Issue(slug, Cloudflare.Emulation.Platform.TokenIssuer.Issuer, TimeSpan.FromMinutes(5));
+            var before = harness.Supervisor.Find(stack)!.ProcessId;
+            using var stop = new CancellationTokenSource();
+            var statuses = new System.Collections.Concurrent.ConcurrentBag<HttpStatusCode>();
+            async Task TrafficAsync()
+            {
+                while (!stop.IsCancellationRequested)
+                {
+                    using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(harness.PlatformUrl, $"/accounts/{slug}/api/users?limit=1"));
+                    request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+                    using var response = await harness.Http.SendAsync(request);
+                    statuses.Add(response.StatusCode);
+                }
+            }
+            var traffic = Enumerable.Range(0, 3).Select(_ => TrafficAsync()).ToArray();
+            await Task.Delay(300);
+            var (status, envelope) = await harness.CloudflareAsync(HttpMethod.Put, $"/__emulator/stacks/{stack}/d1/DB/replication", new { replicas = 2, lagMs = 0 });
+            await Task.Delay(300);
+            await stop.CancelAsync();
+            await Task.WhenAll(traffic);
+
+            Assert.True(status == HttpStatusCode.OK, envelope.ToString());
+            Assert.NotEqual(before, harness.Supervisor.Find(stack)!.ProcessId);
+            Assert.True(statuses.Count >= 10, $"only {statuses.Count} requests were sent");
+            Assert.All(statuses, s => Assert.Equal(HttpStatusCode.OK, s));
+        });
+    }
+
+    [Fact]
     public async Task A_bookmark_stays_valid_across_a_restart()
     {
         var owner = harness.AsOwner(Account);
