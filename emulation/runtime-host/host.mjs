@@ -2,6 +2,7 @@
 // process — per stack. The C# supervisor drives it over stdin/stdout with one JSON object per line.
 //
 //   stdin  (commands): {"id":1,"op":"start","stack":{...}}  {"id":2,"op":"stop","name":"account-1"}
+//                      {"id":3,"op":"redeploy","stack":{...}} (new code or bindings for a running stack)
 //   stdout (replies and events): lines prefixed with "@@host " carry JSON; any other stdout line is
 //   a plain log line of the host itself.
 //
@@ -43,6 +44,7 @@ const stacks = new StackRegistry({
 
 const handlers = {
   start: (msg) => stacks.start(msg.stack),
+  redeploy: (msg) => stacks.redeploy(msg.stack),
   stop: (msg) => stacks.stop(msg.name),
   bundle: (msg) => stacks.bundle(msg.worker),
   bindings: (msg) => stacks.liveBindings(msg.name),

@@ -76,6 +76,17 @@ export class StackRegistry {
     return stack.start();
   }
 
+  /**
+   * Deploys a new spec (code, bindings) to a stack. A running one is reconfigured in place, on its
+   * port: requests from other Workers wait for it rather than fail, as a deploy at the edge loses
+   * none. Any other is started.
+   */
+  async redeploy(spec) {
+    validateSpec(spec);
+    const stack = this.#stacks.get(spec.name);
+    return stack?.state === "running" ? stack.redeploy(spec) : this.start(spec);
+  }
+
   async stop(name) {
     const stack = this.#get(name);
     await stack.dispose();
@@ -316,6 +327,21 @@ class Stack {
     if (this.replicaSlots === 0 && (await this.#replicationConfigured())) await this.#reconfigure({ replicaSlots: MAX_REPLICAS });
     this.state = "running";
     return { ...this.describe(), migrations, readyMs, startMs: Date.now() - started };
+  }
+
+  async redeploy(spec) {
+    const started = Date.now();
+    this.state = "reloading";
+    this.spec = { ...spec, port: this.spec.port };
+    try {
+      const migrations = await this.#reconfigure();
+      this.state = "running";
+      return { ...this.describe(), migrations, readyMs: Date.now() - started, startMs: Date.now() - started };
+    } catch (error) {
+      await this.dispose();
+      this.state = "failed";
+      throw new Error(`stack '${this.name}' failed to start: ${error.message}`);
+    }
   }
 
   /** Hot reload: the Worker's new code, keeping its data. */

@@ -64,17 +64,9 @@ public sealed class ScriptDeployer(ControlPlaneStore store, StackSupervisor supe
         return null;
     }
 
-    /// <summary>Starts (or restarts with new code) the stack that runs <paramref name="script"/>.</summary>
-    public async Task<StackStatus> DeployAsync(WorkerScriptRecord script, CancellationToken cancellationToken)
-    {
-        var definition = Define(script);
-        if (supervisor.Find(script.Name) is not null)
-        {
-            await supervisor.StopStackAsync(script.Name, cancellationToken);
-            return await supervisor.StartStackAsync(definition, cancellationToken);
-        }
-        return await supervisor.StartStackAsync(definition, cancellationToken);
-    }
+    /// <summary>Starts the stack that runs <paramref name="script"/>, or deploys its new code and bindings in place.</summary>
+    public Task<StackStatus> DeployAsync(WorkerScriptRecord script, CancellationToken cancellationToken) =>
+        supervisor.RedeployStackAsync(Define(script), cancellationToken);
 
     /// <summary>
     /// Deploys new code to every script whose name starts with <paramref name="prefix"/>, keeping

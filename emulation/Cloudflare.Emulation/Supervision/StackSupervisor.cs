@@ -85,6 +85,22 @@ public sealed class StackSupervisor : IAsyncDisposable
         return await RunAsync(entry, "start", cancellationToken);
     }
 
+    /// <summary>
+    /// Deploys a new definition (code, bindings) to a stack. A running stack is reconfigured in place on
+    /// its port, and requests from other Workers wait for it rather than fail, as a deploy at the edge
+    /// loses none; any other stack is started.
+    /// </summary>
+    public async Task<StackStatus> RedeployStackAsync(StackDefinition definition, CancellationToken cancellationToken)
+    {
+        var entry = _stacks.AddOrUpdate(definition.Name,
+            _ => new Entry(definition, new StackStatus(definition.Name, definition.Worker, StackState.Starting, StackDirectory(definition.Name))),
+            (_, existing) => existing.Status.State is StackState.Starting or StackState.Reloading
+                ? throw new InvalidOperationException($"Stack '{definition.Name}' is already {existing.Status.State}.")
+                : existing with { Definition = definition });
+        return await RunAsync(entry, "redeploy", cancellationToken,
+            entry.Status.State == StackState.Running ? StackState.Reloading : StackState.Starting);
+    }
+
     public async Task<StackStatus> RestartStackAsync(string name, CancellationToken cancellationToken)
     {
         var entry = Get(name);
@@ -203,12 +219,12 @@ public sealed class StackSupervisor : IAsyncDisposable
 
     private RuntimeHostProcess Host => _host ?? throw new InvalidOperationException("The supervisor has not been started.");
 
-    private async Task<StackStatus> RunAsync(Entry entry, string op, CancellationToken cancellationToken)
+    private async Task<StackStatus> RunAsync(Entry entry, string op, CancellationToken cancellationToken, StackState meanwhile = StackState.Starting)
     {
         var definition = entry.Definition;
         var directory = StackDirectory(definition.Name);
         Directory.CreateDirectory(directory);
-        Update(definition.Name, s => s with { State = StackState.Starting, LastError = null });
+        Update(definition.Name, s => s with { State = meanwhile, LastError = null });
         try
         {
             await EnsureHostAsync(cancellationToken);

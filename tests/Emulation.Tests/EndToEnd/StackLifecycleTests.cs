@@ -65,11 +65,23 @@ public sealed class StackLifecycleTests(HarnessFixture harness)
     }
 
     [Fact]
-    public async Task Saving_a_worker_file_reloads_the_account_stacks_and_keeps_their_data()
+    public async Task Saving_a_worker_file_reloads_the_account_stacks_and_keeps_their_data_and_their_requests()
     {
         var id = await Account("account-1").CreateIdAsync("clients", new { name = "Kept Across Reload" });
         var before = HarnessFixture.Accounts.ToDictionary(a => a, a => harness.Supervisor.Find(HarnessFixture.StackOf(a))!.ProcessId);
         var platformPid = harness.Supervisor.Find("platform")!.ProcessId;
+        // Clients of account-1 keep calling through the platform while the new release rolls out.
+        using var stop = new CancellationTokenSource();
+        var statuses = new System.Collections.Concurrent.ConcurrentBag<HttpStatusCode>();
+        async Task TrafficAsync()
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                using var response = await Account("account-1").SendAsync(HttpMethod.Get, "/api/clients?limit=1");
+                statuses.Add(response.StatusCode);
+            }
+        }
+        var traffic = Enumerable.Range(0, 3).Select(_ => TrafficAsync()).ToArray();
 
         // Touch, not edit: the Worker's code stays as committed, the watcher still sees a save.
         File.SetLastWriteTimeUtc(Path.Combine(RepositoryPaths.Workers, "account", "src", "env.ts"), DateTime.UtcNow);
@@ -81,6 +93,11 @@ public sealed class StackLifecycleTests(HarnessFixture harness)
             Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(20), "the account stacks were not reloaded within 20 s of the save");
             await Task.Delay(100);
         }
+        await Task.Delay(300);
+        await stop.CancelAsync();
+        await Task.WhenAll(traffic);
+        Assert.True(statuses.Count >= 10, $"only {statuses.Count} requests were sent");
+        Assert.All(statuses, s => Assert.Equal(HttpStatusCode.OK, s)); // a rollout loses no request
         Assert.Contains(id, await Account("account-1").ListIdsAsync("clients", "limit=100"));
         // Only stacks running the account Worker reload.
         Assert.Equal(platformPid, harness.Supervisor.Find("platform")!.ProcessId);
