@@ -347,6 +347,7 @@ class Stack {
   /** Hot reload: the Worker's new code, keeping its data. */
   async reload() {
     this.state = "reloading";
+    this.registry.emit({ event: "reloading", name: this.name, reason: "reloading after a change under workers/" });
     try {
       const migrations = await this.#reconfigure();
       this.state = "running";
@@ -368,6 +369,7 @@ class Stack {
     // Two settings changes at once share one restart.
     this.addingReplicas ??= (async () => {
       this.state = "reloading";
+      this.registry.emit({ event: "reloading", name: this.name, reason: "read replicas turned on: restarting with their D1 databases" });
       try {
         await this.#reconfigure({ replicaSlots: MAX_REPLICAS });
       } finally {

@@ -334,6 +334,10 @@ public sealed class StackSupervisor : IAsyncDisposable
                 LogReceived?.Invoke(new StackLogLine(e.Name, "error", message));
                 Update(e.Name, s => s with { State = StackState.Failed, ProcessId = null, LastError = message, RecentLog = e.Recent ?? s.RecentLog });
                 break;
+            case "reloading" when e.Name is not null:
+                LogReceived?.Invoke(new StackLogLine(e.Name, "info", e.Reason ?? "reloading"));
+                Update(e.Name, s => s with { State = StackState.Reloading });
+                break;
             case "reloaded" when e.Name is not null:
                 LogReceived?.Invoke(new StackLogLine(e.Name, "info", e.Reason ?? "reloaded"));
                 Update(e.Name, s => s with { State = StackState.Running, ProcessId = e.Pid });

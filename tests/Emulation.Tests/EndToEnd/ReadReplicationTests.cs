@@ -316,6 +316,16 @@ public sealed partial class ReadReplicationTests(HarnessFixture harness) : IAsyn
             var slug = stack["acct-".Length..];
             var token = harness.Tokens.Issue(slug, Cloudflare.Emulation.Platform.TokenIssuer.Issuer, TimeSpan.FromMinutes(5));
             var before = harness.Supervisor.Find(stack)!.ProcessId;
+            // The dashboard row shows the restart as it happens.
+            var states = new System.Collections.Concurrent.ConcurrentQueue<Cloudflare.Emulation.Supervision.StackState>();
+            void Record(Cloudflare.Emulation.Supervision.StackStatus s)
+            {
+                if (s.Name == stack)
+                {
+                    states.Enqueue(s.State);
+                }
+            }
+            harness.Supervisor.StackChanged += Record;
             using var stop = new CancellationTokenSource();
             var statuses = new System.Collections.Concurrent.ConcurrentBag<HttpStatusCode>();
             async Task TrafficAsync()
@@ -335,8 +345,11 @@ public sealed partial class ReadReplicationTests(HarnessFixture harness) : IAsyn
             await stop.CancelAsync();
             await Task.WhenAll(traffic);
 
+            harness.Supervisor.StackChanged -= Record;
+
             Assert.True(status == HttpStatusCode.OK, envelope.ToString());
             Assert.NotEqual(before, harness.Supervisor.Find(stack)!.ProcessId);
+            Assert.Equal([Cloudflare.Emulation.Supervision.StackState.Reloading, Cloudflare.Emulation.Supervision.StackState.Running], states.Distinct());
             Assert.True(statuses.Count >= 10, $"only {statuses.Count} requests were sent");
             Assert.All(statuses, s => Assert.Equal(HttpStatusCode.OK, s));
         });
