@@ -114,6 +114,48 @@ public sealed class StackSupervisorTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Redeploying_a_running_stack_swaps_its_code_and_bindings_in_place_keeping_url_and_data()
+    {
+        static StackDefinition Version(string version, Dictionary<string, string> vars) => new("versioned", "upload",
+            D1: new Dictionary<string, string> { ["STORE"] = "versioned-db" },
+            R2: new Dictionary<string, string>(),
+            Kv: new Dictionary<string, string>(),
+            Vars: vars,
+            Script: new UploadedScript(
+                $"export default {{ async fetch(request, env) {{ const row = await env.STORE.prepare(\"SELECT count(*) AS n FROM notes\").first(); return Response.json({{ version: \"{version}\", notes: row.n, bindings: Object.keys(env).sort() }}); }} }};",
+                "2026-07-01", []));
+        var first = await _supervisor.StartStackAsync(Version("v1", []), CancellationToken.None);
+        await _supervisor.QueryD1Async("versioned", "STORE", "CREATE TABLE notes (id TEXT)", [], CancellationToken.None);
+        await _supervisor.QueryD1Async("versioned", "STORE", "INSERT INTO notes (id) VALUES ('kept')", [], CancellationToken.None);
+
+        var second = await _supervisor.RedeployStackAsync(Version("v2", new() { ["FLAG"] = "on" }), CancellationToken.None);
+
+        Assert.Equal(StackState.Running, second.State);
+        Assert.Equal(first.Url, second.Url);
+        Assert.NotEqual(first.ProcessId, second.ProcessId);
+        using var http = new HttpClient();
+        var body = await http.GetFromJsonAsync<JsonElement>(second.Url);
+        Assert.Equal("v2", body.GetProperty("version").GetString());
+        Assert.Equal(1, body.GetProperty("notes").GetInt32());
+        Assert.Equal(["FLAG", "STORE"], body.GetProperty("bindings").EnumerateArray().Select(b => b.GetString()));
+    }
+
+    [Fact]
+    public async Task A_redeploy_whose_code_cannot_start_fails_that_stack_with_the_reason()
+    {
+        await _supervisor.StartStackAsync(Account("redeployed"), CancellationToken.None);
+        var other = await _supervisor.StartStackAsync(Account("bystander"), CancellationToken.None);
+        var broken = Account("redeployed") with { Script = new UploadedScript("export default { fetch( }", "2026-07-01", []) };
+
+        var error = await Assert.ThrowsAsync<RuntimeHostException>(() => _supervisor.RedeployStackAsync(broken, CancellationToken.None));
+
+        Assert.Contains("redeployed", error.Message, StringComparison.Ordinal);
+        Assert.Equal(StackState.Failed, _supervisor.Find("redeployed")!.State);
+        Assert.Equal(other.ProcessId, _supervisor.Find("bystander")!.ProcessId);
+        Assert.Equal(StackState.Running, _supervisor.Find("bystander")!.State);
+    }
+
+    [Fact]
     public async Task Unknown_stack_names_are_refused()
     {
         await Assert.ThrowsAsync<KeyNotFoundException>(() => _supervisor.RestartStackAsync("nobody", CancellationToken.None));
