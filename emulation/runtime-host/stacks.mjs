@@ -111,23 +111,23 @@ export class StackRegistry {
   }
 
   async queryD1(name, binding, sql, params) {
-    return this.#get(name).d1(binding).query(sql, params);
+    return (await this.#serving(name)).d1(binding).query(sql, params);
   }
 
   /** The binding names the stack's Worker really has, read from the running runtime (not from intent). */
   async liveBindings(name) {
-    const stack = this.#get(name);
+    const stack = await this.#serving(name);
     if (!stack.instance || stack.state !== "running") throw new Error(`stack '${name}' is ${stack.state}`);
     const env = await stack.instance.getBindings(name);
     return Object.keys(env).sort();
   }
 
   async batchD1(name, binding, statements) {
-    return this.#get(name).d1(binding).batch(statements);
+    return (await this.#serving(name)).d1(binding).batch(statements);
   }
 
   async d1Replication(name, binding, settings) {
-    const stack = this.#get(name);
+    const stack = await this.#serving(name);
     if (Number.isInteger(settings?.replicas) && settings.replicas > 0 && settings.replicas <= MAX_REPLICAS) {
       await stack.addReplicaDatabases();
     }
@@ -135,7 +135,7 @@ export class StackRegistry {
   }
 
   async d1Session(name, binding, bookmark, statements) {
-    return this.#get(name).d1(binding).session(bookmark, statements);
+    return (await this.#serving(name)).d1(binding).session(bookmark, statements);
   }
 
   /**
@@ -143,7 +143,7 @@ export class StackRegistry {
    * <worker>/migrations/<file>.sql — what a deploy pipeline would upload for the platform to roll out.
    */
   async publishRelease(name, binding, worker) {
-    const stack = this.#get(name);
+    const stack = await this.#serving(name);
     stack.control("/");
     const bundle = await this.bundler.bundle(worker);
     const files = [
@@ -162,12 +162,12 @@ export class StackRegistry {
     return { keys: files.map(([key]) => key) };
   }
 
-  kvEntries(name, binding) {
-    return getJson(this.#get(name).control(`/kv/${binding}/entries`), "KV listing");
+  async kvEntries(name, binding) {
+    return getJson((await this.#serving(name)).control(`/kv/${binding}/entries`), "KV listing");
   }
 
-  listR2(name, binding, prefix) {
-    const url = this.#get(name).control(`/r2/${binding}/list`);
+  async listR2(name, binding, prefix) {
+    const url = (await this.#serving(name)).control(`/r2/${binding}/list`);
     if (prefix) url.searchParams.set("prefix", prefix);
     return getJson(url, "R2 list");
   }
@@ -255,6 +255,13 @@ export class StackRegistry {
 
   async disposeAll() {
     await Promise.allSettled([...this.#stacks.values()].map((s) => s.dispose()));
+  }
+
+  /** The stack, once it is no longer reloading: the emulator's own calls wait a reload out, as requests do. */
+  async #serving(name) {
+    const stack = this.#get(name);
+    if (stack.state === "reloading") await stack.settled(RELOAD_WAIT_MS);
+    return stack;
   }
 
   #get(name) {

@@ -25,6 +25,9 @@ public static class Api
     /// <summary>The emulator's own: refused by the harness's residency policy (not a Cloudflare code).</summary>
     public const int ResidencyPolicy = 7451;
 
+    /// <summary>How long a request to a stack that is reloading waits for it before it counts as not serving.</summary>
+    public static readonly TimeSpan ReloadWait = TimeSpan.FromSeconds(5);
+
     public static IResult Ok(object? result, int status = StatusCodes.Status200OK) =>
         Results.Json(new ApiEnvelope(true, [], [], result), statusCode: status);
 

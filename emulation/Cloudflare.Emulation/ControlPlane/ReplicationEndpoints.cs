@@ -81,7 +81,7 @@ internal static class ReplicationEndpoints
 
     private static async Task<IResult> RunAsync(StackSupervisor supervisor, string stack, Func<Task<JsonElement>> action)
     {
-        if (supervisor.Find(stack) is not { State: StackState.Running })
+        if (await supervisor.SettledAsync(stack, Api.ReloadWait, CancellationToken.None) is not { State: StackState.Running })
         {
             return Api.Error(StatusCodes.Status409Conflict, Api.NotServing, $"stack: '{stack}' is not running");
         }

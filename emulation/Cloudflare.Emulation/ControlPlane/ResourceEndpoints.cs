@@ -66,7 +66,7 @@ internal static partial class ResourceEndpoints
             // The database's data lives in the stack of the script bound to it; queries go through there.
             var binding = store.Snapshot.Scripts.SelectMany(s => s.Bindings.Select(b => (Script: s.Name, Binding: b)))
                 .FirstOrDefault(x => x.Binding.Type == "d1" && x.Binding.Id == id);
-            if (binding.Script is null || supervisor.Find(binding.Script) is not { State: StackState.Running })
+            if (binding.Script is null || await supervisor.SettledAsync(binding.Script, Api.ReloadWait, ct) is not { State: StackState.Running })
             {
                 return Api.Error(StatusCodes.Status409Conflict, Api.NotServing,
                     $"database {id} is not bound to a running Worker; the emulator serves D1 through the Worker's stack (deploy the script first)");

@@ -50,7 +50,7 @@ internal static partial class S3Endpoint
             return;
         }
         var script = store.Snapshot.Scripts.FirstOrDefault(s => s.Bindings.Any(b => b.Type == "r2_bucket" && b.BucketName == bucket));
-        if (script is null || supervisor.Find(script.Name) is not { State: StackState.Running, Url: { } url })
+        if (script is null || await supervisor.SettledAsync(script.Name, Api.ReloadWait, context.RequestAborted) is not { State: StackState.Running, Url: { } url })
         {
             await ErrorAsync(context, 503, "ServiceUnavailable", "The bucket is not served by a running Worker stack right now.");
             return;

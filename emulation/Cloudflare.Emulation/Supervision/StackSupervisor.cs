@@ -49,6 +49,21 @@ public sealed class StackSupervisor : IAsyncDisposable
 
     public StackStatus? Find(string name) => _stacks.TryGetValue(name, out var entry) ? entry.Status : null;
 
+    /// <summary>
+    /// A stack's status once it is no longer reloading (new code, or its replica databases added: well
+    /// under a second), or as it is when <paramref name="timeout"/> has passed; null for an unknown stack.
+    /// Callers that would otherwise refuse a request to a reloading stack wait for it instead.
+    /// </summary>
+    public async Task<StackStatus?> SettledAsync(string name, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (Find(name) is { State: StackState.Reloading } && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(25, cancellationToken);
+        }
+        return Find(name);
+    }
+
     /// <summary>What a stack was started with: its Worker and exactly which resources it is bound to.</summary>
     public StackDefinition? DefinitionOf(string name) => _stacks.TryGetValue(name, out var entry) ? entry.Definition : null;
 

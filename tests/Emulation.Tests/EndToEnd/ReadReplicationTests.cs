@@ -280,8 +280,12 @@ public sealed partial class ReadReplicationTests(HarnessFixture harness) : IAsyn
         {
             var d1 = $"/__emulator/stacks/{stack}/d1/DB";
             var before = harness.Supervisor.Find(stack)!.ProcessId;
-            // Two changes at once (two architects, or a script) share the one restart.
-            var turnedOn = await Task.WhenAll(Enumerable.Range(0, 2).Select(_ => harness.CloudflareAsync(HttpMethod.Put, $"{d1}/replication", new { replicas = 2, lagMs = 0 })));
+            // Two changes at once (two architects, or a script) share the one restart; the second, sent
+            // while the stack is restarting, waits for it rather than being refused.
+            var first = harness.CloudflareAsync(HttpMethod.Put, $"{d1}/replication", new { replicas = 2, lagMs = 0 });
+            await Task.Delay(150);
+            var second = harness.CloudflareAsync(HttpMethod.Put, $"{d1}/replication", new { replicas = 2, lagMs = 0 });
+            var turnedOn = await Task.WhenAll(first, second);
             Assert.All(turnedOn, r => Assert.True(r.Status == HttpStatusCode.OK, r.Envelope.ToString()));
             var withReplicas = harness.Supervisor.Find(stack)!.ProcessId;
             Assert.NotEqual(before, withReplicas);
