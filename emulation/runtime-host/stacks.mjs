@@ -224,7 +224,7 @@ export class StackRegistry {
       if (url.pathname.startsWith("/cdn-cgi/")) return new MfResponse(`${url.pathname}: not found`, { status: 404 });
       // A stack being reloaded (new code, or its replica databases added) is back within a second, on
       // the same port: the request waits for it, as a deploy at the edge loses no request.
-      if (target.state === "reloading") await target.settled(RELOAD_WAIT_MS);
+      await target.settled();
       // A script that exists but whose Worker is down cannot be reached: a bad gateway, as at the edge.
       if (target.state !== "running") return new MfResponse(`script '${script}' is ${target.state}`, { status: 502 });
       // Small bodies are sent whole, with their length: a Worker that answers before reading a
@@ -260,7 +260,7 @@ export class StackRegistry {
   /** The stack, once it is no longer reloading: the emulator's own calls wait a reload out, as requests do. */
   async #serving(name) {
     const stack = this.#get(name);
-    if (stack.state === "reloading") await stack.settled(RELOAD_WAIT_MS);
+    await stack.settled();
     return stack;
   }
 
@@ -343,7 +343,8 @@ class Stack {
     try {
       const migrations = await this.#reconfigure();
       this.state = "running";
-      return { ...this.describe(), migrations, readyMs: Date.now() - started, startMs: Date.now() - started };
+      const readyMs = Date.now() - started;
+      return { ...this.describe(), migrations, readyMs, startMs: readyMs };
     } catch (error) {
       await this.dispose();
       this.state = "failed";
@@ -393,7 +394,7 @@ class Stack {
    * process. Requests other Workers already sent it finish first; new ones wait (see settled()).
    */
   async #reconfigure({ replicaSlots } = {}) {
-    for (const deadline = Date.now() + DRAIN_WAIT_MS; this.inFlight > 0 && Date.now() < deadline; ) await sleep(10);
+    await waitWhile(() => this.inFlight > 0, DRAIN_WAIT_MS);
     if (replicaSlots !== undefined) {
       this.replicaSlots = replicaSlots;
       writeFileSync(this.replicaSlotsFile, JSON.stringify({ replicaSlots }) + "\n");
@@ -415,9 +416,9 @@ class Stack {
     return false;
   }
 
-  /** Resolves once the stack is no longer reloading, or after `ms`, whichever is first. */
-  async settled(ms) {
-    for (const deadline = Date.now() + ms; this.state === "reloading" && Date.now() < deadline; ) await sleep(20);
+  /** Resolves once the stack is no longer reloading (at once if it is not), or after RELOAD_WAIT_MS. */
+  settled() {
+    return waitWhile(() => this.state === "reloading", RELOAD_WAIT_MS);
   }
 
   async crashed() {
@@ -633,6 +634,11 @@ function readEgress(file) {
     }
   }
   return entries.slice(-EGRESS_RECORDS);
+}
+
+/** Waits while `condition` holds, for at most `ms`. */
+async function waitWhile(condition, ms) {
+  for (const deadline = Date.now() + ms; condition() && Date.now() < deadline; ) await sleep(10);
 }
 
 function isAlive(pid) {

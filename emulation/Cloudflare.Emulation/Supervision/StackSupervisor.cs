@@ -92,11 +92,7 @@ public sealed class StackSupervisor : IAsyncDisposable
 
     public async Task<StackStatus> StartStackAsync(StackDefinition definition, CancellationToken cancellationToken)
     {
-        var entry = _stacks.AddOrUpdate(definition.Name,
-            _ => new Entry(definition, new StackStatus(definition.Name, definition.Worker, StackState.Starting, StackDirectory(definition.Name))),
-            (_, existing) => existing.Status.State is StackState.Running or StackState.Starting or StackState.Reloading
-                ? throw new InvalidOperationException($"Stack '{definition.Name}' is already {existing.Status.State}.")
-                : existing with { Definition = definition });
+        var entry = Register(definition, busy: state => state is StackState.Running or StackState.Starting or StackState.Reloading);
         return await RunAsync(entry, "start", cancellationToken);
     }
 
@@ -107,11 +103,7 @@ public sealed class StackSupervisor : IAsyncDisposable
     /// </summary>
     public async Task<StackStatus> RedeployStackAsync(StackDefinition definition, CancellationToken cancellationToken)
     {
-        var entry = _stacks.AddOrUpdate(definition.Name,
-            _ => new Entry(definition, new StackStatus(definition.Name, definition.Worker, StackState.Starting, StackDirectory(definition.Name))),
-            (_, existing) => existing.Status.State is StackState.Starting or StackState.Reloading
-                ? throw new InvalidOperationException($"Stack '{definition.Name}' is already {existing.Status.State}.")
-                : existing with { Definition = definition });
+        var entry = Register(definition, busy: state => state is StackState.Starting or StackState.Reloading);
         return await RunAsync(entry, "redeploy", cancellationToken,
             entry.Status.State == StackState.Running ? StackState.Reloading : StackState.Starting);
     }
@@ -231,6 +223,14 @@ public sealed class StackSupervisor : IAsyncDisposable
         _lock?.Dispose();
         _hostGate.Dispose();
     }
+
+    /// <summary>Adds a stack, or gives a known one its new definition unless it is <paramref name="busy"/>.</summary>
+    private Entry Register(StackDefinition definition, Func<StackState, bool> busy) =>
+        _stacks.AddOrUpdate(definition.Name,
+            _ => new Entry(definition, new StackStatus(definition.Name, definition.Worker, StackState.Starting, StackDirectory(definition.Name))),
+            (_, existing) => busy(existing.Status.State)
+                ? throw new InvalidOperationException($"Stack '{definition.Name}' is already {existing.Status.State}.")
+                : existing with { Definition = definition });
 
     private RuntimeHostProcess Host => _host ?? throw new InvalidOperationException("The supervisor has not been started.");
 
