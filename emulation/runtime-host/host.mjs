@@ -33,6 +33,10 @@ export function emit(message) {
   process.stdout.write("@@host " + JSON.stringify(message) + "\n");
 }
 
+// Miniflare hands the CA certificates named here to every workerd it starts (~220 KB of config to
+// encode and parse per stack), for TLS from workerd itself; a stack's fetches leave through this
+// process instead (the egress guard), whose own trust store Node read at start-up.
+delete process.env.NODE_EXTRA_CA_CERTS;
 const bundler = new WorkerBundler(workersDir, requireFromWorkers("esbuild"));
 const stacks = new StackRegistry({
   miniflare: requireFromWorkers("miniflare"),

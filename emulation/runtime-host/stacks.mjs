@@ -56,6 +56,7 @@ export class StackRegistry {
   constructor({ miniflare, bundler, workersDir, emit, workersSubdomain }) {
     // <script>.<subdomain>.workers.dev reaches that script's stack, as it would on Cloudflare.
     this.workersDev = new RegExp(`^([a-z0-9][a-z0-9_-]*)\\.${workersSubdomain}\\.workers\\.dev$`);
+    this.workersZone = `${workersSubdomain}.workers.dev`;
     this.mf = miniflare;
     this.bundler = bundler;
     this.workersDir = workersDir;
@@ -204,6 +205,10 @@ export class StackRegistry {
     // Miniflare hands over its own undici Request: use Miniflare's fetch and Response with it.
     const { fetch: mfFetch, Request: MfRequest, Response: MfResponse } = this.mf;
     try {
+      // As the edge marks every subrequest of a Worker (Miniflare's outbound interceptor did this
+      // before it was patched out for stacks): the calling zone is named, the caller's client is not.
+      request.headers.set("cf-worker", this.workersZone);
+      request.headers.delete("cf-connecting-ip");
       const url = new URL(request.url);
       const rule = this.#egressRule(url);
       // Recorded without the query string: it may carry data.
@@ -482,6 +487,9 @@ class Stack {
           kvNamespaces: this.spec.kv ?? {},
           bindings: this.spec.vars ?? {},
           outboundService: (request) => this.registry.outbound(this, request),
+          // Stacks are reached on workers.dev, where the Cache API does nothing: Miniflare's no-op
+          // cache is that behaviour, without the cache's storage worker (one isolate fewer).
+          cache: false,
           unsafeDirectSockets: [{ host: "127.0.0.1", port: 0, entrypoint: CONTROL_ENTRYPOINT }],
         },
         ...(d1Worker ? [d1Worker] : []),
