@@ -1,35 +1,65 @@
 // Talks to a stack's control entrypoint (control-entrypoint.js) over loopback HTTP.
+import http from "node:http";
+
+// node:http with kept-alive connections: a stack's start waits on these calls (migrations), and
+// Node's fetch costs ~2.5 ms more per call on loopback.
+const agent = new http.Agent({ keepAlive: true });
+
 export class D1Client {
   constructor(controlUrl, binding) {
     this.base = new URL(`/d1/${binding}/`, controlUrl);
   }
 
   query(sql, params = []) {
-    return this.#post("query", { sql, params });
+    return this.#send("query", { sql, params });
   }
 
   batch(statements) {
-    return this.#post("batch", { statements });
+    return this.#send("batch", { statements });
+  }
+
+  /** Applies wrangler-format migrations ([{ name, statements }], in order) not applied yet: { applied }. */
+  migrate(migrations) {
+    return this.#send("migrations", { migrations });
   }
 
   /** Read replication status, or (with settings) new settings: { replicas, lagMs, frozen }. */
   replication(settings) {
-    return settings ? this.#post("replication", settings, "PUT") : this.#post("replication", undefined, "GET");
+    return settings ? this.#send("replication", settings, "PUT") : this.#send("replication", undefined, "GET");
   }
 
   /** Statements run in one D1 session started from a bookmark or constraint. */
   session(bookmark, statements) {
-    return this.#post("session", { bookmark, statements });
+    return this.#send("session", { bookmark, statements });
   }
 
-  async #post(op, body, method = "POST") {
-    const response = await fetch(new URL(op, this.base), {
-      method,
-      headers: { "content-type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const result = await response.json();
-    if (!response.ok) throw new Error(`D1 ${op} failed: ${result.error}`);
+  async #send(op, body, method = "POST") {
+    const { status, result } = await requestJson(new URL(op, this.base), method, body);
+    if (status >= 400) throw new Error(`D1 ${op} failed: ${result.error}`);
     return result;
   }
+}
+
+function requestJson(url, method, body, retried = false) {
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const request = http.request(url, { method, agent, headers: payload === undefined ? {} : { "content-type": "application/json" } }, (response) => {
+      const chunks = [];
+      response.on("data", (chunk) => chunks.push(chunk));
+      response.on("error", reject);
+      response.on("end", () => {
+        try {
+          resolve({ status: response.statusCode, result: JSON.parse(Buffer.concat(chunks).toString("utf8")) });
+        } catch (error) {
+          reject(new Error(`${method} ${url.pathname}: the control entrypoint answered ${response.statusCode} without JSON (${error.message})`));
+        }
+      });
+    });
+    request.on("error", (error) => {
+      // A kept-alive connection the stack closed (it restarted) before the request reached it.
+      if (request.reusedSocket && error.code === "ECONNRESET" && !retried) resolve(requestJson(url, method, body, true));
+      else reject(error);
+    });
+    request.end(payload);
+  });
 }

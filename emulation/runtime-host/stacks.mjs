@@ -321,24 +321,27 @@ class Stack {
   async start() {
     const started = Date.now();
     const bundle = await this.#code();
+    // A D1 folder that does not exist yet holds no database on which replication could be turned on.
+    const d1Existed = existsSync(this.spec.persist?.d1 ?? path.join(this.spec.persistDir, "d1"));
     const { Miniflare } = this.registry.mf;
     this.instance = new Miniflare(this.#options(bundle));
     try {
       this.url = (await this.instance.ready).href.replace(/\/$/, "");
+      // Keep the port across reloads and restarts so routing metadata stays valid.
+      this.spec.port = Number(new URL(this.url).port);
+      this.controlUrl = await this.instance.unsafeGetDirectURL(this.name, CONTROL_ENTRYPOINT);
+      this.pid = findWorkerdPid(this.name);
+      const readyMs = Date.now() - started;
+      const migrations = await this.#migrate(bundle);
+      if (this.replicaSlots === 0 && d1Existed && (await this.#replicationConfigured())) await this.#reconfigure({ replicaSlots: MAX_REPLICAS });
+      this.state = "running";
+      return { ...this.describe(), migrations, readyMs, startMs: Date.now() - started };
     } catch (error) {
+      // Whatever failed (workerd, a migration), the stack is stopped and failed, so a start retries it.
       await this.dispose();
       this.state = "failed";
       throw new Error(`stack '${this.name}' failed to start: ${error.message}`);
     }
-    // Keep the port across reloads and restarts so routing metadata stays valid.
-    this.spec.port = Number(new URL(this.url).port);
-    this.controlUrl = await this.instance.unsafeGetDirectURL(this.name, CONTROL_ENTRYPOINT);
-    this.pid = findWorkerdPid(this.name);
-    const readyMs = Date.now() - started;
-    const migrations = await this.#migrate(bundle);
-    if (this.replicaSlots === 0 && (await this.#replicationConfigured())) await this.#reconfigure({ replicaSlots: MAX_REPLICAS });
-    this.state = "running";
-    return { ...this.describe(), migrations, readyMs, startMs: Date.now() - started };
   }
 
   async redeploy(spec) {
