@@ -114,6 +114,38 @@ public sealed class StackSupervisorTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_worker_on_workers_dev_has_a_cache_that_keeps_nothing_and_its_subrequests_name_the_calling_zone()
+    {
+        static StackDefinition Uploaded(string name, string module) => new(name, "upload",
+            D1: new Dictionary<string, string>(), R2: new Dictionary<string, string>(), Kv: new Dictionary<string, string>(), Vars: new Dictionary<string, string>(),
+            Script: new UploadedScript(module, "2026-07-01", []));
+        await _supervisor.StartStackAsync(Uploaded("echo", """
+            export default { fetch: (request) => Response.json(Object.fromEntries(request.headers)) };
+            """), CancellationToken.None);
+        var caller = await _supervisor.StartStackAsync(Uploaded("caller", """
+            export default {
+              async fetch() {
+                const key = "https://caller.emulator.workers.dev/cached";
+                await caches.default.put(key, new Response("kept?", { headers: { "cache-control": "max-age=600" } }));
+                const cached = await caches.default.match(key);
+                const echoed = await (await fetch("https://echo.emulator.workers.dev/", { headers: { "cf-connecting-ip": "203.0.113.9" } })).json();
+                return Response.json({ cached: cached !== undefined, echoed });
+              },
+            };
+            """), CancellationToken.None);
+
+        using var http = new HttpClient();
+        var body = await http.GetFromJsonAsync<JsonElement>(caller.Url);
+
+        // Cache API operations on *.workers.dev have no effect at Cloudflare.
+        Assert.False(body.GetProperty("cached").GetBoolean());
+        var echoed = body.GetProperty("echoed");
+        Assert.Equal("emulator.workers.dev", echoed.GetProperty("cf-worker").GetString());
+        // The caller's own value is not passed on (the edge sets the real client's address).
+        Assert.NotEqual("203.0.113.9", echoed.TryGetProperty("cf-connecting-ip", out var ip) ? ip.GetString() : null);
+    }
+
+    [Fact]
     public async Task Redeploying_a_running_stack_swaps_its_code_and_bindings_in_place_keeping_url_and_data()
     {
         static StackDefinition Version(string version, Dictionary<string, string> vars) => new("versioned", "upload",
