@@ -6,13 +6,15 @@ using Cloudflare.Emulation.Runtime;
 namespace Cloudflare.Emulation.Benchmarks;
 
 /// <summary>
-/// Starts K account stacks and prints time-to-ready and memory per stack; then adds stacks one by one
-/// while every existing stack serves requests, and prints the new stacks' time-to-ready and the
-/// errors the existing ones saw.
+/// Starts K account stacks and prints time-to-ready and memory per stack; then adds stacks one by one,
+/// first with the machine otherwise idle and then while every existing stack serves requests, and
+/// prints the new stacks' time-to-ready and the errors the existing ones saw.
 /// </summary>
 internal static class StackScalingBenchmark
 {
-    private const int Additions = 5;
+    // Enough additions that the median is not one unlucky start.
+    private const int IdleAdditions = 5;
+    private const int Additions = 11;
     private const int ParallelStarts = 4;
     // Steady traffic on the existing stacks while new ones are added: 4 clients, one request every 20 ms each.
     private const int LoadClients = 4;
@@ -21,8 +23,8 @@ internal static class StackScalingBenchmark
     public static async Task RunAsync(IReadOnlyList<int> sizes)
     {
         Console.WriteLine($"stack scaling benchmark — {Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
-        Console.WriteLine("| K | all ready (s) | start p50 (ms) | start p95 (ms) | workerd RSS / PSS per stack (MB) | host RSS (MB) | add one: p50 / max (ms) | requests to others | errors |");
-        Console.WriteLine("|---|---|---|---|---|---|---|---|---|");
+        Console.WriteLine("| K | all ready (s) | start p50 (ms) | start p95 (ms) | workerd RSS / PSS per stack (MB) | host RSS (MB) | add one, idle: p50 (ms) | add one under load: p50 / max (ms) | requests to others | errors |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|");
         foreach (var k in sizes)
         {
             Console.WriteLine(await RunOnceAsync(k));
@@ -48,15 +50,25 @@ internal static class StackScalingBenchmark
         });
         var allReady = clock.Elapsed;
 
-        var rss = supervisor.Stacks.Select(s => ProcessTable.ResidentBytes(s.ProcessId!.Value) ?? 0).ToList();
+        var existing = supervisor.Stacks.ToList();
+        var rss = existing.Select(s => ProcessTable.ResidentBytes(s.ProcessId!.Value) ?? 0).ToList();
         // RSS counts the workerd binary's code in every process; PSS shares it out: a tenant's real cost.
-        var pss = supervisor.Stacks.Select(s => ProcessTable.ProportionalBytes(s.ProcessId!.Value) ?? 0).ToList();
+        var pss = existing.Select(s => ProcessTable.ProportionalBytes(s.ProcessId!.Value) ?? 0).ToList();
         var hostRss = ProcessTable.ResidentBytes(supervisor.HostProcessId!.Value) ?? 0;
+
+        // What a start costs on its own, then beside the traffic.
+        var idle = new List<double>();
+        for (var i = 1; i <= IdleAdditions; i++)
+        {
+            var added = Stopwatch.StartNew();
+            await supervisor.StartStackAsync(TempStacks.Account($"idle-{i}", keys), CancellationToken.None);
+            idle.Add(added.Elapsed.TotalMilliseconds);
+        }
 
         // Load on the existing stacks while new ones are added.
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
         // Each request is authenticated and reads the stack's D1 (the platform principal may list users).
-        var targets = supervisor.Stacks.Select(s => (Url: new Uri(new Uri(s.Url!), "/api/users?limit=10"), Token: tokens.Issue(s.Name, TokenIssuer.Issuer, TimeSpan.FromHours(1)))).ToArray();
+        var targets = existing.Select(s => (Url: new Uri(new Uri(s.Url!), "/api/users?limit=10"), Token: tokens.Issue(s.Name, TokenIssuer.Issuer, TimeSpan.FromHours(1)))).ToArray();
         var load = new SteadyLoad(http, targets, LoadClients, LoadInterval);
 
         var additions = new List<double>();
@@ -70,7 +82,8 @@ internal static class StackScalingBenchmark
 
         starts.Sort();
         additions.Sort();
+        idle.Sort();
         return string.Create(CultureInfo.InvariantCulture,
-            $"| {k} | {allReady.TotalSeconds:0.00} | {TempStacks.Percentile(starts, 50):0} | {TempStacks.Percentile(starts, 95):0} | {rss.Average() / 1048576:0.0} / {pss.Average() / 1048576:0.0} | {hostRss / 1048576.0:0} | {TempStacks.Percentile(additions, 50):0} / {additions[^1]:0} | {load.Requests} ({load.RatePerSecond:0}/s) | {load.Errors} |");
+            $"| {k} | {allReady.TotalSeconds:0.00} | {TempStacks.Percentile(starts, 50):0} | {TempStacks.Percentile(starts, 95):0} | {rss.Average() / 1048576:0.0} / {pss.Average() / 1048576:0.0} | {hostRss / 1048576.0:0} | {TempStacks.Percentile(idle, 50):0} | {TempStacks.Percentile(additions, 50):0} / {additions[^1]:0} | {load.Requests} ({load.RatePerSecond:0}/s) | {load.Errors} |");
     }
 }
