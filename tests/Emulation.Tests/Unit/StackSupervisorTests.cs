@@ -146,6 +146,40 @@ public sealed class StackSupervisorTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_worker_cannot_open_a_tcp_socket_past_the_egress_guard()
+    {
+        // Stands for any loopback port: another stack's control entrypoint, the local Cloudflare API.
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        var accepted = listener.AcceptTcpClientAsync();
+        var status = await _supervisor.StartStackAsync(new StackDefinition("sockets", "upload",
+            D1: new Dictionary<string, string>(), R2: new Dictionary<string, string>(), Kv: new Dictionary<string, string>(), Vars: new Dictionary<string, string>(),
+            Script: new UploadedScript("""
+                import { connect } from "cloudflare:sockets";
+                export default {
+                  async fetch(request) {
+                    try {
+                      const socket = connect(new URL(request.url).searchParams.get("to"));
+                      await socket.opened;
+                      const writer = socket.writable.getWriter();
+                      await writer.write(new TextEncoder().encode("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+                      return new Response("connected");
+                    } catch (error) {
+                      return new Response("refused: " + error.message);
+                    }
+                  },
+                };
+                """, "2026-07-01", [])), CancellationToken.None);
+
+        using var http = new HttpClient();
+        var answer = await http.GetStringAsync($"{status.Url}/?to=127.0.0.1:{port}");
+
+        Assert.StartsWith("refused", answer, StringComparison.Ordinal);
+        Assert.False(accepted.IsCompleted, "the Worker's socket reached the loopback listener");
+    }
+
+    [Fact]
     public async Task Redeploying_a_running_stack_swaps_its_code_and_bindings_in_place_keeping_url_and_data()
     {
         static StackDefinition Version(string version, Dictionary<string, string> vars) => new("versioned", "upload",
