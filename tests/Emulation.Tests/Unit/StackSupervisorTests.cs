@@ -37,6 +37,11 @@ public sealed class StackSupervisorTests : IAsyncLifetime
         Kv: new Dictionary<string, string> { ["CACHE"] = $"{name}-kv" },
         Vars: new Dictionary<string, string> { ["ACCOUNT_ID"] = name });
 
+    /// <summary>Uploaded code with no bindings at all.</summary>
+    private static StackDefinition Uploaded(string name, string module) => new(name, "upload",
+        D1: new Dictionary<string, string>(), R2: new Dictionary<string, string>(), Kv: new Dictionary<string, string>(), Vars: new Dictionary<string, string>(),
+        Script: new UploadedScript(module, "2026-07-01", []));
+
     [Fact]
     public async Task Started_stack_serves_its_worker_with_migrations_applied()
     {
@@ -116,9 +121,6 @@ public sealed class StackSupervisorTests : IAsyncLifetime
     [Fact]
     public async Task A_worker_on_workers_dev_has_a_cache_that_keeps_nothing_and_its_subrequests_name_the_calling_zone()
     {
-        static StackDefinition Uploaded(string name, string module) => new(name, "upload",
-            D1: new Dictionary<string, string>(), R2: new Dictionary<string, string>(), Kv: new Dictionary<string, string>(), Vars: new Dictionary<string, string>(),
-            Script: new UploadedScript(module, "2026-07-01", []));
         await _supervisor.StartStackAsync(Uploaded("echo", """
             export default { fetch: (request) => Response.json(Object.fromEntries(request.headers)) };
             """), CancellationToken.None);
@@ -153,9 +155,7 @@ public sealed class StackSupervisorTests : IAsyncLifetime
         listener.Start();
         var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
         var accepted = listener.AcceptTcpClientAsync();
-        var status = await _supervisor.StartStackAsync(new StackDefinition("sockets", "upload",
-            D1: new Dictionary<string, string>(), R2: new Dictionary<string, string>(), Kv: new Dictionary<string, string>(), Vars: new Dictionary<string, string>(),
-            Script: new UploadedScript("""
+        var status = await _supervisor.StartStackAsync(Uploaded("sockets", """
                 import { connect } from "cloudflare:sockets";
                 export default {
                   async fetch(request) {
@@ -170,7 +170,7 @@ public sealed class StackSupervisorTests : IAsyncLifetime
                     }
                   },
                 };
-                """, "2026-07-01", [])), CancellationToken.None);
+                """), CancellationToken.None);
 
         using var http = new HttpClient();
         var answer = await http.GetStringAsync($"{status.Url}/?to=127.0.0.1:{port}");
