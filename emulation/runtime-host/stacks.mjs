@@ -5,6 +5,7 @@ import { readFileSync, readdirSync, existsSync, appendFileSync, writeFileSync, s
 import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
+import { randomUUID } from "node:crypto";
 import path from "node:path";
 import { applyMigrations } from "./migrations.mjs";
 import { D1Client } from "./d1-client.mjs";
@@ -57,6 +58,9 @@ export class StackRegistry {
     // <script>.<subdomain>.workers.dev reaches that script's stack, as it would on Cloudflare.
     this.workersDev = new RegExp(`^([a-z0-9][a-z0-9_-]*)\\.${workersSubdomain}\\.workers\\.dev$`);
     this.workersZone = `${workersSubdomain}.workers.dev`;
+    // Lets the egress guard tell a stack the URL a request was really sent to (Miniflare's entry
+    // rewrites request.url and Host from it); only this process knows it.
+    this.forwardingSecret = randomUUID();
     this.mf = miniflare;
     this.bundler = bundler;
     this.workersDir = workersDir;
@@ -246,6 +250,10 @@ export class StackRegistry {
       // This hop is local: ask for an unencoded body, and let the calling Worker's own response
       // be encoded for its client as usual.
       forwarded.headers.set("accept-encoding", "identity");
+      // The target sees the URL the caller fetched (https://<script>.<subdomain>.workers.dev/…), as at
+      // the edge, rather than its loopback address.
+      forwarded.headers.set("mf-original-url", url.href);
+      forwarded.headers.set("mf-proxy-shared-secret", this.forwardingSecret);
       target.inFlight++;
       try {
         return await mfFetch(forwarded);
@@ -506,6 +514,7 @@ class Stack {
       host: "127.0.0.1",
       port: this.spec.port ?? 0,
       cf: LOCAL_CF,
+      unsafeProxySharedSecret: this.registry.forwardingSecret,
       log: new (stackLogClass(this.registry.mf))(this),
       handleRuntimeStdio: (stdout, stderr) => {
         this.#pipe(stdout, "info");

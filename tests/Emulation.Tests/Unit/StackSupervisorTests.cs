@@ -119,10 +119,10 @@ public sealed class StackSupervisorTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_worker_on_workers_dev_has_a_cache_that_keeps_nothing_and_its_subrequests_name_the_calling_zone()
+    public async Task A_worker_on_workers_dev_has_a_cache_that_keeps_nothing_and_another_worker_sees_its_subrequest_as_at_the_edge()
     {
         await _supervisor.StartStackAsync(Uploaded("echo", """
-            export default { fetch: (request) => Response.json(Object.fromEntries(request.headers)) };
+            export default { fetch: (request) => Response.json({ url: request.url, headers: Object.fromEntries(request.headers) }) };
             """), CancellationToken.None);
         var caller = await _supervisor.StartStackAsync(Uploaded("caller", """
             export default {
@@ -130,7 +130,7 @@ public sealed class StackSupervisorTests : IAsyncLifetime
                 const key = "https://caller.emulator.workers.dev/cached";
                 await caches.default.put(key, new Response("kept?", { headers: { "cache-control": "max-age=600" } }));
                 const cached = await caches.default.match(key);
-                const echoed = await (await fetch("https://echo.emulator.workers.dev/", { headers: { "cf-connecting-ip": "203.0.113.9" } })).json();
+                const echoed = await (await fetch("https://echo.emulator.workers.dev/path?q=1", { headers: { "cf-connecting-ip": "203.0.113.9" } })).json();
                 return Response.json({ cached: cached !== undefined, echoed });
               },
             };
@@ -142,9 +142,14 @@ public sealed class StackSupervisorTests : IAsyncLifetime
         // Cache API operations on *.workers.dev have no effect at Cloudflare.
         Assert.False(body.GetProperty("cached").GetBoolean());
         var echoed = body.GetProperty("echoed");
-        Assert.Equal("emulator.workers.dev", echoed.GetProperty("cf-worker").GetString());
+        // The callee sees the URL that was fetched, as at the edge, not its loopback address.
+        Assert.Equal("https://echo.emulator.workers.dev/path?q=1", echoed.GetProperty("url").GetString());
+        var headers = echoed.GetProperty("headers");
+        Assert.Equal("echo.emulator.workers.dev", headers.GetProperty("host").GetString());
+        Assert.False(headers.TryGetProperty("mf-proxy-shared-secret", out _));
+        Assert.Equal("emulator.workers.dev", headers.GetProperty("cf-worker").GetString());
         // The caller's own value is not passed on (the edge sets the real client's address).
-        Assert.NotEqual("203.0.113.9", echoed.TryGetProperty("cf-connecting-ip", out var ip) ? ip.GetString() : null);
+        Assert.NotEqual("203.0.113.9", headers.TryGetProperty("cf-connecting-ip", out var ip) ? ip.GetString() : null);
     }
 
     [Fact]
