@@ -58,6 +58,26 @@ public sealed class StackSupervisorTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Every_request_a_stack_serves_is_a_line_of_its_log()
+    {
+        var lines = new System.Collections.Concurrent.ConcurrentQueue<StackLogLine>();
+        _supervisor.LogReceived += lines.Enqueue;
+        var status = await _supervisor.StartStackAsync(Uploaded("logged", "export default { fetch: () => new Response('teapot', { status: 418 }) };"), CancellationToken.None);
+
+        using var http = new HttpClient();
+        using var response = await http.GetAsync($"{status.Url}/brew?strength=2");
+
+        Assert.Equal(418, (int)response.StatusCode);
+        var deadline = DateTime.UtcNow.AddSeconds(5);
+        while (!lines.Any(l => l.Stack == "logged" && l.Line.Contains("GET /brew", StringComparison.Ordinal)) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+        var line = Assert.Single(lines, l => l.Stack == "logged" && l.Line.Contains("GET /brew", StringComparison.Ordinal));
+        Assert.Contains("418", line.Line, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Starting_a_running_stack_again_is_refused()
     {
         await _supervisor.StartStackAsync(Account("twice"), CancellationToken.None);
