@@ -23,8 +23,8 @@ internal static class StackScalingBenchmark
     public static async Task RunAsync(IReadOnlyList<int> sizes)
     {
         Console.WriteLine($"stack scaling benchmark — {Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
-        Console.WriteLine("| K | all ready (s) | start p50 (ms) | start p95 (ms) | workerd RSS / PSS per stack (MB) | host RSS (MB) | add one, idle: p50 (ms) | add one under load: p50 / max (ms) | requests to others | errors |");
-        Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|");
+        Console.WriteLine("| K | all ready (s) | start p50 (ms) | start p95 (ms) | workerd RSS / PSS per stack (MB) | host RSS (MB) | add one, idle: p50 (ms) | add one under load: p50 / max (ms) | CPU busy meanwhile | requests to others | errors |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (var k in sizes)
         {
             Console.WriteLine(await RunOnceAsync(k));
@@ -70,6 +70,7 @@ internal static class StackScalingBenchmark
         // Each request is authenticated and reads the stack's D1 (the platform principal may list users).
         var targets = existing.Select(s => (Url: new Uri(new Uri(s.Url!), "/api/users?limit=10"), Token: tokens.Issue(s.Name, TokenIssuer.Issuer, TimeSpan.FromHours(1)))).ToArray();
         var load = new SteadyLoad(http, targets, LoadClients, LoadInterval);
+        var cpu = new MachineCpu();
 
         var additions = new List<double>();
         for (var i = 1; i <= Additions; i++)
@@ -78,12 +79,13 @@ internal static class StackScalingBenchmark
             await supervisor.StartStackAsync(TempStacks.Account($"added-{i}", keys), CancellationToken.None);
             additions.Add(added.Elapsed.TotalMilliseconds);
         }
+        var busy = cpu.BusySince();
         await load.DisposeAsync();
 
         starts.Sort();
         additions.Sort();
         idle.Sort();
         return string.Create(CultureInfo.InvariantCulture,
-            $"| {k} | {allReady.TotalSeconds:0.00} | {TempStacks.Percentile(starts, 50):0} | {TempStacks.Percentile(starts, 95):0} | {rss.Average() / 1048576:0.0} / {pss.Average() / 1048576:0.0} | {hostRss / 1048576.0:0} | {TempStacks.Percentile(idle, 50):0} | {TempStacks.Percentile(additions, 50):0} / {additions[^1]:0} | {load.Requests} ({load.RatePerSecond:0}/s) | {load.Errors} |");
+            $"| {k} | {allReady.TotalSeconds:0.00} | {TempStacks.Percentile(starts, 50):0} | {TempStacks.Percentile(starts, 95):0} | {rss.Average() / 1048576:0.0} / {pss.Average() / 1048576:0.0} | {hostRss / 1048576.0:0} | {TempStacks.Percentile(idle, 50):0} | {TempStacks.Percentile(additions, 50):0} / {additions[^1]:0} | {busy:P0} | {load.Requests} ({load.RatePerSecond:0}/s) | {load.Errors} |");
     }
 }
