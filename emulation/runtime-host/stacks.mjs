@@ -9,6 +9,7 @@ import { randomUUID } from "node:crypto";
 import path from "node:path";
 import { applyMigrations } from "./migrations.mjs";
 import { D1Client } from "./d1-client.mjs";
+import { RuntimePool } from "./runtime-pool.mjs";
 
 // The control entrypoint shares each stack's Worker (see control-entrypoint.js for why).
 const CONTROL_ENTRYPOINT = "__emulatorControl";
@@ -61,6 +62,7 @@ export class StackRegistry {
     // Lets the egress guard tell a stack the URL a request was really sent to (Miniflare's entry
     // rewrites request.url and Host from it); only this process knows it.
     this.forwardingSecret = randomUUID();
+    this.runtimes = new RuntimePool();
     this.mf = miniflare;
     this.bundler = bundler;
     this.workersDir = workersDir;
@@ -267,6 +269,7 @@ export class StackRegistry {
   }
 
   async disposeAll() {
+    this.runtimes.close();
     await Promise.allSettled([...this.#stacks.values()].map((s) => s.dispose()));
   }
 
@@ -293,6 +296,8 @@ export class StackRegistry {
 class Stack {
   state = "starting";
   pid = undefined;
+  /** The workerd Miniflare spawned last for this stack (see unsafeSpawnRuntime). */
+  spawnedPid = undefined;
   url = undefined;
   controlUrl = undefined;
   recent = [];
@@ -338,7 +343,7 @@ class Stack {
       // Keep the port across reloads and restarts so routing metadata stays valid.
       this.spec.port = Number(new URL(this.url).port);
       this.controlUrl = await this.instance.unsafeGetDirectURL(this.name, CONTROL_ENTRYPOINT);
-      this.pid = findWorkerdPid(this.name);
+      this.pid = this.spawnedPid;
       const readyMs = Date.now() - started;
       const migrations = await this.#migrate(bundle);
       if (this.replicaSlots === 0 && d1Existed && (await this.#replicationConfigured())) await this.#reconfigure({ replicaSlots: MAX_REPLICAS });
@@ -419,7 +424,7 @@ class Stack {
     await this.instance.setOptions(this.#options(bundle));
     await this.instance.ready;
     this.controlUrl = await this.instance.unsafeGetDirectURL(this.name, CONTROL_ENTRYPOINT);
-    this.pid = findWorkerdPid(this.name);
+    this.pid = this.spawnedPid;
     return this.#migrate(bundle);
   }
 
@@ -520,8 +525,13 @@ class Stack {
         this.#pipe(stdout, "info");
         this.#pipe(stderr, "error");
       },
-      // Tags the workerd process so the host can find its PID for crash detection and metrics.
-      unsafeRuntimeEnv: { EMULATION_STACK: this.name },
+      // The PID is taken when a start or reconfigure is ready, not on every spawn: Miniflare silently
+      // respawns a workerd that died, and the host is to report that crash, not follow it.
+      unsafeSpawnRuntime: (command, args, options) => {
+        const child = this.registry.runtimes.spawn(command, args, options);
+        this.spawnedPid = child.pid;
+        return child;
+      },
     };
   }
 
@@ -668,19 +678,6 @@ function isAlive(pid) {
   } catch {
     return false;
   }
-}
-
-/** Finds the workerd child of this host whose environment carries EMULATION_STACK=<name>. */
-function findWorkerdPid(name) {
-  const marker = `EMULATION_STACK=${name}\0`;
-  for (const pid of childPids(process.pid)) {
-    try {
-      if (readFileSync(`/proc/${pid}/environ`, "latin1").includes(marker)) return pid;
-    } catch {
-      // The process ended between listing and reading.
-    }
-  }
-  return undefined;
 }
 
 export function childPids(pid) {

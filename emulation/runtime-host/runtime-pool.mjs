@@ -1,0 +1,43 @@
+// One spare workerd, spawned ahead of need. Before it reads its config, workerd spends ~30–40 ms
+// starting (exec, relocating a 127 MB binary, static initialisers), and Node's spawn forks this whole
+// process first (~10–14 ms at 100–170 MB of host). A stack's start takes the spare, already waiting
+// for its config on stdin, and the next spare is spawned once the start has moved on. Every
+// Miniflare instance starts workerd with the same arguments (patched: the addresses are in the
+// config), so any spare fits; one started with other arguments is not used.
+import { spawn } from "node:child_process";
+
+export class RuntimePool {
+  /** @type {{ key: string, child: import("node:child_process").ChildProcess } | undefined} */
+  #spare;
+  #closed = false;
+
+  /** Miniflare's `unsafeSpawnRuntime`: same signature as child_process.spawn. */
+  spawn(command, args, options) {
+    const key = JSON.stringify([command, args, options.stdio]);
+    const spare = this.#spare;
+    this.#spare = undefined;
+    const child = spare?.key === key && spare.child.exitCode === null && spare.child.signalCode === null ? spare.child : spawn(command, args, options);
+    if (spare && spare.child !== child) spare.child.kill();
+    // After this start has written its config (the fork would hold up this process meanwhile).
+    setImmediate(() => this.#refill(key, command, args, options));
+    return child;
+  }
+
+  /** Kills the spare; later spawns start workerd directly. */
+  close() {
+    this.#closed = true;
+    this.#spare?.child.kill();
+    this.#spare = undefined;
+  }
+
+  #refill(key, command, args, options) {
+    if (this.#closed || this.#spare) return;
+    const child = spawn(command, args, options);
+    // A spare that dies unused (or fails to spawn) is simply not there for the next start.
+    child.on("error", () => {});
+    child.on("exit", () => {
+      if (this.#spare?.child === child) this.#spare = undefined;
+    });
+    this.#spare = { key, child };
+  }
+}
