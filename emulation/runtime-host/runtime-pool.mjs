@@ -3,7 +3,7 @@
 // process first (~10–14 ms at 100–170 MB of host). A stack's start takes the spare, already waiting
 // for its config on stdin, and the next spare is spawned once the start has moved on. Every
 // Miniflare instance starts workerd with the same arguments (patched: the addresses are in the
-// config), so any spare fits; one started with other arguments is not used.
+// config), so any spare fits; one started with other arguments or environment is not used.
 import { spawn } from "node:child_process";
 
 export class RuntimePool {
@@ -13,7 +13,7 @@ export class RuntimePool {
 
   /** Miniflare's `unsafeSpawnRuntime`: same signature as child_process.spawn. */
   spawn(command, args, options) {
-    const key = JSON.stringify([command, args, options.stdio]);
+    const key = JSON.stringify([command, args, options.stdio, options.env]);
     const spare = this.#spare;
     this.#spare = undefined;
     const child = spare?.key === key && spare.child.exitCode === null && spare.child.signalCode === null ? spare.child : spawn(command, args, options);
