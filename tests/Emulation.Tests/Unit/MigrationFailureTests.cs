@@ -1,8 +1,6 @@
-using Cloudflare.Emulation.Configuration;
 using Cloudflare.Emulation.Runtime;
 using Cloudflare.Emulation.Supervision;
 using Emulation.Tests.Infrastructure;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Emulation.Tests.Unit;
 
@@ -38,13 +36,7 @@ public sealed class MigrationFailureTests : IAsyncLifetime
         await File.WriteAllTextAsync(Path.Combine(Migrations, "0001_entries.sql"), "CREATE TABLE entries (id INTEGER PRIMARY KEY);\n");
         await File.WriteAllTextAsync(Path.Combine(Migrations, "0002_totals.sql"), "CREATE TABLE totals (id INTEGER PRIMARY KEY);\nINSERT INTO no_such_table VALUES (1);\n");
 
-        _supervisor = new StackSupervisor(new HarnessOptions
-        {
-            StateRoot = Path.Combine(_root, "state"),
-            WorkersDirectory = workers,
-            RuntimeHostScript = RepositoryPaths.RuntimeHostScript,
-        }, NullLogger<StackSupervisor>.Instance);
-        await _supervisor.StartAsync(CancellationToken.None);
+        _supervisor = await StandaloneSupervisor.StartAsync(Path.Combine(_root, "state"), workers);
     }
 
     public async Task DisposeAsync()

@@ -1,10 +1,8 @@
 using System.Net.Http.Json;
 using System.Text.Json;
-using Cloudflare.Emulation.Configuration;
 using Cloudflare.Emulation.Runtime;
 using Cloudflare.Emulation.Supervision;
 using Emulation.Tests.Infrastructure;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Emulation.Tests.Unit;
 
@@ -16,13 +14,7 @@ public sealed class StackSupervisorTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _supervisor = new StackSupervisor(new HarnessOptions
-        {
-            StateRoot = _stateRoot,
-            WorkersDirectory = RepositoryPaths.Workers,
-            RuntimeHostScript = RepositoryPaths.RuntimeHostScript,
-        }, NullLogger<StackSupervisor>.Instance);
-        await _supervisor.StartAsync(CancellationToken.None);
+        _supervisor = await StandaloneSupervisor.StartAsync(_stateRoot);
     }
 
     public async Task DisposeAsync()
