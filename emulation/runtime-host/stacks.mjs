@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { randomUUID } from "node:crypto";
 import path from "node:path";
 import { applyMigrations } from "./migrations.mjs";
-import { D1Client } from "./d1-client.mjs";
+import { D1Client, controlJson } from "./control-client.mjs";
 import { RuntimePool } from "./runtime-pool.mjs";
 
 // The control entrypoint shares each stack's Worker (see control-entrypoint.js for why).
@@ -163,20 +163,19 @@ export class StackRegistry {
       }
     }
     for (const [key, body] of files) {
-      const response = await fetch(stack.control(`/r2/${binding}/objects/${encodeURIComponent(key)}`), { method: "PUT", body });
-      if (!response.ok) throw new Error(`publishing ${key} failed: ${response.status}`);
+      await controlJson(stack.control(`/r2/${binding}/objects/${encodeURIComponent(key)}`), `publishing ${key}`, { method: "PUT", body });
     }
     return { keys: files.map(([key]) => key) };
   }
 
   async kvEntries(name, binding) {
-    return getJson((await this.#serving(name)).control(`/kv/${binding}/entries`), "KV listing");
+    return controlJson((await this.#serving(name)).control(`/kv/${binding}/entries`), "KV listing");
   }
 
   async listR2(name, binding, prefix) {
     const url = (await this.#serving(name)).control(`/r2/${binding}/list`);
     if (prefix) url.searchParams.set("prefix", prefix);
-    return getJson(url, "R2 list");
+    return controlJson(url, "R2 list");
   }
 
   /**
@@ -342,18 +341,14 @@ class Stack {
       this.url = (await this.instance.ready).href.replace(/\/$/, "");
       // Keep the port across reloads and restarts so routing metadata stays valid.
       this.spec.port = Number(new URL(this.url).port);
-      this.controlUrl = await this.instance.unsafeGetDirectURL(this.name, CONTROL_ENTRYPOINT);
-      this.pid = this.spawnedPid;
+      await this.#attach();
       const readyMs = Date.now() - started;
       const migrations = await this.#migrate(bundle);
       if (this.replicaSlots === 0 && d1Existed && (await this.#replicationConfigured())) await this.#reconfigure({ replicaSlots: MAX_REPLICAS });
       this.state = "running";
       return { ...this.describe(), migrations, readyMs, startMs: Date.now() - started };
     } catch (error) {
-      // Whatever failed (workerd, a migration), the stack is stopped and failed, so a start retries it.
-      await this.dispose();
-      this.state = "failed";
-      throw new Error(`stack '${this.name}' failed to start: ${error.message}`);
+      throw await this.#startFailed(error);
     }
   }
 
@@ -367,10 +362,21 @@ class Stack {
       const readyMs = Date.now() - started;
       return { ...this.describe(), migrations, readyMs, startMs: readyMs };
     } catch (error) {
-      await this.dispose();
-      this.state = "failed";
-      throw new Error(`stack '${this.name}' failed to start: ${error.message}`);
+      throw await this.#startFailed(error);
     }
+  }
+
+  /** Whatever failed (workerd, a migration), the stack is stopped and failed, so a start retries it. */
+  async #startFailed(error) {
+    await this.dispose();
+    this.state = "failed";
+    return new Error(`stack '${this.name}' failed to start: ${error.message}`);
+  }
+
+  /** After Miniflare (re)started workerd: where its control entrypoint listens, and which process it is. */
+  async #attach() {
+    this.controlUrl = await this.instance.unsafeGetDirectURL(this.name, CONTROL_ENTRYPOINT);
+    this.pid = this.spawnedPid;
   }
 
   /** Hot reload: the Worker's new code, keeping its data. */
@@ -423,8 +429,7 @@ class Stack {
     const bundle = await this.#code();
     await this.instance.setOptions(this.#options(bundle));
     await this.instance.ready;
-    this.controlUrl = await this.instance.unsafeGetDirectURL(this.name, CONTROL_ENTRYPOINT);
-    this.pid = this.spawnedPid;
+    await this.#attach();
     return this.#migrate(bundle);
   }
 
@@ -632,14 +637,6 @@ function validateSpec(spec) {
   }
   if (typeof spec.worker !== "string") throw new Error("stack.worker is required");
   if (typeof spec.persistDir !== "string") throw new Error("stack.persistDir is required");
-}
-
-/** GETs a JSON answer from a control entrypoint; a non-2xx answer is an error naming what failed. */
-async function getJson(url, what) {
-  const response = await fetch(url);
-  const result = await response.json();
-  if (!response.ok) throw new Error(`${what} failed: ${result.error}`);
-  return result;
 }
 
 /** How many replica databases the stack's D1 bindings have had (0 until replication is first turned on). */

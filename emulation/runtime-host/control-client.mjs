@@ -33,17 +33,25 @@ export class D1Client {
     return this.#send("session", { bookmark, statements });
   }
 
-  async #send(op, body, method = "POST") {
-    const { status, result } = await requestJson(new URL(op, this.base), method, body);
-    if (status >= 400) throw new Error(`D1 ${op} failed: ${result.error}`);
-    return result;
+  #send(op, json, method = "POST") {
+    return controlJson(new URL(op, this.base), `D1 ${op}`, { method, json });
   }
 }
 
-function requestJson(url, method, body, retried = false) {
-  const payload = body === undefined ? undefined : JSON.stringify(body);
+/**
+ * The control entrypoint's JSON answer to one request (a `json` value is sent as JSON, a `body` as
+ * it is); an answer of 400 or more is an error naming what failed.
+ */
+export async function controlJson(url, what, { method = "GET", json, body } = {}) {
+  const payload = json === undefined ? body : JSON.stringify(json);
+  const { status, result } = await requestJson(url, method, payload, json === undefined ? {} : { "content-type": "application/json" });
+  if (status >= 400) throw new Error(`${what} failed: ${result.error}`);
+  return result;
+}
+
+function requestJson(url, method, payload, headers, retried = false) {
   return new Promise((resolve, reject) => {
-    const request = http.request(url, { method, agent, headers: payload === undefined ? {} : { "content-type": "application/json" } }, (response) => {
+    const request = http.request(url, { method, agent, headers }, (response) => {
       const chunks = [];
       response.on("data", (chunk) => chunks.push(chunk));
       response.on("error", reject);
@@ -57,7 +65,7 @@ function requestJson(url, method, body, retried = false) {
     });
     request.on("error", (error) => {
       // A kept-alive connection the stack closed (it restarted) before the request reached it.
-      if (request.reusedSocket && error.code === "ECONNRESET" && !retried) resolve(requestJson(url, method, body, true));
+      if (request.reusedSocket && error.code === "ECONNRESET" && !retried) resolve(requestJson(url, method, payload, headers, true));
       else reject(error);
     });
     request.end(payload);
