@@ -105,6 +105,35 @@ public sealed class StackSupervisorTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Reads_leave_the_database_files_untouched_and_writes_still_reach_them()
+    {
+        await _supervisor.StartStackAsync(Account("reader"), CancellationToken.None);
+        await _supervisor.QueryD1Async("reader", "DB", "INSERT INTO clients (id, body) VALUES ('r1', json_object('name', 'Read'))", [], CancellationToken.None);
+        // The database and its write-ahead log (the -shm index changes on reads: it holds read marks).
+        var files = Directory.GetFiles(_supervisor.StackDirectory("reader"), "*.sqlite*", SearchOption.AllDirectories)
+            .Where(f => !f.EndsWith("-shm", StringComparison.Ordinal)).ToArray();
+        var before = FileHashes(files);
+
+        for (var i = 0; i < 5; i++)
+        {
+            var rows = await _supervisor.QueryD1Async("reader", "DB", "SELECT json_extract(body, '$.name') AS name FROM clients WHERE id = 'r1'", [], CancellationToken.None);
+            Assert.Equal("Read", rows.GetProperty("results")[0].GetProperty("name").GetString());
+        }
+
+        // Local D1 wrote (and fsynced) a session counter on every query, a read's included: a disk
+        // write per request for every tenant. A read must not change a byte.
+        Assert.Equal(before, FileHashes(files));
+        await _supervisor.QueryD1Async("reader", "DB", "UPDATE clients SET body = json_set(body, '$.name', 'Changed') WHERE id = 'r1'", [], CancellationToken.None);
+        Assert.NotEqual(before, FileHashes(files));
+    }
+
+    private static string FileHashes(IEnumerable<string> files) => string.Join(",", files.Select(f =>
+    {
+        using var stream = new FileStream(f, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        return Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(stream));
+    }));
+
+    [Fact]
     public async Task A_stack_can_run_uploaded_code_with_exactly_the_bindings_it_declares()
     {
         const string module = """
