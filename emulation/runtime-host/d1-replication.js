@@ -43,6 +43,7 @@ const SCHEMA = [
   "CREATE TABLE IF NOT EXISTS _emulator_d1_replication (id INTEGER PRIMARY KEY CHECK (id = 1), replicas INTEGER NOT NULL, lag_ms INTEGER NOT NULL, frozen TEXT NOT NULL, secret TEXT NOT NULL, snapshot_below INTEGER NOT NULL)",
 ];
 const HEAD = "SELECT coalesce(max(seq), 0) AS head FROM _emulator_d1_log";
+const SETTINGS = "SELECT replicas, lag_ms, frozen, secret, snapshot_below FROM _emulator_d1_replication WHERE id = 1";
 const USER_TABLES = "SELECT name, sql FROM sqlite_schema WHERE type = 'table' AND sql IS NOT NULL AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' AND name NOT LIKE '\\_emulator\\_d1\\_%' ESCAPE '\\' ORDER BY name";
 const USER_OBJECTS = "SELECT sql FROM sqlite_schema WHERE type IN ('index', 'trigger', 'view') AND sql IS NOT NULL AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' AND tbl_name NOT LIKE '\\_cf\\_%' ESCAPE '\\' AND tbl_name NOT LIKE '\\_emulator\\_d1\\_%' ESCAPE '\\' ORDER BY type, name";
 
@@ -173,13 +174,20 @@ class Replication {
       if (session) await this.#advance(session, seq);
       return shape(kind, results, options, { primary: true });
     }
-    const target = session ? await this.#chooseForRead(session) : { primary: true };
-    if (session && target.primary && kind !== "raw") {
-      // The primary's position comes back in the same transaction as the read: one round trip.
+    const batched = kind !== "raw";
+    const target = session ? await this.#chooseForRead(session, batched) : { primary: true };
+    if (session && target.primary && batched) {
+      // The primary's position — and the settings, when due for a re-read — come back in the same
+      // transaction as the read: one round trip.
       const inner = statements.map((s) => this.primary.prepare(s.sql).bind(...s.params));
-      const results = await this.primary.batch([...inner, this.primary.prepare(HEAD)]);
-      await this.#advance(session, results.at(-1).results[0].head);
-      return shape(kind, results.slice(0, -1), options, target);
+      const extra = target.settingsDue ? [HEAD, SETTINGS] : [HEAD];
+      const results = await this.primary.batch([...inner, ...extra.map((sql) => this.primary.prepare(sql))]);
+      if (target.settingsDue && (await this.#settle(results.at(-1).results[0])).replicas > 0) {
+        // A replica may serve it after all: choose again with the fresh settings.
+        return this.execute(session, kind, statements, options);
+      }
+      await this.#advance(session, results[inner.length].results[0].head);
+      return shape(kind, results.slice(0, inner.length), options, target);
     }
     const db = target.primary ? this.primary : this.replicas[target.replica];
     const output = await runOn(db, kind, statements, options);
@@ -214,11 +222,17 @@ class Replication {
     return head;
   }
 
-  /** Where a session's read runs: the primary, or a replica at least as new as the session. */
-  async #chooseForRead(session) {
+  /**
+   * Where a session's read runs: the primary, or a replica at least as new as the session. With the
+   * settings due for a re-read and a read that can carry it (`batched`), the primary — which may
+   * always serve a read — with `settingsDue`: most databases have no replicas, and a tenant reading a
+   * few times a second would otherwise pay a second round trip for the settings on nearly every read.
+   */
+  async #chooseForRead(session, batched) {
     const first = !session.state.queried;
     session.state.queried = true;
     if (first && session.state.start === "first-primary") return { primary: true };
+    if (batched && !this.#settingsFresh()) return { primary: true, settingsDue: true };
     const config = await this.#configuration();
     if (config.replicas === 0) return { primary: true };
     const replica = Math.floor(Math.random() * config.replicas);
@@ -410,9 +424,17 @@ class Replication {
   }
 
   async #configuration(fresh = false) {
-    if (!fresh && this.config && Date.now() - this.configReadAt < CONFIG_TTL_MS) return this.config;
+    if (!fresh && this.#settingsFresh()) return this.config;
     await this.#init();
-    const row = await this.primary.prepare("SELECT replicas, lag_ms, frozen, secret, snapshot_below FROM _emulator_d1_replication WHERE id = 1").first();
+    return this.#settle(await this.primary.prepare(SETTINGS).first());
+  }
+
+  #settingsFresh() {
+    return this.config !== undefined && Date.now() - this.configReadAt < CONFIG_TTL_MS;
+  }
+
+  /** Takes the settings row (SETTINGS) as the current configuration. */
+  async #settle(row) {
     this.config = {
       replicas: Math.min(row.replicas, this.replicas.length),
       lagMs: row.lag_ms,
@@ -466,7 +488,8 @@ class Replication {
   // ---- bookmarks --------------------------------------------------------------------------
 
   async bookmarkFor(seq) {
-    await this.#configuration();
+    // Signing needs only the database's secret, which never changes once read.
+    if (!this.key) await this.#configuration();
     const hi = Math.floor(seq / 2 ** 32);
     const lo = seq % 2 ** 32;
     const prefix = `${hex8(EPOCH)}-${hex8(hi)}-${hex8(lo)}`;
