@@ -19,13 +19,16 @@ internal static class StackScalingBenchmark
     // Steady traffic on the existing stacks while new ones are added: 4 clients, one request every 20 ms each.
     private const int LoadClients = 4;
     private static readonly TimeSpan LoadInterval = TimeSpan.FromMilliseconds(20);
+    // Each stack's first requests compile its code and open its databases; the measurements are of
+    // the steady state after that.
+    private static readonly TimeSpan LoadWarmUp = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan LoadAloneFor = TimeSpan.FromSeconds(3);
 
     public static async Task RunAsync(IReadOnlyList<int> sizes)
     {
         Console.WriteLine($"stack scaling benchmark — {Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
-        Console.WriteLine("| K | all ready (s) | start p50 (ms) | start p95 (ms) | workerd RSS / PSS per stack (MB) | host RSS (MB) | add one, idle: p50 (ms) | CPU busy, load alone | add one under load: p50 / max (ms) | CPU busy meanwhile | requests to others | errors |");
-        Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|---|");
+        Console.WriteLine("| K | all ready (s) | start p50 (ms) | start p95 (ms) | workerd RSS / PSS per stack (MB) | host RSS (MB) | add one, idle: p50 (ms) | CPU busy, load alone | workerd CPU a request (ms) | add one under load: p50 / max (ms) | CPU busy meanwhile | requests to others | errors |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (var k in sizes)
         {
             Console.WriteLine(await RunOnceAsync(k));
@@ -71,10 +74,14 @@ internal static class StackScalingBenchmark
         // Each request is authenticated and reads the stack's D1 (the platform principal may list users).
         var targets = existing.Select(s => (Url: new Uri(new Uri(s.Url!), "/api/users?limit=10"), Token: tokens.Issue(s.Name, TokenIssuer.Issuer, TimeSpan.FromHours(1)))).ToArray();
         var load = new SteadyLoad(http, targets, LoadClients, LoadInterval);
+        await Task.Delay(LoadWarmUp);
         // What the traffic alone keeps busy, so the additions' share of the CPU can be read off.
         var loadOnly = new MachineCpu();
+        var pids = existing.Select(s => s.ProcessId!.Value).ToArray();
+        var (cpuBefore, requestsBefore) = (ProcessCpu.Of(pids), load.Requests);
         await Task.Delay(LoadAloneFor);
         var loadBusy = loadOnly.BusySince();
+        var cpuPerRequest = (ProcessCpu.Of(pids) - cpuBefore).TotalMilliseconds / Math.Max(1, load.Requests - requestsBefore);
         var cpu = new MachineCpu();
 
         var additions = new List<double>();
@@ -91,6 +98,6 @@ internal static class StackScalingBenchmark
         additions.Sort();
         idle.Sort();
         return string.Create(CultureInfo.InvariantCulture,
-            $"| {k} | {allReady.TotalSeconds:0.00} | {TempStacks.Percentile(starts, 50):0} | {TempStacks.Percentile(starts, 95):0} | {rss.Average() / 1048576:0.0} / {pss.Average() / 1048576:0.0} | {hostRss / 1048576.0:0} | {TempStacks.Percentile(idle, 50):0} | {loadBusy:P0} | {TempStacks.Percentile(additions, 50):0} / {additions[^1]:0} | {busy:P0} | {load.Requests} ({load.RatePerSecond:0}/s) | {load.Errors} |");
+            $"| {k} | {allReady.TotalSeconds:0.00} | {TempStacks.Percentile(starts, 50):0} | {TempStacks.Percentile(starts, 95):0} | {rss.Average() / 1048576:0.0} / {pss.Average() / 1048576:0.0} | {hostRss / 1048576.0:0} | {TempStacks.Percentile(idle, 50):0} | {loadBusy:P0} | {cpuPerRequest:0.0} | {TempStacks.Percentile(additions, 50):0} / {additions[^1]:0} | {busy:P0} | {load.Requests} ({load.RatePerSecond:0}/s) | {load.Errors} |");
     }
 }
