@@ -127,6 +127,49 @@ public sealed class StackSupervisorTests : IAsyncLifetime
         Assert.NotEqual(before, FileHashes(files));
     }
 
+    [Fact]
+    public async Task A_stacks_D1_R2_and_KV_data_stays_in_its_own_folders_across_a_restart()
+    {
+        // D1, R2 and KV objects share one isolate: their files must still be where each plugin kept them.
+        const string module = """
+            export default {
+              async fetch(request, env) {
+                if (request.method === "PUT") {
+                  await env.DB.prepare("CREATE TABLE IF NOT EXISTS notes (id TEXT PRIMARY KEY)").run();
+                  await env.DB.prepare("INSERT INTO notes (id) VALUES ('d1-note')").run();
+                  await env.FILES.put("r2-key", "r2-bytes");
+                  await env.CACHE.put("kv-key", "kv-value");
+                  return new Response("written");
+                }
+                const note = await env.DB.prepare("SELECT id FROM notes").first("id");
+                const file = await (await env.FILES.get("r2-key")).text();
+                return Response.json({ note, file, kv: await env.CACHE.get("kv-key") });
+              },
+            };
+            """;
+        var definition = new StackDefinition("stores", "upload",
+            D1: new Dictionary<string, string> { ["DB"] = "stores-db" },
+            R2: new Dictionary<string, string> { ["FILES"] = "stores-bucket" },
+            Kv: new Dictionary<string, string> { ["CACHE"] = "stores-kv" },
+            Vars: new Dictionary<string, string>(),
+            Script: new UploadedScript(module, "2026-07-01", []));
+        var status = await _supervisor.StartStackAsync(definition, CancellationToken.None);
+        using var http = new HttpClient();
+        (await http.PutAsync(status.Url, null)).EnsureSuccessStatusCode();
+
+        var directory = _supervisor.StackDirectory("stores");
+        foreach (var store in new[] { "d1/miniflare-D1DatabaseObject", "r2/miniflare-R2BucketObject", "kv/miniflare-KVNamespaceObject" })
+        {
+            var files = Directory.GetFiles(Path.Combine(directory, store), "*.sqlite").Where(f => Path.GetFileName(f) != "metadata.sqlite");
+            Assert.True(files.Any(), $"no object database in {store}");
+        }
+        await _supervisor.RestartStackAsync("stores", CancellationToken.None);
+        var read = await http.GetFromJsonAsync<JsonElement>(status.Url);
+        Assert.Equal("d1-note", read.GetProperty("note").GetString());
+        Assert.Equal("r2-bytes", read.GetProperty("file").GetString());
+        Assert.Equal("kv-value", read.GetProperty("kv").GetString());
+    }
+
     private static string FileHashes(IEnumerable<string> files) => string.Join(",", files.Select(f =>
     {
         using var stream = new FileStream(f, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
