@@ -1,7 +1,8 @@
 // One spare workerd, spawned ahead of need. Before it reads its config, workerd spends ~30–40 ms
 // starting (exec, relocating a 127 MB binary, static initialisers), and Node's spawn forks this whole
 // process first (~10–14 ms at 100–170 MB of host). A stack's start takes the spare, already waiting
-// for its config on stdin, and the next spare is spawned once the start has moved on. Every
+// for its config on stdin, and the next spare is spawned once that config is written (spawned
+// before, the fork held up the ~600 KB still to be written to the starting process). Every
 // Miniflare instance starts workerd with the same arguments (patched: the addresses are in the
 // config), so any spare fits; one started with other arguments or environment is not used.
 import { spawn } from "node:child_process";
@@ -18,8 +19,9 @@ export class RuntimePool {
     this.#spare = undefined;
     const child = spare?.key === key && spare.child.exitCode === null && spare.child.signalCode === null ? spare.child : spawn(command, args, options);
     if (spare && spare.child !== child) spare.child.kill();
-    // After this start has written its config (the fork would hold up this process meanwhile).
-    setImmediate(() => this.#refill(key, command, args, options));
+    // Once this start's config is written (the fork would hold up this process meanwhile).
+    if (child.stdin) child.stdin.once("finish", () => this.#refill(key, command, args, options));
+    else setImmediate(() => this.#refill(key, command, args, options));
     return child;
   }
 
