@@ -44,6 +44,8 @@ const SCHEMA = [
 ];
 const HEAD = "SELECT coalesce(max(seq), 0) AS head FROM _emulator_d1_log";
 const SETTINGS = "SELECT replicas, lag_ms, frozen, secret, snapshot_below FROM _emulator_d1_replication WHERE id = 1";
+/** HEAD and SETTINGS in one statement: each statement D1 runs costs it three more (size and changes, before and after). */
+const HEAD_AND_SETTINGS = `SELECT (${HEAD}) AS head, replicas, lag_ms, frozen, secret, snapshot_below FROM _emulator_d1_replication WHERE id = 1`;
 const USER_TABLES = "SELECT name, sql FROM sqlite_schema WHERE type = 'table' AND sql IS NOT NULL AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' AND name NOT LIKE '\\_emulator\\_d1\\_%' ESCAPE '\\' ORDER BY name";
 const USER_OBJECTS = "SELECT sql FROM sqlite_schema WHERE type IN ('index', 'trigger', 'view') AND sql IS NOT NULL AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' AND tbl_name NOT LIKE '\\_cf\\_%' ESCAPE '\\' AND tbl_name NOT LIKE '\\_emulator\\_d1\\_%' ESCAPE '\\' ORDER BY type, name";
 
@@ -156,6 +158,8 @@ class Replication {
     this.pulledAt = new Map();
     /** Bookmarks this isolate issued or verified, by text (their seq): checked once, not per request. */
     this.bookmarks = new Map();
+    /** The bookmark this isolate signed for a log position: reads that find no new write reuse it. */
+    this.signed = new Map();
     /** The newest log position this isolate has seen: a bookmark at or below it is not from the future. */
     this.knownHead = 0;
     /** Log entries this isolate wrote, by seq: a replica catching up to them need not ask the primary. */
@@ -180,14 +184,14 @@ class Replication {
       // The primary's position — and the settings, when due for a re-read — come back in the same
       // transaction as the read: one round trip.
       const inner = statements.map((s) => this.primary.prepare(s.sql).bind(...s.params));
-      const extra = target.settingsDue ? [HEAD, SETTINGS] : [HEAD];
-      const results = await this.primary.batch([...inner, ...extra.map((sql) => this.primary.prepare(sql))]);
-      if (target.settingsDue && (await this.#settle(results.at(-1).results[0])).replicas > 0) {
+      const results = await this.primary.batch([...inner, this.primary.prepare(target.settingsDue ? HEAD_AND_SETTINGS : HEAD)]);
+      const position = results.at(-1).results[0];
+      if (target.settingsDue && (await this.#settle(position)).replicas > 0) {
         // A replica may serve it after all: choose again with the fresh settings.
         return this.execute(session, kind, statements, options);
       }
-      await this.#advance(session, results[inner.length].results[0].head);
-      return shape(kind, results.slice(0, inner.length), options, target);
+      await this.#advance(session, position.head);
+      return shape(kind, results.slice(0, -1), options, target);
     }
     const db = target.primary ? this.primary : this.replicas[target.replica];
     const output = await runOn(db, kind, statements, options);
@@ -488,12 +492,17 @@ class Replication {
   // ---- bookmarks --------------------------------------------------------------------------
 
   async bookmarkFor(seq) {
-    // Signing needs only the database's secret, which never changes once read.
-    if (!this.key) await this.#configuration();
-    const hi = Math.floor(seq / 2 ** 32);
-    const lo = seq % 2 ** 32;
-    const prefix = `${hex8(EPOCH)}-${hex8(hi)}-${hex8(lo)}`;
-    const bookmark = `${prefix}-${await this.#mac(prefix)}`;
+    let bookmark = this.signed.get(seq);
+    if (bookmark === undefined) {
+      // Signing needs only the database's secret, which never changes once read.
+      if (!this.key) await this.#configuration();
+      const hi = Math.floor(seq / 2 ** 32);
+      const lo = seq % 2 ** 32;
+      const prefix = `${hex8(EPOCH)}-${hex8(hi)}-${hex8(lo)}`;
+      bookmark = `${prefix}-${await this.#mac(prefix)}`;
+      this.signed.set(seq, bookmark);
+      if (this.signed.size > 2000) this.signed.delete(this.signed.keys().next().value);
+    }
     this.#know(bookmark, seq);
     return bookmark;
   }
