@@ -28,9 +28,31 @@ const workersDir = path.resolve(args["workers-dir"] ?? "");
 const requireFromWorkers = createRequire(path.join(workersDir, "package.json"));
 
 let parentGone = false;
+// Log lines — one for every request any stack serves — go out in batches: a write to the
+// supervisor's pipe per line cost this shared process ~0.2 ms a request. Anything else goes at
+// once, after the lines logged before it.
+const LOG_BATCH_MS = 20;
+let pendingLogs = "";
+let logFlush;
 export function emit(message) {
   if (parentGone) return;
-  process.stdout.write("@@host " + JSON.stringify(message) + "\n");
+  const line = "@@host " + JSON.stringify(message) + "\n";
+  if (message.event === "log") {
+    pendingLogs += line;
+    logFlush ??= setTimeout(flushLogs, LOG_BATCH_MS);
+    return;
+  }
+  flushLogs();
+  process.stdout.write(line);
+}
+
+function flushLogs() {
+  clearTimeout(logFlush);
+  logFlush = undefined;
+  if (pendingLogs === "" || parentGone) return;
+  const lines = pendingLogs;
+  pendingLogs = "";
+  process.stdout.write(lines);
 }
 
 // Miniflare hands the CA certificates named here to every workerd it starts (~220 KB of config to
@@ -99,6 +121,7 @@ async function shutdown(code) {
       // Already gone.
     }
   }
+  flushLogs();
   process.exit(code);
 }
 

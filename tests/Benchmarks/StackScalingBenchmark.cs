@@ -27,7 +27,7 @@ internal static class StackScalingBenchmark
     public static async Task RunAsync(IReadOnlyList<int> sizes)
     {
         Console.WriteLine($"stack scaling benchmark — {Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
-        Console.WriteLine("| K | all ready (s) | start p50 (ms) | start p95 (ms) | workerd RSS / PSS per stack (MB) | host RSS (MB) | add one, idle: p50 (ms) | CPU busy, load alone | workerd CPU a request (ms) | add one under load: p50 / max (ms) | CPU busy meanwhile | requests to others | errors |");
+        Console.WriteLine("| K | all ready (s) | start p50 (ms) | start p95 (ms) | workerd RSS / PSS per stack (MB) | host RSS (MB) | add one, idle: p50 (ms) | CPU busy, load alone | CPU a request: workerd / host (ms) | add one under load: p50 / max (ms) | CPU busy meanwhile | requests to others | errors |");
         Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (var k in sizes)
         {
@@ -78,10 +78,13 @@ internal static class StackScalingBenchmark
         // What the traffic alone keeps busy, so the additions' share of the CPU can be read off.
         var loadOnly = new MachineCpu();
         var pids = existing.Select(s => s.ProcessId!.Value).ToArray();
-        var (cpuBefore, requestsBefore) = (ProcessCpu.Of(pids), load.Requests);
+        int[] host = [supervisor.HostProcessId!.Value];
+        var (workerdBefore, hostBefore, requestsBefore) = (ProcessCpu.Of(pids), ProcessCpu.Of(host), load.Requests);
         await Task.Delay(LoadAloneFor);
         var loadBusy = loadOnly.BusySince();
-        var cpuPerRequest = (ProcessCpu.Of(pids) - cpuBefore).TotalMilliseconds / Math.Max(1, load.Requests - requestsBefore);
+        var served = Math.Max(1, load.Requests - requestsBefore);
+        var workerdPerRequest = (ProcessCpu.Of(pids) - workerdBefore).TotalMilliseconds / served;
+        var hostPerRequest = (ProcessCpu.Of(host) - hostBefore).TotalMilliseconds / served;
         var cpu = new MachineCpu();
 
         var additions = new List<double>();
@@ -98,6 +101,6 @@ internal static class StackScalingBenchmark
         additions.Sort();
         idle.Sort();
         return string.Create(CultureInfo.InvariantCulture,
-            $"| {k} | {allReady.TotalSeconds:0.00} | {TempStacks.Percentile(starts, 50):0} | {TempStacks.Percentile(starts, 95):0} | {rss.Average() / 1048576:0.0} / {pss.Average() / 1048576:0.0} | {hostRss / 1048576.0:0} | {TempStacks.Percentile(idle, 50):0} | {loadBusy:P0} | {cpuPerRequest:0.0} | {TempStacks.Percentile(additions, 50):0} / {additions[^1]:0} | {busy:P0} | {load.Requests} ({load.RatePerSecond:0}/s) | {load.Errors} |");
+            $"| {k} | {allReady.TotalSeconds:0.00} | {TempStacks.Percentile(starts, 50):0} | {TempStacks.Percentile(starts, 95):0} | {rss.Average() / 1048576:0.0} / {pss.Average() / 1048576:0.0} | {hostRss / 1048576.0:0} | {TempStacks.Percentile(idle, 50):0} | {loadBusy:P0} | {workerdPerRequest:0.0} / {hostPerRequest:0.00} | {TempStacks.Percentile(additions, 50):0} / {additions[^1]:0} | {busy:P0} | {load.Requests} ({load.RatePerSecond:0}/s) | {load.Errors} |");
     }
 }
