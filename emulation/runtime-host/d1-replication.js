@@ -228,15 +228,17 @@ class Replication {
 
   /**
    * Where a session's read runs: the primary, or a replica at least as new as the session. With the
-   * settings due for a re-read and a read that can carry it (`batched`), the primary — which may
-   * always serve a read — with `settingsDue`: most databases have no replicas, and a tenant reading a
-   * few times a second would otherwise pay a second round trip for the settings on nearly every read.
+   * settings due for a re-read, no replicas in the last ones and a read that can carry it (`batched`),
+   * the primary — which may always serve a read — with `settingsDue`: most databases have no replicas,
+   * and a tenant reading a few times a second would otherwise pay a second round trip for the
+   * settings on nearly every read.
    */
   async #chooseForRead(session, batched) {
     const first = !session.state.queried;
     session.state.queried = true;
     if (first && session.state.start === "first-primary") return { primary: true };
-    if (batched && !this.#settingsFresh()) return { primary: true, settingsDue: true };
+    // (While replicas are configured, the settings are read on their own, as a replica serves the read.)
+    if (batched && !this.#settingsFresh() && (this.config?.replicas ?? 0) === 0) return { primary: true, settingsDue: true };
     const config = await this.#configuration();
     if (config.replicas === 0) return { primary: true };
     const replica = Math.floor(Math.random() * config.replicas);
