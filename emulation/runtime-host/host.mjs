@@ -15,6 +15,7 @@ import path from "node:path";
 import { StackRegistry, childPids } from "./stacks.mjs";
 import { WorkerBundler } from "./bundler.mjs";
 import { watchWorkers } from "./watch.mjs";
+import { useOwnTempFolder } from "./temp-folder.mjs";
 
 const { values: args } = parseArgs({
   options: {
@@ -59,6 +60,7 @@ function flushLogs() {
 // encode and parse per stack), for TLS from workerd itself; a stack's fetches leave through this
 // process instead (the egress guard), whose own trust store Node read at start-up.
 delete process.env.NODE_EXTRA_CA_CERTS;
+const removeTempFolder = useOwnTempFolder();
 const bundler = new WorkerBundler(workersDir, requireFromWorkers("esbuild"));
 const stacks = new StackRegistry({
   miniflare: requireFromWorkers("miniflare"),
@@ -121,6 +123,7 @@ async function shutdown(code) {
       // Already gone.
     }
   }
+  removeTempFolder();
   flushLogs();
   process.exit(code);
 }

@@ -668,7 +668,7 @@ async function waitWhile(condition, ms) {
   for (const deadline = Date.now() + ms; condition() && Date.now() < deadline; ) await sleep(10);
 }
 
-function isAlive(pid) {
+export function isAlive(pid) {
   try {
     process.kill(pid, 0);
     return true;

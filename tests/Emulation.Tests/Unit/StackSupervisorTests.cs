@@ -317,13 +317,17 @@ public sealed class StackSupervisorTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Disposing_the_supervisor_stops_the_host_and_every_workerd()
+    public async Task Disposing_the_supervisor_stops_the_host_and_every_workerd_and_leaves_no_temporary_files()
     {
         await _supervisor.StartStackAsync(Account("short-lived"), CancellationToken.None);
         Assert.NotEmpty(ProcessTable.FindByStateRoot(_stateRoot));
+        // The host's temporary folder, where each Miniflare instance keeps its own.
+        var temporary = Path.Combine(Path.GetTempPath(), "cloudflare-emulation-hosts", _supervisor.HostProcessId!.Value.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.NotEmpty(Directory.EnumerateFileSystemEntries(temporary));
 
         await _supervisor.DisposeAsync();
 
         Assert.Empty(ProcessTable.FindByStateRoot(_stateRoot));
+        Assert.False(Directory.Exists(temporary), $"{temporary} outlived the harness");
     }
 }
