@@ -44,7 +44,7 @@ const SCHEMA = [
 ];
 const HEAD = "SELECT coalesce(max(seq), 0) AS head FROM _emulator_d1_log";
 const SETTINGS = "SELECT replicas, lag_ms, frozen, secret, snapshot_below FROM _emulator_d1_replication WHERE id = 1";
-/** HEAD and SETTINGS in one statement: each statement D1 runs costs it three more (size and changes, before and after). */
+/** HEAD and SETTINGS in one statement: local D1 runs two more for each statement (its changes, before and after). */
 const HEAD_AND_SETTINGS = `SELECT (${HEAD}) AS head, replicas, lag_ms, frozen, secret, snapshot_below FROM _emulator_d1_replication WHERE id = 1`;
 const USER_TABLES = "SELECT name, sql FROM sqlite_schema WHERE type = 'table' AND sql IS NOT NULL AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' AND name NOT LIKE '\\_emulator\\_d1\\_%' ESCAPE '\\' ORDER BY name";
 const USER_OBJECTS = "SELECT sql FROM sqlite_schema WHERE type IN ('index', 'trigger', 'view') AND sql IS NOT NULL AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' AND tbl_name NOT LIKE '\\_cf\\_%' ESCAPE '\\' AND tbl_name NOT LIKE '\\_emulator\\_d1\\_%' ESCAPE '\\' ORDER BY type, name";
