@@ -37,7 +37,12 @@ public sealed class StackSupervisorTests : IAsyncLifetime
     [Fact]
     public async Task Started_stack_serves_its_worker_with_migrations_applied()
     {
+        var lines = new System.Collections.Concurrent.ConcurrentQueue<StackLogLine>();
+        _supervisor.LogReceived += lines.Enqueue;
         var status = await _supervisor.StartStackAsync(Account("acme"), CancellationToken.None);
+
+        // The host batches log lines; what a stack logged before its start finished arrives before the start's answer.
+        Assert.Contains(lines, l => l.Stack == "acme" && l.Line.Contains("applied migration 0001_clients.sql", StringComparison.Ordinal));
 
         Assert.Equal(StackState.Running, status.State);
         Assert.NotNull(status.ProcessId);
