@@ -79,12 +79,12 @@ internal static class StackScalingBenchmark
         var loadOnly = new MachineCpu();
         var pids = existing.Select(s => s.ProcessId!.Value).ToArray();
         int[] host = [supervisor.HostProcessId!.Value];
-        var (workerdBefore, hostBefore, requestsBefore) = (ProcessCpu.Of(pids), ProcessCpu.Of(host), load.Requests);
+        var (workerdBefore, hostBefore, requestsBefore) = (CpuTimeOf(pids), CpuTimeOf(host), load.Requests);
         await Task.Delay(LoadAloneFor);
         var loadBusy = loadOnly.BusySince();
         var served = Math.Max(1, load.Requests - requestsBefore);
-        var workerdPerRequest = (ProcessCpu.Of(pids) - workerdBefore).TotalMilliseconds / served;
-        var hostPerRequest = (ProcessCpu.Of(host) - hostBefore).TotalMilliseconds / served;
+        var workerdPerRequest = (CpuTimeOf(pids) - workerdBefore).TotalMilliseconds / served;
+        var hostPerRequest = (CpuTimeOf(host) - hostBefore).TotalMilliseconds / served;
         var cpu = new MachineCpu();
 
         var additions = new List<double>();
@@ -103,4 +103,6 @@ internal static class StackScalingBenchmark
         return string.Create(CultureInfo.InvariantCulture,
             $"| {k} | {allReady.TotalSeconds:0.00} | {TempStacks.Percentile(starts, 50):0} | {TempStacks.Percentile(starts, 95):0} | {rss.Average() / 1048576:0.0} / {pss.Average() / 1048576:0.0} | {hostRss / 1048576.0:0} | {TempStacks.Percentile(idle, 50):0} | {loadBusy:P0} | {workerdPerRequest:0.0} / {hostPerRequest:0.00} | {TempStacks.Percentile(additions, 50):0} / {additions[^1]:0} | {busy:P0} | {load.Requests} ({load.RatePerSecond:0}/s) | {load.Errors} |");
     }
+
+    private static TimeSpan CpuTimeOf(IEnumerable<int> pids) => pids.Aggregate(TimeSpan.Zero, (sum, pid) => sum + (ProcessTable.CpuTime(pid) ?? TimeSpan.Zero));
 }

@@ -63,6 +63,20 @@ public static class ProcessTable
         return killed;
     }
 
+    /// <summary>CPU time (user and system) a process has used so far, or null when it is gone.</summary>
+    public static TimeSpan? CpuTime(int pid)
+    {
+        try
+        {
+            using var process = Process.GetProcessById(pid);
+            return process.TotalProcessorTime;
+        }
+        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>Resident memory of a process in bytes, or null when it is gone.</summary>
     public static long? ResidentBytes(int pid) => KilobytesField($"/proc/{pid}/status", "VmRSS:") * 1024;
 
