@@ -1,5 +1,13 @@
 // Talks to a stack's control entrypoint (control-entrypoint.js) over loopback HTTP.
 import http from "node:http";
+import { randomBytes } from "node:crypto";
+
+/**
+ * The secret every call to a control entrypoint carries (Authorization: Bearer): the entrypoint
+ * listens on a loopback port any local process or browser page can open, and serves every binding's
+ * data. Only this process knows it; stacks.mjs hands it to each stack's control module.
+ */
+export const CONTROL_SECRET = randomBytes(32).toString("hex");
 
 // node:http with kept-alive connections: a stack's start waits on these calls (migrations), and
 // Node's fetch costs ~2.5 ms more per call on loopback.
@@ -51,7 +59,7 @@ export async function controlJson(url, what, { method = "GET", json, body } = {}
 
 function requestJson(url, method, payload, headers, retried = false) {
   return new Promise((resolve, reject) => {
-    const request = http.request(url, { method, agent, headers }, (response) => {
+    const request = http.request(url, { method, agent, headers: { ...headers, authorization: `Bearer ${CONTROL_SECRET}` } }, (response) => {
       const chunks = [];
       response.on("data", (chunk) => chunks.push(chunk));
       response.on("error", reject);

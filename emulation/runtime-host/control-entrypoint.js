@@ -4,8 +4,24 @@
 // console, the control-plane API) reaches a stack's D1, R2 and KV without a request through the
 // Worker's public URL. It shares the Worker's isolate rather than being a Worker of its own: each
 // extra Worker costs every stack ~1.6 MB and ~20 ms of start-up (docs/adr/0014). Never deployed.
+// Its port is open to every local process, so each request must carry the runtime host's secret
+// (the module beside this one, written by the host for each stack).
+import { CONTROL_SECRET } from "./__emulator-control-secret.js";
+
+const encoder = new TextEncoder();
+const expected = encoder.encode(`Bearer ${CONTROL_SECRET}`);
+
+/** Whether the request carries the runtime host's secret (compared in constant time). */
+function authorized(request) {
+  const given = encoder.encode(request.headers.get("authorization") ?? "");
+  return given.byteLength === expected.byteLength && crypto.subtle.timingSafeEqual(given, expected);
+}
+
 export const emulatorControl = {
   async fetch(request, env) {
+    if (!authorized(request)) {
+      return Response.json({ error: "authorization: the control entrypoint answers only the runtime host" }, { status: 401 });
+    }
     const url = new URL(request.url);
     const r2 = url.pathname.match(/^\/r2\/([A-Za-z_][A-Za-z0-9_]*)\/list$/);
     if (r2) return listObjects(env[r2[1]], url.searchParams.get("prefix") ?? undefined);
