@@ -8,12 +8,14 @@ import { fileURLToPath } from "node:url";
 import { randomUUID } from "node:crypto";
 import path from "node:path";
 import { applyMigrations } from "./migrations.mjs";
-import { D1Client, controlJson } from "./control-client.mjs";
+import { CONTROL_SECRET, D1Client, controlJson } from "./control-client.mjs";
 import { RuntimePool } from "./runtime-pool.mjs";
+import { sendToStack } from "./stack-hop.mjs";
 
 // The control entrypoint shares each stack's Worker (see control-entrypoint.js for why).
 const CONTROL_ENTRYPOINT = "__emulatorControl";
 const CONTROL_MODULE = "__emulator-control.js";
+const CONTROL_SECRET_MODULE = "__emulator-control-secret.js";
 const CONTROL_SCRIPT = readFileSync(fileURLToPath(new URL("./control-entrypoint.js", import.meta.url)), "utf8");
 // Every D1 binding is the emulator's replicated D1 (d1-replication.js) around the real database.
 const D1_WORKER = "emulator-d1";
@@ -46,7 +48,6 @@ const LOCAL_CF = {
   tlsVersion: "TLSv1.3",
   httpProtocol: "HTTP/1.1",
 };
-const BUFFER_LIMIT_BYTES = 1024 * 1024;
 const RELOAD_WAIT_MS = 5000;
 const DRAIN_WAIT_MS = 2000;
 const CRASH_POLL_MS = 400;
@@ -208,7 +209,7 @@ export class StackRegistry {
    */
   async outbound(stack, request) {
     // Miniflare hands over its own undici Request: use Miniflare's fetch and Response with it.
-    const { fetch: mfFetch, Request: MfRequest, Response: MfResponse } = this.mf;
+    const { fetch: mfFetch, Response: MfResponse } = this.mf;
     try {
       // As the edge marks every subrequest of a Worker (Miniflare's outbound interceptor did this
       // before it was patched out for stacks): the calling zone is named, the caller's client is not.
@@ -237,27 +238,19 @@ export class StackRegistry {
       await target.settled();
       // A script that exists but whose Worker is down cannot be reached: a bad gateway, as at the edge.
       if (target.state !== "running") return new MfResponse(`script '${script}' is ${target.state}`, { status: 502 });
-      // Small bodies are sent whole, with their length: a Worker that answers before reading a
-      // streamed body (a 401, a 413) would otherwise reset the connection under the upload.
-      const length = Number(request.headers.get("content-length") ?? "NaN");
-      const body = request.body && length <= BUFFER_LIMIT_BYTES ? await request.arrayBuffer() : request.body;
-      const forwarded = new MfRequest(target.url + url.pathname + url.search, {
-        method: request.method,
-        headers: request.headers,
-        body,
-        duplex: body && !(body instanceof ArrayBuffer) ? "half" : undefined,
-        redirect: "manual",
-      });
-      // This hop is local: ask for an unencoded body, and let the calling Worker's own response
-      // be encoded for its client as usual.
-      forwarded.headers.set("accept-encoding", "identity");
-      // The target sees the URL the caller fetched (https://<script>.<subdomain>.workers.dev/…), as at
-      // the edge, rather than its loopback address.
-      forwarded.headers.set("mf-original-url", url.href);
-      forwarded.headers.set("mf-proxy-shared-secret", this.forwardingSecret);
       target.inFlight++;
       try {
-        return await mfFetch(forwarded);
+        // This hop is local: ask for an unencoded body, and let the calling Worker's own response
+        // be encoded for its client as usual. The target sees the URL the caller fetched
+        // (https://<script>.<subdomain>.workers.dev/…), as at the edge, rather than its loopback address.
+        const answer = await sendToStack(target.url + url.pathname + url.search, request, {
+          "accept-encoding": "identity",
+          "mf-original-url": url.href,
+          "mf-proxy-shared-secret": this.forwardingSecret,
+        });
+        const empty = request.method === "HEAD" || answer.status === 204 || answer.status === 304;
+        if (empty) answer.body.resume();
+        return new MfResponse(empty ? null : answer.body, { status: answer.status, statusText: answer.statusText, headers: answer.headers });
       } finally {
         target.inFlight--;
       }
@@ -609,7 +602,12 @@ function withControlEntrypoint(moduleName, script) {
     hasDefault ? `export { default } from "./${moduleName}";` : "",
     `export { emulatorControl as ${CONTROL_ENTRYPOINT} } from "./${CONTROL_MODULE}";`,
   ].join("\n");
-  return [esModule("__emulator-entry.js", entry), esModule(moduleName, script), esModule(CONTROL_MODULE, CONTROL_SCRIPT)];
+  return [
+    esModule("__emulator-entry.js", entry),
+    esModule(moduleName, script),
+    esModule(CONTROL_MODULE, CONTROL_SCRIPT),
+    esModule(CONTROL_SECRET_MODULE, `export const CONTROL_SECRET = ${JSON.stringify(CONTROL_SECRET)};`),
+  ];
 }
 
 function esModule(name, contents) {

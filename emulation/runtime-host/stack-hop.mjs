@@ -1,0 +1,95 @@
+// The Worker-to-Worker hop: a subrequest one stack's Worker makes to another stack (its
+// <script>.<subdomain>.workers.dev URL), sent to that stack's own port by the egress guard.
+import http from "node:http";
+import net from "node:net";
+import { Readable } from "node:stream";
+
+/**
+ * Kept-alive connections (Node's fetch costs more CPU per call, in the process every stack shares)
+ * whose writes may meet a reset without losing what the target sent before it.
+ *
+ * A Worker may answer before it reads the body (a 413 for a body too large, a 400 or 401 on the
+ * query or headers); workerd then closes the connection under a large upload, with a reset. The
+ * answer is in the kernel's receive queue, but Node marks the whole socket failed on the write
+ * that meets the reset and never reads it — Node's fetch reports a failed request. On these
+ * sockets a failed write ends the upload instead (the write is reported done, the rest is
+ * dropped) and reading goes on: the answer is what the caller gets, as at the edge.
+ */
+class UploadAgent extends http.Agent {
+  createConnection(options, callback) {
+    const socket = net.createConnection(options, callback);
+    // Every write of a net.Socket, at once or later, reports its outcome through this method's callback.
+    const writeGeneric = socket._writeGeneric;
+    socket._writeGeneric = function (writev, data, encoding, done) {
+      if (this.uploadRefused) return done();
+      return writeGeneric.call(this, writev, data, encoding, (error) => {
+        if (error?.syscall !== "write") return done(error);
+        this.uploadRefused = true;
+        done();
+      });
+    };
+    return socket;
+  }
+}
+
+const agent = new UploadAgent({ keepAlive: true });
+
+// Headers that describe one connection, not the request or response: never passed on. `expect`
+// among them: workerd sends no 100 Continue, and an interim answer must not reach the calling
+// Worker as its response.
+const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade", "expect", "host"]);
+
+/**
+ * Sends `request` (an undici Request from Miniflare) to `targetUrl` (a stack's own origin) and
+ * resolves with the answer's status, headers and body stream as soon as its head arrives, also
+ * when the target answers before reading the whole body (see UploadAgent).
+ */
+export function sendToStack(targetUrl, request, extraHeaders) {
+  const headers = {};
+  for (const [name, value] of request.headers) if (!HOP_BY_HOP.has(name)) headers[name] = value;
+  Object.assign(headers, extraHeaders);
+  const body = request.body === null ? undefined : Readable.fromWeb(request.body);
+  return new Promise((resolve, reject) => {
+    let answered = false;
+    const outgoing = http.request(targetUrl, { method: request.method, headers, agent });
+    outgoing.on("response", (answer) => {
+      answered = true;
+      // An answer that ends (or a connection that closes) before the upload does: the target reads
+      // no more of it. The rest is read and dropped, so the calling Worker's connection to its
+      // client stays healthy, and this connection, its request cut short, carries no other.
+      const dropUpload = () => {
+        if (body === undefined || body.readableEnded) return;
+        body.unpipe(outgoing);
+        body.resume();
+        outgoing.destroy();
+      };
+      answer.on("end", dropUpload);
+      outgoing.on("close", dropUpload);
+      resolve({ status: answer.statusCode, statusText: answer.statusMessage, headers: answerHeaders(answer.rawHeaders), body: answer });
+    });
+    outgoing.on("error", (error) => {
+      if (!answered) reject(error);
+    });
+    if (body === undefined) outgoing.end();
+    else {
+      // An upload cut short (the caller's client hung up) must reach the target as a broken
+      // request, not as a complete one shorter than it said: the target then cleans up what it began.
+      const declared = Number(headers["content-length"] ?? "NaN");
+      let sent = 0;
+      body.on("data", (chunk) => (sent += chunk.length));
+      body.on("error", (error) => outgoing.destroy(error));
+      body.on("end", () => {
+        if (sent < declared) outgoing.destroy(new Error(`the upload ended after ${sent} of ${declared} bytes`));
+        else outgoing.end();
+      });
+      body.pipe(outgoing, { end: false });
+    }
+  });
+}
+
+/** The answer's headers as [name, value] pairs, without the ones that belong to this connection. */
+function answerHeaders(raw) {
+  const pairs = [];
+  for (let i = 0; i < raw.length; i += 2) if (!HOP_BY_HOP.has(raw[i].toLowerCase())) pairs.push([raw[i], raw[i + 1]]);
+  return pairs;
+}

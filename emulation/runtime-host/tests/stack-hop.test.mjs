@@ -1,0 +1,108 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import http from "node:http";
+import { once } from "node:events";
+import { sendToStack } from "../stack-hop.mjs";
+
+/** A loopback server; `handler(req, res)` answers. Closed after the test. */
+async function serve(t, handler) {
+  const server = http.createServer(handler);
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  t.after(() => server.close());
+  return `http://127.0.0.1:${server.address().port}`;
+}
+
+/** A POST whose body streams in 64 KiB chunks, as a Worker's upload reaches the egress guard. */
+function upload(bytes, headers = {}) {
+  let left = bytes;
+  const body = new ReadableStream({
+    pull(controller) {
+      const size = Math.min(left, 64 * 1024);
+      left -= size;
+      if (size > 0) controller.enqueue(new Uint8Array(size));
+      if (left === 0) controller.close();
+    },
+  });
+  return new Request("http://target.invalid/upload", { method: "POST", body, headers, duplex: "half" });
+}
+
+async function text(body) {
+  const chunks = [];
+  for await (const chunk of body) chunks.push(chunk);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+test("an answer sent before the upload was read reaches the caller, though the target resets the connection", { timeout: 20_000 }, async (t) => {
+  const origin = await serve(t, (req, res) => {
+    // As workerd does when its Worker refuses a large body unread: answer while the upload is under
+    // way, then close the connection under it with a reset.
+    let read = 0;
+    req.on("data", (chunk) => {
+      read += chunk.length;
+      if (read < 256 * 1024 || res.headersSent) return;
+      req.pause();
+      res.writeHead(413, { "content-type": "application/json" }).end('{"error":"too_large"}', () => req.socket.resetAndDestroy());
+    });
+  });
+  for (let i = 0; i < 10; i++) {
+    const answer = await sendToStack(`${origin}/upload`, upload(8 * 1024 * 1024));
+    assert.equal(answer.status, 413);
+    assert.equal(await text(answer.body), '{"error":"too_large"}');
+  }
+});
+
+test("a body the target reads arrives whole, and the answer streams back", { timeout: 20_000 }, async (t) => {
+  const origin = await serve(t, async (req, res) => {
+    let length = 0;
+    for await (const chunk of req) length += chunk.length;
+    res.writeHead(201).end(`read ${length}`);
+  });
+  const answer = await sendToStack(`${origin}/upload`, upload(3 * 1024 * 1024 + 7));
+  assert.equal(answer.status, 201);
+  assert.equal(await text(answer.body), `read ${3 * 1024 * 1024 + 7}`);
+});
+
+test("headers of the connection stay behind: no Expect (workerd sends no 100 Continue), no Connection", { timeout: 20_000 }, async (t) => {
+  let seen;
+  const origin = await serve(t, (req, res) => {
+    seen = req.headers;
+    req.resume();
+    res.writeHead(200, { "x-kept": "yes" }).end("ok");
+  });
+  const answer = await sendToStack(`${origin}/upload`, upload(10, { expect: "100-continue", "x-caller": "kept" }), { "mf-original-url": "https://a.example/upload" });
+  assert.equal(answer.status, 200);
+  await text(answer.body);
+  assert.equal(seen.expect, undefined);
+  assert.equal(seen["x-caller"], "kept");
+  assert.equal(seen["mf-original-url"], "https://a.example/upload");
+  assert.ok(answer.headers.some(([name, value]) => name.toLowerCase() === "x-kept" && value === "yes"));
+  assert.ok(!answer.headers.some(([name]) => name.toLowerCase() === "connection"));
+});
+
+test("an upload that ends short of its Content-Length reaches the target as a broken request", { timeout: 20_000 }, async (t) => {
+  let outcome;
+  const finished = new Promise((resolve) => (outcome = resolve));
+  const origin = await serve(t, (req, res) => {
+    let read = 0;
+    req.on("data", (chunk) => (read += chunk.length));
+    req.on("end", () => outcome(`complete after ${read}`));
+    req.on("aborted", () => outcome(`broken after ${read}`));
+    req.on("error", () => {});
+    res.on("error", () => {});
+  });
+  // As the egress guard sees a Worker's upload whose client hung up: the stream just ends early.
+  const body = new ReadableStream({
+    start(controller) {
+      controller.enqueue(new Uint8Array(64 * 1024));
+      controller.close();
+    },
+  });
+  const request = { method: "POST", headers: new Map([["content-length", String(1024 * 1024)]]), body };
+  await assert.rejects(sendToStack(`${origin}/upload`, request));
+  assert.equal(await finished, `broken after ${64 * 1024}`);
+});
+
+test("a target that is not there is a failed request, not a hang", { timeout: 20_000 }, async () => {
+  await assert.rejects(sendToStack("http://127.0.0.1:9/upload", upload(10)), /ECONNREFUSED/);
+});
