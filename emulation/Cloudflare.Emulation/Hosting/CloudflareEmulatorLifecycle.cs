@@ -422,6 +422,9 @@ internal sealed class CloudflareEmulatorLifecycle(
                 ["AUTH_PRIVATE_KEY"] = tokens.PrivateJwk(),
                 // acme.localhost reaches account acme (browsers resolve *.localhost to loopback).
                 ["TENANT_DOMAIN"] = controlPlane.Server.ZoneName,
+                // Its loopback address and its workers.dev name reach the platform itself too (every
+                // other host is a tenant's, or refused).
+                ["PLATFORM_HOSTS"] = $"127.0.0.1,[::1],{stack.StackName}.{StackSupervisor.WorkersSubdomain}.workers.dev",
                 // The tenants' zone, whose host names provisioning pins to the policy's region (UK).
                 ["CLOUDFLARE_ZONE_ID"] = controlPlane.Server.ZoneId,
                 ["TENANT_REGION"] = options.Residency.HostnameRegion,

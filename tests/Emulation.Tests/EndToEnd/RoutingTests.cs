@@ -34,6 +34,30 @@ public sealed class RoutingTests(HarnessFixture harness)
         Assert.Equal(HttpStatusCode.NotFound, other.StatusCode);
     }
 
+    [Theory]
+    [InlineData("ACCOUNT-1.localhost")]
+    [InlineData("account-1.localhost.")]
+    [InlineData("Account-1.LocalHost.")]
+    public async Task A_tenant_host_is_matched_as_DNS_matches_it(string host)
+    {
+        using var response = await SendAsync("/api/clients?limit=1", host, Token("account-1"));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        // The same host with another tenant's token is still that tenant's: refused, not routed by token.
+        using var other = await SendAsync("/api/clients?limit=1", host, Token("account-2"));
+        Assert.Equal(HttpStatusCode.Forbidden, other.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("account-2.localhost.evil")]
+    [InlineData("x.account-2.localhost")]
+    [InlineData("account-2-.localhost")]
+    [InlineData("evil.example")]
+    public async Task A_host_that_names_no_tenant_is_404_and_never_routed_by_token(string host)
+    {
+        using var response = await SendAsync("/api/clients?limit=1", host, Token("account-2"));
+        Assert.Equal("host", await AccountApi.ProblemFieldAsync(response, HttpStatusCode.NotFound));
+    }
+
     [Fact]
     public async Task A_token_alone_routes_to_the_account_it_is_for()
     {

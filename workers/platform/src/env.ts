@@ -18,6 +18,8 @@ export interface PlatformEnv {
   ALLOWED_COUNTRIES: string;
   /** Tenants' own host names are <slug>.<TENANT_DOMAIN> (e.g. acme.app.example.com; locally acme.localhost). */
   TENANT_DOMAIN: string;
+  /** Other host names (comma-separated) that reach the platform itself rather than a tenant, e.g. its IP. */
+  PLATFORM_HOSTS: string;
   /** The zone of TENANT_DOMAIN, whose tenant host names provisioning pins to TENANT_REGION. */
   CLOUDFLARE_ZONE_ID: string;
   /** Regional Services region of tenants' host names: gb, so UK users are served from the UK. */

@@ -4,7 +4,8 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { PlatformEnv } from "./env";
 import { admin } from "./routes/admin";
-import { routeTo, tenantFromHost } from "./routes/router";
+import { routeTo } from "./routes/router";
+import { classifyHost } from "./routes/hosts";
 import { providerLookup } from "./routes/providers";
 import { drainUnreadBody, notFound, onError, problem } from "../../shared/http";
 
@@ -12,10 +13,14 @@ const app = new Hono<{ Bindings: PlatformEnv }>();
 // A request refused before it is forwarded (401, 403, 451) must not leave its body on the connection.
 app.use("*", drainUnreadBody);
 
-// By host: acme.<TENANT_DOMAIN>/anything → acme's Worker /anything.
+// By host: acme.<TENANT_DOMAIN>/anything → acme's Worker /anything. A host that is neither the
+// platform's nor a tenant's is refused here, never routed by the caller's token.
 app.use("*", async (c, next) => {
-  const slug = tenantFromHost(c);
-  return slug === undefined ? next() : routeTo(c, slug, new URL(c.req.url).pathname);
+  const url = new URL(c.req.url);
+  const target = classifyHost(c.env, url.host);
+  if (target.kind === "tenant") return routeTo(c, target.slug, url.pathname);
+  if (target.kind === "unknown") return problem(c, 404, "unknown_host", `host: ${target.host} names no tenant of this platform`, "host");
+  return next();
 });
 app.get("/healthz", (c) => c.json({ ok: true, service: "platform" }));
 app.use("/admin/*", bodyLimit({ maxSize: 64 * 1024, onError: (c) => problem(c, 413, "too_large", "body: at most 65536 bytes", "body") }));

@@ -7,14 +7,14 @@ import { problem, readJson } from "../../../shared/http";
 import { findAccountBySlug, saveAccount } from "../accounts";
 import { deprovision, provision } from "../provisioning/provisioner";
 import { forgetRouting } from "./router";
-import { signToken } from "../../../shared/auth";
+import { MAX_USER_TOKEN_SECONDS, signServiceToken, signToken } from "../../../shared/auth";
 import * as z from "zod/mini";
 import { providerAdmin } from "./providers";
 import { unseal } from "../provisioning/sealed";
 
 const TokenRequest = z.strictObject({
   userId: z.uuid(),
-  ttlSeconds: z.optional(z.int().check(z.minimum(60), z.maximum(12 * 3600))),
+  ttlSeconds: z.optional(z.int().check(z.minimum(60), z.maximum(MAX_USER_TOKEN_SECONDS))),
 });
 
 export const admin = new Hono<{ Bindings: PlatformEnv }>()
@@ -47,8 +47,8 @@ export const admin = new Hono<{ Bindings: PlatformEnv }>()
     if (!account || account.status !== "active" || !account.routing) {
       return problem(c, 404, "not_found", `slug: no active account ${c.req.param("slug")}`, "slug");
     }
-    const lookup = await signToken(c.env.AUTH_PRIVATE_KEY, account.slug, "platform", 60);
-    const user = await fetch(new URL(`/api/users/${encodeURIComponent(input.userId)}`, account.routing.workerUrl), {
+    const lookup = await signServiceToken(c.env.AUTH_PRIVATE_KEY, account.slug);
+    const user = await fetch(new URL(`/platform/users/${encodeURIComponent(input.userId)}`, account.routing.workerUrl), {
       headers: { authorization: `Bearer ${lookup}` },
     });
     if (user.status === 404 || user.status === 400) return problem(c, 400, "unknown_user", `userId: no user ${input.userId} in ${account.slug}`, "userId");

@@ -24,13 +24,6 @@ async function activeAccount(env: PlatformEnv, slug: string): Promise<Account | 
   return account;
 }
 
-/** The tenant a request's host names (<slug>.<TENANT_DOMAIN>), if any. */
-export function tenantFromHost(c: Ctx): string | undefined {
-  const host = new URL(c.req.url).hostname;
-  const suffix = `.${c.env.TENANT_DOMAIN}`;
-  return c.env.TENANT_DOMAIN && host.endsWith(suffix) ? host.slice(0, -suffix.length) : undefined;
-}
-
 /**
  * Sends a request to one account's Worker: only with a valid token for that same account, and only
  * to the Worker named by the routing metadata on that account's row. A token for A never reaches B.
