@@ -52,9 +52,10 @@ internal static class ProvisioningBenchmark
             {
                 response.EnsureSuccessStatusCode();
             }
-            // First successful request: the platform token for the new tenant lists its users through the router.
+            // First successful request: the new tenant's owner lists its users through the router.
+            var owner = await new AccountOwnerBootstrap(http, tokens).EnsureOwnerAsync(new Uri(supervisor.Find($"acct-{slug}")!.Url!), slug, CancellationToken.None);
             using var first = new HttpRequestMessage(HttpMethod.Get, new Uri(platform, $"/accounts/{slug}/api/users"));
-            first.Headers.Authorization = new AuthenticationHeaderValue("Bearer", tokens.Issue(slug, TokenIssuer.Issuer, TimeSpan.FromMinutes(5)));
+            first.Headers.Authorization = new AuthenticationHeaderValue("Bearer", tokens.Issue(slug, owner, TimeSpan.FromMinutes(5)));
             using (var response = await http.SendAsync(first))
             {
                 response.EnsureSuccessStatusCode();

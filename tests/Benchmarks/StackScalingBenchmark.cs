@@ -71,8 +71,14 @@ internal static class StackScalingBenchmark
 
         // Load on the existing stacks while new ones are added.
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
-        // Each request is authenticated and reads the stack's D1 (the platform principal may list users).
-        var targets = existing.Select(s => (Url: new Uri(new Uri(s.Url!), "/api/users?limit=10"), Token: tokens.Issue(s.Name, TokenIssuer.Issuer, TimeSpan.FromHours(1)))).ToArray();
+        // Each request is authenticated (the stack's owner) and reads the stack's D1.
+        var bootstrap = new AccountOwnerBootstrap(http, tokens);
+        var targets = new List<(Uri Url, string Token)>();
+        foreach (var s in existing)
+        {
+            var owner = await bootstrap.EnsureOwnerAsync(new Uri(s.Url!), s.Name, CancellationToken.None);
+            targets.Add((new Uri(new Uri(s.Url!), "/api/users?limit=10"), tokens.Issue(s.Name, owner, TimeSpan.FromHours(1))));
+        }
         var load = new SteadyLoad(http, targets, LoadClients, LoadInterval);
         await Task.Delay(LoadWarmUp);
         // What the traffic alone keeps busy, so the additions' share of the CPU can be read off.

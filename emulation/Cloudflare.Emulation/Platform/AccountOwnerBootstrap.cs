@@ -5,8 +5,8 @@ using System.Text.Json;
 namespace Cloudflare.Emulation.Platform;
 
 /// <summary>
-/// Gives a new account its first user, an owner, the way the platform does: with a platform token,
-/// which the account Worker accepts for user management only.
+/// Gives a new account its first user, an owner, the way the platform does: with a service token on
+/// the account Worker's /platform routes, which reach its users and nothing else.
 /// </summary>
 public sealed class AccountOwnerBootstrap(HttpClient http, TokenIssuer tokens)
 {
@@ -15,12 +15,12 @@ public sealed class AccountOwnerBootstrap(HttpClient http, TokenIssuer tokens)
     /// <summary>Returns the id of the account's owner, creating the owner if there is none yet.</summary>
     public async Task<string> EnsureOwnerAsync(Uri accountWorker, string accountId, CancellationToken cancellationToken)
     {
-        var token = tokens.Issue(accountId, TokenIssuer.Issuer, TimeSpan.FromMinutes(5));
+        var token = tokens.IssueService(accountId);
         if (await FindOwnerAsync(accountWorker, token, cancellationToken) is { } existing)
         {
             return existing;
         }
-        using var create = Request(HttpMethod.Post, new Uri(accountWorker, "/api/users"), token);
+        using var create = Request(HttpMethod.Post, new Uri(accountWorker, "/platform/users"), token);
         create.Content = JsonContent.Create(new { email = OwnerEmail(accountId), name = "Account owner", role = "owner" });
         using var created = await http.SendAsync(create, cancellationToken);
         if (created.StatusCode == System.Net.HttpStatusCode.Conflict
@@ -35,7 +35,7 @@ public sealed class AccountOwnerBootstrap(HttpClient http, TokenIssuer tokens)
 
     private async Task<string?> FindOwnerAsync(Uri accountWorker, string token, CancellationToken cancellationToken)
     {
-        using var find = Request(HttpMethod.Get, new Uri(accountWorker, "/api/users?role=owner&limit=1"), token);
+        using var find = Request(HttpMethod.Get, new Uri(accountWorker, "/platform/users?role=owner&limit=1"), token);
         using var found = await http.SendAsync(find, cancellationToken);
         await EnsureSuccessAsync(found, cancellationToken);
         var page = await found.Content.ReadFromJsonAsync<JsonElement>(cancellationToken);

@@ -51,18 +51,29 @@ public sealed class TokenIssuer : IDisposable
         return JsonSerializer.Serialize(new { kty = "EC", crv = "P-256", x = Base64Url(p.Q.X!), y = Base64Url(p.Q.Y!), d = Base64Url(p.D!), alg = "ES256" });
     }
 
-    /// <summary>A token for <paramref name="subject"/> (a user id, or "platform") scoped to one account.</summary>
-    public string Issue(string accountId, string subject, TimeSpan lifetime) =>
+    /// <summary>
+    /// A user token: for <paramref name="userId"/>, one of the account's users (the account API, /api).
+    /// The Workers' rules for tokens (kinds, audiences, longest lifetimes) are in workers/shared/auth.ts.
+    /// </summary>
+    public string Issue(string accountId, string userId, TimeSpan lifetime) => IssueFor($"account:{accountId}", userId, lifetime);
+
+    /// <summary>A service token: the platform itself calling one account (its users, under /platform), for a few minutes.</summary>
+    public string IssueService(string accountId) => IssueFor($"account-service:{accountId}", PlatformSubject, TimeSpan.FromMinutes(2));
+
+    /// <summary>The subject of service tokens: the platform.</summary>
+    public const string PlatformSubject = "platform";
+
+    private string IssueFor(string audience, string subject, TimeSpan lifetime) =>
         Sign(new Dictionary<string, object>
         {
             ["iss"] = Issuer,
-            ["aud"] = $"account:{accountId}",
+            ["aud"] = audience,
             ["sub"] = subject,
             ["iat"] = DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
             ["exp"] = DateTimeOffset.UtcNow.Add(lifetime).ToUnixTimeSeconds(),
         });
 
-    /// <summary>Signs any claims (tests use it to build expired or wrongly scoped tokens).</summary>
+    /// <summary>Signs any claims (tests use it to build expired, endless or wrongly scoped tokens).</summary>
     public string Sign(IReadOnlyDictionary<string, object> claims)
     {
         var header = Base64Url(JsonSerializer.SerializeToUtf8Bytes(new { alg = "ES256", typ = "JWT" }));

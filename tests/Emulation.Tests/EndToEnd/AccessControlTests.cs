@@ -88,15 +88,29 @@ public sealed class AccessControlTests(HarnessFixture harness)
     }
 
     [Fact]
-    public async Task The_platform_principal_may_manage_users_but_not_read_client_data()
+    public async Task The_platforms_service_token_reaches_the_accounts_users_and_nothing_else()
     {
-        var platform = harness.As(Account, "platform");
-        using (var users = await platform.SendAsync(HttpMethod.Get, "/api/users"))
+        var worker = new Uri(harness.Supervisor.Find(HarnessFixture.StackOf(Account))!.Url!);
+        var service = harness.Tokens.IssueService(Account);
+        async Task<HttpStatusCode> SendAsync(string path, string token)
         {
-            Assert.Equal(HttpStatusCode.OK, users.StatusCode);
+            using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(worker, path));
+            request.Headers.Authorization = new("Bearer", token);
+            using var response = await harness.Http.SendAsync(request);
+            return response.StatusCode;
         }
-        using var clients = await platform.SendAsync(HttpMethod.Get, "/api/clients");
-        Assert.Equal("role", await AccountApi.ProblemFieldAsync(clients, HttpStatusCode.Forbidden));
+        Assert.Equal(HttpStatusCode.OK, await SendAsync("/platform/users?limit=1", service));
+        // The account API is for users: a service token is not one, wherever it is sent.
+        Assert.Equal(HttpStatusCode.Unauthorized, await SendAsync("/api/users?limit=1", service));
+        Assert.Equal(HttpStatusCode.Unauthorized, await SendAsync("/api/clients?limit=1", service));
+        using (var routed = await harness.AsOwner(Account).WithToken(service).SendAsync(HttpMethod.Get, "/api/users"))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, routed.StatusCode);
+        }
+        // The platform's routes are not a user's, nor another account's service token's.
+        Assert.Equal(HttpStatusCode.Unauthorized, await SendAsync("/platform/users?limit=1", harness.Tokens.Issue(Account, harness.Owners[Account], TimeSpan.FromMinutes(5))));
+        Assert.Equal(HttpStatusCode.Unauthorized, await SendAsync("/platform/users?limit=1", harness.Tokens.IssueService("account-2")));
+        Assert.Equal(HttpStatusCode.NotFound, await SendAsync("/platform/clients", service));
     }
 
     public static TheoryData<string, string> BadTokens => new()
@@ -107,6 +121,10 @@ public sealed class AccessControlTests(HarnessFixture harness)
         { "other-account", "token is for another account" },
         { "wrong-key", "token signature is not valid" },
         { "unknown-user", "does not exist in this account" },
+        { "no-expiry", "token has no exp claim" },
+        { "endless", "token lives longer than" },
+        { "platform-subject", "token subject is not a user" },
+        { "service", "token is not a user token" },
     };
 
     [Theory]
@@ -122,6 +140,10 @@ public sealed class AccessControlTests(HarnessFixture harness)
             "other-account" => harness.Tokens.Issue("account-2", harness.Owners["account-2"], TimeSpan.FromMinutes(5)),
             "wrong-key" => Forged(Account, owner),
             "unknown-user" => harness.Tokens.Issue(Account, Guid.NewGuid().ToString(), TimeSpan.FromMinutes(5)),
+            "no-expiry" => harness.Tokens.Sign(Without(Claims(Account, owner, DateTimeOffset.UtcNow.AddMinutes(5)), "exp")),
+            "endless" => harness.Tokens.Sign(With(Claims(Account, owner, DateTimeOffset.UtcNow.AddDays(3650)), "iat", DateTimeOffset.UtcNow.ToUnixTimeSeconds())),
+            "platform-subject" => harness.Tokens.Sign(Claims(Account, TokenIssuer.PlatformSubject, DateTimeOffset.UtcNow.AddMinutes(5))),
+            "service" => harness.Tokens.IssueService(Account),
             _ => throw new ArgumentOutOfRangeException(nameof(kind)),
         };
         var api = harness.AsOwner(Account).WithToken(token);
@@ -140,6 +162,18 @@ public sealed class AccessControlTests(HarnessFixture harness)
         ["iat"] = expires.AddMinutes(-10).ToUnixTimeSeconds(),
         ["exp"] = expires.ToUnixTimeSeconds(),
     };
+
+    private static Dictionary<string, object> With(Dictionary<string, object> claims, string name, object value)
+    {
+        claims[name] = value;
+        return claims;
+    }
+
+    private static Dictionary<string, object> Without(Dictionary<string, object> claims, string name)
+    {
+        claims.Remove(name);
+        return claims;
+    }
 
     private static string Forged(string account, string subject)
     {

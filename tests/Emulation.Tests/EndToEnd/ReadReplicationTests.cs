@@ -318,7 +318,9 @@ public sealed partial class ReadReplicationTests(HarnessFixture harness) : IAsyn
         await InNewAccountAsync("busy", async stack =>
         {
             var slug = stack["acct-".Length..];
-            var token = harness.Tokens.Issue(slug, Cloudflare.Emulation.Platform.TokenIssuer.Issuer, TimeSpan.FromMinutes(5));
+            var owner = await new Cloudflare.Emulation.Platform.AccountOwnerBootstrap(harness.Http, harness.Tokens)
+                .EnsureOwnerAsync(new Uri(harness.Supervisor.Find(stack)!.Url!), slug, CancellationToken.None);
+            var token = harness.Tokens.Issue(slug, owner, TimeSpan.FromMinutes(5));
             var before = harness.Supervisor.Find(stack)!.ProcessId;
             // The dashboard row shows the restart as it happens.
             var states = new System.Collections.Concurrent.ConcurrentQueue<Cloudflare.Emulation.Supervision.StackState>();

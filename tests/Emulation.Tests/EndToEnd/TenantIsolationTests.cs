@@ -64,7 +64,7 @@ public sealed class TenantIsolationTests(HarnessFixture harness)
     {
         using var response = await harness.Http.SendAsync(new HttpRequestMessage(HttpMethod.Get, new Uri(harness.PlatformUrl, "/accounts/no-such-firm/api/clients"))
         {
-            Headers = { Authorization = new("Bearer", harness.Tokens.Issue("no-such-firm", "platform", TimeSpan.FromMinutes(5))) },
+            Headers = { Authorization = new("Bearer", harness.Tokens.Issue("no-such-firm", Guid.NewGuid().ToString(), TimeSpan.FromMinutes(5))) },
         });
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
         var body = await response.Content.ReadFromJsonAsync<JsonElement>();

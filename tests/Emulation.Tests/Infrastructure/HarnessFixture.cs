@@ -100,7 +100,7 @@ public sealed class HarnessFixture : IAsyncLifetime
     /// <summary>The account's API as its owner.</summary>
     public AccountApi AsOwner(string account) => As(account, Owners[account]);
 
-    /// <summary>The account's API as one of its users (or "platform").</summary>
+    /// <summary>The account's API as one of its users.</summary>
     public AccountApi As(string account, string subject) =>
         new(Http, PlatformUrl, account, Tokens.Issue(account, subject, TimeSpan.FromMinutes(30)));
 

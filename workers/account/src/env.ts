@@ -8,7 +8,7 @@ export interface AccountEnv {
   AUTH_PUBLIC_KEY: string;
 }
 
-/** Who is calling: one of the account's users, or the platform itself (provisioning, bootstrap). */
+/** Who is calling: one of the account's users (/api), or the platform itself (/platform: users only). */
 export type Principal =
   | { kind: "user"; id: string; role: import("./models/user").Role }
   | { kind: "platform"; id: "platform" };

@@ -2,8 +2,8 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { AccountContext, AccountEnv } from "./env";
-import { authenticate } from "./auth/authenticate";
-import { catalog } from "./entities/catalog";
+import { authenticate, authenticatePlatform } from "./auth/authenticate";
+import { catalog, users } from "./entities/catalog";
 import { entityRoutes } from "./entities/routes";
 import { documentContent, sweepAbandonedUploads } from "./documents/routes";
 import { drainUnreadBody, notFound, onError, problem } from "../../shared/http";
@@ -28,6 +28,9 @@ const recordLimit = jsonLimit(MAX_JSON_BYTES);
 const batchLimit = jsonLimit(MAX_BATCH_BYTES);
 app.use("/api/*", (c, next) => (c.req.path.endsWith("/batch") ? batchLimit : recordLimit)(c, next));
 for (const def of catalog) app.route(`/api/${def.name}`, entityRoutes(def));
+// The platform's own calls (service tokens): the account's users only.
+app.use("/platform/*", d1Session, authenticatePlatform, recordLimit);
+app.route("/platform/users", entityRoutes(users));
 app.notFound(notFound);
 app.onError((error, c) => (isRejectedBookmark(error) ? rejectedBookmark(c, error) : onError(error, c)));
 
