@@ -630,9 +630,8 @@ function stackLogClass({ Log, LogLevel }) {
 }
 
 function validateSpec(spec) {
-  if (!spec || typeof spec.name !== "string" || !/^[a-z0-9][a-z0-9-]{0,62}$/.test(spec.name)) {
-    throw new Error("stack.name must be 1-63 lowercase letters, digits or dashes");
-  }
+  // The supervisor checks names (StackName.cs); here only that there is one.
+  if (!spec || typeof spec.name !== "string" || spec.name === "") throw new Error("stack.name is required");
   if (typeof spec.worker !== "string") throw new Error("stack.worker is required");
   if (typeof spec.persistDir !== "string") throw new Error("stack.persistDir is required");
 }

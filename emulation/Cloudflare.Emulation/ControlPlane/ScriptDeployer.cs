@@ -90,16 +90,30 @@ public sealed class ScriptDeployer(ControlPlaneStore store, StackSupervisor supe
         return scripts.Count;
     }
 
-    /// <summary>Starts every deployed script again (after a restart of the harness).</summary>
-    public async Task RestoreAllAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Starts every deployed script again (after a restart of the harness). One that cannot start is
+    /// skipped — its stack is left failed, saying why — and the others are restored all the same.
+    /// </summary>
+    /// <returns>Each script that could not be restored, and why.</returns>
+    public async Task<IReadOnlyList<(string Script, string Error)>> RestoreAllAsync(CancellationToken cancellationToken)
     {
+        var failures = new List<(string, string)>();
         foreach (var script in store.Snapshot.Scripts)
         {
-            if (supervisor.Find(script.Name) is null)
+            if (supervisor.Find(script.Name) is not null)
+            {
+                continue;
+            }
+            try
             {
                 await supervisor.StartStackAsync(Define(script), cancellationToken);
             }
+            catch (Exception ex) when (ex is RuntimeHostException or IOException or ArgumentException or InvalidOperationException)
+            {
+                failures.Add((script.Name, ex.Message));
+            }
         }
+        return failures;
     }
 
     private StackDefinition Define(WorkerScriptRecord script)

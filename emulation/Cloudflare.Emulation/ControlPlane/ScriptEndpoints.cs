@@ -1,7 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using System.Text.RegularExpressions;
 using Cloudflare.Emulation.Supervision;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -10,7 +9,7 @@ using Microsoft.AspNetCore.Routing;
 namespace Cloudflare.Emulation.ControlPlane;
 
 /// <summary>Worker script upload (multipart: metadata + ES modules) and deletion.</summary>
-internal static partial class ScriptEndpoints
+internal static class ScriptEndpoints
 {
     public static void Map(RouteGroupBuilder account, ControlPlaneStore store, ScriptDeployer deployer, StackSupervisor supervisor)
     {
@@ -19,9 +18,9 @@ internal static partial class ScriptEndpoints
 
         account.MapPut("/workers/scripts/{name}", async (string name, HttpRequest request, CancellationToken ct) =>
         {
-            if (!ScriptName().IsMatch(name))
+            if (!StackName.IsValid(name))
             {
-                return Api.Invalid("script_name: lowercase letters, digits, '-' and '_', at most 63 characters");
+                return Api.Invalid($"script_name: {StackName.Rule}");
             }
             if (!request.HasFormContentType)
             {
@@ -141,7 +140,4 @@ internal static partial class ScriptEndpoints
         string? Jurisdiction,
         [property: System.Text.Json.Serialization.JsonPropertyName("namespace_id")] string? NamespaceId,
         string? Text);
-
-    [GeneratedRegex("^[a-z0-9][a-z0-9_-]{0,62}$")]
-    private static partial Regex ScriptName();
 }

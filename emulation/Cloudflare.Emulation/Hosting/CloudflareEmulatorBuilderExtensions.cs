@@ -87,21 +87,18 @@ public static class CloudflareEmulatorBuilderExtensions
                 (StackBindingResource.D1, "DB", "d1"),
                 (StackBindingResource.R2, "DOCUMENTS", "r2"),
                 (StackBindingResource.Kv, "CACHE", "kv"))
-            .WithCommand("issue-owner-token", "Issue owner token",
-                ctx => ctx.Services.GetRequiredService<CloudflareEmulatorLifecycle>().IssueOwnerTokenAsync(Stack(ctx), ctx.CancellationToken),
-                new CommandOptions
-                {
-                    Description = "A 12-hour bearer token for this account's owner, for calling the API by hand.",
-                    IconName = "Key",
-                })
-            .WithCommand("seed-demo-data", "Seed demo data",
-                ctx => ctx.Services.GetRequiredService<CloudflareEmulatorLifecycle>().SeedDemoDataAsync(Stack(ctx), ctx.CancellationToken),
-                new CommandOptions
-                {
-                    Description = "Create 200 realistic clients with dependants, cases, tasks, documents and contacts (same data every time for this account).",
-                    IconName = "DatabaseArrowUp",
-                    ConfirmationMessage = "Add 200 demo clients (and their records) to this account?",
-                });
+            .WithStackCommand(StackCommands.IssueOwnerToken, (lifecycle, ctx) => lifecycle.IssueOwnerTokenAsync(Stack(ctx), ctx.CancellationToken))
+            .WithStackCommand(StackCommands.SeedDemoData, (lifecycle, ctx) => lifecycle.SeedDemoDataAsync(Stack(ctx), ctx.CancellationToken));
+
+    private static IResourceBuilder<WorkerStackResource> WithStackCommand(this IResourceBuilder<WorkerStackResource> stack, StackCommand command,
+        Func<CloudflareEmulatorLifecycle, ExecuteCommandContext, Task<ExecuteCommandResult>> run) =>
+        stack.WithCommand(command.Id, command.Label, ctx => run(Lifecycle(ctx), ctx), new CommandOptions
+        {
+            Description = command.Description,
+            IconName = command.Icon,
+            ConfirmationMessage = command.Confirmation,
+            IsHighlighted = command.Highlighted,
+        });
 
     private static WorkerStackResource Stack(ExecuteCommandContext context) =>
         (WorkerStackResource)context.Services.GetRequiredService<DistributedApplicationModel>().Resources.First(r => r.Name == context.ResourceName);
@@ -128,14 +125,7 @@ public static class CloudflareEmulatorBuilderExtensions
                 Properties = [new("stack.kind", kind.ToString()), new("stack.worker", stack.Worker)],
             })
             .WithHealthCheck(healthKey)
-            .WithCommand("restart-stack", "Restart stack",
-                ctx => ctx.Services.GetRequiredService<CloudflareEmulatorLifecycle>().RestartAsync(stack, ctx.CancellationToken),
-                new CommandOptions
-                {
-                    Description = "Restart this stack's workerd; its data and URL stay, no other stack is touched.",
-                    IconName = "ArrowCounterclockwise",
-                    IsHighlighted = true,
-                })
+            .WithStackCommand(StackCommands.Restart, (lifecycle, ctx) => lifecycle.RestartAsync(stack, ctx.CancellationToken))
             .ExcludeFromManifest();
 
         foreach (var (type, binding, suffix) in bindings)
@@ -176,7 +166,7 @@ public static class CloudflareEmulatorBuilderExtensions
                 new CommandOptions
                 {
                     Description = "Replica 0 stops applying the primary's writes: unconstrained reads there go stale, bookmarked reads go to the primary.",
-                    IconName = "Snowflake",
+                    IconName = "WeatherSnowflake",
                 })
             .WithCommand("d1-unfreeze-replicas", "Unfreeze replicas",
                 ctx => Lifecycle(ctx).ChangeReplicationAsync(d1.Resource, new { frozen = Array.Empty<int>() }, ctx.CancellationToken),

@@ -78,8 +78,12 @@ internal sealed class CloudflareEmulatorLifecycle(
         {
             await StartStackAsync(platform, cancellationToken);
         }
-        // Every script deployed through the control plane in an earlier run comes back...
-        await controlPlane.Server!.Deployer.RestoreAllAsync(cancellationToken);
+        // Every script deployed through the control plane in an earlier run comes back (one that
+        // cannot start stays failed on its row, and the rest come back all the same)...
+        foreach (var (script, error) in await controlPlane.Server!.Deployer.RestoreAllAsync(cancellationToken))
+        {
+            loggers.GetLogger(emulator).LogError("Script {Script} could not be restored: {Error}", script, error);
+        }
         // ...and the AppHost's accounts are signed up through the platform, like any other: no back door.
         // Only the model's account rows: restored scripts of run-time signups have rows of their own by now.
         var modelAccounts = model.Resources.OfType<WorkerStackResource>().Where(s => s.Parent == emulator && s.Kind == StackKind.Account).ToList();
@@ -265,10 +269,10 @@ internal sealed class CloudflareEmulatorLifecycle(
         var log = loggers.GetLogger(stack);
         try
         {
-            var ownerId = await new AccountOwnerBootstrap(Http, tokens).EnsureOwnerAsync(new Uri(status.Url), stack.Name, cancellationToken);
-            var token = tokens.Issue(stack.Name, ownerId, TimeSpan.FromMinutes(30));
+            var ownerId = await new AccountOwnerBootstrap(Http, tokens).EnsureOwnerAsync(new Uri(status.Url), stack.AccountSlug, cancellationToken);
+            var token = tokens.Issue(stack.AccountSlug, ownerId, TimeSpan.FromMinutes(30));
             // The seed is the account's name, so every account gets its own, repeatable data.
-            var seed = BitConverter.ToInt32(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(stack.Name)));
+            var seed = BitConverter.ToInt32(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(stack.AccountSlug)));
             var data = new SeedDataGenerator(seed).Generate(SeedSize.Demo);
             var progress = new Progress<string>(line => log.LogInformation("seeded {Line}", line));
             await new SeedLoader(Http, new Uri(status.Url + "/"), token).LoadAsync(data, progress, cancellationToken);
@@ -392,9 +396,9 @@ internal sealed class CloudflareEmulatorLifecycle(
         }
         try
         {
-            var ownerId = await new AccountOwnerBootstrap(Http, tokens).EnsureOwnerAsync(new Uri(status.Url), stack.Name, cancellationToken);
+            var ownerId = await new AccountOwnerBootstrap(Http, tokens).EnsureOwnerAsync(new Uri(status.Url), stack.AccountSlug, cancellationToken);
             // The platform issues tokens (it checks the user with the account's own Worker first).
-            var token = await new PlatformAdminClient(Http, _adminToken!).IssueTokenAsync(PlatformUrl()!, stack.Name, ownerId, TimeSpan.FromHours(12), cancellationToken);
+            var token = await new PlatformAdminClient(Http, _adminToken!).IssueTokenAsync(PlatformUrl()!, stack.AccountSlug, ownerId, TimeSpan.FromHours(12), cancellationToken);
             loggers.GetLogger(stack).LogInformation("Owner token (12 h): {Token}", token);
             return CommandResults.Success($"Owner token for {stack.Name} (also in its log): {token}");
         }
@@ -447,12 +451,16 @@ internal sealed class CloudflareEmulatorLifecycle(
             }
             stack = _stacks.GetOrAdd(status.Name, name =>
             {
+                // The commands of the AppHost's account rows, and deletion.
                 var resource = new WorkerStackResource(name, StackKind.Account, _emulator);
-                resource.Annotations.Add(new ResourceCommandAnnotation("delete-account", "Delete account",
-                    _ => ResourceCommandState.Enabled,
-                    ctx => DeleteAccountAsync(name, ctx.CancellationToken),
-                    "Deprovision this account completely: its Worker, D1, R2 bucket and KV namespace, then its row.",
-                    parameter: null, confirmationMessage: $"Delete {name} and all its data?", iconName: "Delete", iconVariant: null, isHighlighted: false));
+                void Command(StackCommand command, Func<CancellationToken, Task<ExecuteCommandResult>> run, string? confirmation = null) =>
+                    resource.Annotations.Add(new ResourceCommandAnnotation(command.Id, command.Label, _ => ResourceCommandState.Enabled, ctx => run(ctx.CancellationToken),
+                        command.Description, parameter: null, confirmationMessage: confirmation ?? command.Confirmation, iconName: command.Icon, iconVariant: null,
+                        isHighlighted: command.Highlighted));
+                Command(StackCommands.Restart, ct => RestartAsync(resource, ct));
+                Command(StackCommands.IssueOwnerToken, ct => IssueOwnerTokenAsync(resource, ct));
+                Command(StackCommands.SeedDemoData, ct => SeedDemoDataAsync(resource, ct));
+                Command(StackCommands.DeleteAccount, ct => DeleteAccountAsync(name, ct), confirmation: $"Delete {name} and all its data?");
                 return resource;
             });
             var script = controlPlane.Server?.Store.Snapshot.Scripts.FirstOrDefault(x => x.Name == status.Name);

@@ -226,7 +226,9 @@ public sealed class StackSupervisor : IAsyncDisposable
 
     /// <summary>Adds a stack, or gives a known one its new definition unless it is <paramref name="busy"/>.</summary>
     private Entry Register(StackDefinition definition, Func<StackState, bool> busy) =>
-        _stacks.AddOrUpdate(definition.Name,
+        !StackName.IsValid(definition.Name)
+            ? throw new ArgumentException($"Stack name '{definition.Name}': {StackName.Rule}.", nameof(definition))
+            : _stacks.AddOrUpdate(definition.Name,
             _ => new Entry(definition, new StackStatus(definition.Name, definition.Worker, StackState.Starting, StackDirectory(definition.Name))),
             (_, existing) => busy(existing.Status.State)
                 ? throw new InvalidOperationException($"Stack '{definition.Name}' is already {existing.Status.State}.")

@@ -32,7 +32,17 @@ public sealed class ControlPlaneRestartTests
                     { new StringContent(JsonSerializer.Serialize(new { main_module = "index.js", compatibility_date = "2026-07-01", bindings = new[] { new { type = "d1", name = "DB", id = db } } })), "metadata" },
                     { new StringContent("export default { async fetch(r, env) { return Response.json(await env.DB.prepare('SELECT v FROM t').first()); } };"), "index.js", "index.js" },
                 };
+                // A script deployed first, whose stored code will not start next time: its restore fails
+                // before the survivor's.
+                using var broken = new MultipartFormDataContent
+                {
+                    { new StringContent(JsonSerializer.Serialize(new { main_module = "index.js", compatibility_date = "2026-07-01", bindings = Array.Empty<object>() })), "metadata" },
+                    { new StringContent("export default { fetch() { return new Response('ok'); } };"), "index.js", "index.js" },
+                };
+                (await http.PutAsync(new Uri(account, "workers/scripts/a-broken-one"), broken)).EnsureSuccessStatusCode();
+                await File.WriteAllTextAsync(server.Store.ScriptPath("a-broken-one"), "export default { this is not JavaScript");
                 (await http.PutAsync(new Uri(account, "workers/scripts/survivor"), form)).EnsureSuccessStatusCode();
+
                 (await http.PostAsJsonAsync(new Uri(account, $"d1/database/{db}/query"), new { sql = "CREATE TABLE t (v TEXT);\nINSERT INTO t VALUES ('still here');" })).EnsureSuccessStatusCode();
             }
 
@@ -46,6 +56,15 @@ public sealed class ControlPlaneRestartTests
             }
             var restored = supervisor.Find("survivor");
             Assert.Equal(StackState.Running, restored?.State);
+            // The script that could not start did not stop the others; its row says why.
+            var failed = supervisor.Find("a-broken-one");
+            Assert.Equal(StackState.Failed, failed?.State);
+            Assert.False(string.IsNullOrEmpty(failed!.LastError));
+            using (var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30)))
+            {
+                await again.ResourceNotifications.WaitForResourceAsync("a-broken-one", e => e.Snapshot.State?.Text == "Failed"
+                    && e.Snapshot.Properties.Any(p => p.Name == "stack.lastError" && !string.IsNullOrEmpty(p.Value as string)), cts.Token);
+            }
             var answer = await http.GetFromJsonAsync<JsonElement>(restored!.Url);
             Assert.Equal("still here", answer.GetProperty("v").GetString());
 
@@ -54,7 +73,7 @@ public sealed class ControlPlaneRestartTests
             var store = again.Services.GetRequiredService<ControlPlaneHandle>().Server!.Store;
             for (var i = 0; i < 20; i++)
             {
-                Assert.Equal(["survivor"], store.Snapshot.Scripts.Select(s => s.Name));
+                Assert.Equal(["a-broken-one", "survivor"], store.Snapshot.Scripts.Select(s => s.Name).Order());
                 await Task.Delay(250);
             }
         }

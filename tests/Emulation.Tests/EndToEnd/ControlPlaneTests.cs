@@ -133,6 +133,20 @@ public sealed class ControlPlaneTests(HarnessFixture harness)
         Assert.StartsWith("bindings.", envelope.GetProperty("errors")[0].GetProperty("message").GetString(), StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("under_score")]
+    [InlineData("Upper")]
+    [InlineData("-leading-dash")]
+    [InlineData("dots.in.it")]
+    public async Task A_script_name_that_cannot_be_a_stack_is_refused_before_anything_is_stored(string name)
+    {
+        var (status, envelope) = await harness.UploadScriptAsync(name, "export default { fetch() { return new Response('x') } };", []);
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.StartsWith("script_name:", envelope.GetProperty("errors")[0].GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.DoesNotContain(Server.Store.Snapshot.Scripts, s => s.Name == name);
+        Assert.False(File.Exists(Server.Store.ScriptPath(name)));
+    }
+
     [Fact]
     public async Task A_script_reaches_another_by_its_workers_dev_name()
     {

@@ -134,6 +134,65 @@ public sealed class StackLifecycleTests(HarnessFixture harness)
         Assert.Equal(StackState.Stopped, harness.Supervisor.Find(stack)!.State);
     }
 
+    [Fact]
+    public async Task An_account_signed_up_at_run_time_comes_back_from_its_rows_restart_and_from_resuming_its_provisioning()
+    {
+        var provisioned = await harness.App.ResourceCommands.ExecuteCommandAsync("cloudflare", "provision-account");
+        Assert.True(provisioned.Success, provisioned.Message);
+        var stack = provisioned.Message!.Split("stack ")[1].TrimEnd('.', ')');
+        var slug = stack["acct-".Length..];
+        try
+        {
+            var url = harness.Supervisor.Find(stack)!.Url;
+            var owner = await new Cloudflare.Emulation.Platform.AccountOwnerBootstrap(harness.Http, harness.Tokens)
+                .EnsureOwnerAsync(new Uri(url!), slug, CancellationToken.None);
+            var api = new AccountApi(harness.Http, harness.PlatformUrl, slug, harness.Tokens.Issue(slug, owner, TimeSpan.FromMinutes(10)));
+            var client = await api.CreateIdAsync("clients", new { name = "Outlives two crashes" });
+
+            // 1. Killed, then "Restart stack" on its row: back on the same URL with its data.
+            await KillAsync(stack);
+            var restarted = await harness.App.ResourceCommands.ExecuteCommandAsync(stack, "restart-stack");
+            Assert.True(restarted.Success, restarted.Message);
+            Assert.Equal(StackState.Running, harness.Supervisor.Find(stack)!.State);
+            Assert.Equal(url, harness.Supervisor.Find(stack)!.Url);
+            Assert.Contains(client, await api.ListIdsAsync("clients", "limit=10"));
+
+            // 2. Killed, then the platform's "resume provisioning": the account is active but its Worker
+            //    does not answer, so it is deployed again — data and URL kept.
+            await KillAsync(stack);
+            using (var resumed = await harness.AdminAsync(HttpMethod.Post, $"/admin/accounts/{slug}/provision"))
+            {
+                Assert.Equal("active", (await AccountApi.ReadAsync(resumed, HttpStatusCode.OK)).GetProperty("status").GetString());
+            }
+            var back = harness.Supervisor.Find(stack)!;
+            Assert.Equal(StackState.Running, back.State);
+            Assert.Equal(url, back.Url);
+            Assert.Contains(client, await api.ListIdsAsync("clients", "limit=10"));
+
+            // 3. Resuming an account whose Worker answers changes nothing.
+            using (var again = await harness.AdminAsync(HttpMethod.Post, $"/admin/accounts/{slug}/provision"))
+            {
+                Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+            }
+            Assert.Equal(back.ProcessId, harness.Supervisor.Find(stack)!.ProcessId);
+        }
+        finally
+        {
+            var deleted = await harness.App.ResourceCommands.ExecuteCommandAsync(stack, "delete-account");
+            Assert.True(deleted.Success, deleted.Message);
+        }
+    }
+
+    /// <summary>Kills a stack's workerd and waits until its row shows it failed.</summary>
+    private async Task KillAsync(string stack)
+    {
+        using (var process = Process.GetProcessById(harness.Supervisor.Find(stack)!.ProcessId!.Value))
+        {
+            process.Kill();
+        }
+        await harness.WaitForStateAsync(stack, "Failed");
+    }
+
     private async Task WaitHealthyAsync(string name)
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));

@@ -5,7 +5,7 @@ import type { PlatformEnv } from "../env";
 import { Account, SignupInput } from "../models/account";
 import { problem, readJson } from "../../../shared/http";
 import { findAccountBySlug, saveAccount } from "../accounts";
-import { deprovision, provision } from "../provisioning/provisioner";
+import { deprovision, provision, STEPS } from "../provisioning/provisioner";
 import { forgetRouting } from "./router";
 import { MAX_USER_TOKEN_SECONDS, signServiceToken, signToken } from "../../../shared/auth";
 import * as z from "zod/mini";
@@ -16,6 +16,17 @@ const TokenRequest = z.strictObject({
   userId: z.uuid(),
   ttlSeconds: z.optional(z.int().check(z.minimum(60), z.maximum(MAX_USER_TOKEN_SECONDS))),
 });
+
+/** Whether the account's Worker is up: its health check answers. */
+async function answers(account: Account): Promise<boolean> {
+  try {
+    const health = await fetch(new URL("/healthz", account.routing!.workerUrl));
+    await health.body?.cancel();
+    return health.ok;
+  } catch {
+    return false;
+  }
+}
 
 export const admin = new Hono<{ Bindings: PlatformEnv }>()
   .use("*", bearerAuth({ verifyToken: (token, c) => timingSafeEqual(token, (c.env as PlatformEnv).ADMIN_TOKEN) }))
@@ -59,12 +70,17 @@ export const admin = new Hono<{ Bindings: PlatformEnv }>()
     const ttl = input.ttlSeconds ?? 3600;
     return c.json({ token: await signToken(c.env.AUTH_PRIVATE_KEY, account.slug, input.userId, ttl), expiresIn: ttl }, 201);
   })
-  // Resume a failed or interrupted provisioning where it stopped.
+  // Resume a failed or interrupted provisioning where it stopped. An active account whose Worker
+  // does not answer is deployed again (its script and the steps after it; its data stays).
   .post("/accounts/:slug/provision", async (c) => {
     const account = await findAccountBySlug(c.env.DB, c.req.param("slug"));
     if (!account) return problem(c, 404, "not_found", `slug: no account ${c.req.param("slug")}`, "slug");
-    if (account.status === "active") return c.json(account);
     if (account.status === "deleting") return problem(c, 409, "conflict", `slug: ${account.slug} is being deleted`, "slug");
+    if (account.status === "active") {
+      if (await answers(account)) return c.json(account);
+      forgetRouting(account.slug);
+      account.provisioning = { ...account.provisioning!, step: STEPS[STEPS.indexOf("script") - 1] };
+    }
     const result = await provision(c.env, account);
     return result.status === "active"
       ? c.json(result)
