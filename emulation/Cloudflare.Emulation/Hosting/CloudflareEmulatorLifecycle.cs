@@ -24,6 +24,7 @@ internal sealed class CloudflareEmulatorLifecycle(
     ResourceNotificationService notifications,
     ResourceLoggerService loggers,
     IInteractionService interactions,
+    Microsoft.Extensions.Configuration.IConfiguration configuration,
     ILogger<CloudflareEmulatorLifecycle> logger)
 {
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(10) };
@@ -47,7 +48,11 @@ internal sealed class CloudflareEmulatorLifecycle(
         {
             _stacks[stack.StackName] = stack;
         }
-        supervisor.StackChanged += status => _ = PublishStackAsync(status);
+        supervisor.StackChanged += status =>
+        {
+            _ = PublishStackAsync(status);
+            WriteEndpoints();
+        };
         supervisor.LogReceived += line => Log(line);
         supervisor.SourceChanged += worker => _ = RolloutAsync(worker);
 
@@ -90,6 +95,11 @@ internal sealed class CloudflareEmulatorLifecycle(
         await Parallel.ForEachAsync(modelAccounts,
             new ParallelOptions { MaxDegreeOfParallelism = ParallelStarts, CancellationToken = cancellationToken },
             async (stack, ct) => await ProvisionAsync(stack, ct));
+        if (WriteEndpoints() is { } endpoints)
+        {
+            logger.LogInformation("Platform: {Platform} · Cloudflare API: {Api} · tenants at {TenantHost} · every endpoint in {File}",
+                endpoints.Platform, endpoints.CloudflareApi, endpoints.TenantHost, HarnessEndpoints.PathUnder(options.StateRoot));
+        }
     }
 
     /// <summary>Makes sure the row's account exists and is active (signup, or resuming an interrupted one).</summary>
@@ -254,6 +264,41 @@ internal sealed class CloudflareEmulatorLifecycle(
             return CommandResults.Failure(ex.Message);
         }
     }
+
+    /// <summary>Rewrites &lt;state root&gt;/endpoints.json from what runs now (null before the local API is up).</summary>
+    private HarnessEndpoints? WriteEndpoints()
+    {
+        if (controlPlane.Server is not { } server)
+        {
+            return null;
+        }
+        var platform = PlatformUrl();
+        var endpoints = new HarnessEndpoints(
+            Dashboard: configuration["ASPNETCORE_URLS"]?.Split(';')[0],
+            Platform: platform?.ToString().TrimEnd('/'),
+            CloudflareApi: server.BaseUrl.ToString(),
+            CloudflareAccountId: server.AccountId,
+            EmulatorApi: new Uri(server.BaseUrl, "/__emulator/").ToString(),
+            R2S3: server.S3Url.ToString(),
+            TenantHost: platform is null ? null : $"http://<slug>.{server.ZoneName}:{platform.Port}",
+            // A stopped stack (a deleted account) is gone; a failed one keeps its URL for its restart.
+            Stacks: supervisor.Stacks.Where(s => s.Url is not null && s.State != StackState.Stopped)
+                .OrderBy(s => s.Name, StringComparer.Ordinal).ToDictionary(s => s.Name, s => s.Url!));
+        lock (_endpointsGate)
+        {
+            try
+            {
+                endpoints.Write(options.StateRoot);
+            }
+            catch (IOException ex)
+            {
+                logger.LogWarning("Could not write {File}: {Message}", HarnessEndpoints.PathUnder(options.StateRoot), ex.Message);
+            }
+        }
+        return endpoints;
+    }
+
+    private readonly Lock _endpointsGate = new();
 
     private Uri? PlatformUrl() =>
         _stacks.Values.Select(s => supervisor.Find(s.Name)).FirstOrDefault(s => s is { Worker: "platform", Url: not null }) is { } p ? new Uri(p.Url!) : null;
@@ -471,7 +516,10 @@ internal sealed class CloudflareEmulatorLifecycle(
                 ResourceType = WorkerStackResource.ResourceType,
                 // Shown under the emulator, like the rows that are in the model.
                 Relationships = [new RelationshipSnapshot(_emulator.Name, "Parent")],
-                Properties = s.Properties.SetItem("stack.kind", "Account (provisioned)").SetItem("stack.worker", "uploaded script")
+                // The dashboard nests a row under the one its resource.parentName names (Aspire sets it
+                // only for resources in the model).
+                Properties = s.Properties.SetItem("resource.parentName", _emulator.Name)
+                    .SetItem("stack.kind", "Account (provisioned)").SetItem("stack.worker", "uploaded script")
                     .SetItem("stack.bindings", string.Join(", ", bound)),
             });
         }

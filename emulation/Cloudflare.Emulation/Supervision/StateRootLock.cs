@@ -4,7 +4,8 @@ namespace Cloudflare.Emulation.Supervision;
 
 /// <summary>
 /// An exclusive lock on the state root, held for the harness's lifetime: two harnesses on one state
-/// root would corrupt each other's SQLite files, so the second one stops with a clear message.
+/// root would corrupt each other's SQLite files, so the second one stops with a clear message. The
+/// state root is made private to its user (0700) as it is taken.
 /// </summary>
 public sealed class StateRootLock : IDisposable
 {
@@ -17,6 +18,12 @@ public sealed class StateRootLock : IDisposable
         try
         {
             Directory.CreateDirectory(stateRoot);
+            if (!OperatingSystem.IsWindows())
+            {
+                // Every tenant's data, the platform's keys and the API's secrets live below it: for
+                // the user running the harness only.
+                File.SetUnixFileMode(stateRoot, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            }
             var probe = Path.Combine(stateRoot, ".write-probe");
             File.WriteAllText(probe, "");
             File.Delete(probe);

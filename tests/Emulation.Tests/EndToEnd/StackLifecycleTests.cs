@@ -148,6 +148,12 @@ public sealed class StackLifecycleTests(HarnessFixture harness)
                 .EnsureOwnerAsync(new Uri(url!), slug, CancellationToken.None);
             var api = new AccountApi(harness.Http, harness.PlatformUrl, slug, harness.Tokens.Issue(slug, owner, TimeSpan.FromMinutes(10)));
             var client = await api.CreateIdAsync("clients", new { name = "Outlives two crashes" });
+            // Its row sits under the emulator's, like the AppHost's accounts.
+            using (var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30)))
+            {
+                await harness.App.ResourceNotifications.WaitForResourceAsync(stack,
+                    e => e.Snapshot.Properties.Any(p => p.Name == "resource.parentName" && (p.Value as string) == "cloudflare"), cts.Token);
+            }
 
             // 1. Killed, then "Restart stack" on its row: back on the same URL with its data.
             await KillAsync(stack);

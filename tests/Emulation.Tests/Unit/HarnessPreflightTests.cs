@@ -54,6 +54,19 @@ public sealed class HarnessPreflightTests
     }
 
     [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public void The_state_root_is_private_to_its_user_once_taken()
+    {
+        var root = RepositoryPaths.NewStateRoot("preflight");
+        Directory.CreateDirectory(root);
+        File.SetUnixFileMode(root, (UnixFileMode)0b111_101_101); // 0755, as mkdir leaves it
+        using (StateRootLock.Acquire(root))
+        {
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(root));
+        }
+    }
+
+    [Fact]
     public void Reset_state_deletes_every_stack_s_data_and_keeps_the_root()
     {
         var root = RepositoryPaths.NewStateRoot("preflight");
