@@ -278,7 +278,7 @@ internal sealed class CloudflareEmulatorLifecycle(
             Platform: platform?.ToString().TrimEnd('/'),
             CloudflareApi: server.BaseUrl.ToString(),
             CloudflareAccountId: server.AccountId,
-            EmulatorApi: new Uri(server.BaseUrl, "/__emulator/").ToString(),
+            EmulatorApi: new Uri(server.BaseUrl, "/__emulator").ToString(),
             R2S3: server.S3Url.ToString(),
             TenantHost: platform is null ? null : $"http://<slug>.{server.ZoneName}:{platform.Port}",
             // A stopped stack (a deleted account) is gone; a failed one keeps its URL for its restart.
