@@ -99,6 +99,13 @@ internal static class ScriptEndpoints
                 await supervisor.StopStackAsync(name, ct);
             }
             File.Delete(store.ScriptPath(name));
+            // The stack's own folder (egress log, replica slots) goes with it; its resources' data
+            // lives in their own folders and goes when they are deleted.
+            var stackDirectory = supervisor.StackDirectory(name);
+            if (Directory.Exists(stackDirectory))
+            {
+                Directory.Delete(stackDirectory, recursive: true);
+            }
             return Api.Ok(null);
         }).WithName("scripts.delete");
     }

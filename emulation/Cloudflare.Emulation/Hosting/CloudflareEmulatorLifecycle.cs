@@ -95,7 +95,9 @@ internal sealed class CloudflareEmulatorLifecycle(
         await Parallel.ForEachAsync(modelAccounts,
             new ParallelOptions { MaxDegreeOfParallelism = ParallelStarts, CancellationToken = cancellationToken },
             async (stack, ct) => await ProvisionAsync(stack, ct));
-        if (WriteEndpoints() is { } endpoints)
+        await ResumeSignedUpAccountsAsync(modelAccounts.Select(a => a.Name).ToHashSet(), cancellationToken);
+        // (Not in the headless residency check, whose output is the report.)
+        if (WriteEndpoints() is { } endpoints && options.ResidencyReportPath is null)
         {
             logger.LogInformation("Platform: {Platform} · Cloudflare API: {Api} · tenants at {TenantHost} · every endpoint in {File}",
                 endpoints.Platform, endpoints.CloudflareApi, endpoints.TenantHost, HarnessEndpoints.PathUnder(options.StateRoot));
@@ -119,9 +121,13 @@ internal sealed class CloudflareEmulatorLifecycle(
                 log.LogInformation("Signing up account {Slug} through the platform", stack.Name);
                 await admin.SignupAsync(platform, stack.Name, $"Account {stack.Name}", cancellationToken);
             }
-            else if (account.Value.GetProperty("status").GetString() != "active")
+            else
             {
-                log.LogInformation("Resuming the provisioning of {Slug}", stack.Name);
+                // Active: the current release's pending migrations (if any); otherwise where it stopped.
+                if (account.Value.GetProperty("status").GetString() != "active")
+                {
+                    log.LogInformation("Resuming the provisioning of {Slug}", stack.Name);
+                }
                 await admin.ResumeAsync(platform, stack.Name, cancellationToken);
             }
             await PublishBindingsAsync(stack);
@@ -137,6 +143,37 @@ internal sealed class CloudflareEmulatorLifecycle(
             // One account failing must not stop the others; its row and log say why.
             log.LogError("Provisioning {Slug} failed: {Message}", stack.Name, ex.Message);
             await Publish(stack, s => s with { State = new("Failed", KnownResourceStateStyles.Error), Properties = s.Properties.SetItem("stack.lastError", ex.Message) });
+        }
+    }
+
+    /// <summary>
+    /// Accounts signed up in an earlier run (not the AppHost's): each gets the current release's
+    /// pending migrations, or its provisioning resumed. One failing is logged; the others go on.
+    /// </summary>
+    private async Task ResumeSignedUpAccountsAsync(IReadOnlySet<string> modelAccounts, CancellationToken cancellationToken)
+    {
+        if (PlatformUrl() is not { } platform || _emulator is null)
+        {
+            return;
+        }
+        var admin = new PlatformAdminClient(Http, _adminToken!);
+        try
+        {
+            foreach (var slug in (await admin.ListSlugsAsync(platform, cancellationToken)).Where(s => !modelAccounts.Contains(s)))
+            {
+                try
+                {
+                    await admin.ResumeAsync(platform, slug, cancellationToken);
+                }
+                catch (HttpRequestException ex)
+                {
+                    loggers.GetLogger(_emulator).LogError("Account {Slug} could not be brought up to date: {Message}", slug, ex.Message);
+                }
+            }
+        }
+        catch (HttpRequestException ex)
+        {
+            loggers.GetLogger(_emulator).LogError("Listing the platform's accounts failed: {Message}", ex.Message);
         }
     }
 

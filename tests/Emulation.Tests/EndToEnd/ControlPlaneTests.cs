@@ -48,9 +48,13 @@ public sealed class ControlPlaneTests(HarnessFixture harness)
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.Equal("eu", created.GetProperty("result").GetProperty("jurisdiction").GetString());
 
-        var (kvStatus, kv) = await CallAsync(HttpMethod.Post, $"{Account}/storage/kv/namespaces", new { title = Unique("cache") });
+        var title = Unique("cache");
+        var (kvStatus, kv) = await CallAsync(HttpMethod.Post, $"{Account}/storage/kv/namespaces", new { title });
         Assert.Equal(HttpStatusCode.OK, kvStatus);
         var id = kv.GetProperty("result").GetProperty("id").GetString()!;
+        Assert.Equal(title, kv.GetProperty("result").GetProperty("title").GetString());
+        var (_, listed) = await CallAsync(HttpMethod.Get, $"{Account}/storage/kv/namespaces");
+        Assert.Equal(title, listed.GetProperty("result").EnumerateArray().Single(n => n.GetProperty("id").GetString() == id).GetProperty("title").GetString());
         Assert.Equal(HttpStatusCode.OK, (await CallAsync(HttpMethod.Delete, $"{Account}/storage/kv/namespaces/{id}")).Status);
         Assert.Equal(HttpStatusCode.OK, (await CallAsync(HttpMethod.Delete, $"{Account}/r2/buckets/{bucket}")).Status);
     }

@@ -95,7 +95,8 @@ public sealed class DocumentTests(HarnessFixture harness)
         var name = $"cut-{Guid.NewGuid():N}.bin";
         var before = await DocumentKeysAsync();
 
-        // Promise 1 MB, send 64 KB, hang up: what a browser losing its connection does.
+        // Promise 4 MB, send 256 KB, and once the Worker has begun the upload (its pending row is
+        // there), hang up: what a browser losing its connection does.
         var url = Api.Url($"/api/documents?name={name}");
         using (var socket = new TcpClient())
         {
@@ -103,26 +104,62 @@ public sealed class DocumentTests(HarnessFixture harness)
             var stream = socket.GetStream();
             var token = harness.Tokens.Issue(Account, harness.Owners[Account], TimeSpan.FromMinutes(5));
             var head = $"POST {url.PathAndQuery} HTTP/1.1\r\nHost: {url.Authority}\r\nAuthorization: Bearer {token}\r\n" +
-                       "Content-Type: application/octet-stream\r\nContent-Length: 1048576\r\n\r\n";
+                       "Content-Type: application/octet-stream\r\nContent-Length: 4194304\r\n\r\n";
             await stream.WriteAsync(Encoding.ASCII.GetBytes(head));
-            await stream.WriteAsync(new byte[64 * 1024]);
+            await stream.WriteAsync(new byte[256 * 1024]);
             await stream.FlushAsync();
-            await Task.Delay(300);
+            Assert.True(await EventuallyAsync(async () => await PendingRowsAsync(name) == 1, TimeSpan.FromSeconds(10)),
+                "the upload never started: no pending row");
         }
 
-        // The Worker notices the broken stream and removes what it started; give it a moment.
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        long pending;
-        do
-        {
-            await Task.Delay(200);
-            var rows = await harness.Supervisor.QueryD1Async(HarnessFixture.StackOf(Account), "DB", "SELECT count(*) AS n FROM documents WHERE name = ?", [name], CancellationToken.None);
-            pending = rows.GetProperty("results")[0].GetProperty("n").GetInt64();
-        }
-        while (pending > 0 && clock.Elapsed < TimeSpan.FromSeconds(10));
-
-        Assert.Equal(0, pending);
+        // The Worker notices the broken stream and removes what it started.
+        Assert.True(await EventuallyAsync(async () => await PendingRowsAsync(name) == 0, TimeSpan.FromSeconds(10)), "the pending row stayed");
         Assert.Equal(before, await DocumentKeysAsync());
+    }
+
+    [Fact]
+    public async Task An_upload_abandoned_by_a_crash_is_swept_with_its_object()
+    {
+        // A document whose upload "crashed" after its bytes reached R2: its row pending since long ago.
+        using var upload = await UploadAsync("name=abandoned.bin", RandomNumberGenerator.GetBytes(4096), "application/octet-stream");
+        var id = (await AccountApi.ReadAsync(upload, HttpStatusCode.Created)).GetProperty("id").GetString()!;
+        Assert.Contains($"documents/{id}", await DocumentKeysAsync());
+        await harness.Supervisor.QueryD1Async(HarnessFixture.StackOf(Account), "DB",
+            "UPDATE documents SET body = json_set(body, '$.status', 'pending', '$.tracking.createdAt', '2020-01-01T00:00:00.000Z') WHERE id = ?", [id],
+            CancellationToken.None);
+        using (var hidden = await Api.SendAsync(HttpMethod.Get, $"/api/documents/{id}"))
+        {
+            Assert.Equal(HttpStatusCode.NotFound, hidden.StatusCode); // pending rows are invisible to reads
+        }
+
+        // The next upload sweeps it: row and object gone.
+        using (var next = await UploadAsync("name=next.bin", [1, 2, 3], "application/octet-stream"))
+        {
+            await AccountApi.ReadAsync(next, HttpStatusCode.Created);
+        }
+        var rows = await harness.Supervisor.QueryD1Async(HarnessFixture.StackOf(Account), "DB", "SELECT count(*) AS n FROM documents WHERE id = ?", [id], CancellationToken.None);
+        Assert.Equal(0, rows.GetProperty("results")[0].GetProperty("n").GetInt64());
+        Assert.DoesNotContain($"documents/{id}", await DocumentKeysAsync());
+    }
+
+    private async Task<long> PendingRowsAsync(string name)
+    {
+        var rows = await harness.Supervisor.QueryD1Async(HarnessFixture.StackOf(Account), "DB", "SELECT count(*) AS n FROM documents WHERE name = ?", [name], CancellationToken.None);
+        return rows.GetProperty("results")[0].GetProperty("n").GetInt64();
+    }
+
+    private static async Task<bool> EventuallyAsync(Func<Task<bool>> condition, TimeSpan within)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (!await condition())
+        {
+            if (clock.Elapsed > within)
+            {
+                return false;
+            }
+            await Task.Delay(100);
+        }
+        return true;
     }
 
     private async Task<IReadOnlyList<string>> DocumentKeysAsync()

@@ -81,8 +81,9 @@ public sealed class IsolationAttackMatrixTests(HarnessFixture harness)
         //    by user id) knows no such user.
         var crossSubject = harness.Tokens.Issue(Attacker, harness.Owners[Victim], TimeSpan.FromMinutes(5));
         attacks.Add(("B's user id as subject", Request(HttpMethod.Get, Path(Attacker, $"/api/{entity}"), crossSubject), [HttpStatusCode.Unauthorized]));
-        // 9. Listing with B's id as a filter value through A.
-        attacks.Add(("filter by B's id", Request(HttpMethod.Get, Path(Attacker, $"/api/{entity}?clientId={id}"), aToken), [HttpStatusCode.OK, HttpStatusCode.BadRequest]));
+        // 9. Listing through A with the filter that finds B's record in B's own account — B's client,
+        //    case, group… id (checked below: every page through A, and B's own list has it).
+        var query = ListQueryFinding(entity, before);
 
         var failures = new List<string>();
         foreach (var (door, request, expected) in attacks)
@@ -103,6 +104,9 @@ public sealed class IsolationAttackMatrixTests(HarnessFixture harness)
         }
         Assert.True(failures.Count == 0, $"{entity}:\n{string.Join('\n', failures)}");
 
+        Assert.Contains(id, await victim.ListAllIdsAsync(entity, query));
+        Assert.DoesNotContain(id, await harness.AsOwner(Attacker).ListAllIdsAsync(entity, query));
+
         // B's record is exactly as it was.
         var after = await victim.GetJsonAsync($"/api/{entity}/{id}");
         Assert.Equal(before.ToString(), after.ToString());
@@ -120,7 +124,7 @@ public sealed class IsolationAttackMatrixTests(HarnessFixture harness)
     [Fact]
     public async Task Each_accounts_running_bindings_are_its_own_resources()
     {
-        var seen = new Dictionary<string, string>();
+        var seen = new HashSet<string>();
         foreach (var account in HarnessFixture.Accounts)
         {
             var stack = HarnessFixture.StackOf(account);
@@ -129,30 +133,46 @@ public sealed class IsolationAttackMatrixTests(HarnessFixture harness)
             Assert.Equal(["ACCOUNT_ID", "AUTH_PUBLIC_KEY", "CACHE", "DB", "DOCUMENTS"], live);
             var status = await harness.Supervisor.D1ReplicationAsync(stack, "DB", null, CancellationToken.None);
             var databaseId = status.GetProperty("databaseId").GetString()!;
-            var declared = harness.DatabaseIdOf(stack);
-            Assert.Equal(declared, databaseId);
-            Assert.DoesNotContain(databaseId, seen.Values);
-            seen[account] = databaseId;
+            // What the stack's workerd was started with, and what the script's upload declared.
+            var running = harness.Supervisor.DefinitionOf(stack)!;
+            var declared = harness.ControlPlane.Store.Snapshot.Scripts.Single(s => s.Name == stack).Bindings;
+            Assert.Equal(declared.Single(b => b.Type == "d1").Id, databaseId);
+            Assert.Equal(declared.Single(b => b.Type == "r2_bucket").BucketName, running.R2["DOCUMENTS"]);
+            Assert.Equal(declared.Single(b => b.Type == "kv_namespace").NamespaceId, running.Kv["CACHE"]);
+            // None of the three is any other account's.
+            foreach (var resource in new[] { $"d1:{databaseId}", $"r2:{running.R2["DOCUMENTS"]}", $"kv:{running.Kv["CACHE"]}" })
+            {
+                Assert.True(seen.Add(resource), $"{account} shares {resource} with another account");
+            }
         }
+        Assert.Equal(3 * HarnessFixture.Accounts.Length, seen.Count);
     }
 
     [Fact]
     public async Task No_account_D1_file_holds_a_row_of_another_account()
     {
-        // Make sure both accounts have data, then read every SQLite file (primary, replicas) from disk.
-        foreach (var account in HarnessFixture.Accounts)
+        // Two tenants of this test's own, with read replicas on (the replica databases and the
+        // replication log are files too), and data written in each before and after.
+        await using var a = await TemporaryAccount.CreateAsync(harness, "scan-a");
+        await using var b = await TemporaryAccount.CreateAsync(harness, "scan-b");
+        foreach (var account in new[] { a, b })
         {
-            await new SampleRecords(harness.AsOwner(account)).ClientAsync();
+            await new SampleRecords(account.Api).ClientAsync();
+            var (status, envelope) = await harness.CloudflareAsync(HttpMethod.Put, $"/__emulator/stacks/{account.Stack}/d1/DB/replication", new { replicas = 2, lagMs = 0 });
+            Assert.True(status == HttpStatusCode.OK, envelope.ToString());
+            await new SampleRecords(account.Api).ClientAsync();
         }
-        foreach (var account in HarnessFixture.Accounts)
+
+        foreach (var (account, other) in new[] { (a, b), (b, a) })
         {
-            var others = HarnessFixture.Accounts.Where(a => a != account).ToList();
-            foreach (var file in D1Files.Of(harness.D1DirectoryOf(account)))
+            var files = D1Files.Of(harness.ControlPlane.Store.ResourceDirectory("d1", harness.DatabaseIdOf(account.Stack))).ToList();
+            Assert.True(files.Count >= 3, $"{account.Slug}: expected the primary and two replica files, found {files.Count}");
+            long own = 0, ownLogged = 0;
+            foreach (var file in files)
             {
                 using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = file, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
                 connection.Open();
                 var tables = Query(connection, "SELECT name FROM sqlite_master WHERE type = 'table'").ToList();
-                var rows = 0L;
                 foreach (var table in tables)
                 {
                     var columns = Query(connection, $"SELECT name FROM pragma_table_info('{table}')").ToList();
@@ -160,19 +180,24 @@ public sealed class IsolationAttackMatrixTests(HarnessFixture harness)
                     {
                         continue;
                     }
-                    rows += Count(connection, $"SELECT count(*) FROM \"{table}\" WHERE json_valid(body)");
-                    var foreign = Count(connection, $"SELECT count(*) FROM \"{table}\" WHERE json_valid(body) AND json_extract(body, '$.tracking.accountId') IS NOT NULL AND json_extract(body, '$.tracking.accountId') <> '{account}'");
+                    own += Count(connection, $"SELECT count(*) FROM \"{table}\" WHERE json_valid(body) AND json_extract(body, '$.tracking.accountId') = '{account.Slug}'");
+                    var foreign = Count(connection, $"SELECT count(*) FROM \"{table}\" WHERE json_valid(body) AND json_extract(body, '$.tracking.accountId') <> '{account.Slug}'");
                     Assert.True(foreign == 0, $"{file} table {table}: {foreign} rows of another account");
                 }
                 if (tables.Contains("_emulator_d1_log"))
                 {
-                    foreach (var other in others)
-                    {
-                        Assert.Equal(0, Count(connection, $"SELECT count(*) FROM _emulator_d1_log WHERE statements LIKE '%\"accountId\":\"{other}\"%'"));
-                    }
+                    // The log keeps each write's statements as JSON, their values (a record's body, itself
+                    // JSON) among the params: decode both levels rather than search the text.
+                    string Logged(string slug) =>
+                        "SELECT count(*) FROM _emulator_d1_log AS l, json_each(l.statements) AS s, json_each(json_extract(s.value, '$.params')) AS p " +
+                        $"WHERE p.type = 'text' AND json_valid(p.value) AND json_extract(p.value, '$.tracking.accountId') = '{slug}'";
+                    ownLogged += Count(connection, Logged(account.Slug));
+                    Assert.Equal(0, Count(connection, Logged(other.Slug)));
                 }
-                Assert.True(rows > 0 || !tables.Contains("clients"), $"{file}: the scan read nothing");
             }
+            // The scan can see what it looks for: this account's own rows, in its tables and its log.
+            Assert.True(own > 0, $"{account.Slug}: the scan found none of the account's own rows");
+            Assert.True(ownLogged > 0, $"{account.Slug}: the scan found none of the account's own writes in the replication log");
         }
     }
 
@@ -240,6 +265,26 @@ public sealed class IsolationAttackMatrixTests(HarnessFixture harness)
         var secret = record.EnumerateObject().Where(p => p.Value.ValueKind == JsonValueKind.String && p.Name != "id")
             .Select(p => p.Value.GetString()!).OrderByDescending(v => v.Length).First();
         return (record.GetProperty("id").GetString()!, secret, sample.Patch);
+    }
+
+    /// <summary>
+    /// The list query (a filter of workers/account/src/entities/catalog.ts and the value in B's record)
+    /// that finds the record in B's own account; groups have no filter: their whole list.
+    /// </summary>
+    private static string ListQueryFinding(string entity, JsonElement record)
+    {
+        var filter = entity switch
+        {
+            "users" or "clients" => "email",
+            "group-members" => "groupId",
+            "dependants" or "cases" or "documents" or "client-contacts" => "clientId",
+            "dependant-clients" => "dependantId",
+            "case-tasks" => "caseId",
+            "contact-companies" => "kind",
+            "contact-individuals" => "companyId",
+            _ => null,
+        };
+        return filter is null ? "" : $"{filter}={Uri.EscapeDataString(record.GetProperty(filter).GetString()!)}";
     }
 
     private Uri Path(string account, string path) => new(harness.PlatformUrl, $"/accounts/{account}{path}");

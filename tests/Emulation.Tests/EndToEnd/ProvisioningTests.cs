@@ -52,7 +52,7 @@ public sealed class ProvisioningTests(HarnessFixture harness)
         var clientId = await api.CreateIdAsync("clients", new { name = "First client" });
         Assert.Contains(clientId, await api.ListAllIdsAsync("clients"));
         var migrations = await harness.Supervisor.QueryD1Async($"acct-{slug}", "DB", "SELECT name FROM d1_migrations ORDER BY name", [], CancellationToken.None);
-        Assert.Equal(["0001_clients.sql", "0002_account_domains.sql"], migrations.GetProperty("results").EnumerateArray().Select(r => r.GetProperty("name").GetString()));
+        Assert.Equal(["0001_clients.sql", "0002_account_domains.sql", "0003_audit_trail_order.sql"], migrations.GetProperty("results").EnumerateArray().Select(r => r.GetProperty("name").GetString()));
     }
 
     [Theory]
@@ -142,10 +142,34 @@ public sealed class ProvisioningTests(HarnessFixture harness)
             Assert.Equal(HttpStatusCode.Created, signup.StatusCode);
         }
 
+        // Every kind of file an account leaves on disk: its D1 (primary and, with replication on, replica
+        // databases and the replica slots), its bucket's objects, its KV entries (a token check caches one).
+        var stack = $"acct-{doomed}";
+        var owner = await new AccountOwnerBootstrap(harness.Http, harness.Tokens).EnsureOwnerAsync(new Uri(harness.Supervisor.Find(stack)!.Url!), doomed, CancellationToken.None);
+        var api = new AccountApi(harness.Http, harness.PlatformUrl, doomed, harness.Tokens.Issue(doomed, owner, TimeSpan.FromMinutes(5)));
+        var client = await new SampleRecords(api).ClientAsync();
+        using (var upload = await api.SendAsync(HttpMethod.Post, $"/api/documents?name=doomed.txt&clientId={client}", content: new StringContent("bytes", System.Text.Encoding.UTF8, "text/plain")))
+        {
+            await AccountApi.ReadAsync(upload, HttpStatusCode.Created);
+        }
+        Assert.Equal(HttpStatusCode.OK, (await harness.CloudflareAsync(HttpMethod.Put, $"/__emulator/stacks/{stack}/d1/DB/replication", new { replicas = 1, lagMs = 0 })).Status);
+        var script = harness.ControlPlane.Store.Snapshot.Scripts.Single(s => s.Name == stack).Bindings;
+        var folders = new[]
+        {
+            harness.ControlPlane.Store.ResourceDirectory("d1", script.Single(b => b.Type == "d1").Id!),
+            harness.ControlPlane.Store.ResourceDirectory("r2", script.Single(b => b.Type == "r2_bucket").BucketName!),
+            harness.ControlPlane.Store.ResourceDirectory("kv", script.Single(b => b.Type == "kv_namespace").NamespaceId!),
+            harness.Supervisor.StackDirectory(stack),
+        };
+        Assert.All(folders, folder => Assert.True(Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories).Any(), $"{folder} holds nothing yet"));
+
         using (var delete = await AdminAsync(HttpMethod.Delete, $"/admin/accounts/{doomed}"))
         {
             Assert.Equal(HttpStatusCode.NoContent, delete.StatusCode);
         }
+        // Nothing of it is left on disk.
+        Assert.All(folders, folder => Assert.False(Directory.Exists(folder), $"{folder} is still there"));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(harness.StateRoot, $"*{doomed}*", SearchOption.AllDirectories));
 
         string[] Names(JsonElement list, string property) => [.. list.EnumerateArray().Select(e => e.GetProperty(property).GetString()!)];
         var databases = Names((await ListAsync("d1/database")).GetProperty("result"), "name");

@@ -17,6 +17,29 @@ public sealed class StackLifecycleTests(HarnessFixture harness)
     {
         var victim = harness.Supervisor.Find(HarnessFixture.StackOf("account-2"))!;
         var survivorClient = await Account("account-1").CreateIdAsync("clients", new { name = "Survivor" });
+        // The stack's last act before it dies: a request its log records, by a path no one else uses.
+        var marker = $"/last-words-{Guid.NewGuid():N}";
+        var logged = new TaskCompletionSource();
+        void Watch(StackLogLine line)
+        {
+            if (line.Stack == victim.Name && line.Line.Contains(marker, StringComparison.Ordinal))
+            {
+                logged.TrySetResult();
+            }
+        }
+        harness.Supervisor.LogReceived += Watch;
+        try
+        {
+            using (var last = await harness.Http.GetAsync(new Uri(new Uri(victim.Url!), marker)))
+            {
+                Assert.Equal(HttpStatusCode.NotFound, last.StatusCode);
+            }
+            await logged.Task.WaitAsync(TimeSpan.FromSeconds(5));
+        }
+        finally
+        {
+            harness.Supervisor.LogReceived -= Watch;
+        }
 
         using (var process = Process.GetProcessById(victim.ProcessId!.Value))
         {
@@ -27,8 +50,7 @@ public sealed class StackLifecycleTests(HarnessFixture harness)
         var failed = harness.Supervisor.Find(HarnessFixture.StackOf("account-2"))!;
         Assert.Equal(StackState.Failed, failed.State);
         Assert.Contains("exited", failed.LastError, StringComparison.Ordinal);
-        Assert.NotNull(failed.RecentLog);
-        Assert.NotEmpty(failed.RecentLog!);
+        Assert.Contains(failed.RecentLog!, line => line.Contains(marker, StringComparison.Ordinal));
 
         // The other tenant is untouched: same workerd, still serving through the platform.
         Assert.Equal(StackState.Running, harness.Supervisor.Find(HarnessFixture.StackOf("account-1"))!.State);

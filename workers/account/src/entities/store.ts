@@ -39,6 +39,13 @@ export function remove(db: Database, def: EntityDefinition, id: string): D1Prepa
 
 /** One keyset page: rows strictly after the cursor in (sort column, id) order, plus one to tell if more follow. */
 export async function list(db: Database, def: EntityDefinition, query: ListQuery) {
+  const { sql, params } = listStatement(def, query);
+  const { results } = await db.prepare(sql).bind(...params).all<{ body: string; sort_key: string }>();
+  return results;
+}
+
+/** The SQL and parameters of one list page (separate from running it, so tests can check its query plan). */
+export function listStatement(def: EntityDefinition, query: ListQuery): { sql: string; params: unknown[] } {
   const conditions = query.where.map((w) => `${w.column} = ?`);
   const params: unknown[] = query.where.map((w) => w.value);
   if (def.visible) conditions.unshift(def.visible);
@@ -58,8 +65,7 @@ export async function list(db: Database, def: EntityDefinition, query: ListQuery
     (conditions.length ? ` WHERE ${conditions.join(" AND ")}` : "") +
     ` ORDER BY ${order} LIMIT ?`;
   params.push(query.limit + 1);
-  const { results } = await db.prepare(sql).bind(...params).all<{ body: string; sort_key: string }>();
-  return results;
+  return { sql, params };
 }
 
 /** The audit trail row for one change, written in the same batch as the change itself. */

@@ -111,6 +111,12 @@ const run: Record<Step, StepRunner> = {
   },
 };
 
+/** Applies the published release's migrations that an active account's D1 does not have yet. */
+export async function migrate(env: PlatformEnv, account: Account): Promise<Account> {
+  await run.migrations(new CloudflareApi(env), env, account);
+  return account;
+}
+
 /** Runs (or resumes) provisioning; the account ends active, or failed with the step and reason. */
 export async function provision(env: PlatformEnv, account: Account): Promise<Account> {
   const api = new CloudflareApi(env);

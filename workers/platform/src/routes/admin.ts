@@ -5,7 +5,7 @@ import type { PlatformEnv } from "../env";
 import { Account, SignupInput } from "../models/account";
 import { problem, readJson } from "../../../shared/http";
 import { findAccountBySlug, saveAccount } from "../accounts";
-import { deprovision, provision, STEPS } from "../provisioning/provisioner";
+import { deprovision, migrate, provision, STEPS } from "../provisioning/provisioner";
 import { forgetRouting } from "./router";
 import { MAX_USER_TOKEN_SECONDS, signServiceToken, signToken } from "../../../shared/auth";
 import * as z from "zod/mini";
@@ -70,14 +70,16 @@ export const admin = new Hono<{ Bindings: PlatformEnv }>()
     const ttl = input.ttlSeconds ?? 3600;
     return c.json({ token: await signToken(c.env.AUTH_PRIVATE_KEY, account.slug, input.userId, ttl), expiresIn: ttl }, 201);
   })
-  // Resume a failed or interrupted provisioning where it stopped. An active account whose Worker
-  // does not answer is deployed again (its script and the steps after it; its data stays).
+  // Resume a failed or interrupted provisioning where it stopped. An active account gets the
+  // release's pending migrations; if its Worker does not answer, it is deployed again (its script
+  // and the steps after it; its data stays).
   .post("/accounts/:slug/provision", async (c) => {
     const account = await findAccountBySlug(c.env.DB, c.req.param("slug"));
     if (!account) return problem(c, 404, "not_found", `slug: no account ${c.req.param("slug")}`, "slug");
     if (account.status === "deleting") return problem(c, 409, "conflict", `slug: ${account.slug} is being deleted`, "slug");
     if (account.status === "active") {
-      if (await answers(account)) return c.json(account);
+      // Up: only the release's migrations it does not have yet (a new release adds some).
+      if (await answers(account)) return c.json(await migrate(c.env, account));
       forgetRouting(account.slug);
       account.provisioning = { ...account.provisioning!, step: STEPS[STEPS.indexOf("script") - 1] };
     }
