@@ -353,9 +353,7 @@ internal sealed class CloudflareEmulatorLifecycle(
         {
             var ownerId = await new AccountOwnerBootstrap(Http, tokens).EnsureOwnerAsync(new Uri(status.Url), stack.AccountSlug, cancellationToken);
             var token = tokens.Issue(stack.AccountSlug, ownerId, TimeSpan.FromMinutes(30));
-            // The seed is the account's name, so every account gets its own, repeatable data.
-            var seed = BitConverter.ToInt32(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(stack.AccountSlug)));
-            var data = new SeedDataGenerator(seed).Generate(SeedSize.Demo);
+            var data = SeedDataGenerator.ForAccount(stack.AccountSlug).Generate(SeedSize.Demo);
             var progress = new Progress<string>(line => log.LogInformation("seeded {Line}", line));
             await new SeedLoader(Http, new Uri(status.Url + "/"), token).LoadAsync(data, progress, cancellationToken);
             return CommandResults.Success($"Seeded {data.Count("clients")} clients with their cases, tasks, documents and contacts.");

@@ -20,6 +20,10 @@ public sealed class SeedDataGenerator(int seed)
     private static readonly string[] Relationships = ["child", "spouse", "parent", "sibling", "other"];
     private static readonly string[] Roles = ["admin", "manager", "staff", "staff", "staff", "readonly"];
 
+    /// <summary>An account's own generator: seeded by its name, so it gets the same data every time and other accounts other data.</summary>
+    public static SeedDataGenerator ForAccount(string account) =>
+        new(BitConverter.ToInt32(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(account))));
+
     public SeedData Generate(SeedSize size)
     {
         var random = new Random(seed);

@@ -16,6 +16,32 @@ public sealed class EntityApiTests(HarnessFixture harness)
     ];
 
     [Theory]
+    [InlineData("clients")]
+    [InlineData("cases")]
+    public async Task Clients_and_cases_are_soft_deleted_and_audited(string entity)
+    {
+        var sample = await new SampleRecords(Api).ForAsync(entity);
+        var id = await Api.CreateIdAsync(entity, sample.Create);
+        using (var delete = await Api.SendAsync(HttpMethod.Delete, $"/api/{entity}/{id}"))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, delete.StatusCode);
+        }
+        using (var gone = await Api.SendAsync(HttpMethod.Get, $"/api/{entity}/{id}"))
+        {
+            Assert.Equal(HttpStatusCode.NotFound, gone.StatusCode);
+        }
+        // Still in the account's D1, marked deleted, by whom and when.
+        var table = entity; // clients and cases are stored in tables of their own name
+        var rows = await harness.Supervisor.QueryD1Async(HarnessFixture.StackOf("account-1"), "DB",
+            $"SELECT deleted_at, json_extract(body, '$.tracking.deletedBy') AS deleted_by FROM {table} WHERE id = ?", [id], CancellationToken.None);
+        var row = Assert.Single(rows.GetProperty("results").EnumerateArray());
+        Assert.False(string.IsNullOrEmpty(row.GetProperty("deleted_at").GetString()));
+        Assert.Equal(harness.Owners["account-1"], row.GetProperty("deleted_by").GetString());
+        var trail = await Api.GetJsonAsync($"/api/audit-events?entity={entity}&entityId={id}&sort=at");
+        Assert.Equal(["created", "deleted"], trail.GetProperty("items").EnumerateArray().Select(e => e.GetProperty("action").GetString()));
+    }
+
+    [Theory]
     [MemberData(nameof(Entities))]
     public async Task Entity_supports_create_read_filter_update_with_if_match_and_delete(string entity)
     {

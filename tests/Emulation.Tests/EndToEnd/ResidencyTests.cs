@@ -116,6 +116,20 @@ public sealed class ResidencyTests(HarnessFixture harness)
     }
 
     [Fact]
+    public async Task The_report_shows_a_databases_read_replica_regions()
+    {
+        await using var account = await TemporaryAccount.CreateAsync(harness, "replicated");
+        var (set, envelope) = await harness.CloudflareAsync(HttpMethod.Put, $"/__emulator/stacks/{account.Stack}/d1/DB/replication", new { replicas = 2, lagMs = 0 });
+        Assert.True(set == HttpStatusCode.OK, envelope.ToString());
+
+        var (_, report) = await harness.CloudflareAsync(HttpMethod.Get, "/__emulator/residency");
+        var stack = report.GetProperty("result").GetProperty("stacks").EnumerateArray().Single(s => s.GetProperty("stack").GetString() == account.Stack);
+        var d1 = stack.GetProperty("d1")[0];
+        Assert.Equal("eu", d1.GetProperty("jurisdiction").GetString());
+        Assert.Equal(["EEUR", "WEUR"], d1.GetProperty("replicaRegions").EnumerateArray().Select(r => r.GetString()).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public async Task The_report_flags_personal_data_in_KV_and_a_tenant_host_name_without_its_region()
     {
         // A Worker that caches a profile in KV (KV has no jurisdiction guarantee).

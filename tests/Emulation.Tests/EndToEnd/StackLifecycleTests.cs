@@ -126,11 +126,35 @@ public sealed class StackLifecycleTests(HarnessFixture harness)
     }
 
     [Fact]
+    public async Task Saving_a_platform_file_reloads_the_platform_alone_and_it_keeps_its_accounts()
+    {
+        var client = await Account("account-1").CreateIdAsync("clients", new { name = "Routed across a platform reload" });
+        var before = harness.Supervisor.Find("platform")!.ProcessId;
+        var accounts = HarnessFixture.Accounts.ToDictionary(a => a, a => harness.Supervisor.Find(HarnessFixture.StackOf(a))!.ProcessId);
+
+        // Touch, not edit: the Worker's code stays as committed, the watcher still sees a save.
+        File.SetLastWriteTimeUtc(Path.Combine(RepositoryPaths.Workers, "platform", "src", "env.ts"), DateTime.UtcNow);
+
+        var stopwatch = Stopwatch.StartNew();
+        while (harness.Supervisor.Find("platform") is var p && (p!.ProcessId == before || p.State != StackState.Running))
+        {
+            Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(20), "the platform was not reloaded within 20 s of the save");
+            await Task.Delay(100);
+        }
+        // It still knows and routes its accounts (its D1 kept), and they were not touched.
+        Assert.Equal(client, (await Account("account-1").GetJsonAsync($"/api/clients/{client}")).GetProperty("id").GetString());
+        Assert.All(HarnessFixture.Accounts, a => Assert.Equal(accounts[a], harness.Supervisor.Find(HarnessFixture.StackOf(a))!.ProcessId));
+    }
+
+    [Fact]
     public async Task Dashboard_commands_issue_a_working_owner_token_and_seed_demo_data()
     {
         var token = await harness.App.ResourceCommands.ExecuteCommandAsync("account-2", "issue-owner-token");
         Assert.True(token.Success, token.Message);
         var jwt = token.Message!.Split(": ").Last();
+        // 12 hours, as the README says (the longest a user token may live).
+        var claims = System.Text.Json.JsonDocument.Parse(Convert.FromBase64String(Base64(jwt.Split('.')[1]))).RootElement;
+        Assert.Equal(12 * 3600, claims.GetProperty("exp").GetInt64() - claims.GetProperty("iat").GetInt64());
         var asOwner = harness.AsOwner("account-2").WithToken(jwt);
         var before = (await asOwner.ListAllIdsAsync("clients")).Count;
 
@@ -209,6 +233,12 @@ public sealed class StackLifecycleTests(HarnessFixture harness)
             var deleted = await harness.App.ResourceCommands.ExecuteCommandAsync(stack, "delete-account");
             Assert.True(deleted.Success, deleted.Message);
         }
+    }
+
+    private static string Base64(string base64Url)
+    {
+        var text = base64Url.Replace('-', '+').Replace('_', '/');
+        return text.PadRight(text.Length + ((4 - (text.Length % 4)) % 4), '=');
     }
 
     /// <summary>Kills a stack's workerd and waits until its row shows it failed.</summary>

@@ -24,6 +24,13 @@ public sealed class SeedDataGeneratorTests
     }
 
     [Fact]
+    public void Demo_data_is_the_same_each_time_for_an_account_and_differs_between_accounts()
+    {
+        Assert.Equal(Json(SeedDataGenerator.ForAccount("account-1").Generate(SeedSize.Demo)), Json(SeedDataGenerator.ForAccount("account-1").Generate(SeedSize.Demo)));
+        Assert.NotEqual(Json(SeedDataGenerator.ForAccount("account-1").Generate(SeedSize.Demo)), Json(SeedDataGenerator.ForAccount("account-2").Generate(SeedSize.Demo)));
+    }
+
+    [Fact]
     public void Every_entity_gets_records_and_references_point_inside_the_data()
     {
         var data = new SeedDataGenerator(7).Generate(new SeedSize(100));

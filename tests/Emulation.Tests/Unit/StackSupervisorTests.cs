@@ -322,6 +322,21 @@ public sealed class StackSupervisorTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_killed_hosts_temporary_folder_is_removed_by_the_next_host()
+    {
+        // The folder a host killed with SIGKILL leaves behind: named by a process that no longer runs.
+        using var gone = System.Diagnostics.Process.Start("true")!;
+        await gone.WaitForExitAsync();
+        var leftover = Path.Combine(Path.GetTempPath(), "cloudflare-emulation-hosts", gone.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Directory.CreateDirectory(Path.Combine(leftover, "miniflare-instance"));
+        File.WriteAllText(Path.Combine(leftover, "miniflare-instance", "scratch"), "left behind");
+
+        await using var next = await StandaloneSupervisor.StartAsync(RepositoryPaths.NewStateRoot("next-host"));
+
+        Assert.False(Directory.Exists(leftover), $"{leftover} was not removed by the next host");
+    }
+
+    [Fact]
     public async Task Disposing_the_supervisor_stops_the_host_and_every_workerd_and_leaves_no_temporary_files()
     {
         await _supervisor.StartStackAsync(Account("short-lived"), CancellationToken.None);
