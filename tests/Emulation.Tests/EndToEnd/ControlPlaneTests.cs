@@ -9,8 +9,32 @@ namespace Emulation.Tests.EndToEnd;
 
 /// <summary>The local Cloudflare v4 API: resources, script upload with bindings, envelopes and errors.</summary>
 [Collection(HarnessCollection.Name)]
-public sealed class ControlPlaneTests(HarnessFixture harness)
+public sealed class ControlPlaneTests(HarnessFixture harness) : IAsyncLifetime
 {
+    private readonly List<string> _scripts = [];
+    private readonly List<string> _buckets = [];
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    /// <summary>Every script (and bucket) a test uploaded goes when it is done: no stack is left running for the others.</summary>
+    public async Task DisposeAsync()
+    {
+        foreach (var script in _scripts)
+        {
+            await CallAsync(HttpMethod.Delete, $"{Account}/workers/scripts/{script}");
+        }
+        foreach (var bucket in _buckets)
+        {
+            await CallAsync(HttpMethod.Delete, $"{Account}/r2/buckets/{bucket}");
+        }
+    }
+
+    private Task<(HttpStatusCode Status, JsonElement Envelope)> UploadScriptAsync(string name, string module, object[] bindings)
+    {
+        _scripts.Add(name);
+        return harness.UploadScriptAsync(name, module, bindings);
+    }
+
     private ControlPlaneServer Server => harness.ControlPlane;
 
     private Task<(HttpStatusCode Status, JsonElement Envelope)> CallAsync(HttpMethod method, string path, object? body = null,
@@ -90,7 +114,7 @@ public sealed class ControlPlaneTests(HarnessFixture harness)
         await CallAsync(HttpMethod.Post, $"{Account}/r2/buckets", new { name = bucket }, jurisdiction: "eu");
         var script = Unique("tenant");
 
-        var (status, upload) = await harness.UploadScriptAsync(script, """
+        var (status, upload) = await UploadScriptAsync(script, """
             export default {
               async fetch(request, env) {
                 const row = await env.DB.prepare("SELECT value FROM notes WHERE id = 1").first();
@@ -125,6 +149,7 @@ public sealed class ControlPlaneTests(HarnessFixture harness)
     public async Task A_script_whose_bindings_do_not_match_real_resources_is_refused(string problem)
     {
         var bucket = Unique("docs");
+        _buckets.Add(bucket);
         await CallAsync(HttpMethod.Post, $"{Account}/r2/buckets", new { name = bucket }, jurisdiction: "eu");
         object binding = problem switch
         {
@@ -132,7 +157,7 @@ public sealed class ControlPlaneTests(HarnessFixture harness)
             "jurisdiction-mismatch" => new { type = "r2_bucket", name = "FILES", bucket_name = bucket },
             _ => new { type = "durable_object_namespace", name = "DO" },
         };
-        var (status, envelope) = await harness.UploadScriptAsync(Unique("bad"), "export default { fetch() { return new Response('x') } };", [binding]);
+        var (status, envelope) = await UploadScriptAsync(Unique("bad"), "export default { fetch() { return new Response('x') } };", [binding]);
         Assert.Equal(HttpStatusCode.BadRequest, status);
         Assert.StartsWith("bindings.", envelope.GetProperty("errors")[0].GetProperty("message").GetString(), StringComparison.Ordinal);
     }
@@ -144,7 +169,7 @@ public sealed class ControlPlaneTests(HarnessFixture harness)
     [InlineData("dots.in.it")]
     public async Task A_script_name_that_cannot_be_a_stack_is_refused_before_anything_is_stored(string name)
     {
-        var (status, envelope) = await harness.UploadScriptAsync(name, "export default { fetch() { return new Response('x') } };", []);
+        var (status, envelope) = await UploadScriptAsync(name, "export default { fetch() { return new Response('x') } };", []);
         Assert.Equal(HttpStatusCode.BadRequest, status);
         Assert.StartsWith("script_name:", envelope.GetProperty("errors")[0].GetProperty("message").GetString(), StringComparison.Ordinal);
         Assert.DoesNotContain(Server.Store.Snapshot.Scripts, s => s.Name == name);
@@ -155,12 +180,12 @@ public sealed class ControlPlaneTests(HarnessFixture harness)
     public async Task A_script_reaches_another_by_its_workers_dev_name()
     {
         var target = Unique("target");
-        Assert.Equal(HttpStatusCode.OK, (await harness.UploadScriptAsync(target, "export default { fetch(r) { return new Response('pong ' + new URL(r.url).pathname) } };", [])).Item1);
+        Assert.Equal(HttpStatusCode.OK, (await UploadScriptAsync(target, "export default { fetch(r) { return new Response('pong ' + new URL(r.url).pathname) } };", [])).Item1);
         var (_, subdomain) = await CallAsync(HttpMethod.Get, $"{Account}/workers/subdomain");
         var host = $"{target}.{subdomain.GetProperty("result").GetProperty("subdomain").GetString()}.workers.dev";
         var caller = Unique("caller");
         var code = "export default { async fetch() { return fetch('https://" + host + "/ping'); } };";
-        Assert.Equal(HttpStatusCode.OK, (await harness.UploadScriptAsync(caller, code, [])).Item1);
+        Assert.Equal(HttpStatusCode.OK, (await UploadScriptAsync(caller, code, [])).Item1);
 
         Assert.Equal("pong /ping", await harness.Http.GetStringAsync(harness.Supervisor.Find(caller)!.Url));
     }

@@ -12,11 +12,30 @@ namespace Emulation.Tests.EndToEnd;
 /// step resume on retry without duplicates; deletion removes everything of the account.
 /// </summary>
 [Collection(HarnessCollection.Name)]
-public sealed class ProvisioningTests(HarnessFixture harness)
+public sealed class ProvisioningTests(HarnessFixture harness) : IAsyncLifetime
 {
+    private readonly List<string> _slugs = [];
+
     private ControlPlaneServer ControlPlane => harness.ControlPlane;
 
-    private static string NewSlug() => $"firm-{Guid.NewGuid():N}"[..20];
+    /// <summary>A new account's slug; the account is deleted when the test is done, whatever became of it.</summary>
+    private string NewSlug()
+    {
+        var slug = $"firm-{Guid.NewGuid():N}"[..20];
+        _slugs.Add(slug);
+        return slug;
+    }
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        foreach (var slug in _slugs)
+        {
+            using var deleted = await AdminAsync(HttpMethod.Delete, $"/admin/accounts/{slug}");
+            Assert.True(deleted.StatusCode is HttpStatusCode.NoContent or HttpStatusCode.NotFound, $"deleting {slug}: {(int)deleted.StatusCode}");
+        }
+    }
 
     private Task<HttpResponseMessage> AdminAsync(HttpMethod method, string path, object? body = null) => harness.AdminAsync(method, path, body);
 

@@ -10,8 +10,8 @@ namespace Emulation.Tests.EndToEnd;
 /// read can be stale; with the bookmark of the last response it never is — for one client, for many
 /// concurrent clients, and through the KV read cache. Every test turns replication off again.
 /// </summary>
-[Collection(HarnessCollection.Name)]
-public sealed partial class ReadReplicationTests(HarnessFixture harness) : IAsyncLifetime
+[Collection(DisruptiveHarnessCollection.Name)]
+public sealed partial class ReadReplicationTests(DisruptiveHarnessFixture harness) : IAsyncLifetime
 {
     private const string Account = "account-2";
     private static readonly string Replication = $"/__emulator/stacks/{HarnessFixture.StackOf(Account)}/d1/DB/replication";
@@ -36,18 +36,21 @@ public sealed partial class ReadReplicationTests(HarnessFixture harness) : IAsyn
     [Fact]
     public async Task Without_a_bookmark_a_read_can_be_stale_until_the_replica_catches_up()
     {
-        await ReplicateAsync(new { replicas = 2, lagMs = 2500 });
+        await ReplicateAsync(new { replicas = 2, lagMs = 0 });
+        // Both replicas stop applying writes: however slow this machine, a read of them is behind.
+        await ReplicateAsync(new { frozen = new[] { 0, 1 } });
         var owner = harness.AsOwner(Account);
         using var created = await owner.SendAsync(HttpMethod.Post, "/api/clients", new { name = "Written just now" });
         var id = (await AccountApi.ReadAsync(created, HttpStatusCode.Created)).GetProperty("id").GetString()!;
 
-        // The replica is 2.5 s behind: the write is not there yet. This is what the other tests guard against.
+        // The replicas do not have the write yet. This is what the other tests guard against.
         using (var stale = await owner.SendAsync(HttpMethod.Get, $"/api/clients/{id}"))
         {
             Assert.Equal(HttpStatusCode.NotFound, stale.StatusCode);
         }
 
-        // Eventually consistent: once the lag has passed, the replica has it.
+        // Eventually consistent: once they apply writes again, the replicas have it.
+        await ReplicateAsync(new { frozen = Array.Empty<int>() });
         var deadline = DateTime.UtcNow.AddSeconds(15);
         HttpStatusCode status;
         do
@@ -99,12 +102,15 @@ public sealed partial class ReadReplicationTests(HarnessFixture harness) : IAsyn
         await ReplicateAsync(new { replicas = 2, lagMs = 200 });
 
         var history = new System.Collections.Concurrent.ConcurrentBag<Observation>();
+        var done = 0;
+        var frozen = false;
+        int readsWhileFrozen = 0, writesWhileFrozen = 0;
         async Task RunClientAsync(int k)
         {
             var random = new Random(seed + k);
             string? bookmark = null;
             long ownVersion = 1;
-            for (var step = 0; step < steps; step++)
+            for (var step = 0; step < steps; step++, Interlocked.Increment(ref done))
             {
                 await Task.Delay(random.Next(0, 25));
                 if (random.NextDouble() < 0.35)
@@ -115,6 +121,10 @@ public sealed partial class ReadReplicationTests(HarnessFixture harness) : IAsyn
                     ownVersion = VersionOf(await AccountApi.ReadAsync(write, HttpStatusCode.OK));
                     bookmark = AccountApi.BookmarkOf(write) ?? bookmark;
                     history.Add(new Observation(k, step, true, records[k], ownVersion, bookmark));
+                    if (Volatile.Read(ref frozen))
+                    {
+                        Interlocked.Increment(ref writesWhileFrozen);
+                    }
                 }
                 else
                 {
@@ -123,21 +133,35 @@ public sealed partial class ReadReplicationTests(HarnessFixture harness) : IAsyn
                     var version = read.StatusCode == HttpStatusCode.NotFound ? 0 : VersionOf(await AccountApi.ReadAsync(read, HttpStatusCode.OK));
                     bookmark = AccountApi.BookmarkOf(read) ?? bookmark;
                     history.Add(new Observation(k, step, false, target, version, bookmark));
+                    if (Volatile.Read(ref frozen))
+                    {
+                        Interlocked.Increment(ref readsWhileFrozen);
+                    }
                 }
             }
         }
 
-        // An architect's fault on the side: one replica freezes mid-run, then thaws.
+        // An architect's fault on the side: one replica freezes for the middle third of the run (by
+        // steps done, not by time, so a slow machine still runs traffic through it), then thaws.
         async Task FreezeOneReplicaAsync()
         {
-            await Task.Delay(700);
+            while (Volatile.Read(ref done) < clients * steps / 3)
+            {
+                await Task.Delay(10);
+            }
             await ReplicateAsync(new { frozen = new[] { 0 } });
-            await Task.Delay(1200);
+            Volatile.Write(ref frozen, true);
+            while (Volatile.Read(ref done) < 2 * clients * steps / 3)
+            {
+                await Task.Delay(10);
+            }
+            Volatile.Write(ref frozen, false);
             await ReplicateAsync(new { frozen = Array.Empty<int>() });
         }
 
         await Task.WhenAll([.. Enumerable.Range(0, clients).Select(RunClientAsync), FreezeOneReplicaAsync()]);
         Assert.Equal(clients * steps, history.Count);
+        Assert.True(readsWhileFrozen >= 5 && writesWhileFrozen >= 2, $"the freeze saw {readsWhileFrozen} reads and {writesWhileFrozen} writes");
         var violations = SessionHistory.Violations(history);
         Assert.True(violations.Count == 0, $"seed {seed}: {string.Join("\n", violations)}");
     }
@@ -149,20 +173,21 @@ public sealed partial class ReadReplicationTests(HarnessFixture harness) : IAsyn
         var (userId, user) = await harness.UserAsync(Account, "staff");
         await user.CreateIdAsync("clients", new { name = "Staff may create" }); // role now cached in KV
         var current = await owner.GetJsonAsync($"/api/users/{userId}");
-        await ReplicateAsync(new { replicas = 1, lagMs = 3000 });
-        // Wait until the replica knows the user (as staff): replicas hold everything older than the lag.
+        await ReplicateAsync(new { replicas = 1, lagMs = 0 });
+        // Wait until the replica knows the user (as staff), then freeze it: it stays behind the demotion.
         var deadline = DateTime.UtcNow.AddSeconds(15);
         while (Count(await SessionAsync("first-unconstrained", [new { sql = "SELECT count(*) AS n FROM users WHERE id = ?", @params = new[] { userId } }])) == 0)
         {
             Assert.True(DateTime.UtcNow < deadline, "the replica never caught up");
             await Task.Delay(200);
         }
+        await ReplicateAsync(new { frozen = new[] { 0 } });
 
         using var demoted = await owner.SendAsync(HttpMethod.Patch, $"/api/users/{userId}", new { role = "readonly" }, ifMatch: $"\"{VersionOf(current)}\"");
         await AccountApi.ReadAsync(demoted, HttpStatusCode.OK);
         var afterDemotion = AccountApi.BookmarkOf(demoted);
 
-        // A read without the bookmark goes to the replica (3 s behind), which still says staff — and
+        // A read without the bookmark goes to the replica (frozen before it), which still says staff — and
         // that refills the cache the demotion emptied. A change that trusts the cache is let in.
         using (var read = await user.SendAsync(HttpMethod.Get, "/api/clients?limit=1"))
         {

@@ -138,9 +138,10 @@ public sealed class ResidencyTests(HarnessFixture harness)
         var namespaceId = created.GetProperty("result").GetProperty("id").GetString()!;
         var code = "export default { async fetch(r, env) { await env.CACHE.put('profile:1', JSON.stringify({ email: 'ada@example.com', role: 'staff' })); return new Response('ok'); } };";
         Assert.Equal(HttpStatusCode.OK, (await harness.UploadScriptAsync(probe, code, [new { type = "kv_namespace", name = "CACHE", namespace_id = namespaceId }])).Status);
-        // And account-1's host name loses its UK pinning.
+        // And a tenant's host name loses its UK pinning (a tenant of this test's own).
+        await using var tenant = await TemporaryAccount.CreateAsync(harness, "unpinned");
         var zone = $"zones/{harness.ControlPlane.ZoneId}/addressing/regional_hostnames";
-        Assert.Equal(HttpStatusCode.OK, (await harness.CloudflareAsync(HttpMethod.Delete, $"{zone}/account-1.localhost")).Status);
+        Assert.Equal(HttpStatusCode.OK, (await harness.CloudflareAsync(HttpMethod.Delete, $"{zone}/{tenant.Slug}.localhost")).Status);
         try
         {
             Assert.Equal("ok", await harness.Http.GetStringAsync(harness.Supervisor.Find(probe)!.Url));
@@ -149,11 +150,10 @@ public sealed class ResidencyTests(HarnessFixture harness)
             Assert.False(result.GetProperty("compliant").GetBoolean());
             var violations = result.GetProperty("violations").EnumerateArray().Select(v => v.GetString()!).ToList();
             Assert.Contains(violations, v => v.StartsWith($"{probe}: KV CACHE holds personal data under 'profile:1'", StringComparison.Ordinal));
-            Assert.Contains(violations, v => v.StartsWith("acct-account-1: host name account-1.localhost", StringComparison.Ordinal));
+            Assert.Contains(violations, v => v.StartsWith($"{tenant.Stack}: host name {tenant.Slug}.localhost", StringComparison.Ordinal));
         }
         finally
         {
-            await harness.CloudflareAsync(HttpMethod.Post, zone, new { hostname = "account-1.localhost", region_key = "gb" });
             await harness.CloudflareAsync(HttpMethod.Delete, $"{Account}/workers/scripts/{probe}");
             await harness.CloudflareAsync(HttpMethod.Delete, $"{Account}/storage/kv/namespaces/{namespaceId}");
         }

@@ -7,8 +7,8 @@ using Emulation.Tests.Infrastructure;
 namespace Emulation.Tests.EndToEnd;
 
 /// <summary>Crashes, restarts and reloads stay inside the one stack they happen to.</summary>
-[Collection(HarnessCollection.Name)]
-public sealed class StackLifecycleTests(HarnessFixture harness)
+[Collection(DisruptiveHarnessCollection.Name)]
+public sealed class StackLifecycleTests(DisruptiveHarnessFixture harness)
 {
     private AccountApi Account(string name) => harness.AsOwner(name);
 

@@ -27,9 +27,9 @@ public sealed class TenantIsolationTests(HarnessFixture harness)
     {
         var id = await Account("account-1").CreateIdAsync("clients", new { name = "Grace Hopper" });
 
+        // In A's primary (and in A's replicas, if replication was ever turned on: they are A's too).
         var ownFiles = D1Files.Of(harness.D1DirectoryOf("account-1"));
-        Assert.Single(ownFiles);
-        Assert.Equal(1, D1Files.CountRows(ownFiles[0], "clients", id));
+        Assert.Contains(ownFiles, file => D1Files.CountRows(file, "clients", id) == 1);
 
         foreach (var other in new[] { harness.D1DirectoryOf("account-2"), Path.Combine(harness.Supervisor.StackDirectory("platform"), "d1") })
         {

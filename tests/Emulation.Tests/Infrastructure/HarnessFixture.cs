@@ -10,8 +10,14 @@ namespace Emulation.Tests.Infrastructure;
 /// The whole harness (the real AppHost) with two account stacks, started once for a test collection,
 /// on its own state root and random ports.
 /// </summary>
-public sealed class HarnessFixture : IAsyncLifetime
+public class HarnessFixture : IAsyncLifetime
 {
+    /// <summary>
+    /// Whether the harness reloads Workers when files under workers/ change. Off for the shared one: a
+    /// test that saves a Worker file (in its own harness) must not reload stacks other tests are using.
+    /// </summary>
+    protected virtual bool HotReload => false;
+
     public static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(120);
     public static readonly string[] Accounts = ["account-1", "account-2"];
 
@@ -55,7 +61,7 @@ public sealed class HarnessFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        App = await StartAsync(StateRoot, accounts: 2, hotReload: true);
+        App = await StartAsync(StateRoot, accounts: 2, HotReload);
         Supervisor = App.Services.GetRequiredService<StackSupervisor>();
         Tokens = App.Services.GetRequiredService<TokenIssuer>();
         var bootstrap = new AccountOwnerBootstrap(Http, Tokens);
@@ -160,4 +166,21 @@ public sealed class HarnessFixture : IAsyncLifetime
 public sealed class HarnessCollection : ICollectionFixture<HarnessFixture>
 {
     public const string Name = "harness";
+}
+
+/// <summary>
+/// A harness of its own for tests that kill, restart, redeploy or reconfigure the AppHost's stacks
+/// (crashes, hot reloads, rollouts, read replicas): what they do to account-1 and account-2 never
+/// reaches the tests that read them in the shared harness.
+/// </summary>
+/// <summary>The disruptive tests' harness: like the shared one, with hot reload on.</summary>
+public sealed class DisruptiveHarnessFixture : HarnessFixture
+{
+    protected override bool HotReload => true;
+}
+
+[CollectionDefinition(Name)]
+public sealed class DisruptiveHarnessCollection : ICollectionFixture<DisruptiveHarnessFixture>
+{
+    public const string Name = "disruptive harness";
 }
