@@ -1,16 +1,16 @@
 // One Miniflare instance per stack, each with its own workerd process and its own persist root.
 // Instances never share a persist root (20 on one root crash with SQLITE_BUSY) and never share a
 // process, so starting, reloading or losing one stack leaves every other stack serving.
-import { readFileSync, readdirSync, existsSync, appendFileSync, writeFileSync, statSync, mkdirSync } from "node:fs";
+import { readFileSync, readdirSync, existsSync, writeFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
-import { randomUUID } from "node:crypto";
 import path from "node:path";
 import { applyMigrations } from "./migrations.mjs";
 import { CONTROL_SECRET, D1Client, controlJson } from "./control-client.mjs";
 import { RuntimePool } from "./runtime-pool.mjs";
-import { sendToStack } from "./stack-hop.mjs";
+import { EgressGuard } from "./egress-guard.mjs";
+import { EgressLog } from "./egress-log.mjs";
 
 // The control entrypoint shares each stack's Worker (see control-entrypoint.js for why).
 const CONTROL_ENTRYPOINT = "__emulatorControl";
@@ -29,8 +29,6 @@ export const MAX_REPLICAS = 2;
 const REPLICA_SLOTS_FILE = "d1-replica-slots.json";
 
 const RECENT_LINES = 40;
-const EGRESS_RECORDS = 500;
-const EGRESS_FILE_BYTES = 1024 * 1024;
 // request.cf of a local request that does not say otherwise (with an MF-CF-Blob header): a user in
 // London, the population this SaaS serves. Fetching the real cf object would leave the machine.
 const LOCAL_CF = {
@@ -57,18 +55,12 @@ export class StackRegistry {
   #stacks = new Map();
 
   constructor({ miniflare, bundler, workersDir, emit, workersSubdomain }) {
-    // <script>.<subdomain>.workers.dev reaches that script's stack, as it would on Cloudflare.
-    this.workersDev = new RegExp(`^([a-z0-9][a-z0-9_-]*)\\.${workersSubdomain}\\.workers\\.dev$`);
-    this.workersZone = `${workersSubdomain}.workers.dev`;
-    // Lets the egress guard tell a stack the URL a request was really sent to (Miniflare's entry
-    // rewrites request.url and Host from it); only this process knows it.
-    this.forwardingSecret = randomUUID();
+    this.guard = new EgressGuard({ mf: miniflare, workersSubdomain, findStack: (name) => this.#stacks.get(name) });
     this.runtimes = new RuntimePool();
     this.mf = miniflare;
     this.bundler = bundler;
     this.workersDir = workersDir;
     this.emit = emit;
-    this.egressPolicy = { allow: [], cloudflareApi: undefined };
     setInterval(() => this.#detectCrashes(), CRASH_POLL_MS).unref();
   }
 
@@ -179,85 +171,15 @@ export class StackRegistry {
     return controlJson(url, "R2 list");
   }
 
-  /**
-   * The egress policy: hosts (exact, or *.suffix) a Worker's fetch may reach, and the local Cloudflare
-   * API's address (it stands for api.cloudflare.com). Until it is set, only other stacks are reachable.
-   */
-  setEgressPolicy({ allow = [], cloudflareApi } = {}) {
-    this.egressPolicy = { allow, cloudflareApi };
-    return this.egressPolicy;
+  /** The egress guard's policy (egress-guard.mjs). */
+  setEgressPolicy(policy) {
+    return this.guard.setPolicy(policy);
   }
 
-  /** What each stack's Worker tried to reach, allowed or not (the newest EGRESS_RECORDS per stack). */
+  /** What each stack's Worker tried to reach, allowed or not (the newest entries per stack). */
   egressLog(name) {
     const stacks = name ? [this.#get(name)] : [...this.#stacks.values()];
-    return Object.fromEntries(stacks.map((s) => [s.name, s.egress]));
-  }
-
-  /** Why a destination may be reached, or undefined when the policy does not allow it. */
-  #egressRule(url) {
-    if (this.workersDev.test(url.hostname)) return "a Worker of this harness (workers.dev)";
-    if (this.egressPolicy.cloudflareApi && url.host === this.egressPolicy.cloudflareApi) return "the Cloudflare API";
-    const host = url.hostname.toLowerCase();
-    const pattern = this.egressPolicy.allow.find((p) => (p.startsWith("*.") ? host.endsWith(p.slice(1)) : host === p));
-    return pattern ? `policy: ${pattern}` : undefined;
-  }
-
-  /**
-   * Every outbound fetch of a stack's Worker comes here (Miniflare's outboundService): the egress
-   * guard. It is recorded for the stack, and refused unless the residency policy allows the destination.
-   */
-  async outbound(stack, request) {
-    // Miniflare hands over its own undici Request: use Miniflare's fetch and Response with it.
-    const { fetch: mfFetch, Response: MfResponse } = this.mf;
-    try {
-      // As the edge marks every subrequest of a Worker (Miniflare's outbound interceptor did this
-      // before it was patched out for stacks): the calling zone is named, the caller's client is not.
-      request.headers.set("cf-worker", this.workersZone);
-      request.headers.delete("cf-connecting-ip");
-      const url = new URL(request.url);
-      const rule = this.#egressRule(url);
-      // Recorded without the query string: it may carry data.
-      stack.recordEgress({ at: new Date().toISOString(), method: request.method, destination: `${url.protocol}//${url.host}${url.pathname}`, allowed: rule !== undefined, rule: rule ?? "not allowed by the residency policy" });
-      if (rule === undefined) {
-        stack.logFromMiniflare("error", `egress blocked: ${request.method} ${url.protocol}//${url.host}${url.pathname} is not an allowed destination (Harness:Residency:Egress)`);
-        return new MfResponse(`egress blocked by the residency policy: ${url.host} is not an allowed destination`, {
-          status: 403,
-          headers: { "content-type": "text/plain", "x-emulator-egress": "blocked" },
-        });
-      }
-      const script = url.hostname.match(this.workersDev)?.[1];
-      if (script === undefined) return await mfFetch(request);
-      const target = this.#stacks.get(script);
-      if (!target) return new MfResponse(`There is nothing here yet: no script '${script}'`, { status: 404 });
-      // /cdn-cgi/ belongs to Cloudflare's edge and never reaches a Worker; on a stack's port it is
-      // Miniflare's local endpoints, among them an unauthenticated read of every bucket (r2/public).
-      if (url.pathname.startsWith("/cdn-cgi/")) return new MfResponse(`${url.pathname}: not found`, { status: 404 });
-      // A stack being reloaded (new code, or its replica databases added) is back within a second, on
-      // the same port: the request waits for it, as a deploy at the edge loses no request.
-      await target.settled();
-      // A script that exists but whose Worker is down cannot be reached: a bad gateway, as at the edge.
-      if (target.state !== "running") return new MfResponse(`script '${script}' is ${target.state}`, { status: 502 });
-      target.inFlight++;
-      try {
-        // This hop is local: ask for an unencoded body, and let the calling Worker's own response
-        // be encoded for its client as usual. The target sees the URL the caller fetched
-        // (https://<script>.<subdomain>.workers.dev/…), as at the edge, rather than its loopback address.
-        const answer = await sendToStack(target.url + url.pathname + url.search, request, {
-          "accept-encoding": "identity",
-          "mf-original-url": url.href,
-          "mf-proxy-shared-secret": this.forwardingSecret,
-        });
-        const empty = request.method === "HEAD" || answer.status === 204 || answer.status === 304;
-        if (empty) answer.body.resume();
-        return new MfResponse(empty ? null : answer.body, { status: answer.status, statusText: answer.statusText, headers: answer.headers });
-      } finally {
-        target.inFlight--;
-      }
-    } catch (error) {
-      // The calling Worker sees a network failure, as it would on Cloudflare; never a stack trace.
-      return new MfResponse(`outbound request failed: ${error.message}`, { status: 502 });
-    }
+    return Object.fromEntries(stacks.map((s) => [s.name, s.egress.entries]));
   }
 
   async disposeAll() {
@@ -301,9 +223,7 @@ class Stack {
   constructor(spec, registry) {
     this.spec = { ...spec };
     this.registry = registry;
-    this.egressFile = path.join(spec.persistDir, "egress.jsonl");
-    this.egress = readEgress(this.egressFile);
-    this.egressBytes = existsSync(this.egressFile) ? statSync(this.egressFile).size : -1;
+    this.egress = new EgressLog(spec.persistDir);
     this.replicaSlotsFile = path.join(spec.persistDir, REPLICA_SLOTS_FILE);
     this.replicaSlots = readReplicaSlots(this.replicaSlotsFile);
   }
@@ -500,7 +420,7 @@ class Stack {
           r2Buckets,
           kvNamespaces: this.spec.kv ?? {},
           bindings: this.spec.vars ?? {},
-          outboundService: (request) => this.registry.outbound(this, request),
+          outboundService: (request) => this.registry.guard.outbound(this, request),
           // Stacks are reached on workers.dev, where the Cache API does nothing: Miniflare's no-op
           // cache is that behaviour, without the cache's storage worker (one isolate fewer).
           cache: false,
@@ -517,7 +437,7 @@ class Stack {
       host: "127.0.0.1",
       port: this.spec.port ?? 0,
       cf: LOCAL_CF,
-      unsafeProxySharedSecret: this.registry.forwardingSecret,
+      unsafeProxySharedSecret: this.registry.guard.forwardingSecret,
       log: new (stackLogClass(this.registry.mf))(this),
       handleRuntimeStdio: (stdout, stderr) => {
         this.#pipe(stdout, "info");
@@ -547,24 +467,10 @@ class Stack {
     this.#log(level, line);
   }
 
-  /** Kept in memory and in the stack's folder, so the residency report still sees it after a restart. */
+  /** Kept in memory and in the stack's folder (egress-log.mjs), so the residency report still sees it after a restart. */
   recordEgress(entry) {
-    this.egress.push(entry);
-    if (this.egress.length > EGRESS_RECORDS) this.egress.shift();
     try {
-      // The file's size is tracked here rather than asked of the disk on every fetch.
-      if (this.egressBytes < 0) {
-        mkdirSync(path.dirname(this.egressFile), { recursive: true });
-        this.egressBytes = 0;
-      }
-      const line = JSON.stringify(entry) + "\n";
-      appendFileSync(this.egressFile, line);
-      this.egressBytes += Buffer.byteLength(line);
-      if (this.egressBytes > EGRESS_FILE_BYTES) {
-        const kept = this.egress.map((e) => JSON.stringify(e) + "\n").join("");
-        writeFileSync(this.egressFile, kept);
-        this.egressBytes = Buffer.byteLength(kept);
-      }
+      this.egress.record(entry);
     } catch (error) {
       this.#log("error", `could not record egress: ${error.message}`);
     }
@@ -644,20 +550,6 @@ function readReplicaSlots(file) {
   } catch {
     return 0;
   }
-}
-
-/** The newest EGRESS_RECORDS outbound fetches recorded for a stack (egress.jsonl in its folder). */
-function readEgress(file) {
-  if (!existsSync(file)) return [];
-  const entries = [];
-  for (const line of readFileSync(file, "utf8").split("\n")) {
-    try {
-      if (line) entries.push(JSON.parse(line));
-    } catch {
-      // A line cut short by a crash.
-    }
-  }
-  return entries.slice(-EGRESS_RECORDS);
 }
 
 /** Waits while `condition` holds, for at most `ms`. */
