@@ -30,9 +30,21 @@ class UploadAgent extends http.Agent {
     };
     return socket;
   }
+
+  /** A connection whose upload met a reset is finished: it never carries another request. */
+  keepSocketAlive(socket) {
+    return !socket.uploadRefused && super.keepSocketAlive(socket);
+  }
 }
 
 const agent = new UploadAgent({ keepAlive: true });
+
+// A body up to this size is drained by workerd when its Worker answers without reading it (kj's
+// canceled-upload grace), and the connection stays usable. A larger one (or one of unknown size)
+// goes on a connection of its own: workerd resets a connection under an upload it did not read,
+// possibly after the whole body was already handed to the kernel — reused, it would fail the next
+// request.
+const KEEP_ALIVE_BODY_BYTES = 64 * 1024;
 
 // Headers that describe one connection, not the request or response: never passed on. `expect`
 // among them: workerd sends no 100 Continue, and an interim answer must not reach the calling
@@ -49,6 +61,7 @@ export function sendToStack(targetUrl, request, extraHeaders) {
   for (const [name, value] of request.headers) if (!HOP_BY_HOP.has(name)) headers[name] = value;
   Object.assign(headers, extraHeaders);
   const body = request.body === null ? undefined : Readable.fromWeb(request.body);
+  if (body !== undefined && !(Number(headers["content-length"] ?? "NaN") <= KEEP_ALIVE_BODY_BYTES)) headers.connection = "close";
   return new Promise((resolve, reject) => {
     let answered = false;
     const outgoing = http.request(targetUrl, { method: request.method, headers, agent });
@@ -56,12 +69,14 @@ export function sendToStack(targetUrl, request, extraHeaders) {
       answered = true;
       // An answer that ends (or a connection that closes) before the upload does: the target reads
       // no more of it. The rest is read and dropped, so the calling Worker's connection to its
-      // client stays healthy, and this connection, its request cut short, carries no other.
+      // client stays healthy, and this connection, its request cut short, is closed.
       const dropUpload = () => {
-        if (body === undefined || body.readableEnded) return;
-        body.unpipe(outgoing);
-        body.resume();
-        outgoing.destroy();
+        if (body !== undefined && !body.readableEnded) {
+          body.unpipe(outgoing);
+          body.resume();
+        }
+        // A connection of its own (a large upload), or one whose upload met a reset: done with.
+        if (headers.connection === "close" || outgoing.socket?.uploadRefused || !outgoing.writableFinished) outgoing.destroy();
       };
       answer.on("end", dropUpload);
       outgoing.on("close", dropUpload);

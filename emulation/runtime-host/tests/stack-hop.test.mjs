@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
 import { once } from "node:events";
+import { spawn } from "node:child_process";
 import { sendToStack } from "../stack-hop.mjs";
 
 /** A loopback server; `handler(req, res)` answers. Closed after the test. */
@@ -11,6 +12,19 @@ async function serve(t, handler) {
   await once(server, "listening");
   t.after(() => server.close());
   return `http://127.0.0.1:${server.address().port}`;
+}
+
+/**
+ * A loopback server in a process of its own, as workerd is: `handlerSource` is the text of a
+ * `(req, res) => …` handler. Stopped after the test.
+ */
+async function serveInChild(t, handlerSource) {
+  const source = `import http from "node:http";
+    const server = http.createServer(${handlerSource}).listen(0, "127.0.0.1", () => console.log(server.address().port));`;
+  const child = spawn(process.execPath, ["--input-type=module", "-e", source], { stdio: ["ignore", "pipe", "inherit"] });
+  t.after(() => child.kill());
+  const [line] = await once(child.stdout, "data");
+  return `http://127.0.0.1:${Number(line.toString().trim())}`;
 }
 
 /** A POST whose body streams in 64 KiB chunks, as a Worker's upload reaches the egress guard. */
@@ -34,9 +48,9 @@ async function text(body) {
 }
 
 test("an answer sent before the upload was read reaches the caller, though the target resets the connection", { timeout: 20_000 }, async (t) => {
-  const origin = await serve(t, (req, res) => {
-    // As workerd does when its Worker refuses a large body unread: answer while the upload is under
-    // way, then close the connection under it with a reset.
+  // As workerd does when its Worker refuses a large body unread: answer while the upload is under
+  // way, then close the connection under it with a reset.
+  const origin = await serveInChild(t, `(req, res) => {
     let read = 0;
     req.on("data", (chunk) => {
       read += chunk.length;
@@ -44,11 +58,26 @@ test("an answer sent before the upload was read reaches the caller, though the t
       req.pause();
       res.writeHead(413, { "content-type": "application/json" }).end('{"error":"too_large"}', () => req.socket.resetAndDestroy());
     });
-  });
+  }`);
   for (let i = 0; i < 10; i++) {
     const answer = await sendToStack(`${origin}/upload`, upload(8 * 1024 * 1024));
     assert.equal(answer.status, 413);
     assert.equal(await text(answer.body), '{"error":"too_large"}');
+  }
+});
+
+test("the next request after an upload answered early and reset gets a connection that works", { timeout: 20_000 }, async (t) => {
+  const origin = await serveInChild(t, `(req, res) => {
+    if (req.method === "GET") return void res.end("fine");
+    res.writeHead(413).end("too large", () => req.socket.resetAndDestroy());
+  }`);
+  for (let i = 0; i < 20; i++) {
+    const refused = await sendToStack(`${origin}/upload`, upload(200 * 1024));
+    assert.equal(refused.status, 413);
+    await text(refused.body);
+    // At once, in the same turn of the event loop: it must not be sent on the connection just reset.
+    const next = await sendToStack(`${origin}/next`, new Request("http://target.invalid/next"));
+    assert.equal(await text(next.body), "fine");
   }
 });
 

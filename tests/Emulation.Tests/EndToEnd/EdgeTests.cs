@@ -34,6 +34,20 @@ public sealed class EdgeTests(HarnessFixture harness)
     }
 
     [Fact]
+    public async Task A_path_that_looks_like_a_host_does_not_choose_the_host()
+    {
+        // `//host/path` is a path: were it resolved as a URL, the request line would pick the tenant.
+        var platform = harness.PlatformUrl;
+        var (status, body) = await RawHttp.SendAsync(platform, $"GET //{platform.Authority}/healthz HTTP/1.1\r\nHost: stranger.example");
+        Assert.True(status == 404, $"{status} {body}");
+        Assert.Contains("stranger.example", body, StringComparison.Ordinal);
+
+        (status, body) = await RawHttp.SendAsync(platform, $"GET //stranger.example/healthz?x=1 HTTP/1.1\r\nHost: {platform.Authority}");
+        Assert.True(status == 404, $"{status} {body}");
+        Assert.DoesNotContain("unknown_host", body, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task An_expect_100_continue_upload_through_the_platform_is_answered_normally()
     {
         var api = harness.AsOwner("account-1");
