@@ -3,19 +3,23 @@ import http from "node:http";
 import { randomBytes } from "node:crypto";
 
 /**
- * The secret every call to a control entrypoint carries (Authorization: Bearer): the entrypoint
- * listens on a loopback port any local process or browser page can open, and serves every binding's
- * data. Only this process knows it; stacks.mjs hands it to each stack's control module.
+ * A new secret for one stack's control entrypoint, which every call to it carries (Authorization:
+ * Bearer): the entrypoint listens on a loopback port any local process or browser page can open, and
+ * serves every binding's data. One per stack, so a Worker that reads its own stack's secret (it is a
+ * module of its bundle) reaches no other stack's data.
  */
-export const CONTROL_SECRET = randomBytes(32).toString("hex");
+export function newControlSecret() {
+  return randomBytes(32).toString("hex");
+}
 
 // node:http with kept-alive connections: a stack's start waits on these calls (migrations), and
 // Node's fetch costs ~2.5 ms more per call on loopback.
 const agent = new http.Agent({ keepAlive: true });
 
 export class D1Client {
-  constructor(controlUrl, binding) {
+  constructor(controlUrl, binding, secret) {
     this.base = new URL(`/d1/${binding}/`, controlUrl);
+    this.secret = secret;
   }
 
   query(sql, params = []) {
@@ -42,24 +46,25 @@ export class D1Client {
   }
 
   #send(op, json, method = "POST") {
-    return controlJson(new URL(op, this.base), `D1 ${op}`, { method, json });
+    return controlJson(new URL(op, this.base), `D1 ${op}`, { method, json, secret: this.secret });
   }
 }
 
 /**
  * The control entrypoint's JSON answer to one request (a `json` value is sent as JSON, a `body` as
- * it is); an answer of 400 or more is an error naming what failed.
+ * it is), sent with the stack's `secret`; an answer of 400 or more is an error naming what failed.
  */
-export async function controlJson(url, what, { method = "GET", json, body } = {}) {
+export async function controlJson(url, what, { method = "GET", json, body, secret }) {
   const payload = json === undefined ? body : JSON.stringify(json);
-  const { status, result } = await requestJson(url, method, payload, json === undefined ? {} : { "content-type": "application/json" });
+  const headers = { authorization: `Bearer ${secret}`, ...(json === undefined ? {} : { "content-type": "application/json" }) };
+  const { status, result } = await requestJson(url, method, payload, headers);
   if (status >= 400) throw new Error(`${what} failed: ${result.error}`);
   return result;
 }
 
 function requestJson(url, method, payload, headers, retried = false) {
   return new Promise((resolve, reject) => {
-    const request = http.request(url, { method, agent, headers: { ...headers, authorization: `Bearer ${CONTROL_SECRET}` } }, (response) => {
+    const request = http.request(url, { method, agent, headers }, (response) => {
       const chunks = [];
       response.on("data", (chunk) => chunks.push(chunk));
       response.on("error", reject);

@@ -7,7 +7,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
 import { applyMigrations } from "./migrations.mjs";
-import { CONTROL_SECRET, D1Client, controlJson } from "./control-client.mjs";
+import { D1Client, controlJson, newControlSecret } from "./control-client.mjs";
 import { RuntimePool } from "./runtime-pool.mjs";
 import { EgressGuard } from "./egress-guard.mjs";
 import { EgressLog } from "./egress-log.mjs";
@@ -156,19 +156,21 @@ export class StackRegistry {
       }
     }
     for (const [key, body] of files) {
-      await controlJson(stack.control(`/r2/${binding}/objects/${encodeURIComponent(key)}`), `publishing ${key}`, { method: "PUT", body });
+      await controlJson(stack.control(`/r2/${binding}/objects/${encodeURIComponent(key)}`), `publishing ${key}`, { method: "PUT", body, secret: stack.controlSecret });
     }
     return { keys: files.map(([key]) => key) };
   }
 
   async kvEntries(name, binding) {
-    return controlJson((await this.#serving(name)).control(`/kv/${binding}/entries`), "KV listing");
+    const stack = await this.#serving(name);
+    return controlJson(stack.control(`/kv/${binding}/entries`), "KV listing", { secret: stack.controlSecret });
   }
 
   async listR2(name, binding, prefix) {
-    const url = (await this.#serving(name)).control(`/r2/${binding}/list`);
+    const stack = await this.#serving(name);
+    const url = stack.control(`/r2/${binding}/list`);
     if (prefix) url.searchParams.set("prefix", prefix);
-    return controlJson(url, "R2 list");
+    return controlJson(url, "R2 list", { secret: stack.controlSecret });
   }
 
   /** The egress guard's policy (egress-guard.mjs). */
@@ -214,6 +216,8 @@ class Stack {
   spawnedPid = undefined;
   url = undefined;
   controlUrl = undefined;
+  /** What calls to this stack's control entrypoint carry; made with the stack, kept across its restarts. */
+  controlSecret = newControlSecret();
   recent = [];
   /** Requests from other Workers (through the egress guard) that this stack is answering. */
   inFlight = 0;
@@ -349,7 +353,7 @@ class Stack {
   /** Whether a D1 database of the stack had replicas turned on (in an earlier run, or under another script). */
   async #replicationConfigured() {
     for (const binding of Object.keys(this.spec.d1 ?? {})) {
-      const { results } = await new D1Client(this.controlUrl, binding).query("SELECT replicas FROM _emulator_d1_replication WHERE id = 1");
+      const { results } = await new D1Client(this.controlUrl, binding, this.controlSecret).query("SELECT replicas FROM _emulator_d1_replication WHERE id = 1");
       if ((results[0]?.replicas ?? 0) > 0) return true;
     }
     return false;
@@ -371,7 +375,7 @@ class Stack {
   }
 
   d1(binding) {
-    return new D1Client(this.control("/").href, binding);
+    return new D1Client(this.control("/").href, binding, this.controlSecret);
   }
 
   /** A URL on the stack's control entrypoint, which only answers while the stack runs. */
@@ -394,7 +398,7 @@ class Stack {
   async #migrate(bundle) {
     const binding = Object.keys(this.spec.d1 ?? {})[0];
     if (!binding || !bundle.migrationsDir || !existsSync(bundle.migrationsDir)) return [];
-    const applied = await applyMigrations(new D1Client(this.controlUrl, binding), bundle.migrationsDir);
+    const applied = await applyMigrations(new D1Client(this.controlUrl, binding, this.controlSecret), bundle.migrationsDir);
     for (const name of applied) this.#log("info", `applied migration ${name} to ${binding}`);
     return applied;
   }
@@ -413,7 +417,7 @@ class Stack {
         {
           // The stack's own Worker comes first: it receives every request to the stack's URL.
           name: this.name,
-          modules: withControlEntrypoint(`${this.spec.worker}.js`, bundle.script),
+          modules: withControlEntrypoint(`${this.spec.worker}.js`, bundle.script, this.controlSecret),
           compatibilityDate: bundle.compatibilityDate,
           compatibilityFlags: bundle.compatibilityFlags,
           wrappedBindings: d1Bindings,
@@ -501,7 +505,7 @@ function replicatedD1(databases, replicaSlots) {
  * everything it exports and adds the emulator's control entrypoint. Modules are listed rather than
  * handed over as one script, which Miniflare would parse again on every start (~55 ms a stack).
  */
-function withControlEntrypoint(moduleName, script) {
+function withControlEntrypoint(moduleName, script, controlSecret) {
   const hasDefault = /export\s+default\b|export\s*\{[^}]*\bdefault\b[^}]*\}/.test(script);
   const entry = [
     `export * from "./${moduleName}";`,
@@ -512,7 +516,7 @@ function withControlEntrypoint(moduleName, script) {
     esModule("__emulator-entry.js", entry),
     esModule(moduleName, script),
     esModule(CONTROL_MODULE, CONTROL_SCRIPT),
-    esModule(CONTROL_SECRET_MODULE, `export const CONTROL_SECRET = ${JSON.stringify(CONTROL_SECRET)};`),
+    esModule(CONTROL_SECRET_MODULE, `export const CONTROL_SECRET = ${JSON.stringify(controlSecret)};`),
   ];
 }
 

@@ -27,7 +27,11 @@ internal sealed class CloudflareEmulatorLifecycle(
     Microsoft.Extensions.Configuration.IConfiguration configuration,
     ILogger<CloudflareEmulatorLifecycle> logger)
 {
-    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(10) };
+    // Signups deploy a Worker and run migrations, and seeding sends thousands of rows: minutes, not seconds.
+    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromMinutes(2) };
+
+    /// <summary>A call to the platform or an account that failed or timed out (not the harness stopping).</summary>
+    private static bool IsFailedCall(Exception ex) => ex is HttpRequestException or TaskCanceledException { InnerException: TimeoutException };
     private const int ParallelStarts = 4;
 
     // Stacks by name: the model's rows, plus rows made at run time for scripts deployed through the
@@ -138,7 +142,7 @@ internal sealed class CloudflareEmulatorLifecycle(
                 _provisioned[stack.Name] = true;
             }
         }
-        catch (HttpRequestException ex)
+        catch (Exception ex) when (IsFailedCall(ex))
         {
             // One account failing must not stop the others; its row and log say why.
             log.LogError("Provisioning {Slug} failed: {Message}", stack.Name, ex.Message);
@@ -165,13 +169,13 @@ internal sealed class CloudflareEmulatorLifecycle(
                 {
                     await admin.ResumeAsync(platform, slug, cancellationToken);
                 }
-                catch (HttpRequestException ex)
+                catch (Exception ex) when (IsFailedCall(ex))
                 {
                     loggers.GetLogger(_emulator).LogError("Account {Slug} could not be brought up to date: {Message}", slug, ex.Message);
                 }
             }
         }
-        catch (HttpRequestException ex)
+        catch (Exception ex) when (IsFailedCall(ex))
         {
             loggers.GetLogger(_emulator).LogError("Listing the platform's accounts failed: {Message}", ex.Message);
         }
@@ -237,7 +241,7 @@ internal sealed class CloudflareEmulatorLifecycle(
             await supervisor.RestartStackAsync(stack.StackName, cancellationToken);
             return CommandResults.Success();
         }
-        catch (Exception ex) when (ex is Runtime.RuntimeHostException or HttpRequestException or KeyNotFoundException)
+        catch (Exception ex) when (ex is Runtime.RuntimeHostException or KeyNotFoundException || IsFailedCall(ex))
         {
             return CommandResults.Failure(ex.Message);
         }
@@ -257,7 +261,7 @@ internal sealed class CloudflareEmulatorLifecycle(
             // What a deploy pipeline does: publish the account Worker release the platform provisions from.
             await supervisor.PublishReleaseAsync(stack.StackName, "RELEASES", "account", cancellationToken);
         }
-        catch (Exception ex) when (ex is Runtime.RuntimeHostException or HttpRequestException)
+        catch (Exception ex) when (ex is Runtime.RuntimeHostException || IsFailedCall(ex))
         {
             loggers.GetLogger(stack).LogError("{Message}", ex.Message);
             logger.LogError("Stack {Stack} failed to start: {Message}", stack.Name, ex.Message);
@@ -279,7 +283,7 @@ internal sealed class CloudflareEmulatorLifecycle(
             await admin.SignupAsync(platform, slug, $"Account {slug}", cancellationToken);
             return CommandResults.Success($"Provisioned {slug} (stack acct-{slug}).");
         }
-        catch (HttpRequestException ex)
+        catch (Exception ex) when (IsFailedCall(ex))
         {
             return CommandResults.Failure(ex.Message);
         }
@@ -296,7 +300,7 @@ internal sealed class CloudflareEmulatorLifecycle(
             await new PlatformAdminClient(Http, _adminToken!).DeleteAsync(platform, stackName["acct-".Length..], cancellationToken);
             return CommandResults.Success($"Deleted {stackName}.");
         }
-        catch (HttpRequestException ex)
+        catch (Exception ex) when (IsFailedCall(ex))
         {
             return CommandResults.Failure(ex.Message);
         }
@@ -309,30 +313,31 @@ internal sealed class CloudflareEmulatorLifecycle(
         {
             return null;
         }
-        var platform = PlatformUrl();
-        var endpoints = new HarnessEndpoints(
-            Dashboard: configuration["ASPNETCORE_URLS"]?.Split(';')[0],
-            Platform: platform?.ToString().TrimEnd('/'),
-            CloudflareApi: server.BaseUrl.ToString(),
-            CloudflareAccountId: server.AccountId,
-            EmulatorApi: new Uri(server.BaseUrl, "/__emulator").ToString(),
-            R2S3: server.S3Url.ToString(),
-            TenantHost: platform is null ? null : $"http://<slug>.{server.ZoneName}:{platform.Port}",
-            // A stopped stack (a deleted account) is gone; a failed one keeps its URL for its restart.
-            Stacks: supervisor.Stacks.Where(s => s.Url is not null && s.State != StackState.Stopped)
-                .OrderBy(s => s.Name, StringComparer.Ordinal).ToDictionary(s => s.Name, s => s.Url!));
+        // The snapshot is taken inside the lock too: two writers must not put an older one last.
         lock (_endpointsGate)
         {
+            var platform = PlatformUrl();
+            var endpoints = new HarnessEndpoints(
+                Dashboard: configuration["ASPNETCORE_URLS"]?.Split(';')[0],
+                Platform: platform?.ToString().TrimEnd('/'),
+                CloudflareApi: server.BaseUrl.ToString(),
+                CloudflareAccountId: server.AccountId,
+                EmulatorApi: new Uri(server.BaseUrl, "/__emulator").ToString(),
+                R2S3: server.S3Url.ToString(),
+                TenantHost: platform is null ? null : $"http://<slug>.{server.ZoneName}:{platform.Port}",
+                // A stopped stack (a deleted account) is gone; a failed one keeps its URL for its restart.
+                Stacks: supervisor.Stacks.Where(s => s.Url is not null && s.State != StackState.Stopped)
+                    .OrderBy(s => s.Name, StringComparer.Ordinal).ToDictionary(s => s.Name, s => s.Url!));
             try
             {
                 endpoints.Write(options.StateRoot);
             }
-            catch (IOException ex)
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
                 logger.LogWarning("Could not write {File}: {Message}", HarnessEndpoints.PathUnder(options.StateRoot), ex.Message);
             }
+            return endpoints;
         }
-        return endpoints;
     }
 
     private readonly Lock _endpointsGate = new();
@@ -358,7 +363,7 @@ internal sealed class CloudflareEmulatorLifecycle(
             await new SeedLoader(Http, new Uri(status.Url + "/"), token).LoadAsync(data, progress, cancellationToken);
             return CommandResults.Success($"Seeded {data.Count("clients")} clients with their cases, tasks, documents and contacts.");
         }
-        catch (HttpRequestException ex)
+        catch (Exception ex) when (IsFailedCall(ex))
         {
             return CommandResults.Failure(ex.Message);
         }
@@ -482,7 +487,7 @@ internal sealed class CloudflareEmulatorLifecycle(
             loggers.GetLogger(stack).LogInformation("Owner token (12 h): {Token}", token);
             return CommandResults.Success($"Owner token for {stack.Name} (also in its log): {token}");
         }
-        catch (HttpRequestException ex)
+        catch (Exception ex) when (IsFailedCall(ex))
         {
             return CommandResults.Failure(ex.Message);
         }

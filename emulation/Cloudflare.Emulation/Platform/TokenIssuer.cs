@@ -63,15 +63,19 @@ public sealed class TokenIssuer : IDisposable
     /// <summary>The subject of service tokens: the platform.</summary>
     public const string PlatformSubject = "platform";
 
-    private string IssueFor(string audience, string subject, TimeSpan lifetime) =>
-        Sign(new Dictionary<string, object>
+    private string IssueFor(string audience, string subject, TimeSpan lifetime)
+    {
+        // One reading of the clock: two could straddle a second, and exp - iat exceed the lifetime the Workers allow.
+        var issuedAt = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        return Sign(new Dictionary<string, object>
         {
             ["iss"] = Issuer,
             ["aud"] = audience,
             ["sub"] = subject,
-            ["iat"] = DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
-            ["exp"] = DateTimeOffset.UtcNow.Add(lifetime).ToUnixTimeSeconds(),
+            ["iat"] = issuedAt,
+            ["exp"] = issuedAt + (long)lifetime.TotalSeconds,
         });
+    }
 
     /// <summary>Signs any claims (tests use it to build expired, endless or wrongly scoped tokens).</summary>
     public string Sign(IReadOnlyDictionary<string, object> claims)

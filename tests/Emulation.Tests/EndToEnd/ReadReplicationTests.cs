@@ -143,15 +143,16 @@ public sealed partial class ReadReplicationTests(DisruptiveHarnessFixture harnes
 
         // An architect's fault on the side: one replica freezes for the middle third of the run (by
         // steps done, not by time, so a slow machine still runs traffic through it), then thaws.
-        async Task FreezeOneReplicaAsync()
+        // The waits end early if the clients do (one failed): the failure is reported, not a hang.
+        async Task FreezeOneReplicaAsync(Task clientsDone)
         {
-            while (Volatile.Read(ref done) < clients * steps / 3)
+            while (Volatile.Read(ref done) < clients * steps / 3 && !clientsDone.IsCompleted)
             {
                 await Task.Delay(10);
             }
             await ReplicateAsync(new { frozen = new[] { 0 } });
             Volatile.Write(ref frozen, true);
-            while (Volatile.Read(ref done) < 2 * clients * steps / 3)
+            while (Volatile.Read(ref done) < 2 * clients * steps / 3 && !clientsDone.IsCompleted)
             {
                 await Task.Delay(10);
             }
@@ -159,7 +160,8 @@ public sealed partial class ReadReplicationTests(DisruptiveHarnessFixture harnes
             await ReplicateAsync(new { frozen = Array.Empty<int>() });
         }
 
-        await Task.WhenAll([.. Enumerable.Range(0, clients).Select(RunClientAsync), FreezeOneReplicaAsync()]);
+        var clientsDone = Task.WhenAll(Enumerable.Range(0, clients).Select(RunClientAsync));
+        await Task.WhenAll(clientsDone, FreezeOneReplicaAsync(clientsDone));
         Assert.Equal(clients * steps, history.Count);
         Assert.True(readsWhileFrozen >= 5 && writesWhileFrozen >= 2, $"the freeze saw {readsWhileFrozen} reads and {writesWhileFrozen} writes");
         var violations = SessionHistory.Violations(history);

@@ -17,16 +17,25 @@ const TokenRequest = z.strictObject({
   ttlSeconds: z.optional(z.int().check(z.minimum(60), z.maximum(MAX_USER_TOKEN_SECONDS))),
 });
 
-/** Whether the account's Worker is up: its health check answers. */
-async function answers(account: Account): Promise<boolean> {
-  try {
-    const health = await fetch(new URL("/healthz", account.routing!.workerUrl));
-    await health.body?.cancel();
-    return health.ok;
-  } catch {
-    return false;
+/**
+ * Whether the account's Worker is up: its health check answers, within a few tries. A Worker busy
+ * for a moment must not be taken for a missing one — a redeploy would restart it under its users.
+ */
+async function answers(account: Account, tries = 3): Promise<boolean> {
+  for (let attempt = 1; attempt <= tries; attempt++) {
+    try {
+      const health = await fetch(new URL("/healthz", account.routing!.workerUrl), { signal: AbortSignal.timeout(HEALTH_TIMEOUT_MS) });
+      await health.body?.cancel();
+      if (health.ok) return true;
+    } catch {
+      // Not answering (yet): tried again below.
+    }
+    if (attempt < tries) await scheduler.wait(HEALTH_RETRY_MS);
   }
+  return false;
 }
+const HEALTH_TIMEOUT_MS = 5_000;
+const HEALTH_RETRY_MS = 500;
 
 export const admin = new Hono<{ Bindings: PlatformEnv }>()
   .use("*", bearerAuth({ verifyToken: (token, c) => timingSafeEqual(token, (c.env as PlatformEnv).ADMIN_TOKEN) }))
