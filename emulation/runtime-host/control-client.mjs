@@ -1,4 +1,6 @@
-// Talks to a stack's control entrypoint (control-entrypoint.js) over loopback HTTP.
+// The runtime host's own calls to a stack's control entrypoint (control-entrypoint.js) over loopback
+// HTTP: migrations at start, release publishing. The supervisor's data calls go there directly
+// (Runtime/ControlEntrypointClient.cs).
 import http from "node:http";
 import { randomBytes } from "node:crypto";
 
@@ -26,23 +28,9 @@ export class D1Client {
     return this.#send("query", { sql, params });
   }
 
-  batch(statements) {
-    return this.#send("batch", { statements });
-  }
-
   /** Applies wrangler-format migrations ([{ name, statements }], in order) not applied yet: { applied }. */
   migrate(migrations) {
     return this.#send("migrations", { migrations });
-  }
-
-  /** Read replication status, or (with settings) new settings: { replicas, lagMs, frozen }. */
-  replication(settings) {
-    return settings ? this.#send("replication", settings, "PUT") : this.#send("replication", undefined, "GET");
-  }
-
-  /** Statements run in one D1 session started from a bookmark or constraint. */
-  session(bookmark, statements) {
-    return this.#send("session", { bookmark, statements });
   }
 
   #send(op, json, method = "POST") {

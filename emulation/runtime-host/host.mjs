@@ -2,9 +2,9 @@
 // process — per stack. The C# supervisor drives it over stdin/stdout with one JSON object per line.
 //
 //   stdin  (commands): {"id":1,"op":"start","stack":{...}}  {"id":2,"op":"stop","name":"account-1"}
-//                      {"id":3,"op":"redeploy","stack":{...}} (new code or bindings for a running stack)
+//                      every operation, its request and its reply: protocol.mjs
 //   stdout (replies and events): lines prefixed with "@@host " carry JSON; any other stdout line is
-//   a plain log line of the host itself.
+//   a plain log line of the host itself. The first event, host-ready, names the protocol version.
 //
 // When stdin closes (the supervisor stopped or died) every stack is disposed and the host exits, so
 // no workerd outlives the harness.
@@ -16,6 +16,7 @@ import { StackRegistry, childPids } from "./stacks.mjs";
 import { WorkerBundler } from "./bundler.mjs";
 import { watchWorkers } from "./watch.mjs";
 import { useOwnTempFolder } from "./temp-folder.mjs";
+import { PROTOCOL_VERSION, commandProblem, replyProblem } from "./protocol.mjs";
 
 const { values: args } = parseArgs({
   options: {
@@ -70,21 +71,17 @@ const stacks = new StackRegistry({
   workersSubdomain: args["workers-subdomain"],
 });
 
+// One handler per operation of protocol.mjs; each receives its request already checked.
 const handlers = {
   start: (msg) => stacks.start(msg.stack),
   redeploy: (msg) => stacks.redeploy(msg.stack),
   stop: (msg) => stacks.stop(msg.name),
   bundle: (msg) => stacks.bundle(msg.worker),
   bindings: (msg) => stacks.liveBindings(msg.name),
-  d1: (msg) => stacks.queryD1(msg.name, msg.binding, msg.sql, msg.params ?? []),
-  "d1-batch": (msg) => stacks.batchD1(msg.name, msg.binding, msg.statements),
   "egress-policy": (msg) => stacks.setEgressPolicy(msg.policy),
   egress: (msg) => stacks.egressLog(msg.name),
-  "kv-entries": (msg) => stacks.kvEntries(msg.name, msg.binding),
-  "d1-replication": (msg) => stacks.d1Replication(msg.name, msg.binding, msg.settings),
-  "d1-session": (msg) => stacks.d1Session(msg.name, msg.binding, msg.bookmark, msg.statements),
-  "r2-list": (msg) => stacks.listR2(msg.name, msg.binding, msg.prefix),
   "publish-release": (msg) => stacks.publishRelease(msg.name, msg.binding, msg.worker),
+  "add-replica-databases": (msg) => stacks.addReplicaDatabases(msg.name),
 };
 
 async function handle(line) {
@@ -95,16 +92,18 @@ async function handle(line) {
     emit({ event: "host-error", message: `unreadable command: ${line.slice(0, 200)}` });
     return;
   }
-  const handler = handlers[msg.op];
-  if (!handler) {
-    emit({ id: msg.id, ok: false, error: `unknown op '${msg.op}'` });
+  // A malformed command is refused with the operation and field named; every stack serves on.
+  const problem = commandProblem(msg);
+  if (problem) {
+    emit({ id: Number.isInteger(msg?.id) ? msg.id : null, ok: false, error: problem });
     return;
   }
   try {
-    const result = await handler(msg);
-    emit({ id: msg.id, ok: true, result: result ?? null });
+    const result = await handlers[msg.op](msg);
+    const wrong = replyProblem(msg.op, result);
+    emit(wrong ? { id: msg.id, ok: false, error: `the host's reply broke the protocol: ${wrong}` } : { id: msg.id, ok: true, result });
   } catch (error) {
-    emit({ id: msg.id, ok: false, error: error?.message ?? String(error) });
+    emit({ id: msg.id, ok: false, error: `${msg.op}: ${error?.message ?? String(error)}` });
   }
 }
 
@@ -152,4 +151,4 @@ if (args["hot-reload"]) {
   });
 }
 
-emit({ event: "host-ready", pid: process.pid, node: process.version });
+emit({ event: "host-ready", pid: process.pid, node: process.version, protocol: PROTOCOL_VERSION });

@@ -65,7 +65,6 @@ export class StackRegistry {
   }
 
   async start(spec) {
-    validateSpec(spec);
     const existing = this.#stacks.get(spec.name);
     if (existing && existing.state !== "failed" && existing.state !== "stopped") {
       throw new Error(`stack '${spec.name}' is already ${existing.state}`);
@@ -82,7 +81,6 @@ export class StackRegistry {
    * none. Any other is started.
    */
   async redeploy(spec) {
-    validateSpec(spec);
     const stack = this.#stacks.get(spec.name);
     return stack?.state === "running" ? stack.redeploy(spec) : this.start(spec);
   }
@@ -110,32 +108,22 @@ export class StackRegistry {
     return { script, compatibilityDate, compatibilityFlags };
   }
 
-  async queryD1(name, binding, sql, params) {
-    return (await this.#serving(name)).d1(binding).query(sql, params);
-  }
-
   /** The binding names the stack's Worker really has, read from the running runtime (not from intent). */
   async liveBindings(name) {
     const stack = await this.#serving(name);
     if (!stack.instance || stack.state !== "running") throw new Error(`stack '${name}' is ${stack.state}`);
     const env = await stack.instance.getBindings(name);
-    return Object.keys(env).sort();
+    return { bindings: Object.keys(env).sort() };
   }
 
-  async batchD1(name, binding, statements) {
-    return (await this.#serving(name)).d1(binding).batch(statements);
-  }
-
-  async d1Replication(name, binding, settings) {
+  /**
+   * Binds the replica databases of a stack's D1 bindings (once; at once when they are there), so the
+   * supervisor can turn read replication on through the control entrypoint.
+   */
+  async addReplicaDatabases(name) {
     const stack = await this.#serving(name);
-    if (Number.isInteger(settings?.replicas) && settings.replicas > 0 && settings.replicas <= MAX_REPLICAS) {
-      await stack.addReplicaDatabases();
-    }
-    return stack.d1(binding).replication(settings);
-  }
-
-  async d1Session(name, binding, bookmark, statements) {
-    return (await this.#serving(name)).d1(binding).session(bookmark, statements);
+    await stack.addReplicaDatabases();
+    return { name, replicaSlots: stack.replicaSlots };
   }
 
   /**
@@ -161,18 +149,6 @@ export class StackRegistry {
     return { keys: files.map(([key]) => key) };
   }
 
-  async kvEntries(name, binding) {
-    const stack = await this.#serving(name);
-    return controlJson(stack.control(`/kv/${binding}/entries`), "KV listing", { secret: stack.controlSecret });
-  }
-
-  async listR2(name, binding, prefix) {
-    const stack = await this.#serving(name);
-    const url = stack.control(`/r2/${binding}/list`);
-    if (prefix) url.searchParams.set("prefix", prefix);
-    return controlJson(url, "R2 list", { secret: stack.controlSecret });
-  }
-
   /** The egress guard's policy (egress-guard.mjs). */
   setEgressPolicy(policy) {
     return this.guard.setPolicy(policy);
@@ -181,7 +157,7 @@ export class StackRegistry {
   /** What each stack's Worker tried to reach, allowed or not (the newest entries per stack). */
   egressLog(name) {
     const stacks = name ? [this.#get(name)] : [...this.#stacks.values()];
-    return Object.fromEntries(stacks.map((s) => [s.name, s.egress.entries]));
+    return { stacks: Object.fromEntries(stacks.map((s) => [s.name, s.egress.entries])) };
   }
 
   async disposeAll() {
@@ -294,6 +270,8 @@ class Stack {
   async #attach() {
     this.controlUrl = await this.instance.unsafeGetDirectURL(this.name, CONTROL_ENTRYPOINT);
     this.pid = this.spawnedPid;
+    // Before the reply or event that says the stack runs: the supervisor's data calls go there.
+    this.registry.emit({ event: "control", name: this.name, url: this.controlUrl.href, secret: this.controlSecret });
   }
 
   /** Hot reload: the Worker's new code, keeping its data. */
@@ -372,10 +350,6 @@ class Stack {
     await this.dispose();
     this.state = "failed";
     this.registry.emit({ event: "exited", name: this.name, pid, recent: [...this.recent] });
-  }
-
-  d1(binding) {
-    return new D1Client(this.control("/").href, binding, this.controlSecret);
   }
 
   /** A URL on the stack's control entrypoint, which only answers while the stack runs. */
@@ -537,13 +511,6 @@ function stackLogClass({ Log, LogLevel }) {
     }
   };
   return StackLog;
-}
-
-function validateSpec(spec) {
-  // The supervisor checks names (StackName.cs); here only that there is one.
-  if (!spec || typeof spec.name !== "string" || spec.name === "") throw new Error("stack.name is required");
-  if (typeof spec.worker !== "string") throw new Error("stack.worker is required");
-  if (typeof spec.persistDir !== "string") throw new Error("stack.persistDir is required");
 }
 
 /** How many replica databases the stack's D1 bindings have had (0 until replication is first turned on). */

@@ -25,9 +25,6 @@ public sealed record S3Credentials(string AccessKeyId, string SecretAccessKey);
 /// <summary>Folders holding a stack's D1, R2 and KV data, when they are not inside the stack's own folder.</summary>
 public sealed record StackPersistence(string? D1, string? R2, string? Kv);
 
-/// <summary>The host's answer to start/restart: where the stack serves and which workerd runs it.</summary>
-public sealed record HostStackStarted(string Name, string Worker, string State, string Url, int? Pid, string[]? Migrations, int StartMs);
-
 /// <summary>An unsolicited message from the host: a log line, a crash, a reload.</summary>
 public sealed record HostEvent(
     string Event,
@@ -39,7 +36,10 @@ public sealed record HostEvent(
     string[]? Recent,
     string[]? Migrations,
     string? Worker = null,
-    string? Reason = null);
+    string? Reason = null,
+    int? Protocol = null,
+    string? Url = null,
+    string? Secret = null);
 
 internal static class HostJson
 {

@@ -66,8 +66,25 @@ public sealed class RuntimeHostProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>Sends one command and waits for its reply; a refusal becomes a <see cref="RuntimeHostException"/>.</summary>
-    public async Task<JsonElement> SendAsync(string op, object? payload, CancellationToken cancellationToken)
+    /// <summary>Sends one command and reads its reply; a refusal becomes a <see cref="RuntimeHostException"/>.</summary>
+    public async Task<TReply> SendAsync<TReply>(IHostRequest<TReply> request, CancellationToken cancellationToken)
+    {
+        var operation = HostProtocol.OperationOf(request.GetType());
+        var message = JsonSerializer.SerializeToNode(request, request.GetType(), HostJson.Options)!.AsObject();
+        var reply = await SendUntypedAsync(operation, message, cancellationToken);
+        try
+        {
+            return reply.Deserialize<TReply>(HostJson.Options)
+                ?? throw new RuntimeHostException($"{operation}: the host's reply was null");
+        }
+        catch (JsonException ex)
+        {
+            throw new RuntimeHostException($"{operation}: the host's reply does not fit {typeof(TReply).Name}: {ex.Message}");
+        }
+    }
+
+    /// <summary>Sends <paramref name="message"/> as operation <paramref name="op"/> as it is (tests send malformed ones).</summary>
+    internal async Task<JsonElement> SendUntypedAsync(string op, System.Text.Json.Nodes.JsonObject message, CancellationToken cancellationToken)
     {
         if (!IsRunning)
         {
@@ -76,13 +93,9 @@ public sealed class RuntimeHostProcess : IAsyncDisposable
         var id = Interlocked.Increment(ref _nextId);
         var reply = new TaskCompletionSource<JsonElement>(TaskCreationOptions.RunContinuationsAsynchronously);
         _pending[id] = reply;
-
-        var message = payload is null
-            ? new Dictionary<string, object?>()
-            : JsonSerializer.SerializeToElement(payload, HostJson.Options).Deserialize<Dictionary<string, object?>>(HostJson.Options)!;
         message["id"] = id;
         message["op"] = op;
-        await _commands.Writer.WriteAsync(JsonSerializer.Serialize(message, HostJson.Options), cancellationToken);
+        await _commands.Writer.WriteAsync(message.ToJsonString(HostJson.Options), cancellationToken);
         try
         {
             return await reply.Task.WaitAsync(cancellationToken);
@@ -168,7 +181,16 @@ public sealed class RuntimeHostProcess : IAsyncDisposable
         var hostEvent = message.Deserialize<HostEvent>(HostJson.Options)!;
         if (hostEvent.Event == "host-ready")
         {
-            _ready.TrySetResult(hostEvent);
+            if (hostEvent.Protocol == HostProtocol.Version)
+            {
+                _ready.TrySetResult(hostEvent);
+            }
+            else
+            {
+                // A host from another checkout or build: its commands would be read wrongly, so none are sent.
+                _ready.TrySetException(new RuntimeHostException(
+                    $"The runtime host speaks protocol {hostEvent.Protocol?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "(none)"}; this harness speaks {HostProtocol.Version}. Its script and the harness must come from the same checkout."));
+            }
         }
         EventReceived?.Invoke(hostEvent);
     }

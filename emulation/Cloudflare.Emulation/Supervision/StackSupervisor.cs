@@ -18,8 +18,10 @@ public sealed class StackSupervisor : IAsyncDisposable
     private readonly ILogger<StackSupervisor> _logger;
     private readonly ConcurrentDictionary<string, Entry> _stacks = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _hostGate = new(1, 1);
+    private readonly ConcurrentDictionary<string, StackControl> _controls = new(StringComparer.Ordinal);
+    private readonly ControlEntrypointClient _control = new(new HttpClient { Timeout = TimeSpan.FromMinutes(2) });
     private RuntimeHostProcess? _host;
-    private object? _egressPolicy;
+    private EgressPolicy? _egressPolicy;
     private StateRootLock? _lock;
     private bool _disposed;
 
@@ -68,11 +70,8 @@ public sealed class StackSupervisor : IAsyncDisposable
     public StackDefinition? DefinitionOf(string name) => _stacks.TryGetValue(name, out var entry) ? entry.Definition : null;
 
     /// <summary>Keys and (the start of) values in a stack's KV binding: what a read cache really holds.</summary>
-    public async Task<JsonElement> KvEntriesAsync(string name, string binding, CancellationToken cancellationToken)
-    {
-        Get(name);
-        return await Host.SendAsync("kv-entries", new { name, binding }, cancellationToken);
-    }
+    public Task<JsonElement> KvEntriesAsync(string name, string binding, CancellationToken cancellationToken) =>
+        OnControlAsync(name, control => _control.KvEntriesAsync(control, binding, cancellationToken), cancellationToken);
 
     public string StackDirectory(string name) => Path.Combine(_options.StateRoot, "stacks", name);
 
@@ -93,7 +92,7 @@ public sealed class StackSupervisor : IAsyncDisposable
     public async Task<StackStatus> StartStackAsync(StackDefinition definition, CancellationToken cancellationToken)
     {
         var entry = Register(definition, busy: state => state is StackState.Running or StackState.Starting or StackState.Reloading);
-        return await RunAsync(entry, "start", cancellationToken);
+        return await RunAsync(entry, redeploy: false, cancellationToken);
     }
 
     /// <summary>
@@ -104,7 +103,7 @@ public sealed class StackSupervisor : IAsyncDisposable
     public async Task<StackStatus> RedeployStackAsync(StackDefinition definition, CancellationToken cancellationToken)
     {
         var entry = Register(definition, busy: state => state is StackState.Starting or StackState.Reloading);
-        return await RunAsync(entry, "redeploy", cancellationToken,
+        return await RunAsync(entry, redeploy: true, cancellationToken,
             entry.Status.State == StackState.Running ? StackState.Reloading : StackState.Starting);
     }
 
@@ -112,7 +111,7 @@ public sealed class StackSupervisor : IAsyncDisposable
     {
         var entry = Get(name);
         await StopQuietlyAsync(name, cancellationToken);
-        return await RunAsync(entry, "start", cancellationToken);
+        return await RunAsync(entry, redeploy: false, cancellationToken);
     }
 
     public async Task<StackStatus> StopStackAsync(string name, CancellationToken cancellationToken)
@@ -123,21 +122,14 @@ public sealed class StackSupervisor : IAsyncDisposable
     }
 
     /// <summary>Runs one SQL statement against a stack's D1 binding (the operator's view of its data).</summary>
-    public async Task<JsonElement> QueryD1Async(string name, string binding, string sql, IReadOnlyList<object?> parameters,
-        CancellationToken cancellationToken)
-    {
-        Get(name);
-        return await Host.SendAsync("d1", new { name, binding, sql, @params = parameters }, cancellationToken);
-    }
+    public Task<JsonElement> QueryD1Async(string name, string binding, string sql, IReadOnlyList<object?> parameters,
+        CancellationToken cancellationToken) =>
+        OnControlAsync(name, control => _control.QueryAsync(control, binding, sql, parameters, cancellationToken), cancellationToken);
 
     /// <summary>Runs statements against a stack's D1 binding as one batch (one transaction).</summary>
-    public async Task<JsonElement> BatchD1Async(string name, string binding, IReadOnlyList<(string Sql, IReadOnlyList<object?> Params)> statements,
-        CancellationToken cancellationToken)
-    {
-        Get(name);
-        var payload = statements.Select(s => new { sql = s.Sql, @params = s.Params }).ToList();
-        return await Host.SendAsync("d1-batch", new { name, binding, statements = payload }, cancellationToken);
-    }
+    public Task<JsonElement> BatchD1Async(string name, string binding, IReadOnlyList<(string Sql, IReadOnlyList<object?> Params)> statements,
+        CancellationToken cancellationToken) =>
+        OnControlAsync(name, control => _control.BatchAsync(control, binding, statements, cancellationToken), cancellationToken);
 
     /// <summary>
     /// The emulated read replication of a stack's D1 binding; with <paramref name="settings"/>
@@ -146,17 +138,19 @@ public sealed class StackSupervisor : IAsyncDisposable
     public async Task<JsonElement> D1ReplicationAsync(string name, string binding, object? settings, CancellationToken cancellationToken)
     {
         Get(name);
-        return await Host.SendAsync("d1-replication", new { name, binding, settings }, cancellationToken);
+        // Replicas need their databases bound first (a restart of this stack's workerd, once).
+        if (settings is not null && JsonSerializer.SerializeToElement(settings, HostJson.Options) is { ValueKind: JsonValueKind.Object } json
+            && json.TryGetProperty("replicas", out var replicas) && replicas.TryGetInt32(out var count) && count > 0)
+        {
+            await Host.SendAsync(new AddReplicaDatabases(name), cancellationToken);
+        }
+        return await OnControlAsync(name, control => _control.ReplicationAsync(control, binding, settings, cancellationToken), cancellationToken);
     }
 
     /// <summary>Runs statements in one D1 session (Sessions API) that starts from a bookmark or constraint.</summary>
-    public async Task<JsonElement> D1SessionAsync(string name, string binding, string? bookmark,
-        IReadOnlyList<(string Sql, IReadOnlyList<object?> Params)> statements, CancellationToken cancellationToken)
-    {
-        Get(name);
-        var payload = statements.Select(s => new { sql = s.Sql, @params = s.Params }).ToList();
-        return await Host.SendAsync("d1-session", new { name, binding, bookmark, statements = payload }, cancellationToken);
-    }
+    public Task<JsonElement> D1SessionAsync(string name, string binding, string? bookmark,
+        IReadOnlyList<(string Sql, IReadOnlyList<object?> Params)> statements, CancellationToken cancellationToken) =>
+        OnControlAsync(name, control => _control.SessionAsync(control, binding, bookmark, statements, cancellationToken), cancellationToken);
 
     /// <summary>
     /// Sets the egress guard: the hosts (exact or *.suffix) Workers may fetch, and the local Cloudflare
@@ -165,46 +159,70 @@ public sealed class StackSupervisor : IAsyncDisposable
     public async Task SetEgressPolicyAsync(IReadOnlyList<string> allow, string? cloudflareApi, CancellationToken cancellationToken)
     {
         // Remembered, so a runtime host started again later gets the same policy.
-        _egressPolicy = new { allow, cloudflareApi };
-        await Host.SendAsync("egress-policy", new { policy = _egressPolicy }, cancellationToken);
+        _egressPolicy = new EgressPolicy(allow, cloudflareApi);
+        await Host.SendAsync(new SetEgressPolicy(_egressPolicy), cancellationToken);
     }
 
     /// <summary>Every outbound fetch the stacks' Workers made (or one stack's): destination, allowed or not, why.</summary>
     public async Task<IReadOnlyDictionary<string, IReadOnlyList<EgressRecord>>> EgressAsync(string? name, CancellationToken cancellationToken)
     {
-        var result = await Host.SendAsync("egress", new { name }, cancellationToken);
-        return result.EnumerateObject().ToDictionary(
-            p => p.Name,
-            p => (IReadOnlyList<EgressRecord>)[.. p.Value.EnumerateArray().Select(e => e.Deserialize<EgressRecord>(HostJson.Options)!)]);
+        return (await Host.SendAsync(new ReadEgressLog(name), cancellationToken)).Stacks;
     }
 
     /// <summary>Bundles a repository Worker and publishes it (code and migrations) into a stack's R2 binding.</summary>
-    public async Task<JsonElement> PublishReleaseAsync(string name, string binding, string worker, CancellationToken cancellationToken)
+    public async Task<PublishedRelease> PublishReleaseAsync(string name, string binding, string worker, CancellationToken cancellationToken)
     {
         Get(name);
-        return await Host.SendAsync("publish-release", new { name, binding, worker }, cancellationToken);
+        return await Host.SendAsync(new PublishRelease(name, binding, worker), cancellationToken);
     }
 
     /// <summary>The binding names a stack's Worker has in the running runtime.</summary>
     public async Task<IReadOnlyList<string>> LiveBindingsAsync(string name, CancellationToken cancellationToken)
     {
         Get(name);
-        var result = await Host.SendAsync("bindings", new { name }, cancellationToken);
-        return [.. result.EnumerateArray().Select(b => b.GetString()!)];
+        return (await Host.SendAsync(new ReadLiveBindings(name), cancellationToken)).Bindings;
     }
 
     /// <summary>The current bundle of a repository Worker.</summary>
     public async Task<string> BundleAsync(string worker, CancellationToken cancellationToken)
     {
-        var result = await Host.SendAsync("bundle", new { worker }, cancellationToken);
-        return result.GetProperty("script").GetString()!;
+        return (await Host.SendAsync(new BundleWorker(worker), cancellationToken)).Script;
     }
 
     /// <summary>Every object key (and size) in a stack's R2 binding.</summary>
-    public async Task<JsonElement> ListR2Async(string name, string binding, CancellationToken cancellationToken, string? prefix = null)
+    public Task<JsonElement> ListR2Async(string name, string binding, CancellationToken cancellationToken, string? prefix = null) =>
+        OnControlAsync(name, control => _control.ListR2Async(control, binding, prefix, cancellationToken), cancellationToken);
+
+    /// <summary>How long a data call waits out a stack's reload (new code, replicas added: well under a second).</summary>
+    private static readonly TimeSpan ReloadWait = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Runs a call on a stack's control entrypoint once the stack is serving. A call that meets the
+    /// stack restarting under it (its entrypoint moves) is sent once more, to where it is now.
+    /// </summary>
+    private async Task<JsonElement> OnControlAsync(string name, Func<StackControl, Task<JsonElement>> call, CancellationToken cancellationToken)
     {
         Get(name);
-        return await Host.SendAsync("r2-list", new { name, binding, prefix }, cancellationToken);
+        for (var attempt = 1; ; attempt++)
+        {
+            var status = await SettledAsync(name, ReloadWait, cancellationToken);
+            if (status is not { State: StackState.Running } || !_controls.TryGetValue(name, out var control))
+            {
+                throw new RuntimeHostException($"stack '{name}' is {status?.State.ToString().ToLowerInvariant() ?? "unknown"}");
+            }
+            try
+            {
+                return await call(control);
+            }
+            catch (HttpRequestException) when (attempt == 1)
+            {
+                await Task.Delay(50, cancellationToken);
+            }
+            catch (HttpRequestException ex)
+            {
+                throw new RuntimeHostException($"stack '{name}': its control entrypoint did not answer: {ex.Message}");
+            }
+        }
     }
 
     public async ValueTask DisposeAsync()
@@ -234,9 +252,10 @@ public sealed class StackSupervisor : IAsyncDisposable
                 ? throw new InvalidOperationException($"Stack '{definition.Name}' is already {existing.Status.State}.")
                 : existing with { Definition = definition });
 
-    private RuntimeHostProcess Host => _host ?? throw new InvalidOperationException("The supervisor has not been started.");
+    /// <summary>The runtime host (tests speak to it directly, with malformed commands too).</summary>
+    internal RuntimeHostProcess Host => _host ?? throw new InvalidOperationException("The supervisor has not been started.");
 
-    private async Task<StackStatus> RunAsync(Entry entry, string op, CancellationToken cancellationToken, StackState meanwhile = StackState.Starting)
+    private async Task<StackStatus> RunAsync(Entry entry, bool redeploy, CancellationToken cancellationToken, StackState meanwhile = StackState.Starting)
     {
         var definition = entry.Definition;
         var directory = StackDirectory(definition.Name);
@@ -251,8 +270,9 @@ public sealed class StackSupervisor : IAsyncDisposable
                 definition.D1, definition.R2, definition.Kv, definition.Vars,
                 definition.Script?.MainModule, definition.Script?.CompatibilityDate, definition.Script?.CompatibilityFlags, definition.Persist,
                 definition.R2Credentials);
-            var reply = await Host.SendAsync(op, new { stack = spec }, cancellationToken);
-            var started = reply.Deserialize<HostStackStarted>(HostJson.Options)!;
+            var started = redeploy
+                ? await Host.SendAsync(new RedeployStack(spec), cancellationToken)
+                : await Host.SendAsync(new StartStack(spec), cancellationToken);
             return Update(definition.Name, s => s with
             {
                 State = StackState.Running,
@@ -274,7 +294,7 @@ public sealed class StackSupervisor : IAsyncDisposable
         {
             try
             {
-                await _host.SendAsync("stop", new { name }, cancellationToken);
+                await _host.SendAsync(new StopStack(name), cancellationToken);
             }
             catch (RuntimeHostException ex)
             {
@@ -324,10 +344,19 @@ public sealed class StackSupervisor : IAsyncDisposable
                 "--workers-subdomain", WorkersSubdomain,
                 .. _options.HotReload ? ["--hot-reload"] : Array.Empty<string>(),
             ];
-            await host.StartAsync(_options.Node, _options.RuntimeHostScript, arguments, environment, _options.WorkersDirectory, cancellationToken);
+            try
+            {
+                await host.StartAsync(_options.Node, _options.RuntimeHostScript, arguments, environment, _options.WorkersDirectory, cancellationToken);
+            }
+            catch
+            {
+                // A host that did not come up (or speaks another protocol) must not stay behind.
+                await host.DisposeAsync();
+                throw;
+            }
             if (_egressPolicy is not null)
             {
-                await host.SendAsync("egress-policy", new { policy = _egressPolicy }, cancellationToken);
+                await host.SendAsync(new SetEgressPolicy(_egressPolicy), cancellationToken);
             }
             _host = host;
         }
@@ -358,6 +387,9 @@ public sealed class StackSupervisor : IAsyncDisposable
             case "reloaded" when e.Name is not null:
                 LogReceived?.Invoke(new StackLogLine(e.Name, "info", e.Reason ?? "reloaded"));
                 Update(e.Name, s => s with { State = StackState.Running, ProcessId = e.Pid });
+                break;
+            case "control" when e is { Name: not null, Url: not null, Secret: not null }:
+                _controls[e.Name] = new StackControl(new Uri(e.Url), e.Secret);
                 break;
             case "source-changed" when e.Name is null:
                 SourceChanged?.Invoke(e.Worker ?? "*");

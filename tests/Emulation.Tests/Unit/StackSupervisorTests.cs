@@ -54,6 +54,25 @@ public sealed class StackSupervisorTests : IAsyncLifetime
         Assert.Equal("0001_clients.sql", migrations.GetProperty("results")[0].GetProperty("name").GetString());
     }
 
+    [Theory]
+    [InlineData("start", "{\"stack\":{\"name\":\"x\",\"worker\":7}}", "start.stack.worker: must be a string")]
+    [InlineData("stop", "{}", "stop.name: is required (string)")]
+    [InlineData("stop", "{\"name\":\"acme\",\"force\":true}", "stop.force: is not a field of this message")]
+    [InlineData("egress-policy", "{\"policy\":{\"allow\":[\"ok\",3]}}", "egress-policy.policy.allow[1]: must be a string")]
+    [InlineData("d1", "{\"name\":\"acme\"}", "op: 'd1' is not an operation")]
+    public async Task A_malformed_or_unknown_command_is_refused_by_name_and_field_and_every_stack_serves_on(string op, string message, string error)
+    {
+        var status = await _supervisor.StartStackAsync(Account("acme"), CancellationToken.None);
+
+        var refusal = await Assert.ThrowsAsync<RuntimeHostException>(() =>
+            _supervisor.Host.SendUntypedAsync(op, System.Text.Json.Nodes.JsonNode.Parse(message)!.AsObject(), CancellationToken.None));
+
+        Assert.StartsWith(error, refusal.Message, StringComparison.Ordinal);
+        using var http = new HttpClient();
+        Assert.Equal("acme", (await http.GetFromJsonAsync<JsonElement>(new Uri(new Uri(status.Url!), "/healthz"))).GetProperty("account").GetString());
+        Assert.Contains("DB", await _supervisor.LiveBindingsAsync("acme", CancellationToken.None));
+    }
+
     [Fact]
     public async Task Every_request_a_stack_serves_is_a_line_of_its_log()
     {

@@ -1,0 +1,63 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+
+namespace Cloudflare.Emulation.Runtime;
+
+/// <summary>
+/// Calls a stack's control entrypoint (emulation/runtime-host/control-entrypoint.js) straight from
+/// the harness, with the stack's secret: D1 queries and batches, sessions, read-replication settings,
+/// and KV and R2 listings. Node is not in the way of these; it keeps the stack's lifecycle.
+/// </summary>
+internal sealed class ControlEntrypointClient(HttpClient http)
+{
+    public Task<JsonElement> QueryAsync(StackControl control, string binding, string sql, IReadOnlyList<object?> parameters, CancellationToken cancellationToken) =>
+        SendAsync(control, HttpMethod.Post, $"d1/{binding}/query", new { sql, @params = parameters }, "D1 query", cancellationToken);
+
+    public Task<JsonElement> BatchAsync(StackControl control, string binding, IReadOnlyList<(string Sql, IReadOnlyList<object?> Params)> statements, CancellationToken cancellationToken) =>
+        SendAsync(control, HttpMethod.Post, $"d1/{binding}/batch", new { statements = Statements(statements) }, "D1 batch", cancellationToken);
+
+    public Task<JsonElement> SessionAsync(StackControl control, string binding, string? bookmark, IReadOnlyList<(string Sql, IReadOnlyList<object?> Params)> statements, CancellationToken cancellationToken) =>
+        SendAsync(control, HttpMethod.Post, $"d1/{binding}/session", new { bookmark, statements = Statements(statements) }, "D1 session", cancellationToken);
+
+    /// <summary>Read replication status, or (with settings) new settings.</summary>
+    public Task<JsonElement> ReplicationAsync(StackControl control, string binding, object? settings, CancellationToken cancellationToken) =>
+        settings is null
+            ? SendAsync(control, HttpMethod.Get, $"d1/{binding}/replication", null, "D1 replication", cancellationToken)
+            : SendAsync(control, HttpMethod.Put, $"d1/{binding}/replication", settings, "D1 replication", cancellationToken);
+
+    public Task<JsonElement> KvEntriesAsync(StackControl control, string binding, CancellationToken cancellationToken) =>
+        SendAsync(control, HttpMethod.Get, $"kv/{binding}/entries", null, "KV listing", cancellationToken);
+
+    public Task<JsonElement> ListR2Async(StackControl control, string binding, string? prefix, CancellationToken cancellationToken) =>
+        SendAsync(control, HttpMethod.Get, $"r2/{binding}/list" + (prefix is null ? "" : "?prefix=" + Uri.EscapeDataString(prefix)), null, "R2 list", cancellationToken);
+
+    private static object[] Statements(IReadOnlyList<(string Sql, IReadOnlyList<object?> Params)> statements) =>
+        [.. statements.Select(s => new { sql = s.Sql, @params = s.Params })];
+
+    /// <summary>The entrypoint's JSON answer; an answer of 400 or more is a <see cref="RuntimeHostException"/> naming what failed.</summary>
+    private async Task<JsonElement> SendAsync(StackControl control, HttpMethod method, string path, object? body, string what, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(method, new Uri(control.Url, path));
+        request.Headers.Authorization = new("Bearer", control.Secret);
+        if (body is not null)
+        {
+            request.Content = JsonContent.Create(body, options: HostJson.Options);
+        }
+        using var response = await http.SendAsync(request, cancellationToken);
+        JsonElement answer;
+        try
+        {
+            answer = await response.Content.ReadFromJsonAsync<JsonElement>(cancellationToken);
+        }
+        catch (JsonException)
+        {
+            throw new RuntimeHostException($"{what}: the control entrypoint answered {(int)response.StatusCode} without JSON");
+        }
+        if ((int)response.StatusCode >= 400)
+        {
+            var error = answer.ValueKind == JsonValueKind.Object && answer.TryGetProperty("error", out var e) ? e.GetString() : answer.ToString();
+            throw new RuntimeHostException($"{what} failed: {error}");
+        }
+        return answer;
+    }
+}
