@@ -73,6 +73,28 @@ public sealed class ProtocolContractTests
         }
     }
 
+    [Theory]
+    [InlineData("{\"event\":\"host-ready\",\"pid\":1,\"node\":\"v22\",\"protocol\":1}", "speaks protocol 1")]
+    [InlineData("{\"event\":\"host-ready\",\"pid\":1,\"node\":\"v22\"}", "speaks protocol (none)")]
+    public async Task A_host_that_speaks_another_protocol_is_refused_at_start(string ready, string error)
+    {
+        var script = Path.Combine(Path.GetTempPath(), $"old-host-{Guid.NewGuid():N}.mjs");
+        // A host from another checkout: it says it is ready, then waits for commands it would misread.
+        await File.WriteAllTextAsync(script, $"console.log('@@host ' + JSON.stringify({ready})); process.stdin.resume();");
+        try
+        {
+            await using var host = new RuntimeHostProcess(Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+            var refusal = await Assert.ThrowsAsync<RuntimeHostException>(() =>
+                host.StartAsync("node", script, [], new Dictionary<string, string?>(), Path.GetTempPath(), CancellationToken.None));
+            Assert.Contains(error, refusal.Message, StringComparison.Ordinal);
+            Assert.Contains($"this harness speaks {HostProtocol.Version}", refusal.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(script);
+        }
+    }
+
     private static async Task<(IReadOnlyList<string> Operations, IReadOnlyList<string> Problems)> CheckAsync(IEnumerable<(object Request, object Reply)> samples)
     {
         var input = new JsonObject
