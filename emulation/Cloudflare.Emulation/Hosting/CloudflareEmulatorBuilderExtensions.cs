@@ -31,7 +31,17 @@ public static class CloudflareEmulatorBuilderExtensions
         builder.Services.TryAddSingleton(options);
         builder.Services.TryAddSingleton<StackSupervisor>();
         builder.Services.TryAddSingleton(_ => TokenIssuer.LoadOrCreate(options.StateRoot));
-        builder.Services.TryAddSingleton<CloudflareEmulatorLifecycle>();
+        // One small service per job (Hosting/): startup order, dashboard rows, accounts, commands.
+        builder.Services.TryAddSingleton<HarnessRun>();
+        builder.Services.TryAddSingleton<EmulatorStartup>();
+        builder.Services.TryAddSingleton<StackRows>();
+        builder.Services.TryAddSingleton<PlatformStack>();
+        builder.Services.TryAddSingleton<AccountProvisioning>();
+        builder.Services.TryAddSingleton<AccountCommands>();
+        builder.Services.TryAddSingleton<ReplicationCommands>();
+        builder.Services.TryAddSingleton<ReleaseRollout>();
+        builder.Services.TryAddSingleton<EndpointsWriter>();
+        builder.Services.TryAddSingleton<ResidencyCommand>();
         builder.Services.TryAddSingleton<ControlPlaneHandle>();
         builder.Services.AddHostedService<SupervisorShutdownService>();
 
@@ -57,16 +67,16 @@ public static class CloudflareEmulatorBuilderExtensions
                 ],
             })
             .OnInitializeResource((resource, e, ct) =>
-                e.Services.GetRequiredService<CloudflareEmulatorLifecycle>().StartAsync(resource, ct))
+                e.Services.GetRequiredService<EmulatorStartup>().StartAsync(resource, ct))
             .WithCommand("provision-account", "Provision account",
-                ctx => ctx.Services.GetRequiredService<CloudflareEmulatorLifecycle>().ProvisionAccountAsync(ctx.CancellationToken),
+                ctx => ctx.Services.GetRequiredService<AccountProvisioning>().SignUpNextAsync(ctx.CancellationToken),
                 new CommandOptions
                 {
                     Description = "Sign up the next account-N: the platform provisions its D1, R2, KV and Worker through the Cloudflare API.",
                     IconName = "AddCircle",
                 })
             .WithCommand("residency-report", "Residency report",
-                ctx => ctx.Services.GetRequiredService<CloudflareEmulatorLifecycle>().ResidencyReportAsync(ctx.CancellationToken),
+                ctx => ctx.Services.GetRequiredService<ResidencyCommand>().RunAsync(ctx.CancellationToken),
                 new CommandOptions
                 {
                     Description = "Audit every stack against the residency policy: D1 and R2 jurisdictions, live bindings, what KV holds, egress attempts. Table in this row's log; JSON in <state>/reports/residency.json.",
@@ -87,12 +97,12 @@ public static class CloudflareEmulatorBuilderExtensions
                 (StackBindingResource.D1, "DB", "d1"),
                 (StackBindingResource.R2, "DOCUMENTS", "r2"),
                 (StackBindingResource.Kv, "CACHE", "kv"))
-            .WithStackCommand(StackCommands.IssueOwnerToken, (lifecycle, ctx) => lifecycle.IssueOwnerTokenAsync(Stack(ctx), ctx.CancellationToken))
-            .WithStackCommand(StackCommands.SeedDemoData, (lifecycle, ctx) => lifecycle.SeedDemoDataAsync(Stack(ctx), ctx.CancellationToken));
+            .WithStackCommand(StackCommands.IssueOwnerToken, (accounts, ctx) => accounts.IssueOwnerTokenAsync(Stack(ctx), ctx.CancellationToken))
+            .WithStackCommand(StackCommands.SeedDemoData, (accounts, ctx) => accounts.SeedDemoDataAsync(Stack(ctx), ctx.CancellationToken));
 
     private static IResourceBuilder<WorkerStackResource> WithStackCommand(this IResourceBuilder<WorkerStackResource> stack, StackCommand command,
-        Func<CloudflareEmulatorLifecycle, ExecuteCommandContext, Task<ExecuteCommandResult>> run) =>
-        stack.WithCommand(command.Id, command.Label, ctx => run(Lifecycle(ctx), ctx), new CommandOptions
+        Func<AccountCommands, ExecuteCommandContext, Task<ExecuteCommandResult>> run) =>
+        stack.WithCommand(command.Id, command.Label, ctx => run(ctx.Services.GetRequiredService<AccountCommands>(), ctx), new CommandOptions
         {
             Description = command.Description,
             IconName = command.Icon,
@@ -113,7 +123,7 @@ public static class CloudflareEmulatorBuilderExtensions
         builder.Services.AddHealthChecks().Add(new HealthCheckRegistration(
             healthKey,
             sp => new StackHealthCheck(sp.GetRequiredService<StackSupervisor>(), stack.StackName,
-                kind == StackKind.Account ? () => sp.GetRequiredService<CloudflareEmulatorLifecycle>().IsProvisioned(stack) : null),
+                kind == StackKind.Account ? () => sp.GetRequiredService<HarnessRun>().IsProvisioned(stack) : null),
             failureStatus: HealthStatus.Unhealthy,
             tags: null));
 
@@ -125,7 +135,7 @@ public static class CloudflareEmulatorBuilderExtensions
                 Properties = [new("stack.kind", kind.ToString()), new("stack.worker", stack.Worker)],
             })
             .WithHealthCheck(healthKey)
-            .WithStackCommand(StackCommands.Restart, (lifecycle, ctx) => lifecycle.RestartAsync(stack, ctx.CancellationToken))
+            .WithStackCommand(StackCommands.Restart, (accounts, ctx) => accounts.RestartAsync(stack, ctx.CancellationToken))
             .ExcludeFromManifest();
 
         foreach (var (type, binding, suffix) in bindings)
@@ -155,27 +165,27 @@ public static class CloudflareEmulatorBuilderExtensions
     /// </summary>
     public static IResourceBuilder<StackBindingResource> WithReplicationCommands(this IResourceBuilder<StackBindingResource> d1) =>
         d1.WithCommand("d1-replication", "Read replicas…",
-                ctx => Lifecycle(ctx).ConfigureReplicationAsync(d1.Resource, ctx.CancellationToken),
+                ctx => Replication(ctx).ConfigureAsync(d1.Resource, ctx.CancellationToken),
                 new CommandOptions
                 {
                     Description = "Set this database's read replicas (0 = off) and their lag; reads in a D1 session may be served by a lagging replica.",
                     IconName = "DatabaseMultiple",
                 })
             .WithCommand("d1-freeze-replica", "Freeze replica 0",
-                ctx => Lifecycle(ctx).ChangeReplicationAsync(d1.Resource, new { frozen = new[] { 0 } }, ctx.CancellationToken),
+                ctx => Replication(ctx).ChangeAsync(d1.Resource, new { frozen = new[] { 0 } }, ctx.CancellationToken),
                 new CommandOptions
                 {
                     Description = "Replica 0 stops applying the primary's writes: unconstrained reads there go stale, bookmarked reads go to the primary.",
                     IconName = "WeatherSnowflake",
                 })
             .WithCommand("d1-unfreeze-replicas", "Unfreeze replicas",
-                ctx => Lifecycle(ctx).ChangeReplicationAsync(d1.Resource, new { frozen = Array.Empty<int>() }, ctx.CancellationToken),
+                ctx => Replication(ctx).ChangeAsync(d1.Resource, new { frozen = Array.Empty<int>() }, ctx.CancellationToken),
                 new CommandOptions
                 {
                     Description = "Every replica applies the writes it missed (after the lag) and carries on.",
                     IconName = "WeatherSunny",
                 });
 
-    private static CloudflareEmulatorLifecycle Lifecycle(ExecuteCommandContext context) =>
-        context.Services.GetRequiredService<CloudflareEmulatorLifecycle>();
+    private static ReplicationCommands Replication(ExecuteCommandContext context) =>
+        context.Services.GetRequiredService<ReplicationCommands>();
 }

@@ -39,7 +39,8 @@ public sealed record StackStatus(
     int? ProcessId = null,
     string? LastError = null,
     IReadOnlyList<string>? RecentLog = null,
-    TimeSpan? StartDuration = null);
+    TimeSpan? StartDuration = null,
+    bool Crashed = false);
 
 /// <summary>One line of a stack's log (workerd stdout/stderr, Miniflare, the host about the stack).</summary>
 public sealed record StackLogLine(string Stack, string Level, string Line);

@@ -260,7 +260,7 @@ public sealed class StackSupervisor : IAsyncDisposable
         var definition = entry.Definition;
         var directory = StackDirectory(definition.Name);
         Directory.CreateDirectory(directory);
-        Update(definition.Name, s => s with { State = meanwhile, LastError = null });
+        Update(definition.Name, s => s with { State = meanwhile, LastError = null, Crashed = false });
         try
         {
             await EnsureHostAsync(cancellationToken);
@@ -378,7 +378,7 @@ public sealed class StackSupervisor : IAsyncDisposable
                 var message = $"workerd (pid {e.Pid}) exited unexpectedly";
                 _logger.LogWarning("Stack {Stack}: {Message}", e.Name, message);
                 LogReceived?.Invoke(new StackLogLine(e.Name, "error", message));
-                Update(e.Name, s => s with { State = StackState.Failed, ProcessId = null, LastError = message, RecentLog = e.Recent ?? s.RecentLog });
+                Update(e.Name, s => s with { State = StackState.Failed, Crashed = true, ProcessId = null, LastError = message, RecentLog = e.Recent ?? s.RecentLog });
                 break;
             case "reloading" when e.Name is not null:
                 LogReceived?.Invoke(new StackLogLine(e.Name, "info", e.Reason ?? "reloading"));
@@ -412,6 +412,7 @@ public sealed class StackSupervisor : IAsyncDisposable
             Update(name, s => s.State is StackState.Stopped ? s : s with
             {
                 State = StackState.Failed,
+                Crashed = true,
                 ProcessId = null,
                 LastError = $"the runtime host exited (code {exitCode})",
             });

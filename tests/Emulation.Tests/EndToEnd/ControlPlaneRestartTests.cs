@@ -1,6 +1,7 @@
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Aspire.Hosting.ApplicationModel;
 using Cloudflare.Emulation.ControlPlane;
 using Cloudflare.Emulation.Supervision;
 using Emulation.Tests.Infrastructure;
@@ -62,7 +63,7 @@ public sealed class ControlPlaneRestartTests
             Assert.False(string.IsNullOrEmpty(failed!.LastError));
             using (var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30)))
             {
-                await again.ResourceNotifications.WaitForResourceAsync("a-broken-one", e => e.Snapshot.State?.Text == "Failed"
+                await again.ResourceNotifications.WaitForResourceAsync("a-broken-one", e => e.Snapshot.State?.Text == KnownResourceStates.FailedToStart
                     && e.Snapshot.Properties.Any(p => p.Name == "stack.lastError" && !string.IsNullOrEmpty(p.Value as string)), cts.Token);
             }
             var answer = await http.GetFromJsonAsync<JsonElement>(restored!.Url);

@@ -45,7 +45,8 @@ public sealed class StackLifecycleTests(DisruptiveHarnessFixture harness)
         {
             process.Kill();
         }
-        await harness.WaitForStateAsync("account-2", "Failed");
+        // A crash: Aspire's own Exited (an error), so its waits see it.
+        await harness.WaitForStateAsync("account-2", KnownResourceStates.Exited);
 
         var failed = harness.Supervisor.Find(HarnessFixture.StackOf("account-2"))!;
         Assert.Equal(StackState.Failed, failed.State);
@@ -248,7 +249,7 @@ public sealed class StackLifecycleTests(DisruptiveHarnessFixture harness)
         {
             process.Kill();
         }
-        await harness.WaitForStateAsync(stack, "Failed");
+        await harness.WaitForStateAsync(stack, KnownResourceStates.Exited);
     }
 
     private async Task WaitHealthyAsync(string name)

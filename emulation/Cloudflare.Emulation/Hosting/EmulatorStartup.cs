@@ -1,0 +1,116 @@
+using Aspire.Hosting.ApplicationModel;
+using Cloudflare.Emulation.Configuration;
+using Cloudflare.Emulation.ControlPlane;
+using Cloudflare.Emulation.Platform;
+using Cloudflare.Emulation.Supervision;
+using Microsoft.Extensions.Logging;
+
+namespace Cloudflare.Emulation.Hosting;
+
+/// <summary>
+/// Brings the emulator up when the application starts, in this order: the runtime host, the local
+/// Cloudflare API, the platform, every script deployed in an earlier run, the AppHost's accounts
+/// (signed up through the platform), then every other account brought up to date.
+/// </summary>
+internal sealed class EmulatorStartup(
+    HarnessRun run,
+    StackSupervisor supervisor,
+    ControlPlaneHandle controlPlane,
+    HarnessOptions options,
+    DistributedApplicationModel model,
+    StackRows rows,
+    PlatformStack platformStack,
+    AccountProvisioning provisioning,
+    ReleaseRollout rollout,
+    EndpointsWriter endpoints,
+    ResourceNotificationService notifications,
+    ResourceLoggerService loggers,
+    ILogger<EmulatorStartup> logger)
+{
+    private const int ParallelStarts = 4;
+
+    public async Task StartAsync(CloudflareEmulatorResource emulator, CancellationToken cancellationToken)
+    {
+        run.Emulator = emulator;
+        foreach (var stack in model.Resources.OfType<WorkerStackResource>().Where(s => s.Parent == emulator))
+        {
+            run.Stacks[stack.StackName] = stack;
+        }
+        supervisor.StackChanged += status =>
+        {
+            _ = rows.PublishAsync(status);
+            endpoints.Write();
+        };
+        supervisor.LogReceived += rows.Log;
+        supervisor.SourceChanged += worker => _ = rollout.RolloutAsync(worker);
+
+        await StartSupervisorAsync(emulator, cancellationToken);
+        await StartControlPlaneAsync(emulator, cancellationToken);
+
+        // The platform first: it provisions every account.
+        foreach (var platform in run.Stacks.Values.Where(s => s.Kind == StackKind.Platform))
+        {
+            await platformStack.StartAsync(platform, cancellationToken);
+        }
+        // Every script deployed through the control plane in an earlier run comes back (one that
+        // cannot start stays failed on its row, and the rest come back all the same)...
+        foreach (var (script, error) in await controlPlane.Server!.Deployer.RestoreAllAsync(cancellationToken))
+        {
+            loggers.GetLogger(emulator).LogError("Script {Script} could not be restored: {Error}", script, error);
+        }
+        // ...and the AppHost's accounts are signed up through the platform, like any other: no back door.
+        // Only the model's account rows: restored scripts of run-time signups have rows of their own by now.
+        var modelAccounts = model.Resources.OfType<WorkerStackResource>().Where(s => s.Parent == emulator && s.Kind == StackKind.Account).ToList();
+        await Parallel.ForEachAsync(modelAccounts,
+            new ParallelOptions { MaxDegreeOfParallelism = ParallelStarts, CancellationToken = cancellationToken },
+            async (stack, ct) => await provisioning.ProvisionAsync(stack, ct));
+        await provisioning.ResumeSignedUpAccountsAsync(modelAccounts.Select(a => a.Name).ToHashSet(), cancellationToken);
+        // (Not in the headless residency check, whose output is the report.)
+        if (endpoints.Write() is { } written && options.ResidencyReportPath is null)
+        {
+            logger.LogInformation("Platform: {Platform} · Cloudflare API: {Api} · tenants at {TenantHost} · every endpoint in {File}",
+                written.Platform, written.CloudflareApi, written.TenantHost, HarnessEndpoints.PathUnder(options.StateRoot));
+        }
+    }
+
+    private async Task StartSupervisorAsync(CloudflareEmulatorResource emulator, CancellationToken cancellationToken)
+    {
+        await notifications.PublishUpdateAsync(emulator, s => s with { State = KnownResourceStates.Starting });
+        try
+        {
+            await supervisor.StartAsync(cancellationToken);
+        }
+        catch (Exception ex) when (ex is HarnessConfigurationException or Runtime.RuntimeHostException)
+        {
+            loggers.GetLogger(emulator).LogError("{Message}", ex.Message);
+            await notifications.PublishUpdateAsync(emulator, s => s with { State = KnownResourceStates.FailedToStart });
+            throw;
+        }
+        run.AdminToken = PlatformSecrets.LoadOrCreateAdminToken(options.StateRoot);
+        await notifications.PublishUpdateAsync(emulator, s => s with
+        {
+            State = KnownResourceStates.Running,
+            StartTimeStamp = DateTime.UtcNow,
+            Properties = s.Properties.SetItem("harness.node", supervisor.NodeVersion?.ToString() ?? "")
+                .SetItem("harness.hostPid", supervisor.HostProcessId?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? ""),
+        });
+    }
+
+    private async Task StartControlPlaneAsync(CloudflareEmulatorResource emulator, CancellationToken cancellationToken)
+    {
+        var api = model.Resources.OfType<CloudflareApiResource>().Single(r => r.Parent == emulator);
+        await notifications.PublishUpdateAsync(api, s => s with { State = KnownResourceStates.Starting });
+        var server = await ControlPlaneServer.StartAsync(options.StateRoot, supervisor, port: 0, cancellationToken, options.Residency);
+        controlPlane.Server = server;
+        // The egress guard: Workers may reach each other, the Cloudflare API, and what the policy lists.
+        await supervisor.SetEgressPolicyAsync(options.Residency.Egress, server.BaseUrl.Authority, cancellationToken);
+        await notifications.PublishUpdateAsync(api, s => s with
+        {
+            State = KnownResourceStates.Running,
+            StartTimeStamp = DateTime.UtcNow,
+            Urls = [new UrlSnapshot("v4", server.BaseUrl.ToString(), IsInternal: false)],
+            Properties = s.Properties.SetItem("cloudflare.accountId", server.AccountId),
+        });
+        loggers.GetLogger(api).LogInformation("Cloudflare v4 API at {Url} for account {Account}", server.BaseUrl, server.AccountId);
+    }
+}
