@@ -20,11 +20,13 @@ try
     var options = HarnessOptions.Load(builder.Configuration, repositoryRoot);
     HarnessPreflight.Run(options);
 
+    // The start order: the emulator (runtime host, local Cloudflare API), then the platform, then
+    // the accounts, each signed up through the platform.
     var cloudflare = builder.AddCloudflareEmulator("cloudflare", options);
-    cloudflare.AddPlatformStack("platform");
+    var platform = cloudflare.AddPlatformStack("platform");
     for (var i = 1; i <= options.Accounts; i++)
     {
-        cloudflare.AddAccountStack($"account-{i}");
+        cloudflare.AddAccountStack($"account-{i}").WaitFor(platform);
     }
 
     var app = builder.Build();

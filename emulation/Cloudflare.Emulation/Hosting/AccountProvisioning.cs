@@ -18,14 +18,38 @@ internal sealed class AccountProvisioning(
     ResourceNotificationService notifications,
     ResourceLoggerService loggers)
 {
-    /// <summary>Makes sure the row's account exists and is active (signup, or resuming an interrupted one).</summary>
-    public async Task ProvisionAsync(WorkerStackResource stack, CancellationToken cancellationToken)
+    // A few signups at a time: each deploys a Worker and runs migrations on a machine of few cores.
+    private readonly SemaphoreSlim _signups = new(4);
+
+    /// <summary>An AppHost account row's start (once the platform is ready): signed up, or resumed.</summary>
+    public async Task StartAsync(WorkerStackResource stack, CancellationToken cancellationToken)
     {
+        await _signups.WaitAsync(cancellationToken);
+        try
+        {
+            await ProvisionAsync(stack, cancellationToken);
+        }
+        finally
+        {
+            _signups.Release();
+        }
+    }
+
+    /// <summary>Makes sure the row's account exists and is active (signup, or resuming an interrupted one).</summary>
+    private async Task ProvisionAsync(WorkerStackResource stack, CancellationToken cancellationToken)
+    {
+        var log = loggers.GetLogger(stack);
         if (run.PlatformUrl() is not { } platform)
         {
+            const string Message = "the platform is not running: an account is signed up through it (its row must WaitFor the platform)";
+            log.LogError("{Message}", Message);
+            await notifications.PublishUpdateAsync(stack, s => s with
+            {
+                State = new(KnownResourceStates.FailedToStart, KnownResourceStateStyles.Error),
+                Properties = s.Properties.SetItem("stack.lastError", Message),
+            });
             return;
         }
-        var log = loggers.GetLogger(stack);
         var admin = new PlatformAdminClient(PlatformCalls.Http, run.AdminToken);
         try
         {

@@ -7,6 +7,7 @@ using Cloudflare.Emulation.Supervision;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Logging;
 
 // Aspire's convention: AddX extensions live in the Aspire.Hosting namespace.
 namespace Aspire.Hosting;
@@ -85,18 +86,29 @@ public static class CloudflareEmulatorBuilderExtensions
             .ExcludeFromManifest();
     }
 
-    /// <summary>Adds the shared platform stack: the platform Worker with the shared D1.</summary>
+    /// <summary>
+    /// Adds the shared platform stack: the platform Worker with the shared D1. It starts once the
+    /// emulator runs, and is healthy once it answers and has published the account release.
+    /// </summary>
     public static IResourceBuilder<WorkerStackResource> AddPlatformStack(
         this IResourceBuilder<CloudflareEmulatorResource> emulator, string name = "platform") =>
-        emulator.AddStack(name, StackKind.Platform, (StackBindingResource.D1, "DB", "d1"));
+        emulator.AddStack(name, StackKind.Platform, (StackBindingResource.D1, "DB", "d1"))
+            .WaitFor(emulator)
+            .OnInitializeResource((stack, e, ct) => StartWhenReadyAsync(stack, e, ct,
+                (services, ct) => services.GetRequiredService<EmulatorStartup>().StartPlatformAsync(stack, ct)));
 
-    /// <summary>Adds one account's own stack: the account Worker bound to its own D1, R2 bucket and KV.</summary>
+    /// <summary>
+    /// Adds one account's own stack: the account Worker bound to its own D1, R2 bucket and KV. The
+    /// account is signed up through the platform when it starts: make it <c>WaitFor</c> the platform.
+    /// </summary>
     public static IResourceBuilder<WorkerStackResource> AddAccountStack(
         this IResourceBuilder<CloudflareEmulatorResource> emulator, string name) =>
         emulator.AddStack(name, StackKind.Account,
                 (StackBindingResource.D1, "DB", "d1"),
                 (StackBindingResource.R2, "DOCUMENTS", "r2"),
                 (StackBindingResource.Kv, "CACHE", "kv"))
+            .OnInitializeResource((stack, e, ct) => StartWhenReadyAsync(stack, e, ct,
+                (services, ct) => services.GetRequiredService<AccountProvisioning>().StartAsync(stack, ct)))
             .WithStackCommand(StackCommands.IssueOwnerToken, (accounts, ctx) => accounts.IssueOwnerTokenAsync(Stack(ctx), ctx.CancellationToken))
             .WithStackCommand(StackCommands.SeedDemoData, (accounts, ctx) => accounts.SeedDemoDataAsync(Stack(ctx), ctx.CancellationToken));
 
@@ -110,6 +122,30 @@ public static class CloudflareEmulatorBuilderExtensions
             IsHighlighted = command.Highlighted,
         });
 
+    /// <summary>
+    /// A stack's own start: Aspire's waits first (the row shows Waiting meanwhile; what it waits for
+    /// failing fails it), then <paramref name="start"/>.
+    /// </summary>
+    private static async Task StartWhenReadyAsync(WorkerStackResource stack, InitializeResourceEvent e, CancellationToken cancellationToken,
+        Func<IServiceProvider, CancellationToken, Task> start)
+    {
+        try
+        {
+            await e.Eventing.PublishAsync(new BeforeResourceStartedEvent(stack, e.Services), cancellationToken);
+        }
+        catch (DistributedApplicationException ex)
+        {
+            e.Logger.LogError("{Stack} did not start: {Message}", stack.Name, ex.Message);
+            await e.Notifications.PublishUpdateAsync(stack, s => s with
+            {
+                State = new(KnownResourceStates.FailedToStart, KnownResourceStateStyles.Error),
+                Properties = s.Properties.SetItem("stack.lastError", ex.Message),
+            });
+            return;
+        }
+        await start(e.Services, cancellationToken);
+    }
+
     private static WorkerStackResource Stack(ExecuteCommandContext context) =>
         (WorkerStackResource)context.Services.GetRequiredService<DistributedApplicationModel>().Resources.First(r => r.Name == context.ResourceName);
 
@@ -120,10 +156,10 @@ public static class CloudflareEmulatorBuilderExtensions
         var builder = emulator.ApplicationBuilder;
         var stack = new WorkerStackResource(name, kind, emulator.Resource);
         var healthKey = $"{name}-healthz";
+        // Ready: an account once provisioned (with its owner), the platform once its release is published.
         builder.Services.AddHealthChecks().Add(new HealthCheckRegistration(
             healthKey,
-            sp => new StackHealthCheck(sp.GetRequiredService<StackSupervisor>(), stack.StackName,
-                kind == StackKind.Account ? () => sp.GetRequiredService<HarnessRun>().IsProvisioned(stack) : null),
+            sp => new StackHealthCheck(sp.GetRequiredService<StackSupervisor>(), stack.StackName, () => sp.GetRequiredService<HarnessRun>().IsProvisioned(stack)),
             failureStatus: HealthStatus.Unhealthy,
             tags: null));
 
@@ -134,7 +170,12 @@ public static class CloudflareEmulatorBuilderExtensions
                 State = KnownResourceStates.NotStarted,
                 Properties = [new("stack.kind", kind.ToString()), new("stack.worker", stack.Worker)],
             })
+            .WithParentRelationship(emulator)
             .WithHealthCheck(healthKey)
+            .WithAnnotation(new EndpointAnnotation(System.Net.Sockets.ProtocolType.Tcp, uriScheme: "http", name: WorkerStackResource.HttpEndpointName, isProxied: false)
+            {
+                TargetHost = "127.0.0.1",
+            })
             .WithStackCommand(StackCommands.Restart, (accounts, ctx) => accounts.RestartAsync(stack, ctx.CancellationToken))
             .ExcludeFromManifest();
 

@@ -15,15 +15,28 @@ public enum StackKind
     Account,
 }
 
-/// <summary>One Worker stack (a Worker in its own workerd, with its D1, R2 and KV).</summary>
-public sealed class WorkerStackResource(string name, StackKind kind, CloudflareEmulatorResource parent)
-    : Resource(name), IResourceWithParent<CloudflareEmulatorResource>
+/// <summary>
+/// One Worker stack (a Worker in its own workerd, with its D1, R2 and KV). Its <c>http</c> endpoint is
+/// the Worker's URL once it runs (so <c>WithReference(platform)</c> hands another resource that URL),
+/// and it can <c>WaitFor</c> another resource: accounts wait for the platform that provisions them.
+/// It is shown under its emulator by a parent relationship, not as an Aspire child: Aspire lets no
+/// resource wait for a sibling's parent, so children of one emulator could not wait for each other.
+/// </summary>
+public sealed class WorkerStackResource(string name, StackKind kind, CloudflareEmulatorResource emulator)
+    : Resource(name), IResourceWithEndpoints, IResourceWithWaitSupport
 {
     public const string ResourceType = "Worker";
 
+    /// <summary>The name of the endpoint the Worker serves on.</summary>
+    public const string HttpEndpointName = "http";
+
+    /// <summary>The Worker's URL, for <c>WithReference</c> (allocated when the stack first runs).</summary>
+    public EndpointReference HttpEndpoint => new(this, HttpEndpointName);
+
     public StackKind Kind { get; } = kind;
 
-    public CloudflareEmulatorResource Parent { get; } = parent;
+    /// <summary>The emulator that runs the stack.</summary>
+    public CloudflareEmulatorResource Emulator { get; } = emulator;
 
     /// <summary>The Worker folder under workers/ that this stack runs.</summary>
     public string Worker => Kind == StackKind.Platform ? "platform" : "account";

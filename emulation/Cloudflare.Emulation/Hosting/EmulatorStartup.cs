@@ -8,9 +8,11 @@ using Microsoft.Extensions.Logging;
 namespace Cloudflare.Emulation.Hosting;
 
 /// <summary>
-/// Brings the emulator up when the application starts, in this order: the runtime host, the local
-/// Cloudflare API, the platform, every script deployed in an earlier run, the AppHost's accounts
-/// (signed up through the platform), then every other account brought up to date.
+/// The emulator's own start, and the platform's: the runtime host and the local Cloudflare API
+/// (then the emulator row runs); the platform stack with its release; every script deployed in an
+/// earlier run; then the platform is ready and accounts, which wait for it, are signed up
+/// (AccountProvisioning). The order is in AppHost/Program.cs: accounts WaitFor the platform, which
+/// waits for the emulator.
 /// </summary>
 internal sealed class EmulatorStartup(
     HarnessRun run,
@@ -27,12 +29,11 @@ internal sealed class EmulatorStartup(
     ResourceLoggerService loggers,
     ILogger<EmulatorStartup> logger)
 {
-    private const int ParallelStarts = 4;
-
+    /// <summary>The emulator row's start: the runtime host, then the local Cloudflare API.</summary>
     public async Task StartAsync(CloudflareEmulatorResource emulator, CancellationToken cancellationToken)
     {
         run.Emulator = emulator;
-        foreach (var stack in model.Resources.OfType<WorkerStackResource>().Where(s => s.Parent == emulator))
+        foreach (var stack in model.Resources.OfType<WorkerStackResource>().Where(s => s.Emulator == emulator))
         {
             run.Stacks[stack.StackName] = stack;
         }
@@ -46,24 +47,31 @@ internal sealed class EmulatorStartup(
 
         await StartSupervisorAsync(emulator, cancellationToken);
         await StartControlPlaneAsync(emulator, cancellationToken);
-
-        // The platform first: it provisions every account.
-        foreach (var platform in run.Stacks.Values.Where(s => s.Kind == StackKind.Platform))
+        await notifications.PublishUpdateAsync(emulator, s => s with
         {
-            await platformStack.StartAsync(platform, cancellationToken);
-        }
+            State = KnownResourceStates.Running,
+            StartTimeStamp = DateTime.UtcNow,
+            Properties = s.Properties.SetItem("harness.node", supervisor.NodeVersion?.ToString() ?? "")
+                .SetItem("harness.hostPid", supervisor.HostProcessId?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? ""),
+        });
+    }
+
+    /// <summary>The platform row's start, once the emulator runs.</summary>
+    public async Task StartPlatformAsync(WorkerStackResource platform, CancellationToken cancellationToken)
+    {
+        await platformStack.StartAsync(platform, cancellationToken);
+        var emulator = run.Emulator!;
         // Every script deployed through the control plane in an earlier run comes back (one that
-        // cannot start stays failed on its row, and the rest come back all the same)...
+        // cannot start stays failed on its row, and the rest come back all the same), before any
+        // account is signed up or resumed: those would redeploy the same scripts.
         foreach (var (script, error) in await controlPlane.Server!.Deployer.RestoreAllAsync(cancellationToken))
         {
             loggers.GetLogger(emulator).LogError("Script {Script} could not be restored: {Error}", script, error);
         }
-        // ...and the AppHost's accounts are signed up through the platform, like any other: no back door.
-        // Only the model's account rows: restored scripts of run-time signups have rows of their own by now.
-        var modelAccounts = model.Resources.OfType<WorkerStackResource>().Where(s => s.Parent == emulator && s.Kind == StackKind.Account).ToList();
-        await Parallel.ForEachAsync(modelAccounts,
-            new ParallelOptions { MaxDegreeOfParallelism = ParallelStarts, CancellationToken = cancellationToken },
-            async (stack, ct) => await provisioning.ProvisionAsync(stack, ct));
+        await platformStack.MarkReadyAsync(platform);
+        // Accounts signed up at run time in an earlier run are brought up to date; the AppHost's own
+        // accounts (waiting for this row) sign up or resume on their own rows.
+        var modelAccounts = model.Resources.OfType<WorkerStackResource>().Where(s => s.Emulator == emulator && s.Kind == StackKind.Account);
         await provisioning.ResumeSignedUpAccountsAsync(modelAccounts.Select(a => a.Name).ToHashSet(), cancellationToken);
         // (Not in the headless residency check, whose output is the report.)
         if (endpoints.Write() is { } written && options.ResidencyReportPath is null)
@@ -87,13 +95,6 @@ internal sealed class EmulatorStartup(
             throw;
         }
         run.AdminToken = PlatformSecrets.LoadOrCreateAdminToken(options.StateRoot);
-        await notifications.PublishUpdateAsync(emulator, s => s with
-        {
-            State = KnownResourceStates.Running,
-            StartTimeStamp = DateTime.UtcNow,
-            Properties = s.Properties.SetItem("harness.node", supervisor.NodeVersion?.ToString() ?? "")
-                .SetItem("harness.hostPid", supervisor.HostProcessId?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? ""),
-        });
     }
 
     private async Task StartControlPlaneAsync(CloudflareEmulatorResource emulator, CancellationToken cancellationToken)

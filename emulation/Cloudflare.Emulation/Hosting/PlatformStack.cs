@@ -42,6 +42,14 @@ internal sealed class PlatformStack(
         }
     }
 
+    /// <summary>Ready: accounts waiting for the platform may sign up now (its health check says so).</summary>
+    public async Task MarkReadyAsync(WorkerStackResource stack)
+    {
+        run.MarkProvisioned(stack);
+        // A new snapshot wakes Aspire's health check of the row at once.
+        await notifications.PublishUpdateAsync(stack, s => s with { Properties = s.Properties.SetItem("platform.ready", true) });
+    }
+
     private StackDefinition Define(WorkerStackResource stack)
     {
         var api = controlPlane.Server!;

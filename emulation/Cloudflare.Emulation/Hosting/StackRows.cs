@@ -31,6 +31,7 @@ internal sealed class StackRows(
             stack = await AddRunTimeRowAsync(status.Name, emulator);
         }
         var state = ToSnapshotState(status);
+        AllocateEndpoint(stack, status.Url);
         try
         {
             await notifications.PublishUpdateAsync(stack, s => s with
@@ -62,6 +63,20 @@ internal sealed class StackRows(
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             logger.LogDebug(ex, "Publishing state of {Stack} failed", status.Name);
+        }
+    }
+
+    /// <summary>The row's http endpoint is where the stack serves (a stack keeps its port across restarts).</summary>
+    private static void AllocateEndpoint(WorkerStackResource stack, string? url)
+    {
+        if (url is null || stack.Annotations.OfType<EndpointAnnotation>().FirstOrDefault(a => a.Name == WorkerStackResource.HttpEndpointName) is not { } endpoint)
+        {
+            return;
+        }
+        var uri = new Uri(url);
+        if (endpoint.AllocatedEndpoint is not { } allocated || allocated.Port != uri.Port)
+        {
+            endpoint.AllocatedEndpoint = new AllocatedEndpoint(endpoint, uri.Host, uri.Port);
         }
     }
 

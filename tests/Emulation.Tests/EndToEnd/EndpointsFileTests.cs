@@ -1,6 +1,8 @@
 using System.Net;
+using Aspire.Hosting.ApplicationModel;
 using Cloudflare.Emulation.Hosting;
 using Emulation.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Emulation.Tests.EndToEnd;
 
@@ -8,6 +10,22 @@ namespace Emulation.Tests.EndToEnd;
 [Collection(HarnessCollection.Name)]
 public sealed class EndpointsFileTests(HarnessFixture harness)
 {
+    [Fact]
+    public async Task Each_stack_row_is_an_Aspire_endpoint_resource_and_accounts_wait_for_the_platform()
+    {
+        var model = harness.App.Services.GetRequiredService<DistributedApplicationModel>();
+        var stacks = model.Resources.OfType<WorkerStackResource>().ToDictionary(s => s.Name);
+
+        // WithReference(platform) hands another resource this URL.
+        foreach (var (row, stack) in new[] { ("platform", "platform"), ("account-1", HarnessFixture.StackOf("account-1")) })
+        {
+            var url = await stacks[row].HttpEndpoint.GetValueAsync(CancellationToken.None);
+            Assert.Equal(harness.Supervisor.Find(stack)!.Url, url);
+        }
+        Assert.All(stacks.Values.Where(s => s.Kind == StackKind.Account), account =>
+            Assert.Contains(account.Annotations.OfType<WaitAnnotation>(), w => w.Resource == stacks["platform"]));
+    }
+
     [Fact]
     public async Task Endpoints_json_names_the_platform_the_local_API_the_S3_endpoint_and_every_stack()
     {
