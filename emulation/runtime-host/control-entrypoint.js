@@ -3,7 +3,7 @@
 // served on a loopback socket of its own. It is how the emulator (migrations, the operator's SQL
 // console, the control-plane API) reaches a stack's D1, R2 and KV without a request through the
 // Worker's public URL. It shares the Worker's isolate rather than being a Worker of its own: each
-// extra Worker costs every stack ~1.6 MB and ~20 ms of start-up (docs/adr/0014). Never deployed.
+// extra Worker costs every stack memory and start-up time (docs/adr/0016). Never deployed.
 // Its port is open to every local process, so each request must carry the runtime host's secret
 // (the module beside this one, written by the host for each stack).
 import { CONTROL_SECRET } from "./__emulator-control-secret.js";
@@ -61,7 +61,8 @@ export const emulatorControl = {
 /**
  * Applies the migrations ([{ name, statements }], in order) that wrangler's table d1_migrations does
  * not list yet, each as one batch with its record: whole or not at all. All in one request, as a
- * stack's start waits on it (each call from the runtime host costs ~1 ms and a D1 call ~3 ms).
+ * stack's start waits on it and every call from the runtime host, and every D1 call, adds to it
+ * (ADR 0020).
  */
 async function applyMigrations(db, migrations) {
   const [, done] = await db.batch([

@@ -31,8 +31,8 @@ const requireFromWorkers = createRequire(path.join(workersDir, "package.json"));
 
 let parentGone = false;
 // Log lines — one for every request any stack serves — go out in batches: a write to the
-// supervisor's pipe per line cost this shared process ~0.2 ms a request. Anything else goes at
-// once, after the lines logged before it.
+// supervisor's pipe per line cost this shared process CPU on every request (ADR 0023). Anything
+// else goes at once, after the lines logged before it.
 const LOG_BATCH_MS = 20;
 let pendingLogs = "";
 let logFlush;
@@ -57,8 +57,8 @@ function flushLogs() {
   process.stdout.write(lines);
 }
 
-// Miniflare hands the CA certificates named here to every workerd it starts (~220 KB of config to
-// encode and parse per stack), for TLS from workerd itself; a stack's fetches leave through this
+// Miniflare hands the CA certificates named here to every workerd it starts (config to encode and
+// parse per stack, ADR 0019), for TLS from workerd itself; a stack's fetches leave through this
 // process instead (the egress guard), whose own trust store Node read at start-up.
 delete process.env.NODE_EXTRA_CA_CERTS;
 const removeTempFolder = useOwnTempFolder();

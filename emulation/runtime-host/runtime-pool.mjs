@@ -1,10 +1,10 @@
-// One spare workerd, spawned ahead of need. Before it reads its config, workerd spends ~30–40 ms
-// starting (exec, relocating a 127 MB binary, static initialisers), and Node's spawn forks this whole
-// process first (~10–14 ms at 100–170 MB of host). A stack's start takes the spare, already waiting
-// for its config on stdin, and the next spare is spawned once that config is written (spawned
-// before, the fork held up the ~600 KB still to be written to the starting process). Every
-// Miniflare instance starts workerd with the same arguments (patched: the addresses are in the
-// config), so any spare fits; one started with other arguments or environment is not used.
+// One spare workerd, spawned ahead of need (ADR 0021). Before it reads its config, workerd spends
+// time starting (exec, relocating its large binary, static initialisers), and Node's spawn forks this
+// whole process first. A stack's start takes the spare, already waiting for its config on stdin, and
+// the next spare is spawned once that config is written (spawned before, the fork held up the config
+// still to be written to the starting process). Every Miniflare instance starts workerd with the
+// same arguments (patched: the addresses are in the config), so any spare fits; one started with
+// other arguments or environment is not used.
 import { spawn } from "node:child_process";
 
 export class RuntimePool {

@@ -23,7 +23,7 @@ const D1_SCRIPT = readFileSync(fileURLToPath(new URL("./d1-replication.js", impo
 /**
  * Read replicas per database — one per EU region (WEUR, EEUR), as D1 keeps one replica per region.
  * Their databases are bound only once replication is first turned on for the stack (each costs
- * ~1.6 MB and ~20 ms of start-up); how many are in use is set at run time (0 = replication off).
+ * memory and start-up time, ADR 0017); how many are in use is set at run time (0 = replication off).
  */
 export const MAX_REPLICAS = 2;
 const REPLICA_SLOTS_FILE = "d1-replica-slots.json";
@@ -291,7 +291,7 @@ class Stack {
 
   /**
    * Binds the replica databases of the stack's D1 bindings, the first time replication is turned on:
-   * Miniflare restarts the stack's workerd (~0.4 s, this stack only) on the same port.
+   * Miniflare restarts the stack's workerd (this stack only, ADR 0017) on the same port.
    */
   async addReplicaDatabases() {
     if (this.replicaSlots >= MAX_REPLICAS && !this.addingReplicas) return;
@@ -477,7 +477,7 @@ function replicatedD1(databases, replicaSlots) {
 /**
  * The stack Worker's modules: its own module, unchanged, under an entry module that re-exports
  * everything it exports and adds the emulator's control entrypoint. Modules are listed rather than
- * handed over as one script, which Miniflare would parse again on every start (~55 ms a stack).
+ * handed over as one script, which Miniflare would parse again on every start (ADR 0016).
  */
 function withControlEntrypoint(moduleName, script, controlSecret) {
   const hasDefault = /export\s+default\b|export\s*\{[^}]*\bdefault\b[^}]*\}/.test(script);
