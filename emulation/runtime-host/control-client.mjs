@@ -28,7 +28,7 @@ export class D1Client {
     return this.#send("query", { sql, params });
   }
 
-  /** Applies wrangler-format migrations ([{ name, statements }], in order) not applied yet: { applied }. */
+  /** Applies wrangler-format migrations ([{ name, sql }], in order) not applied yet: { applied }. */
   migrate(migrations) {
     return this.#send("migrations", { migrations });
   }

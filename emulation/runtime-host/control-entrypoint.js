@@ -7,6 +7,7 @@
 // Its port is open to every local process, so each request must carry the runtime host's secret
 // (the module beside this one, written by the host for each stack).
 import { CONTROL_SECRET } from "./__emulator-control-secret.js";
+import { splitStatements } from "./__emulator-sql-statements.js";
 
 const encoder = new TextEncoder();
 const expected = encoder.encode(`Bearer ${CONTROL_SECRET}`);
@@ -34,7 +35,7 @@ export const emulatorControl = {
     }
     const kv = url.pathname.match(/^\/kv\/([A-Za-z_][A-Za-z0-9_]*)\/entries$/);
     if (kv) return kvEntries(env[kv[1]]);
-    const match = url.pathname.match(/^\/d1\/([A-Za-z_][A-Za-z0-9_]*)\/(query|batch|session|replication|migrations)$/);
+    const match = url.pathname.match(/^\/d1\/([A-Za-z_][A-Za-z0-9_]*)\/(query|batch|sql|session|replication|migrations)$/);
     if (!match) return Response.json({ error: "not found" }, { status: 404 });
     const db = env[match[1]];
     if (!db || typeof db.prepare !== "function") {
@@ -46,6 +47,7 @@ export const emulatorControl = {
       const body = await request.json();
       if (match[2] === "session") return await sessionQuery(db, body);
       if (match[2] === "migrations") return Response.json({ applied: await applyMigrations(db, body.migrations ?? []) });
+      if (match[2] === "sql") return Response.json(await runSql(db, body));
       if (match[2] === "query") {
         const result = await db.prepare(body.sql).bind(...(body.params ?? [])).all();
         return Response.json(result);
@@ -59,7 +61,19 @@ export const emulatorControl = {
 };
 
 /**
- * Applies the migrations ([{ name, statements }], in order) that wrangler's table d1_migrations does
+ * SQL of one or more statements, as D1's HTTP query API takes it: one statement with its
+ * parameters, or several (no parameters) as one batch. An array of results either way.
+ */
+async function runSql(db, { sql, params = [] }) {
+  const statements = splitStatements(typeof sql === "string" ? sql : "");
+  if (statements.length === 0) throw new Error("sql: a statement is required");
+  if (statements.length === 1) return [await db.prepare(statements[0]).bind(...params).all()];
+  if (params.length > 0) throw new Error(`params: only a single statement takes parameters (this SQL has ${statements.length})`);
+  return db.batch(statements.map((statement) => db.prepare(statement)));
+}
+
+/**
+ * Applies the migrations ([{ name, sql }], in order) that wrangler's table d1_migrations does
  * not list yet, each as one batch with its record: whole or not at all. All in one request, as a
  * stack's start waits on it and every call from the runtime host, and every D1 call, adds to it
  * (ADR 0020).
@@ -71,8 +85,9 @@ async function applyMigrations(db, migrations) {
   ]);
   const names = new Set(done.results.map((r) => r.name));
   const applied = [];
-  for (const { name, statements } of migrations) {
+  for (const { name, sql } of migrations) {
     if (names.has(name)) continue;
+    const statements = splitStatements(sql);
     try {
       await db.batch([...statements.map((sql) => db.prepare(sql)), db.prepare("INSERT INTO d1_migrations (name) VALUES (?)").bind(name)]);
     } catch (error) {

@@ -4,23 +4,15 @@
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 
-/** @param d1 {{ migrate(migrations): Promise<{applied: string[]}> }} */
+/**
+ * Sends every migration file's SQL (the entrypoint splits it: sql-statements.mjs) and returns the
+ * names applied now. @param d1 {{ migrate(migrations): Promise<{applied: string[]}> }}
+ */
 export async function applyMigrations(d1, dir) {
   const migrations = readdirSync(dir)
     .filter((f) => f.endsWith(".sql"))
     .sort()
-    .map((name) => ({ name, statements: splitStatements(readFileSync(path.join(dir, name), "utf8")) }));
+    .map((name) => ({ name, sql: readFileSync(path.join(dir, name), "utf8") }));
   if (migrations.length === 0) return [];
   return (await d1.migrate(migrations)).applied;
-}
-
-/** Splits on semicolons that end a line, after dropping full-line `--` comments. */
-export function splitStatements(sql) {
-  return sql
-    .split("\n")
-    .filter((line) => !line.trim().startsWith("--"))
-    .join("\n")
-    .split(/;\s*(?:\n|$)/)
-    .map((s) => s.trim())
-    .filter(Boolean);
 }

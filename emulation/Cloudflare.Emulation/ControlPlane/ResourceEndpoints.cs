@@ -73,15 +73,8 @@ internal static partial class ResourceEndpoints
             }
             try
             {
-                var statements = SplitStatements(sql);
-                if (statements.Count == 1)
-                {
-                    var result = await supervisor.QueryD1Async(binding.Script, binding.Binding.Name, sql, parameters, ct);
-                    return Api.Ok(new[] { result });
-                }
-                var results = await supervisor.BatchD1Async(binding.Script, binding.Binding.Name,
-                    [.. statements.Select(s => (s, (IReadOnlyList<object?>)[]))], ct);
-                return Api.Ok(results);
+                // One statement or several, split where migrations are (the stack's sql-statements.mjs).
+                return Api.Ok(await supervisor.RunD1SqlAsync(binding.Script, binding.Binding.Name, sql, parameters, ct));
             }
             catch (Runtime.RuntimeHostException ex)
             {
@@ -203,11 +196,6 @@ internal static partial class ResourceEndpoints
         JsonValueKind.False => false,
         _ => null,
     };
-
-    /// <summary>Splits on semicolons that end a line (the query API accepts several statements).</summary>
-    internal static List<string> SplitStatements(string sql) =>
-        [.. Regex.Split(sql, @";\s*(?:\n|$)").Select(s => s.Trim())
-            .Where(s => s.Split('\n').Any(line => line.Trim().Length > 0 && !line.TrimStart().StartsWith("--", StringComparison.Ordinal)))];
 
     private static object D1Result(D1DatabaseRecord d) => new
     {

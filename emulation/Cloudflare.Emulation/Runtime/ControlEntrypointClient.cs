@@ -16,6 +16,10 @@ internal sealed class ControlEntrypointClient(HttpClient http)
     public Task<JsonElement> BatchAsync(StackControl control, string binding, IReadOnlyList<(string Sql, IReadOnlyList<object?> Params)> statements, CancellationToken cancellationToken) =>
         SendAsync(control, HttpMethod.Post, $"d1/{binding}/batch", new { statements = Statements(statements) }, "D1 batch", cancellationToken);
 
+    /// <summary>SQL of one statement (with parameters) or several (as one batch), split by the stack (sql-statements.mjs): an array of results.</summary>
+    public Task<JsonElement> RunSqlAsync(StackControl control, string binding, string sql, IReadOnlyList<object?> parameters, CancellationToken cancellationToken) =>
+        SendAsync(control, HttpMethod.Post, $"d1/{binding}/sql", new { sql, @params = parameters }, "D1 query", cancellationToken);
+
     public Task<JsonElement> SessionAsync(StackControl control, string binding, string? bookmark, IReadOnlyList<(string Sql, IReadOnlyList<object?> Params)> statements, CancellationToken cancellationToken) =>
         SendAsync(control, HttpMethod.Post, $"d1/{binding}/session", new { bookmark, statements = Statements(statements) }, "D1 session", cancellationToken);
 

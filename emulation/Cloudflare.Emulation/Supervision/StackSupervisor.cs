@@ -126,6 +126,13 @@ public sealed class StackSupervisor : IAsyncDisposable
         CancellationToken cancellationToken) =>
         OnControlAsync(name, control => _control.QueryAsync(control, binding, sql, parameters, cancellationToken), cancellationToken);
 
+    /// <summary>
+    /// Runs SQL as D1's HTTP query API takes it: one statement with its parameters, or several (no
+    /// parameters) as one batch; an array of results.
+    /// </summary>
+    public Task<JsonElement> RunD1SqlAsync(string name, string binding, string sql, IReadOnlyList<object?> parameters, CancellationToken cancellationToken) =>
+        OnControlAsync(name, control => _control.RunSqlAsync(control, binding, sql, parameters, cancellationToken), cancellationToken);
+
     /// <summary>Runs statements against a stack's D1 binding as one batch (one transaction).</summary>
     public Task<JsonElement> BatchD1Async(string name, string binding, IReadOnlyList<(string Sql, IReadOnlyList<object?> Params)> statements,
         CancellationToken cancellationToken) =>

@@ -131,6 +131,11 @@ public sealed class ControlPlaneTests(HarnessFixture harness) : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, migrated);
         var (_, select) = await CallAsync(HttpMethod.Post, $"{Account}/d1/database/{db}/query", new { sql = "SELECT value FROM notes WHERE id = ?", @params = new[] { 1 } });
         Assert.Equal("hello", select.GetProperty("result")[0].GetProperty("results")[0].GetProperty("value").GetString());
+        // Parameters belong to one statement: with several, they are refused, not dropped.
+        var (refused, why) = await CallAsync(HttpMethod.Post, $"{Account}/d1/database/{db}/query",
+            new { sql = "UPDATE notes SET value = ? WHERE id = 1;\nSELECT value FROM notes;", @params = new[] { "changed" } });
+        Assert.Equal(HttpStatusCode.BadRequest, refused);
+        Assert.Contains("params: only a single statement takes parameters", why.ToString(), StringComparison.Ordinal);
 
         var served = await harness.Http.GetFromJsonAsync<JsonElement>(harness.Supervisor.Find(script)!.Url);
         Assert.Equal("hello", served.GetProperty("note").GetString());
