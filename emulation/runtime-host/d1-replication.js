@@ -15,10 +15,13 @@
 //    most the lag), and a frozen replica hands the query to the primary.
 //  - Bookmarks are the log position in D1's shape (8-8-8-32 hex, lexicographically ordered), signed
 //    with a per-database secret, so a malformed, forged or other-database bookmark is an error rather
-//    than silently ignored. Positions live in the database, so bookmarks stay valid across restarts.
+//    than silently ignored (d1-bookmarks.mjs). Positions live in the database, so bookmarks stay
+//    valid across restarts.
 //
 // The emulator's own tables are named _emulator_d1_* (workerd refuses D1's reserved _cf_ prefix to
 // everyone, the emulator included). A replica copies every table but these.
+
+import { BOOKMARK, bookmarkKey, readBookmark, signBookmark } from "./d1-bookmarks.js";
 
 /** The control entrypoint reaches replication status and settings through this key of the binding. */
 const REPLICATION = Symbol.for("cloudflare-emulator.d1-replication");
@@ -35,8 +38,6 @@ const FUTURE_WAIT_MS = 2000;
 const PRIMARY_REGION = "WEUR";
 /** Replicas of an EU-jurisdiction database stay in EU regions (see docs/d1-replication.md). */
 const REPLICA_REGIONS = ["EEUR", "WEUR"];
-const BOOKMARK = /^([0-9a-f]{8})-([0-9a-f]{8})-([0-9a-f]{8})-([0-9a-f]{32})$/;
-const EPOCH = 1;
 
 const SCHEMA = [
   "CREATE TABLE IF NOT EXISTS _emulator_d1_log (seq INTEGER PRIMARY KEY AUTOINCREMENT, committed_at INTEGER NOT NULL, statements TEXT NOT NULL)",
@@ -448,7 +449,7 @@ class Replication {
       snapshotBelow: row.snapshot_below,
     };
     if (!this.key) {
-      this.key = await crypto.subtle.importKey("raw", hexBytes(row.secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+      this.key = await bookmarkKey(row.secret);
     }
     this.configReadAt = Date.now();
     return this.config;
@@ -498,10 +499,7 @@ class Replication {
     if (bookmark === undefined) {
       // Signing needs only the database's secret, which never changes once read.
       if (!this.key) await this.#configuration();
-      const hi = Math.floor(seq / 2 ** 32);
-      const lo = seq % 2 ** 32;
-      const prefix = `${hex8(EPOCH)}-${hex8(hi)}-${hex8(lo)}`;
-      bookmark = `${prefix}-${await this.#mac(prefix)}`;
+      bookmark = await signBookmark(this.key, this.databaseId, seq);
       this.signed.set(seq, bookmark);
       if (this.signed.size > 2000) this.signed.delete(this.signed.keys().next().value);
     }
@@ -522,11 +520,6 @@ class Replication {
     session.state.bookmark = await this.bookmarkFor(seq);
   }
 
-  async #mac(prefix) {
-    const signature = await crypto.subtle.sign("HMAC", this.key, new TextEncoder().encode(`${this.databaseId}:${prefix}`));
-    return [...new Uint8Array(signature).slice(0, 16)].map((b) => b.toString(16).padStart(2, "0")).join("");
-  }
-
   /** Checks a session's starting point once, at its first query (D1 also fails at the query). */
   async #checkStart(session) {
     if (session.state.checked) return;
@@ -544,13 +537,12 @@ class Replication {
 
   /** The log position a bookmark names, if this database signed it; a D1_ERROR otherwise. */
   async #verify(bookmark) {
-    const match = typeof bookmark === "string" ? BOOKMARK.exec(bookmark) : null;
-    if (!match) throw new D1Error(`invalid bookmark or constraint '${String(bookmark).slice(0, 80)}': expected first-primary, first-unconstrained or a bookmark`);
-    await this.#configuration();
-    if (Number.parseInt(match[1], 16) !== EPOCH || (await this.#mac(`${match[1]}-${match[2]}-${match[3]}`)) !== match[4]) {
-      throw new D1Error("invalid bookmark: it was not issued by this database");
+    if (typeof bookmark !== "string" || !BOOKMARK.test(bookmark)) {
+      throw new D1Error(`invalid bookmark or constraint '${String(bookmark).slice(0, 80)}': expected first-primary, first-unconstrained or a bookmark`);
     }
-    const seq = Number.parseInt(match[2], 16) * 2 ** 32 + Number.parseInt(match[3], 16);
+    await this.#configuration();
+    const seq = await readBookmark(this.key, this.databaseId, bookmark);
+    if (seq === undefined) throw new D1Error("invalid bookmark: it was not issued by this database");
     // A signed bookmark ahead of the primary can only follow a restore to an earlier point: wait
     // briefly for the primary to reach it, then fail rather than read older data.
     const deadline = Date.now() + FUTURE_WAIT_MS;
@@ -638,6 +630,4 @@ function decodeValue(value) {
 }
 
 const quote = (name) => `"${String(name).replace(/"/g, '""')}"`;
-const hex8 = (n) => n.toString(16).padStart(8, "0");
-const hexBytes = (hex) => new Uint8Array(hex.match(/../g).map((h) => Number.parseInt(h, 16)));
 const sleep = (ms) => (ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve());

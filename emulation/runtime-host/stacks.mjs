@@ -20,7 +20,7 @@ const CONTROL_SCRIPT = readFileSync(fileURLToPath(new URL("./control-entrypoint.
 const SQL_STATEMENTS_SCRIPT = readFileSync(fileURLToPath(new URL("./sql-statements.mjs", import.meta.url)), "utf8");
 // Every D1 binding is the emulator's replicated D1 (d1-replication.js) around the real database.
 const D1_WORKER = "emulator-d1";
-const D1_SCRIPT = readFileSync(fileURLToPath(new URL("./d1-replication.js", import.meta.url)), "utf8");
+const D1_SCRIPT = wrappedBindingScript("./d1-replication.js", "./d1-bookmarks.js", "./d1-bookmarks.mjs");
 /**
  * Read replicas per database — one per EU region (WEUR, EEUR), as D1 keeps one replica per region.
  * Their databases are bound only once replication is first turned on for the stack (each costs
@@ -494,6 +494,18 @@ function withControlEntrypoint(moduleName, script, controlSecret) {
     esModule("__emulator-sql-statements.js", SQL_STATEMENTS_SCRIPT),
     esModule(CONTROL_SECRET_MODULE, `export const CONTROL_SECRET = ${JSON.stringify(controlSecret)};`),
   ];
+}
+
+/**
+ * A wrapped binding's script, which Miniflare takes only as one module: `main` with the module it
+ * imports as `specifier` (from `file`, beside this one) written in ahead of it.
+ */
+function wrappedBindingScript(main, specifier, file) {
+  const read = (name) => readFileSync(fileURLToPath(new URL(name, import.meta.url)), "utf8");
+  const importLine = new RegExp(`^import \\{[^}]*\\} from "${specifier.replace(/[.]/g, "\\.")}";$`, "m");
+  const code = read(main);
+  if (!importLine.test(code)) throw new Error(`${main} no longer imports ${specifier} as one line`);
+  return `${read(file).replace(/^export /gm, "")}\n${code.replace(importLine, "")}`;
 }
 
 function esModule(name, contents) {
