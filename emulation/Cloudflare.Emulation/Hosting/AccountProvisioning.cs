@@ -131,9 +131,9 @@ internal sealed class AccountProvisioning(
         try
         {
             var taken = (await admin.ListSlugsAsync(platform, cancellationToken)).ToHashSet();
-            var slug = Enumerable.Range(1, 10_000).Select(i => $"account-{i}").First(s => !taken.Contains(s) && !run.Stacks.ContainsKey(s));
+            var slug = Enumerable.Range(1, 10_000).Select(i => $"account-{i}").First(s => !taken.Contains(s) && !run.Stacks.ContainsKey(WorkerStackResource.AccountScriptPrefix + s));
             await admin.SignupAsync(platform, slug, $"Account {slug}", cancellationToken);
-            return CommandResults.Success($"Provisioned {slug} (stack acct-{slug}).");
+            return CommandResults.Success($"Provisioned {slug} (script {WorkerStackResource.AccountScriptPrefix}{slug}).");
         }
         catch (Exception ex) when (PlatformCalls.Failed(ex))
         {

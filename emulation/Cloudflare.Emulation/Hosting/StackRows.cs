@@ -41,6 +41,7 @@ internal sealed class StackRows(
                 StartTimeStamp = status.State == StackState.Running ? s.StartTimeStamp ?? DateTime.UtcNow : s.StartTimeStamp,
                 StopTimeStamp = status.State is StackState.Failed or StackState.Stopped ? DateTime.UtcNow : null,
                 Properties = s.Properties
+                    .SetItem("stack.script", status.Name)
                     .SetItem("stack.url", status.Url ?? "")
                     .SetItem("stack.workerdPid", status.ProcessId?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "")
                     .SetItem("stack.stateDirectory", status.StateDirectory)
@@ -118,8 +119,11 @@ internal sealed class StackRows(
     {
         var stack = run.Stacks.GetOrAdd(name, _ =>
         {
-            // The commands of the AppHost's account rows, and deletion.
-            var resource = new WorkerStackResource(name, StackKind.Account, emulator);
+            // An account's row is named after the account, as the AppHost's are (its script, acct-<slug>,
+            // is the row's stack.script); any other uploaded script's row after the script. The
+            // commands of the AppHost's account rows, and deletion.
+            var rowName = name.StartsWith(WorkerStackResource.AccountScriptPrefix, StringComparison.Ordinal) ? name[WorkerStackResource.AccountScriptPrefix.Length..] : name;
+            var resource = new WorkerStackResource(rowName, StackKind.Account, emulator);
             void Command(StackCommand command, Func<CancellationToken, Task<ExecuteCommandResult>> action, string? confirmation = null) =>
                 resource.Annotations.Add(new ResourceCommandAnnotation(command.Id, command.Label, _ => ResourceCommandState.Enabled, ctx => action(ctx.CancellationToken),
                     command.Description, parameter: null, confirmationMessage: confirmation ?? command.Confirmation, iconName: command.Icon, iconVariant: null,

@@ -169,14 +169,17 @@ public sealed class StackLifecycleTests(DisruptiveHarnessFixture harness)
     {
         var provisioned = await harness.App.ResourceCommands.ExecuteCommandAsync("cloudflare", "provision-account");
         Assert.True(provisioned.Success, provisioned.Message);
-        var stack = provisioned.Message!.Split("stack ")[1].TrimEnd('.', ')');
+        var slug = provisioned.Message!.Split(' ')[1];
+        var stack = HarnessFixture.StackOf(slug);
         Assert.Equal(StackState.Running, harness.Supervisor.Find(stack)!.State);
+        // Its row is named after the account, as the AppHost's are; its script is a property.
         using (var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30)))
         {
-            await harness.App.ResourceNotifications.WaitForResourceAsync(stack, KnownResourceStates.Running, cts.Token);
+            await harness.App.ResourceNotifications.WaitForResourceAsync(slug, e => e.Snapshot.State?.Text == KnownResourceStates.Running
+                && e.Snapshot.Properties.Any(p => p.Name == "stack.script" && (p.Value as string) == stack), cts.Token);
         }
 
-        var deleted = await harness.App.ResourceCommands.ExecuteCommandAsync(stack, "delete-account");
+        var deleted = await harness.App.ResourceCommands.ExecuteCommandAsync(slug, "delete-account");
         Assert.True(deleted.Success, deleted.Message);
         Assert.Equal(StackState.Stopped, harness.Supervisor.Find(stack)!.State);
     }
@@ -186,8 +189,8 @@ public sealed class StackLifecycleTests(DisruptiveHarnessFixture harness)
     {
         var provisioned = await harness.App.ResourceCommands.ExecuteCommandAsync("cloudflare", "provision-account");
         Assert.True(provisioned.Success, provisioned.Message);
-        var stack = provisioned.Message!.Split("stack ")[1].TrimEnd('.', ')');
-        var slug = stack["acct-".Length..];
+        var slug = provisioned.Message!.Split(' ')[1];
+        var stack = HarnessFixture.StackOf(slug);
         try
         {
             var url = harness.Supervisor.Find(stack)!.Url;
@@ -198,13 +201,13 @@ public sealed class StackLifecycleTests(DisruptiveHarnessFixture harness)
             // Its row sits under the emulator's, like the AppHost's accounts.
             using (var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30)))
             {
-                await harness.App.ResourceNotifications.WaitForResourceAsync(stack,
+                await harness.App.ResourceNotifications.WaitForResourceAsync(slug,
                     e => e.Snapshot.Properties.Any(p => p.Name == "resource.parentName" && (p.Value as string) == "cloudflare"), cts.Token);
             }
 
             // 1. Killed, then "Restart stack" on its row: back on the same URL with its data.
-            await KillAsync(stack);
-            var restarted = await harness.App.ResourceCommands.ExecuteCommandAsync(stack, "restart-stack");
+            await KillAsync(stack, slug);
+            var restarted = await harness.App.ResourceCommands.ExecuteCommandAsync(slug, "restart-stack");
             Assert.True(restarted.Success, restarted.Message);
             Assert.Equal(StackState.Running, harness.Supervisor.Find(stack)!.State);
             Assert.Equal(url, harness.Supervisor.Find(stack)!.Url);
@@ -212,7 +215,7 @@ public sealed class StackLifecycleTests(DisruptiveHarnessFixture harness)
 
             // 2. Killed, then the platform's "resume provisioning": the account is active but its Worker
             //    does not answer, so it is deployed again — data and URL kept.
-            await KillAsync(stack);
+            await KillAsync(stack, slug);
             using (var resumed = await harness.AdminAsync(HttpMethod.Post, $"/admin/accounts/{slug}/provision"))
             {
                 Assert.Equal("active", (await AccountApi.ReadAsync(resumed, HttpStatusCode.OK)).GetProperty("status").GetString());
@@ -231,7 +234,7 @@ public sealed class StackLifecycleTests(DisruptiveHarnessFixture harness)
         }
         finally
         {
-            var deleted = await harness.App.ResourceCommands.ExecuteCommandAsync(stack, "delete-account");
+            var deleted = await harness.App.ResourceCommands.ExecuteCommandAsync(slug, "delete-account");
             Assert.True(deleted.Success, deleted.Message);
         }
     }
@@ -242,14 +245,14 @@ public sealed class StackLifecycleTests(DisruptiveHarnessFixture harness)
         return text.PadRight(text.Length + ((4 - (text.Length % 4)) % 4), '=');
     }
 
-    /// <summary>Kills a stack's workerd and waits until its row shows it failed.</summary>
-    private async Task KillAsync(string stack)
+    /// <summary>Kills a stack's workerd and waits until its row shows it exited.</summary>
+    private async Task KillAsync(string stack, string row)
     {
         using (var process = Process.GetProcessById(harness.Supervisor.Find(stack)!.ProcessId!.Value))
         {
             process.Kill();
         }
-        await harness.WaitForStateAsync(stack, KnownResourceStates.Exited);
+        await harness.WaitForStateAsync(row, KnownResourceStates.Exited);
     }
 
     private async Task WaitHealthyAsync(string name)
