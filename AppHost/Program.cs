@@ -26,7 +26,8 @@ try
     var platform = cloudflare.AddPlatformStack("platform");
     for (var i = 1; i <= options.Accounts; i++)
     {
-        cloudflare.AddAccountStack($"account-{i}").WaitFor(platform);
+        // A platform that fails fails its accounts too, rather than leaving them waiting.
+        cloudflare.AddAccountStack($"account-{i}").WaitFor(platform, WaitBehavior.StopOnResourceUnavailable);
     }
 
     var app = builder.Build();

@@ -1,5 +1,5 @@
 // The runtime host's protocol with the C# supervisor: one JSON object per line each way. This file
-// is the Node side of the contract; its C# twin is Runtime/Protocol/HostProtocol.cs, and
+// is the Node side of the contract; its C# twin is Runtime/HostProtocol.cs, and
 // ProtocolContractTests round-trips every operation between the two.
 //
 // A command is { id, op, ...request }; its reply is { id, ok: true, result } or { id, ok: false,

@@ -193,7 +193,7 @@ class Stack {
   spawnedPid = undefined;
   url = undefined;
   controlUrl = undefined;
-  /** What calls to this stack's control entrypoint carry; made with the stack, kept across its restarts. */
+  /** What calls to this stack's control entrypoint carry: one per Stack object (a start after a stop or failure makes a new one). */
   controlSecret = newControlSecret();
   recent = [];
   /** Requests from other Workers (through the egress guard) that this stack is answering. */
@@ -285,8 +285,19 @@ class Stack {
       this.registry.emit({ event: "reloaded", name: this.name, pid: this.pid, migrations, reason: "reloaded after a change under workers/" });
     } catch (error) {
       // A broken edit keeps the last good code serving; the error goes to the stack's log.
-      this.state = this.instance ? "running" : "failed";
       this.#log("error", `reload failed: ${error.message}`);
+      this.#reloadFailed(`reload failed: ${error.message}; the last good code serves on`);
+    }
+  }
+
+  /** After a reload that failed: the supervisor hears the stack serves on (or, with no workerd left, that it is down). */
+  #reloadFailed(reason) {
+    if (this.instance) {
+      this.state = "running";
+      this.registry.emit({ event: "reloaded", name: this.name, pid: this.pid, reason });
+    } else {
+      this.state = "failed";
+      this.registry.emit({ event: "exited", name: this.name, pid: this.pid, recent: [...this.recent] });
     }
   }
 
@@ -303,10 +314,13 @@ class Stack {
       this.registry.emit({ event: "reloading", name: this.name, reason: "read replicas turned on: restarting with their D1 databases" });
       try {
         await this.#reconfigure({ replicaSlots: MAX_REPLICAS });
+      } catch (error) {
+        this.#reloadFailed(`adding the replica databases failed: ${error.message}`);
+        throw error;
       } finally {
-        this.state = this.instance ? "running" : "failed";
         this.addingReplicas = undefined;
       }
+      this.state = "running";
       this.registry.emit({ event: "reloaded", name: this.name, pid: this.pid, reason: "read replicas turned on: their D1 databases were added" });
     })();
     return this.addingReplicas;

@@ -7,13 +7,22 @@ using Microsoft.Extensions.Logging;
 namespace Cloudflare.Emulation.Hosting;
 
 /// <summary>The commands of a stack's row: restart it, and for an account, an owner token, demo data, deletion.</summary>
-internal sealed class AccountCommands(HarnessRun run, StackSupervisor supervisor, TokenIssuer tokens, ResourceLoggerService loggers)
+internal sealed class AccountCommands(HarnessRun run, StackSupervisor supervisor, TokenIssuer tokens, PlatformStack platformStack, ResourceLoggerService loggers)
 {
     public async Task<ExecuteCommandResult> RestartAsync(WorkerStackResource stack, CancellationToken cancellationToken)
     {
         try
         {
             await supervisor.RestartStackAsync(stack.StackName, cancellationToken);
+            // The platform provisions from its release: published again, and the platform ready.
+            if (stack.Kind == StackKind.Platform)
+            {
+                if (!await platformStack.PublishReleaseAsync(stack, cancellationToken))
+                {
+                    return CommandResults.Failure("The platform restarted, but publishing the account release failed (see its log).");
+                }
+                await platformStack.MarkReadyAsync(stack);
+            }
             return CommandResults.Success();
         }
         catch (Exception ex) when (ex is Runtime.RuntimeHostException or KeyNotFoundException || PlatformCalls.Failed(ex))

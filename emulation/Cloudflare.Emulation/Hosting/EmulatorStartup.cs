@@ -59,7 +59,11 @@ internal sealed class EmulatorStartup(
     /// <summary>The platform row's start, once the emulator runs.</summary>
     public async Task StartPlatformAsync(WorkerStackResource platform, CancellationToken cancellationToken)
     {
-        await platformStack.StartAsync(platform, cancellationToken);
+        if (!await platformStack.StartAsync(platform, cancellationToken))
+        {
+            // Accounts waiting for the platform fail with it; "Restart stack" on its row tries again.
+            return;
+        }
         var emulator = run.Emulator!;
         // Every script deployed through the control plane in an earlier run comes back (one that
         // cannot start stays failed on its row, and the rest come back all the same), before any

@@ -22,7 +22,8 @@ internal sealed class PlatformStack(
     ResourceLoggerService loggers,
     ILogger<PlatformStack> logger)
 {
-    public async Task StartAsync(WorkerStackResource stack, CancellationToken cancellationToken)
+    /// <summary>Starts the platform and publishes the account release; false (and the row failed, with why) if either fails.</summary>
+    public async Task<bool> StartAsync(WorkerStackResource stack, CancellationToken cancellationToken)
     {
         var definition = Define(stack);
         foreach (var binding in stack.Bindings)
@@ -32,14 +33,42 @@ internal sealed class PlatformStack(
         try
         {
             await supervisor.StartStackAsync(definition, cancellationToken);
-            // What a deploy pipeline does: publish the account Worker release the platform provisions from.
-            await supervisor.PublishReleaseAsync(stack.StackName, "RELEASES", "account", cancellationToken);
         }
         catch (Exception ex) when (ex is Runtime.RuntimeHostException || PlatformCalls.Failed(ex))
         {
-            loggers.GetLogger(stack).LogError("{Message}", ex.Message);
-            logger.LogError("Stack {Stack} failed to start: {Message}", stack.Name, ex.Message);
+            return await FailedAsync(stack, ex.Message);
         }
+        return await PublishReleaseAsync(stack, cancellationToken);
+    }
+
+    /// <summary>
+    /// What a deploy pipeline does: publishes the account Worker release the platform provisions from
+    /// (again after a restart: the account Worker may have changed meanwhile).
+    /// </summary>
+    public async Task<bool> PublishReleaseAsync(WorkerStackResource stack, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await supervisor.PublishReleaseAsync(stack.StackName, "RELEASES", "account", cancellationToken);
+            return true;
+        }
+        catch (Exception ex) when (ex is Runtime.RuntimeHostException || PlatformCalls.Failed(ex))
+        {
+            return await FailedAsync(stack, $"publishing the account release failed: {ex.Message}");
+        }
+    }
+
+    /// <summary>The platform cannot provision: its row fails (so accounts waiting for it fail too), saying why.</summary>
+    private async Task<bool> FailedAsync(WorkerStackResource stack, string message)
+    {
+        loggers.GetLogger(stack).LogError("{Message}", message);
+        logger.LogError("Stack {Stack} failed to start: {Message}", stack.Name, message);
+        await notifications.PublishUpdateAsync(stack, s => s with
+        {
+            State = new(KnownResourceStates.FailedToStart, KnownResourceStateStyles.Error),
+            Properties = s.Properties.SetItem("stack.lastError", message),
+        });
+        return false;
     }
 
     /// <summary>Ready: accounts waiting for the platform may sign up now (its health check says so).</summary>

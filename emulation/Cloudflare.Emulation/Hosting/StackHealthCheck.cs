@@ -17,7 +17,7 @@ internal sealed class StackHealthCheck(StackSupervisor supervisor, string stackN
         }
         if (ready is not null && !ready())
         {
-            return HealthCheckResult.Unhealthy("the account is still being provisioned");
+            return HealthCheckResult.Unhealthy("not ready yet (an account: being provisioned; the platform: publishing its release)");
         }
         try
         {

@@ -47,7 +47,25 @@ internal sealed class ControlEntrypointClient(HttpClient http)
         {
             request.Content = JsonContent.Create(body, options: HostJson.Options);
         }
-        using var response = await http.SendAsync(request, cancellationToken);
+        HttpResponseMessage sent;
+        try
+        {
+            sent = await http.SendAsync(request, cancellationToken);
+        }
+        catch (HttpRequestException ex)
+        {
+            throw new ControlEntrypointUnreachableException(what, ex.Message, nothingRan: ex.HttpRequestError == HttpRequestError.ConnectionError, ex);
+        }
+        catch (TaskCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new RuntimeHostException($"{what}: the stack did not answer within {http.Timeout.TotalSeconds:0} s ({ex.Message})");
+        }
+        using var response = sent;
+        if (response.StatusCode == System.Net.HttpStatusCode.Unauthorized)
+        {
+            // Another stack's entrypoint now listens where this one did (a restart moved it): not ours.
+            throw new ControlEntrypointUnreachableException(what, "the entrypoint there belongs to another stack", nothingRan: true);
+        }
         JsonElement answer;
         try
         {
@@ -64,4 +82,15 @@ internal sealed class ControlEntrypointClient(HttpClient http)
         }
         return answer;
     }
+}
+
+/// <summary>
+/// A call that did not get its answer from the stack's control entrypoint: nothing listens there,
+/// another stack's entrypoint does, or the connection broke. Only when nothing ran is it safe to
+/// send again (a broken connection may have run a write).
+/// </summary>
+public sealed class ControlEntrypointUnreachableException(string what, string reason, bool nothingRan, Exception? inner = null)
+    : RuntimeHostException($"{what}: the stack's control entrypoint did not answer ({reason})", inner)
+{
+    public bool NothingRan { get; } = nothingRan;
 }

@@ -39,7 +39,11 @@ public sealed record HostEvent(
     string? Reason = null,
     int? Protocol = null,
     string? Url = null,
-    string? Secret = null);
+    string? Secret = null)
+{
+    /// <summary>Never a control event's secret: records print every member, and this one may end up in a log.</summary>
+    public override string ToString() => $"HostEvent {{ Event = {Event}, Name = {Name}, Pid = {Pid}, Message = {Message} }}";
+}
 
 internal static class HostJson
 {

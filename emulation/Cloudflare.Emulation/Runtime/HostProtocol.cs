@@ -82,4 +82,8 @@ public sealed record PublishedRelease(IReadOnlyList<string> Keys);
 public sealed record ReplicaDatabasesAdded(string Name, int ReplicaSlots);
 
 /// <summary>Where a stack's control entrypoint listens, and the secret each call to it carries (the host's control event).</summary>
-public sealed record StackControl(Uri Url, string Secret);
+public sealed record StackControl(Uri Url, string Secret)
+{
+    /// <summary>Never the secret: records print every member, and this one may end up in a log.</summary>
+    public override string ToString() => $"StackControl {{ Url = {Url}, Secret = (hidden) }}";
+}

@@ -1,4 +1,4 @@
 namespace Cloudflare.Emulation.Runtime;
 
 /// <summary>The runtime host refused a command or could not be started.</summary>
-public sealed class RuntimeHostException(string message, Exception? inner = null) : Exception(message, inner);
+public class RuntimeHostException(string message, Exception? inner = null) : Exception(message, inner);

@@ -12,7 +12,7 @@ namespace Cloudflare.Emulation.Runtime;
 /// command per stdin line. Closing stdin is the shutdown signal: the host disposes every stack and
 /// exits, and since a dying parent closes the pipe too, no workerd outlives the harness.
 /// </summary>
-public sealed class RuntimeHostProcess : IAsyncDisposable
+public sealed partial class RuntimeHostProcess : IAsyncDisposable
 {
     private const string Prefix = "@@host ";
     private static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(60);
@@ -150,7 +150,7 @@ public sealed class RuntimeHostProcess : IAsyncDisposable
     {
         if (!line.StartsWith(Prefix, StringComparison.Ordinal))
         {
-            _logger.LogInformation("runtime host: {Line}", line);
+            _logger.LogInformation("runtime host: {Line}", Redacted(line));
             return;
         }
         JsonElement message;
@@ -160,7 +160,7 @@ public sealed class RuntimeHostProcess : IAsyncDisposable
         }
         catch (JsonException)
         {
-            _logger.LogWarning("runtime host sent an unreadable line: {Line}", line);
+            _logger.LogWarning("runtime host sent an unreadable line: {Line}", Redacted(line));
             return;
         }
         if (message.TryGetProperty("id", out var idElement) && idElement.TryGetInt64(out var id))
@@ -194,6 +194,12 @@ public sealed class RuntimeHostProcess : IAsyncDisposable
         }
         EventReceived?.Invoke(hostEvent);
     }
+
+    /// <summary>A line as it may be logged: a stack's control secret (in control events) hidden.</summary>
+    internal static string Redacted(string line) => SecretField().Replace(line, "\"secret\":\"(hidden)\"");
+
+    [System.Text.RegularExpressions.GeneratedRegex("\"secret\"\\s*:\\s*\"[^\"]*\"?")]
+    private static partial System.Text.RegularExpressions.Regex SecretField();
 
     private void OnStderr(string line)
     {

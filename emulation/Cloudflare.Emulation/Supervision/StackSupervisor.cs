@@ -118,6 +118,7 @@ public sealed class StackSupervisor : IAsyncDisposable
     {
         Get(name);
         await StopQuietlyAsync(name, cancellationToken);
+        _controls.TryRemove(name, out _);
         return Update(name, s => s with { State = StackState.Stopped, ProcessId = null });
     }
 
@@ -145,11 +146,17 @@ public sealed class StackSupervisor : IAsyncDisposable
     public async Task<JsonElement> D1ReplicationAsync(string name, string binding, object? settings, CancellationToken cancellationToken)
     {
         Get(name);
-        // Replicas need their databases bound first (a restart of this stack's workerd, once).
+        // Replicas need their databases bound first (a restart of this stack's workerd, once): only
+        // for a binding that exists and a count it allows (the status says both), so a request the
+        // database will refuse restarts nothing.
         if (settings is not null && JsonSerializer.SerializeToElement(settings, HostJson.Options) is { ValueKind: JsonValueKind.Object } json
             && json.TryGetProperty("replicas", out var replicas) && replicas.TryGetInt32(out var count) && count > 0)
         {
-            await Host.SendAsync(new AddReplicaDatabases(name), cancellationToken);
+            var status = await OnControlAsync(name, control => _control.ReplicationAsync(control, binding, null, cancellationToken), cancellationToken);
+            if (count <= status.GetProperty("maxReplicas").GetInt32())
+            {
+                await Host.SendAsync(new AddReplicaDatabases(name), cancellationToken);
+            }
         }
         return await OnControlAsync(name, control => _control.ReplicationAsync(control, binding, settings, cancellationToken), cancellationToken);
     }
@@ -200,36 +207,48 @@ public sealed class StackSupervisor : IAsyncDisposable
     public Task<JsonElement> ListR2Async(string name, string binding, CancellationToken cancellationToken, string? prefix = null) =>
         OnControlAsync(name, control => _control.ListR2Async(control, binding, prefix, cancellationToken), cancellationToken);
 
-    /// <summary>How long a data call waits out a stack's reload (new code, replicas added: well under a second).</summary>
+    /// <summary>How long a data call waits out a stack's start or reload (well under a second, usually).</summary>
     private static readonly TimeSpan ReloadWait = TimeSpan.FromSeconds(30);
 
     /// <summary>
-    /// Runs a call on a stack's control entrypoint once the stack is serving. A call that meets the
-    /// stack restarting under it (its entrypoint moves) is sent once more, to where it is now.
+    /// Runs a call on a stack's control entrypoint once the stack is serving. A call that reached no
+    /// entrypoint (the stack restarted under it, and its entrypoint moved) is sent once more, to
+    /// where the stack announced it since; one that may have run is not.
     /// </summary>
     private async Task<JsonElement> OnControlAsync(string name, Func<StackControl, Task<JsonElement>> call, CancellationToken cancellationToken)
     {
         Get(name);
         for (var attempt = 1; ; attempt++)
         {
-            var status = await SettledAsync(name, ReloadWait, cancellationToken);
-            if (status is not { State: StackState.Running } || !_controls.TryGetValue(name, out var control))
+            var status = await ServingAsync(name, cancellationToken);
+            if (status is not { State: StackState.Running })
             {
                 throw new RuntimeHostException($"stack '{name}' is {status?.State.ToString().ToLowerInvariant() ?? "unknown"}");
+            }
+            if (!_controls.TryGetValue(name, out var control))
+            {
+                throw new RuntimeHostException($"stack '{name}' runs, but the runtime host announced no control entrypoint for it");
             }
             try
             {
                 return await call(control);
             }
-            catch (HttpRequestException) when (attempt == 1)
+            catch (ControlEntrypointUnreachableException ex) when (ex.NothingRan && attempt == 1)
             {
                 await Task.Delay(50, cancellationToken);
             }
-            catch (HttpRequestException ex)
-            {
-                throw new RuntimeHostException($"stack '{name}': its control entrypoint did not answer: {ex.Message}");
-            }
         }
+    }
+
+    /// <summary>A stack's status once it is neither starting nor reloading, or after <see cref="ReloadWait"/>.</summary>
+    private async Task<StackStatus?> ServingAsync(string name, CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow + ReloadWait;
+        while (Find(name) is { State: StackState.Reloading or StackState.Starting } && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(25, cancellationToken);
+        }
+        return Find(name);
     }
 
     public async ValueTask DisposeAsync()
@@ -385,6 +404,7 @@ public sealed class StackSupervisor : IAsyncDisposable
                 var message = $"workerd (pid {e.Pid}) exited unexpectedly";
                 _logger.LogWarning("Stack {Stack}: {Message}", e.Name, message);
                 LogReceived?.Invoke(new StackLogLine(e.Name, "error", message));
+                _controls.TryRemove(e.Name, out _);
                 Update(e.Name, s => s with { State = StackState.Failed, Crashed = true, ProcessId = null, LastError = message, RecentLog = e.Recent ?? s.RecentLog });
                 break;
             case "reloading" when e.Name is not null:
@@ -414,6 +434,7 @@ public sealed class StackSupervisor : IAsyncDisposable
             return;
         }
         _logger.LogError("The runtime host exited (code {Code}); every stack is down until restarted", exitCode);
+        _controls.Clear();
         foreach (var name in _stacks.Keys)
         {
             Update(name, s => s.State is StackState.Stopped ? s : s with

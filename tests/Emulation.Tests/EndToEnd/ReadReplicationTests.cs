@@ -480,6 +480,23 @@ public sealed partial class ReadReplicationTests(DisruptiveHarnessFixture harnes
         Assert.Contains(field, envelope.GetProperty("errors")[0].GetProperty("message").GetString(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_replica_count_the_database_refuses_restarts_nothing()
+    {
+        await InNewAccountAsync("refused", async stack =>
+        {
+            var before = harness.Supervisor.Find(stack)!.ProcessId;
+            var (status, envelope) = await harness.CloudflareAsync(HttpMethod.Put, $"/__emulator/stacks/{stack}/d1/DB/replication",
+                content: new StringContent("{\"replicas\":9}", System.Text.Encoding.UTF8, "application/json"));
+
+            Assert.Equal(HttpStatusCode.BadRequest, status);
+            Assert.Contains("replicas", envelope.GetProperty("errors")[0].GetProperty("message").GetString(), StringComparison.Ordinal);
+            // Its workerd was not restarted to bind replica databases for a request that was refused.
+            Assert.Equal(before, harness.Supervisor.Find(stack)!.ProcessId);
+            Assert.Equal(Cloudflare.Emulation.Supervision.StackState.Running, harness.Supervisor.Find(stack)!.State);
+        });
+    }
+
     /// <summary>Runs a test against a freshly provisioned account's stack, deleting the account afterwards.</summary>
     private async Task InNewAccountAsync(string prefix, Func<string, Task> test)
     {

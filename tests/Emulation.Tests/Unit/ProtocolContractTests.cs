@@ -69,8 +69,20 @@ public sealed class ProtocolContractTests
             var json = JsonSerializer.Serialize(reply, reply.GetType(), HostJson.Options);
             var back = JsonSerializer.Deserialize(json, reply.GetType(), HostJson.Options);
             Assert.Equal(json, JsonSerializer.Serialize(back, reply.GetType(), HostJson.Options));
-            Assert.NotNull(HostProtocol.OperationOf(request.GetType()));
         }
+    }
+
+    [Fact]
+    public void A_stack_s_control_secret_never_reaches_a_log()
+    {
+        const string Secret = "0123456789abcdef0123456789abcdef";
+        var line = $"@@host {{\"event\":\"control\",\"name\":\"acct-acme\",\"url\":\"http://127.0.0.1:4100/\",\"secret\":\"{Secret}\"";
+
+        Assert.DoesNotContain(Secret, RuntimeHostProcess.Redacted(line), StringComparison.Ordinal);
+        Assert.DoesNotContain(Secret, RuntimeHostProcess.Redacted(line[..^5]), StringComparison.Ordinal);
+        Assert.Contains("acct-acme", RuntimeHostProcess.Redacted(line), StringComparison.Ordinal);
+        Assert.DoesNotContain(Secret, new StackControl(new Uri("http://127.0.0.1:4100/"), Secret).ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain(Secret, new HostEvent("control", "acct-acme", null, null, null, null, null, null, Secret: Secret).ToString(), StringComparison.Ordinal);
     }
 
     [Theory]
