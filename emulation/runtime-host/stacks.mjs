@@ -475,7 +475,7 @@ class Stack {
  * the real databases: each primary plus its replica databases, when the stack has them (Miniflare
  * creates a database's file on first use).
  */
-function replicatedD1(databases, replicaSlots) {
+export function replicatedD1(databases, replicaSlots) {
   const entries = Object.entries(databases);
   if (entries.length === 0) return { bindings: {}, worker: undefined };
   const bindings = {};
