@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http;
 
 namespace Cloudflare.Emulation.ControlPlane;
@@ -5,8 +7,21 @@ namespace Cloudflare.Emulation.ControlPlane;
 /// <summary>An error in Cloudflare's v4 shape.</summary>
 public sealed record ApiError(int Code, string Message);
 
-/// <summary>Cloudflare's v4 response envelope: success, errors, messages, result.</summary>
-public sealed record ApiEnvelope(bool Success, IReadOnlyList<ApiError> Errors, IReadOnlyList<string> Messages, object? Result);
+/// <summary>Cloudflare's v4 response envelope: success, errors, messages, result (and a list's result_info).</summary>
+public sealed record ApiEnvelope(
+    bool Success,
+    IReadOnlyList<ApiError> Errors,
+    IReadOnlyList<string> Messages,
+    object? Result,
+    [property: JsonPropertyName("result_info"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ResultInfo? ResultInfo = null);
+
+/// <summary>Where a page of a list is, as Cloudflare's paged lists say it.</summary>
+public sealed record ResultInfo(
+    [property: JsonPropertyName("page")] int Page,
+    [property: JsonPropertyName("per_page")] int PerPage,
+    [property: JsonPropertyName("count")] int Count,
+    [property: JsonPropertyName("total_count")] int TotalCount,
+    [property: JsonPropertyName("total_pages")] int TotalPages);
 
 /// <summary>
 /// Responses in Cloudflare's envelope. Error codes follow Cloudflare's families where we know them
@@ -37,4 +52,33 @@ public static class Api
     public static IResult NotFound(string what) => Error(StatusCodes.Status404NotFound, UnknownObject, $"{what} not found");
 
     public static IResult Invalid(string message) => Error(StatusCodes.Status400BadRequest, BadRequest, message);
+
+    /// <summary>
+    /// One page of <paramref name="all"/> (query <c>page</c>, from 1, and <c>per_page</c>) with its
+    /// result_info. A page past the end is empty, so a client paging until a short page stops.
+    /// </summary>
+    public static IResult Paged<T>(IReadOnlyList<T> all, HttpRequest request, int defaultPerPage, int maxPerPage)
+    {
+        if (QueryNumber(request, "page", 1, 1, int.MaxValue) is not { } page)
+        {
+            return Invalid("page: a page number, 1 or more");
+        }
+        if (QueryNumber(request, "per_page", defaultPerPage, 1, maxPerPage) is not { } perPage)
+        {
+            return Invalid($"per_page: a page size from 1 to {maxPerPage}");
+        }
+        var items = all.Skip((int)Math.Min((page - 1L) * perPage, int.MaxValue)).Take(perPage).ToList();
+        var info = new ResultInfo(page, perPage, items.Count, all.Count, (all.Count + perPage - 1) / perPage);
+        return Results.Json(new ApiEnvelope(true, [], [], items, info));
+    }
+
+    /// <summary>A whole-number query parameter within bounds (its default when absent), or null.</summary>
+    private static int? QueryNumber(HttpRequest request, string name, int fallback, int min, int max)
+    {
+        if (!request.Query.TryGetValue(name, out var values))
+        {
+            return fallback;
+        }
+        return int.TryParse(values.ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value >= min && value <= max ? value : null;
+    }
 }

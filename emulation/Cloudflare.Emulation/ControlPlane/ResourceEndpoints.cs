@@ -14,7 +14,9 @@ internal static partial class ResourceEndpoints
     public static void Map(RouteGroupBuilder account, ControlPlaneStore store, StackSupervisor supervisor, ResidencyPolicy residency)
     {
         // ---- D1 ----
-        account.MapGet("/d1/database", () => Api.Ok(store.Snapshot.Databases.Select(D1Result))).WithName("d1.list");
+        // Paged as Cloudflare pages them (D1: 1,000 a page by default, at most 10,000; KV: 20, at most 100).
+        account.MapGet("/d1/database", (HttpRequest request) =>
+            Api.Paged([.. store.Snapshot.Databases.Select(D1Result)], request, defaultPerPage: 1000, maxPerPage: 10_000)).WithName("d1.list");
         account.MapPost("/d1/database", async (HttpRequest request) =>
         {
             var body = await ReadJsonAsync(request);
@@ -119,7 +121,8 @@ internal static partial class ResourceEndpoints
             b => b.Type == "r2_bucket" && b.BucketName == name, $"bucket {name}")).WithName("r2.delete");
 
         // ---- KV ----
-        account.MapGet("/storage/kv/namespaces", () => Api.Ok(store.Snapshot.Namespaces.Select(KvResult))).WithName("kv.list");
+        account.MapGet("/storage/kv/namespaces", (HttpRequest request) =>
+            Api.Paged([.. store.Snapshot.Namespaces.Select(KvResult)], request, defaultPerPage: 20, maxPerPage: 100)).WithName("kv.list");
         account.MapPost("/storage/kv/namespaces", async (HttpRequest request) =>
         {
             var body = await ReadJsonAsync(request);

@@ -77,10 +77,81 @@ public sealed class ControlPlaneTests(HarnessFixture harness) : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, kvStatus);
         var id = kv.GetProperty("result").GetProperty("id").GetString()!;
         Assert.Equal(title, kv.GetProperty("result").GetProperty("title").GetString());
-        var (_, listed) = await CallAsync(HttpMethod.Get, $"{Account}/storage/kv/namespaces");
+        var (_, listed) = await CallAsync(HttpMethod.Get, $"{Account}/storage/kv/namespaces?per_page=100");
         Assert.Equal(title, listed.GetProperty("result").EnumerateArray().Single(n => n.GetProperty("id").GetString() == id).GetProperty("title").GetString());
         Assert.Equal(HttpStatusCode.OK, (await CallAsync(HttpMethod.Delete, $"{Account}/storage/kv/namespaces/{id}")).Status);
         Assert.Equal(HttpStatusCode.OK, (await CallAsync(HttpMethod.Delete, $"{Account}/r2/buckets/{bucket}")).Status);
+    }
+
+    [Fact]
+    public async Task Lists_page_as_Cloudflare_pages_them_and_a_page_past_the_end_is_empty()
+    {
+        var titles = Enumerable.Range(0, 3).Select(i => Unique($"paged-{i}")).ToList();
+        var ids = new List<string>();
+        foreach (var title in titles)
+        {
+            ids.Add((await CallAsync(HttpMethod.Post, $"{Account}/storage/kv/namespaces", new { title })).Envelope.GetProperty("result").GetProperty("id").GetString()!);
+        }
+        try
+        {
+            // Page by page with 2 a page, as wrangler and the official client do, until a short page.
+            var seen = new List<string>();
+            var pages = 0;
+            for (var page = 1; ; page++)
+            {
+                var (status, envelope) = await CallAsync(HttpMethod.Get, $"{Account}/storage/kv/namespaces?page={page}&per_page=2");
+                Assert.Equal(HttpStatusCode.OK, status);
+                var info = envelope.GetProperty("result_info");
+                Assert.Equal(page, info.GetProperty("page").GetInt32());
+                Assert.Equal(2, info.GetProperty("per_page").GetInt32());
+                var items = envelope.GetProperty("result").EnumerateArray().Select(n => n.GetProperty("id").GetString()!).ToList();
+                Assert.Equal(items.Count, info.GetProperty("count").GetInt32());
+                seen.AddRange(items);
+                pages++;
+                if (items.Count < 2)
+                {
+                    Assert.Equal(info.GetProperty("total_count").GetInt32(), seen.Count);
+                    break;
+                }
+            }
+            Assert.Equal(seen.Count, seen.Distinct().Count());
+            Assert.All(ids, id => Assert.Contains(id, seen));
+            Assert.True(pages >= 2);
+
+            var (_, beyond) = await CallAsync(HttpMethod.Get, $"{Account}/storage/kv/namespaces?page=9999&per_page=2");
+            Assert.Empty(beyond.GetProperty("result").EnumerateArray());
+            var (_, databases) = await CallAsync(HttpMethod.Get, $"{Account}/d1/database?page=9999");
+            Assert.Empty(databases.GetProperty("result").EnumerateArray());
+        }
+        finally
+        {
+            foreach (var id in ids)
+            {
+                await CallAsync(HttpMethod.Delete, $"{Account}/storage/kv/namespaces/{id}");
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData("storage/kv/namespaces?per_page=0", "per_page")]
+    [InlineData("storage/kv/namespaces?per_page=101", "per_page")]
+    [InlineData("storage/kv/namespaces?page=0", "page")]
+    [InlineData("d1/database?page=two", "page")]
+    [InlineData("d1/database?per_page=-5", "per_page")]
+    public async Task A_bad_page_or_page_size_is_a_400_naming_it(string path, string field)
+    {
+        var (status, envelope) = await CallAsync(HttpMethod.Get, $"{Account}/{path}");
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.StartsWith($"{field}:", envelope.GetProperty("errors")[0].GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_unknown_route_answers_in_Cloudflare_s_envelope()
+    {
+        var (status, envelope) = await CallAsync(HttpMethod.Get, $"{Account}/no/such/route");
+        Assert.Equal(HttpStatusCode.NotFound, status);
+        Assert.False(envelope.GetProperty("success").GetBoolean());
+        Assert.Equal(7000, envelope.GetProperty("errors")[0].GetProperty("code").GetInt32());
     }
 
     [Theory]

@@ -42,7 +42,7 @@ public sealed class ProvisioningTests(HarnessFixture harness) : IAsyncLifetime
     private async Task<JsonElement> CloudflareAsync(HttpMethod method, string path, object? body = null) =>
         (await harness.CloudflareAsync(method, path, body)).Envelope;
 
-    private Task<JsonElement> ListAsync(string what) => CloudflareAsync(HttpMethod.Get, $"accounts/{ControlPlane.AccountId}/{what}");
+    private Task<JsonElement> ListAsync(string what) => CloudflareAsync(HttpMethod.Get, $"accounts/{ControlPlane.AccountId}/{what}?per_page=100");
 
     [Fact]
     public async Task Signup_provisions_EU_resources_and_a_worker_bound_to_them_only_and_the_tenant_serves()

@@ -11,6 +11,9 @@ export class CloudflareApiError extends Error {
   }
 }
 
+/** A bound on paging, should an API ever repeat its pages. */
+const MAX_PAGES = 1000;
+
 interface Envelope<T> {
   success: boolean;
   errors: { code: number; message: string }[];
@@ -48,8 +51,22 @@ export class CloudflareApi {
     return envelope.result;
   }
 
+  /**
+   * Every item of a paged list: page after page until a short one, as Cloudflare pages its lists
+   * (a first page alone misses what lies beyond it once an account has many resources).
+   */
+  private async listAll<T>(path: string, perPage: number): Promise<T[]> {
+    const all: T[] = [];
+    for (let page = 1; page <= MAX_PAGES; page++) {
+      const items = await this.call<T[]>("GET", `${path}?page=${page}&per_page=${perPage}`);
+      all.push(...items);
+      if (items.length < perPage) break;
+    }
+    return all;
+  }
+
   listD1() {
-    return this.call<{ uuid: string; name: string; jurisdiction?: string }[]>("GET", "d1/database");
+    return this.listAll<{ uuid: string; name: string; jurisdiction?: string }>("d1/database", 1000);
   }
 
   createD1(name: string) {
@@ -77,7 +94,7 @@ export class CloudflareApi {
   }
 
   listNamespaces() {
-    return this.call<{ id: string; title: string }[]>("GET", "storage/kv/namespaces");
+    return this.listAll<{ id: string; title: string }>("storage/kv/namespaces", 100);
   }
 
   createNamespace(title: string) {
