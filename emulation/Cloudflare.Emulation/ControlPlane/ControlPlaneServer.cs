@@ -127,10 +127,15 @@ public sealed class ControlPlaneServer : IAsyncDisposable
         var auditor = new Residency.ResidencyAuditor(supervisor, store, residency, zoneName);
         ResidencyEndpoints.Map(app, supervisor, auditor, stateRoot);
         app.MapGet("/client/v4/user/tokens/verify", () => Api.Ok(new { id = "local", status = "active" }));
+        // The one account this API serves, as clients list it before they know its id (wrangler, the
+        // official client): paged like every Cloudflare list.
+        var accountRecord = new { id = accountId, name = "Local emulator account", type = "standard", settings = new { enforce_twofactor = false }, created_on = "2026-01-01T00:00:00Z" };
+        app.MapGet("/client/v4/accounts", (HttpRequest request) => Api.Paged([accountRecord], request, defaultPerPage: 20, maxPerPage: 50)).WithName("accounts.list");
         var account = app.MapGroup("/client/v4/accounts/{accountId}").AddEndpointFilter(async (context, next) =>
             context.HttpContext.Request.RouteValues["accountId"] as string == accountId
                 ? await next(context)
                 : Api.Error(StatusCodes.Status403Forbidden, Api.AuthenticationError, "Authentication error: this token is not for that account"));
+        account.MapGet("", () => Api.Ok(accountRecord)).WithName("accounts.get");
         ResourceEndpoints.Map(account, store, supervisor, residency);
         ScriptEndpoints.Map(account, store, deployer, supervisor);
         TokenEndpoints.Map(account, store, deployer);

@@ -146,6 +146,20 @@ public sealed class ControlPlaneTests(HarnessFixture harness) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_account_is_listed_as_clients_find_it_before_they_know_its_id()
+    {
+        var (status, listed) = await CallAsync(HttpMethod.Get, "accounts");
+        Assert.Equal(HttpStatusCode.OK, status);
+        var only = Assert.Single(listed.GetProperty("result").EnumerateArray());
+        Assert.Equal(harness.ControlPlane.AccountId, only.GetProperty("id").GetString());
+        Assert.Equal(1, listed.GetProperty("result_info").GetProperty("total_count").GetInt32());
+
+        var (_, one) = await CallAsync(HttpMethod.Get, Account);
+        Assert.Equal(harness.ControlPlane.AccountId, one.GetProperty("result").GetProperty("id").GetString());
+        Assert.Equal(HttpStatusCode.Unauthorized, (await CallAsync(HttpMethod.Get, "accounts", token: "wrong")).Status);
+    }
+
+    [Fact]
     public async Task An_unknown_route_answers_in_Cloudflare_s_envelope()
     {
         var (status, envelope) = await CallAsync(HttpMethod.Get, $"{Account}/no/such/route");
