@@ -56,7 +56,11 @@ internal static partial class S3Endpoint
             return;
         }
 
-        using var forwarded = new HttpRequestMessage(new HttpMethod(context.Request.Method), url + context.Request.Path + context.Request.QueryString);
+        // The request target exactly as the client sent and signed it: ASP.NET's decoded Path, encoded
+        // again by Uri, would differ for keys with + = ' ( ) * or %, and the signature would not match.
+        var rawTarget = context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestFeature>()?.RawTarget ?? context.Request.Path + context.Request.QueryString;
+        var target = new Uri(url + rawTarget, new UriCreationOptions { DangerousDisablePathAndQueryCanonicalization = true });
+        using var forwarded = new HttpRequestMessage(new HttpMethod(context.Request.Method), target);
         // R2 does not accept streaming SigV4 (aws-chunked bodies): neither does the emulator, rather than
         // store the chunk framing as the object. SDKs must send the payload whole.
         if (context.Request.Headers["x-amz-content-sha256"].FirstOrDefault()?.StartsWith("STREAMING-", StringComparison.Ordinal) == true)

@@ -46,6 +46,50 @@ public sealed class R2S3ApiTests(HarnessFixture harness)
         return (await AccountApi.ReadAsync(upload, HttpStatusCode.Created)).GetProperty("id").GetString()!;
     }
 
+    /// <summary>Keys built from every printable ASCII character (and some beyond), as a client may name objects.</summary>
+    public static TheoryData<string> AwkwardKeys() =>
+    [
+        "scratch/plus+equals=quote'parens(star)*",
+        "scratch/" + new string([.. Enumerable.Range(33, 94).Select(c => (char)c).Where(c => c is not ('/' or '\\' or '?' or '#'))]),
+        "scratch/space and %20 and ?query#hash",
+        "scratch/unicode-é-ß-日本-🙂",
+        "scratch/double//slash//key",
+    ];
+
+    [Theory]
+    [MemberData(nameof(AwkwardKeys))]
+    public async Task An_object_with_any_key_a_client_can_send_is_written_read_listed_and_deleted(string key)
+    {
+        var credentials = await CredentialsAsync("account-1");
+        using var s3 = Client(credentials);
+        var body = $"named {key}";
+
+        await s3.PutObjectAsync(new PutObjectRequest
+        {
+            BucketName = credentials.Bucket,
+            Key = key,
+            ContentBody = body,
+            ContentType = "text/plain",
+            UseChunkEncoding = false,
+            DisableDefaultChecksumValidation = true,
+        });
+        try
+        {
+            using (var read = await s3.GetObjectAsync(credentials.Bucket, key))
+            using (var reader = new StreamReader(read.ResponseStream))
+            {
+                Assert.Equal(body, await reader.ReadToEndAsync());
+            }
+            var listed = await s3.ListObjectsV2Async(new ListObjectsV2Request { BucketName = credentials.Bucket, Prefix = key });
+            Assert.Equal(key, Assert.Single(listed.S3Objects).Key);
+        }
+        finally
+        {
+            await s3.DeleteObjectAsync(credentials.Bucket, key);
+        }
+        Assert.Empty((await s3.ListObjectsV2Async(new ListObjectsV2Request { BucketName = credentials.Bucket, Prefix = key })).S3Objects ?? []);
+    }
+
     [Fact]
     public async Task A_document_uploaded_through_the_Worker_reads_back_through_S3_and_the_other_way_round()
     {
