@@ -72,6 +72,12 @@ internal static partial class S3Endpoint
         {
             forwarded.Content = new StreamContent(context.Request.Body);
         }
+        else if (context.Request.Headers.ContentType.Count > 0)
+        {
+            // No body, but a Content-Type the client signed (CreateMultipartUpload, CopyObject with
+            // REPLACE): HttpClient carries it only on content, so an empty one goes along.
+            forwarded.Content = new ByteArrayContent([]);
+        }
         foreach (var (name, values) in context.Request.Headers)
         {
             if (HopByHop.Contains(name) || name.Equals("Host", StringComparison.OrdinalIgnoreCase))

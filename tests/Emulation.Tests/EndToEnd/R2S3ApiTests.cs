@@ -91,6 +91,42 @@ public sealed class R2S3ApiTests(HarnessFixture harness)
     }
 
     [Fact]
+    public async Task A_signed_content_type_on_a_request_without_a_body_is_kept_for_multipart_uploads_and_copies()
+    {
+        var credentials = await CredentialsAsync("account-1");
+        using var s3 = Client(credentials);
+        var key = $"scratch/multipart-{Guid.NewGuid():N}";
+        var copy = key + "-copy";
+        try
+        {
+            var started = await s3.InitiateMultipartUploadAsync(new InitiateMultipartUploadRequest { BucketName = credentials.Bucket, Key = key, ContentType = "application/pdf" });
+            var part = await s3.UploadPartAsync(new UploadPartRequest
+            {
+                BucketName = credentials.Bucket, Key = key, UploadId = started.UploadId, PartNumber = 1,
+                InputStream = new MemoryStream(Encoding.UTF8.GetBytes("one part")), UseChunkEncoding = false, DisableDefaultChecksumValidation = true,
+            });
+            await s3.CompleteMultipartUploadAsync(new CompleteMultipartUploadRequest
+            {
+                BucketName = credentials.Bucket, Key = key, UploadId = started.UploadId,
+                PartETags = [new PartETag(1, part.ETag)],
+            });
+            Assert.Equal("application/pdf", (await s3.GetObjectMetadataAsync(credentials.Bucket, key)).Headers.ContentType);
+
+            await s3.CopyObjectAsync(new CopyObjectRequest
+            {
+                SourceBucket = credentials.Bucket, SourceKey = key, DestinationBucket = credentials.Bucket, DestinationKey = copy,
+                MetadataDirective = S3MetadataDirective.REPLACE, ContentType = "text/plain",
+            });
+            Assert.Equal("text/plain", (await s3.GetObjectMetadataAsync(credentials.Bucket, copy)).Headers.ContentType);
+        }
+        finally
+        {
+            await s3.DeleteObjectAsync(credentials.Bucket, key);
+            await s3.DeleteObjectAsync(credentials.Bucket, copy);
+        }
+    }
+
+    [Fact]
     public async Task A_document_uploaded_through_the_Worker_reads_back_through_S3_and_the_other_way_round()
     {
         var credentials = await CredentialsAsync("account-1");
