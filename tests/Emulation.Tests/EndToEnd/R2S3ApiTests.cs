@@ -102,20 +102,31 @@ public sealed class R2S3ApiTests(HarnessFixture harness)
             var started = await s3.InitiateMultipartUploadAsync(new InitiateMultipartUploadRequest { BucketName = credentials.Bucket, Key = key, ContentType = "application/pdf" });
             var part = await s3.UploadPartAsync(new UploadPartRequest
             {
-                BucketName = credentials.Bucket, Key = key, UploadId = started.UploadId, PartNumber = 1,
-                InputStream = new MemoryStream(Encoding.UTF8.GetBytes("one part")), UseChunkEncoding = false, DisableDefaultChecksumValidation = true,
+                BucketName = credentials.Bucket,
+                Key = key,
+                UploadId = started.UploadId,
+                PartNumber = 1,
+                InputStream = new MemoryStream(Encoding.UTF8.GetBytes("one part")),
+                UseChunkEncoding = false,
+                DisableDefaultChecksumValidation = true,
             });
             await s3.CompleteMultipartUploadAsync(new CompleteMultipartUploadRequest
             {
-                BucketName = credentials.Bucket, Key = key, UploadId = started.UploadId,
+                BucketName = credentials.Bucket,
+                Key = key,
+                UploadId = started.UploadId,
                 PartETags = [new PartETag(1, part.ETag)],
             });
             Assert.Equal("application/pdf", (await s3.GetObjectMetadataAsync(credentials.Bucket, key)).Headers.ContentType);
 
             await s3.CopyObjectAsync(new CopyObjectRequest
             {
-                SourceBucket = credentials.Bucket, SourceKey = key, DestinationBucket = credentials.Bucket, DestinationKey = copy,
-                MetadataDirective = S3MetadataDirective.REPLACE, ContentType = "text/plain",
+                SourceBucket = credentials.Bucket,
+                SourceKey = key,
+                DestinationBucket = credentials.Bucket,
+                DestinationKey = copy,
+                MetadataDirective = S3MetadataDirective.REPLACE,
+                ContentType = "text/plain",
             });
             Assert.Equal("text/plain", (await s3.GetObjectMetadataAsync(credentials.Bucket, copy)).Headers.ContentType);
         }
