@@ -136,7 +136,7 @@ public sealed class ControlPlaneServer : IAsyncDisposable
                 ? await next(context)
                 : Api.Error(StatusCodes.Status403Forbidden, Api.AuthenticationError, "Authentication error: this token is not for that account"));
         account.MapGet("", () => Api.Ok(accountRecord)).WithName("accounts.get");
-        ResourceEndpoints.Map(account, store, supervisor, residency);
+        ResourceEndpoints.Map(account, store, supervisor, deployer, residency);
         ScriptEndpoints.Map(account, store, deployer, supervisor);
         TokenEndpoints.Map(account, store, deployer);
         S3Endpoint.Map(app, store, supervisor);

@@ -11,7 +11,7 @@ namespace Cloudflare.Emulation.ControlPlane;
 /// <summary>D1 databases, R2 buckets and KV namespaces: Cloudflare's v4 routes, answered locally.</summary>
 internal static partial class ResourceEndpoints
 {
-    public static void Map(RouteGroupBuilder account, ControlPlaneStore store, StackSupervisor supervisor, ResidencyPolicy residency)
+    public static void Map(RouteGroupBuilder account, ControlPlaneStore store, StackSupervisor supervisor, ScriptDeployer deployer, ResidencyPolicy residency)
     {
         // ---- D1 ----
         // Paged as Cloudflare pages them (D1: 1,000 a page by default, at most 10,000; KV: 20, at most 100).
@@ -47,10 +47,18 @@ internal static partial class ResourceEndpoints
         }).WithName("d1.create");
         account.MapGet("/d1/database/{id}", (string id) =>
             store.Snapshot.Databases.FirstOrDefault(d => d.Uuid == id) is { } db ? Api.Ok(D1Result(db)) : Api.NotFound($"database {id}")).WithName("d1.get");
-        account.MapDelete("/d1/database/{id}", (string id) => Delete(store, "d1", id,
-            s => s.Databases.Any(d => d.Uuid == id),
-            s => s with { Databases = [.. s.Databases.Where(d => d.Uuid != id)] },
-            b => b.Type == "d1" && b.Id == id, $"database {id}")).WithName("d1.delete");
+        account.MapDelete("/d1/database/{id}", async (string id, CancellationToken ct) =>
+        {
+            if (store.Snapshot.Scripts.All(x => x.Bindings.All(b => b.Type != "d1" || b.Id != id)))
+            {
+                // Its own host (if queried while unbound) lets go of its files first.
+                await deployer.StopDatabaseHostAsync(id, ct);
+            }
+            return Delete(store, "d1", id,
+                s => s.Databases.Any(d => d.Uuid == id),
+                s => s with { Databases = [.. s.Databases.Where(d => d.Uuid != id)] },
+                b => b.Type == "d1" && b.Id == id, $"database {id}");
+        }).WithName("d1.delete");
         account.MapPost("/d1/database/{id}/query", async (string id, HttpRequest request, CancellationToken ct) =>
         {
             if (store.Snapshot.Databases.All(d => d.Uuid != id))
@@ -66,17 +74,21 @@ internal static partial class ResourceEndpoints
                 ? p.EnumerateArray().Select(Scalar).ToList()
                 : [];
             // The database's data lives in the stack of the script bound to it; queries go through there.
-            var binding = store.Snapshot.Scripts.SelectMany(s => s.Bindings.Select(b => (Script: s.Name, Binding: b)))
-                .FirstOrDefault(x => x.Binding.Type == "d1" && x.Binding.Id == id);
-            if (binding.Script is null || await supervisor.SettledAsync(binding.Script, Api.ReloadWait, ct) is not { State: StackState.Running })
+            // A database no script binds is served by a stack of its own, as D1 needs no Worker.
+            var bound = store.Snapshot.Scripts.SelectMany(s => s.Bindings.Select(b => (Script: s.Name, Binding: b.Name, b.Type, b.Id)))
+                .FirstOrDefault(x => x.Type == "d1" && x.Id == id);
+            var (stack, bindingName) = bound.Script is { } script
+                ? (script, bound.Binding)
+                : (await deployer.ServeDatabaseAsync(store.Snapshot.Databases.First(d => d.Uuid == id), ct), ScriptDeployer.DatabaseHostBinding);
+            if (await supervisor.SettledAsync(stack, Api.ReloadWait, ct) is not { State: StackState.Running })
             {
                 return Api.Error(StatusCodes.Status409Conflict, Api.NotServing,
-                    $"database {id} is not bound to a running Worker; the emulator serves D1 through the Worker's stack (deploy the script first)");
+                    $"database {id}: the Worker '{stack}' that serves it is not running (restart it, or deploy it again)");
             }
             try
             {
                 // One statement or several, split where migrations are (the stack's sql-statements.mjs).
-                return Api.Ok(await supervisor.RunD1SqlAsync(binding.Script, binding.Binding.Name, sql, parameters, ct));
+                return Api.Ok(await supervisor.RunD1SqlAsync(stack, bindingName, sql, parameters, ct));
             }
             catch (Runtime.RuntimeHostException ex)
             {

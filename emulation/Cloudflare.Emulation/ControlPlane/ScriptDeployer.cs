@@ -65,8 +65,56 @@ public sealed class ScriptDeployer(ControlPlaneStore store, StackSupervisor supe
     }
 
     /// <summary>Starts the stack that runs <paramref name="script"/>, or deploys its new code and bindings in place.</summary>
-    public Task<StackStatus> DeployAsync(WorkerScriptRecord script, CancellationToken cancellationToken) =>
-        supervisor.RedeployStackAsync(Define(script), cancellationToken);
+    public async Task<StackStatus> DeployAsync(WorkerScriptRecord script, CancellationToken cancellationToken)
+    {
+        // A database is served by one stack at a time (two workerd on one SQLite file would contend):
+        // the script that binds it takes over from the database's own host.
+        foreach (var binding in script.Bindings.Where(b => b.Type == "d1"))
+        {
+            await StopDatabaseHostAsync(binding.Id!, cancellationToken);
+        }
+        return await supervisor.RedeployStackAsync(Define(script), cancellationToken);
+    }
+
+    /// <summary>The name of the stack that serves a database no script binds (D1 needs no Worker).</summary>
+    public static string DatabaseHostName(string databaseId) => $"d1-{databaseId}";
+
+    /// <summary>The binding name a database host gives its database.</summary>
+    public const string DatabaseHostBinding = "DB";
+
+    /// <summary>
+    /// Starts (once) a stack of its own for a database no script binds, so its data can be queried
+    /// through the API as at Cloudflare, where a database needs no Worker. Its Worker answers nothing.
+    /// </summary>
+    public async Task<string> ServeDatabaseAsync(D1DatabaseRecord database, CancellationToken cancellationToken)
+    {
+        var name = DatabaseHostName(database.Uuid);
+        if (supervisor.Find(name) is { State: StackState.Running })
+        {
+            return name;
+        }
+        var definition = new StackDefinition(name, DatabaseHostWorker,
+            D1: new Dictionary<string, string> { [DatabaseHostBinding] = database.Uuid },
+            R2: new Dictionary<string, string>(), Kv: new Dictionary<string, string>(), Vars: new Dictionary<string, string>(),
+            Script: new UploadedScript(DatabaseHostModule, DatabaseHostCompatibilityDate, []),
+            Persist: new StackPersistence(store.ResourceDirectory("d1", database.Uuid), null, null));
+        await supervisor.RedeployStackAsync(definition, cancellationToken);
+        return name;
+    }
+
+    /// <summary>Stops a database's own host, if it runs (a script binds the database now, or it is deleted).</summary>
+    public async Task StopDatabaseHostAsync(string databaseId, CancellationToken cancellationToken)
+    {
+        if (supervisor.Find(DatabaseHostName(databaseId)) is { State: not StackState.Stopped })
+        {
+            await supervisor.StopStackAsync(DatabaseHostName(databaseId), cancellationToken);
+        }
+    }
+
+    // Not "upload": a database host is not a deployed script, and gets no dashboard row of its own.
+    private const string DatabaseHostWorker = "d1-host";
+    private const string DatabaseHostCompatibilityDate = "2026-07-01";
+    private const string DatabaseHostModule = "export default { fetch() { return new Response(\"This stack only serves a D1 database to the Cloudflare API.\", { status: 404 }); } };";
 
     /// <summary>
     /// Deploys new code to every script whose name starts with <paramref name="prefix"/>, keeping

@@ -191,6 +191,46 @@ public sealed class ControlPlaneTests(HarnessFixture harness) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_database_no_Worker_binds_answers_the_query_API_and_hands_over_to_the_Worker_that_binds_it()
+    {
+        var db = (await CallAsync(HttpMethod.Post, $"{Account}/d1/database", new { name = Unique("workerless"), jurisdiction = "eu" })).Envelope
+            .GetProperty("result").GetProperty("uuid").GetString()!;
+        var host = Cloudflare.Emulation.ControlPlane.ScriptDeployer.DatabaseHostName(db);
+        var script = Unique("binds-later");
+        try
+        {
+            // As at Cloudflare (wrangler d1 execute --remote): no Worker needed.
+            var (created, why) = await CallAsync(HttpMethod.Post, $"{Account}/d1/database/{db}/query",
+                new { sql = "CREATE TABLE notes (id INTEGER PRIMARY KEY, value TEXT);\nINSERT INTO notes (id, value) VALUES (1, 'before any Worker');" });
+            Assert.True(created == HttpStatusCode.OK, why.ToString());
+            Assert.Equal(Cloudflare.Emulation.Supervision.StackState.Running, harness.Supervisor.Find(host)!.State);
+
+            // A Worker that binds it takes over the same data; the database's own host lets go.
+            var (uploaded, upload) = await UploadScriptAsync(script, """
+                export default {
+                  async fetch(request, env) {
+                    return Response.json(await env.DB.prepare("SELECT value FROM notes WHERE id = 1").first());
+                  },
+                };
+                """, [new { type = "d1", name = "DB", id = db }]);
+            Assert.True(uploaded == HttpStatusCode.OK, upload.ToString());
+            Assert.Equal(Cloudflare.Emulation.Supervision.StackState.Stopped, harness.Supervisor.Find(host)!.State);
+            var served = await harness.Http.GetFromJsonAsync<JsonElement>(harness.Supervisor.Find(script)!.Url);
+            Assert.Equal("before any Worker", served.GetProperty("value").GetString());
+
+            var (_, select) = await CallAsync(HttpMethod.Post, $"{Account}/d1/database/{db}/query", new { sql = "SELECT count(*) AS n FROM notes" });
+            Assert.Equal(1, select.GetProperty("result")[0].GetProperty("results")[0].GetProperty("n").GetInt32());
+            Assert.Equal(Cloudflare.Emulation.Supervision.StackState.Stopped, harness.Supervisor.Find(host)!.State);
+        }
+        finally
+        {
+            await CallAsync(HttpMethod.Delete, $"{Account}/workers/scripts/{script}");
+            Assert.Equal(HttpStatusCode.OK, (await CallAsync(HttpMethod.Delete, $"{Account}/d1/database/{db}")).Status);
+        }
+        Assert.NotEqual(Cloudflare.Emulation.Supervision.StackState.Running, harness.Supervisor.Find(host)!.State);
+    }
+
+    [Fact]
     public async Task An_uploaded_script_runs_with_exactly_its_bindings_and_its_D1_answers_the_query_API()
     {
         var db = (await CallAsync(HttpMethod.Post, $"{Account}/d1/database", new { name = Unique("tenant-db"), jurisdiction = "eu" })).Envelope
