@@ -14,7 +14,8 @@ internal static partial class ResourceEndpoints
     public static void Map(RouteGroupBuilder account, ControlPlaneStore store, StackSupervisor supervisor, ScriptDeployer deployer, ResidencyPolicy residency)
     {
         // ---- D1 ----
-        // Paged as Cloudflare pages them (D1: 1,000 a page by default, at most 10,000; KV: 20, at most 100).
+        // Paged as Cloudflare pages them (D1: 1,000 a page by default, at most 10,000; KV: 20, at most
+        // 1,000, which wrangler asks for, ordered by title or id when asked).
         account.MapGet("/d1/database", (HttpRequest request) =>
             Api.Paged([.. store.Snapshot.Databases.Select(D1Result)], request, defaultPerPage: 1000, maxPerPage: 10_000)).WithName("d1.list");
         account.MapPost("/d1/database", async (HttpRequest request) =>
@@ -45,8 +46,11 @@ internal static partial class ResourceEndpoints
                 ? Api.Ok(D1Result(record))
                 : Api.Error(StatusCodes.Status409Conflict, Api.AlreadyExists, $"name: a database named '{name}' already exists");
         }).WithName("d1.create");
+        // By id or by name, as Cloudflare looks one up (wrangler finds a database by its name this way).
         account.MapGet("/d1/database/{id}", (string id) =>
-            store.Snapshot.Databases.FirstOrDefault(d => d.Uuid == id) is { } db ? Api.Ok(D1Result(db)) : Api.NotFound($"database {id}")).WithName("d1.get");
+            (store.Snapshot.Databases.FirstOrDefault(d => d.Uuid == id) ?? store.Snapshot.Databases.FirstOrDefault(d => d.Name == id)) is { } db
+                ? Api.Ok(D1Result(db))
+                : Api.NotFound($"database {id}")).WithName("d1.get");
         account.MapDelete("/d1/database/{id}", async (string id, CancellationToken ct) =>
         {
             if (store.Snapshot.Scripts.All(x => x.Bindings.All(b => b.Type != "d1" || b.Id != id)))
@@ -134,7 +138,21 @@ internal static partial class ResourceEndpoints
 
         // ---- KV ----
         account.MapGet("/storage/kv/namespaces", (HttpRequest request) =>
-            Api.Paged([.. store.Snapshot.Namespaces.Select(KvResult)], request, defaultPerPage: 20, maxPerPage: 100)).WithName("kv.list");
+        {
+            var order = request.Query["order"].ToString();
+            var direction = request.Query["direction"].ToString();
+            if (order is not ("" or "id" or "title") || direction is not ("" or "asc" or "desc"))
+            {
+                return Api.Invalid(order is not ("" or "id" or "title") ? "order: id or title" : "direction: asc or desc");
+            }
+            IEnumerable<KvNamespaceRecord> namespaces = store.Snapshot.Namespaces;
+            if (order != "")
+            {
+                Func<KvNamespaceRecord, string> key = order == "id" ? n => n.Id : n => n.Title;
+                namespaces = direction == "desc" ? namespaces.OrderByDescending(key, StringComparer.Ordinal) : namespaces.OrderBy(key, StringComparer.Ordinal);
+            }
+            return Api.Paged([.. namespaces.Select(KvResult)], request, defaultPerPage: 20, maxPerPage: 1000);
+        }).WithName("kv.list");
         account.MapPost("/storage/kv/namespaces", async (HttpRequest request) =>
         {
             var body = await ReadJsonAsync(request);

@@ -118,6 +118,12 @@ public sealed class ControlPlaneTests(HarnessFixture harness) : IAsyncLifetime
             Assert.All(ids, id => Assert.Contains(id, seen));
             Assert.True(pages >= 2);
 
+            // Ordered as wrangler asks (per_page=1000&order=title&direction=asc), or the other way.
+            var (_, ordered) = await CallAsync(HttpMethod.Get, $"{Account}/storage/kv/namespaces?per_page=1000&order=title&direction=desc");
+            var orderedTitles = ordered.GetProperty("result").EnumerateArray().Select(n => n.GetProperty("title").GetString()!).ToList();
+            Assert.Equal(orderedTitles.OrderDescending(StringComparer.Ordinal), orderedTitles);
+            Assert.All(titles, t => Assert.Contains(t, orderedTitles));
+
             var (_, beyond) = await CallAsync(HttpMethod.Get, $"{Account}/storage/kv/namespaces?page=9999&per_page=2");
             Assert.Empty(beyond.GetProperty("result").EnumerateArray());
             var (_, databases) = await CallAsync(HttpMethod.Get, $"{Account}/d1/database?page=9999");
@@ -134,7 +140,9 @@ public sealed class ControlPlaneTests(HarnessFixture harness) : IAsyncLifetime
 
     [Theory]
     [InlineData("storage/kv/namespaces?per_page=0", "per_page")]
-    [InlineData("storage/kv/namespaces?per_page=101", "per_page")]
+    [InlineData("storage/kv/namespaces?per_page=1001", "per_page")]
+    [InlineData("storage/kv/namespaces?order=size", "order")]
+    [InlineData("storage/kv/namespaces?order=title&direction=up", "direction")]
     [InlineData("storage/kv/namespaces?page=0", "page")]
     [InlineData("d1/database?page=two", "page")]
     [InlineData("d1/database?per_page=-5", "per_page")]
