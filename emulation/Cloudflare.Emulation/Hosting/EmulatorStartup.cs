@@ -39,7 +39,7 @@ internal sealed class EmulatorStartup(
         }
         supervisor.StackChanged += status =>
         {
-            _ = rows.PublishAsync(status);
+            rows.Enqueue(status);
             endpoints.Write();
         };
         supervisor.LogReceived += rows.Log;

@@ -20,7 +20,38 @@ internal sealed class StackRows(
     ResourceLoggerService loggers,
     ILogger<StackRows> logger)
 {
-    public async Task PublishAsync(StackStatus status)
+    private readonly System.Threading.Channels.Channel<StackStatus> _changes =
+        System.Threading.Channels.Channel.CreateUnbounded<StackStatus>(new() { SingleReader = true });
+    private int _publishing;
+
+    /// <summary>
+    /// Shows a stack's change on its rows, after every change before it: published one at a time, in
+    /// order, so a quick Starting → FailedToStart never ends on the row as Starting.
+    /// </summary>
+    public void Enqueue(StackStatus status)
+    {
+        _changes.Writer.TryWrite(status);
+        if (Interlocked.Exchange(ref _publishing, 1) == 0)
+        {
+            _ = Task.Run(async () =>
+            {
+                await foreach (var change in _changes.Reader.ReadAllAsync())
+                {
+                    try
+                    {
+                        await PublishAsync(change);
+                    }
+                    catch (Exception ex) when (ex is not OutOfMemoryException)
+                    {
+                        // One row that cannot be published must not stop the rows after it.
+                        logger.LogDebug(ex, "Publishing state of {Stack} failed", change.Name);
+                    }
+                }
+            });
+        }
+    }
+
+    private async Task PublishAsync(StackStatus status)
     {
         if (!run.Stacks.TryGetValue(status.Name, out var stack))
         {

@@ -1,0 +1,47 @@
+using System.Text.Json;
+using CliWrap;
+using CliWrap.Buffered;
+using Emulation.Tests.Infrastructure;
+
+namespace Emulation.Tests.EndToEnd;
+
+/// <summary>
+/// Cloudflare's official TypeScript/Node client (npm <c>cloudflare</c>, pinned in workers/) against
+/// the local API (Clients/cloudflare-client.mjs): accounts, KV namespaces with auto-pagination, D1
+/// create, get, query with parameters, delete, and the client's error for a database that is gone.
+/// </summary>
+[Collection(HarnessCollection.Name)]
+public sealed class CloudflareClientTests(HarnessFixture harness)
+{
+    [Fact]
+    public async Task The_official_client_lists_pages_creates_queries_and_deletes_as_at_Cloudflare()
+    {
+        var name = $"client-{Guid.NewGuid():N}"[..24];
+        var node = Cloudflare.Emulation.Runtime.NodeToolchain.PinnedNode(RepositoryPaths.Workers);
+        var result = await Cli.Wrap(File.Exists(node) ? node : "node")
+            .WithArguments([Path.Combine(AppContext.BaseDirectory, "Clients", "cloudflare-client.mjs")])
+            .WithEnvironmentVariables(new Dictionary<string, string?>
+            {
+                ["WORKERS_DIR"] = RepositoryPaths.Workers,
+                ["CF_API"] = harness.ControlPlane.BaseUrl.ToString().TrimEnd('/'),
+                ["CF_TOKEN"] = harness.ControlPlane.ApiToken,
+                ["CF_ACCOUNT"] = harness.ControlPlane.AccountId,
+                ["DB_NAME"] = name,
+            })
+            .WithValidation(CommandResultValidation.None)
+            .ExecuteBufferedAsync(new CancellationTokenSource(TimeSpan.FromMinutes(1)).Token);
+        Assert.True(result.ExitCode == 0, result.StandardOutput + result.StandardError);
+        var output = JsonDocument.Parse(result.StandardOutput).RootElement;
+
+        Assert.Equal([harness.ControlPlane.AccountId], output.GetProperty("accounts").EnumerateArray().Select(a => a.GetString()));
+        var titles = output.GetProperty("namespaces").EnumerateArray().Select(t => t.GetString()).ToList();
+        Assert.Contains($"{HarnessFixture.StackOf("account-1")}-cache", titles);
+        Assert.Equal(titles.Count, titles.Distinct().Count());
+        // One a page: the client went through every page, and no page twice.
+        Assert.True(titles.Count >= 2, string.Join(", ", titles));
+        Assert.Equal(name, output.GetProperty("created").GetProperty("name").GetString());
+        Assert.Equal(name, output.GetProperty("fetched").GetString());
+        Assert.Equal("hello from the official client", output.GetProperty("rows")[0].GetProperty("greeting").GetString());
+        Assert.Equal(404, output.GetProperty("missing").GetProperty("status").GetInt32());
+    }
+}
