@@ -211,7 +211,7 @@ public sealed partial class RuntimeHostProcess : IAsyncDisposable
                 _stderrTail.Dequeue();
             }
         }
-        // Node prints an engines warning for miniflare on Node 20; everything else deserves attention.
+        // Kept for the host's failure message (StderrTail); logged only at debug level, as Node's own warnings land here.
         _logger.LogDebug("runtime host stderr: {Line}", line);
     }
 

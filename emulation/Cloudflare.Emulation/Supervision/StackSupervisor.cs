@@ -57,10 +57,14 @@ public sealed class StackSupervisor : IAsyncDisposable
     /// under a second), or as it is when <paramref name="timeout"/> has passed; null for an unknown stack.
     /// Callers that would otherwise refuse a request to a reloading stack wait for it instead.
     /// </summary>
-    public async Task<StackStatus?> SettledAsync(string name, TimeSpan timeout, CancellationToken cancellationToken)
+    public Task<StackStatus?> SettledAsync(string name, TimeSpan timeout, CancellationToken cancellationToken) =>
+        WaitWhileAsync(name, state => state is StackState.Reloading, timeout, cancellationToken);
+
+    /// <summary>A stack's status once <paramref name="waitOut"/> no longer holds for its state, or after <paramref name="timeout"/>.</summary>
+    private async Task<StackStatus?> WaitWhileAsync(string name, Func<StackState, bool> waitOut, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var deadline = DateTime.UtcNow + timeout;
-        while (Find(name) is { State: StackState.Reloading } && DateTime.UtcNow < deadline)
+        while (Find(name) is { } status && waitOut(status.State) && DateTime.UtcNow < deadline)
         {
             await Task.Delay(25, cancellationToken);
         }
@@ -222,7 +226,8 @@ public sealed class StackSupervisor : IAsyncDisposable
         Get(name);
         for (var attempt = 1; ; attempt++)
         {
-            var status = await ServingAsync(name, cancellationToken);
+            // A data call waits out a start too (a restart under it), not only a reload.
+            var status = await WaitWhileAsync(name, state => state is StackState.Reloading or StackState.Starting, ReloadWait, cancellationToken);
             if (status is not { State: StackState.Running })
             {
                 throw new RuntimeHostException($"stack '{name}' is {status?.State.ToString().ToLowerInvariant() ?? "unknown"}");
@@ -240,17 +245,6 @@ public sealed class StackSupervisor : IAsyncDisposable
                 await Task.Delay(50, cancellationToken);
             }
         }
-    }
-
-    /// <summary>A stack's status once it is neither starting nor reloading, or after <see cref="ReloadWait"/>.</summary>
-    private async Task<StackStatus?> ServingAsync(string name, CancellationToken cancellationToken)
-    {
-        var deadline = DateTime.UtcNow + ReloadWait;
-        while (Find(name) is { State: StackState.Reloading or StackState.Starting } && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(25, cancellationToken);
-        }
-        return Find(name);
     }
 
     public async ValueTask DisposeAsync()
