@@ -8,6 +8,7 @@
 // (the module beside this one, written by the host for each stack).
 import { CONTROL_SECRET } from "./__emulator-control-secret.js";
 import { splitStatements } from "./__emulator-sql-statements.js";
+import { kvRoute, r2Route } from "./__emulator-control-storage.js";
 
 const encoder = new TextEncoder();
 const expected = encoder.encode(`Bearer ${CONTROL_SECRET}`);
@@ -26,16 +27,17 @@ export const emulatorControl = {
     const url = new URL(request.url);
     const r2 = url.pathname.match(/^\/r2\/([A-Za-z_][A-Za-z0-9_]*)\/list$/);
     if (r2) return listObjects(env[r2[1]], url.searchParams.get("prefix") ?? undefined);
-    const put = url.pathname.match(/^\/r2\/([A-Za-z_][A-Za-z0-9_]*)\/objects\/(.+)$/);
-    if (put && request.method === "PUT") {
-      const bucket = env[put[1]];
-      if (!bucket || typeof bucket.put !== "function") return Response.json({ error: "no such R2 binding" }, { status: 404 });
-      await bucket.put(decodeURIComponent(put[2]), await request.arrayBuffer());
-      return Response.json({ ok: true });
+    const storage = kvRoute(request, env, url) ?? r2Route(request, env, url);
+    if (storage) {
+      try {
+        return await storage;
+      } catch (error) {
+        return Response.json({ error: error.message }, { status: 400 });
+      }
     }
     const kv = url.pathname.match(/^\/kv\/([A-Za-z_][A-Za-z0-9_]*)\/entries$/);
     if (kv) return kvEntries(env[kv[1]]);
-    const match = url.pathname.match(/^\/d1\/([A-Za-z_][A-Za-z0-9_]*)\/(query|batch|sql|session|replication|migrations)$/);
+    const match = url.pathname.match(/^\/d1\/([A-Za-z_][A-Za-z0-9_]*)\/(query|batch|sql|session|replication|migrations|export)$/);
     if (!match) return Response.json({ error: "not found" }, { status: 404 });
     const db = env[match[1]];
     if (!db || typeof db.prepare !== "function") {
@@ -48,6 +50,7 @@ export const emulatorControl = {
       if (match[2] === "session") return await sessionQuery(db, body);
       if (match[2] === "migrations") return Response.json({ applied: await applyMigrations(db, body.migrations ?? []) });
       if (match[2] === "sql") return Response.json(await runSql(db, body));
+      if (match[2] === "export") return Response.json({ sql: await exportSql(db, body) });
       if (match[2] === "query") {
         const result = await db.prepare(body.sql).bind(...(body.params ?? [])).all();
         return Response.json(result);
@@ -64,13 +67,40 @@ export const emulatorControl = {
  * SQL of one or more statements, as D1's HTTP query API takes it: one statement with its
  * parameters, or several (no parameters) as one batch. An array of results either way.
  */
-async function runSql(db, { sql, params = [] }) {
+async function runSql(db, { sql, params = [], raw = false }) {
   const statements = splitStatements(typeof sql === "string" ? sql : "");
   if (statements.length === 0) throw new Error("sql: a statement is required");
-  if (statements.length === 1) return [await db.prepare(statements[0]).bind(...params).all()];
-  if (params.length > 0) throw new Error(`params: only a single statement takes parameters (this SQL has ${statements.length})`);
-  return db.batch(statements.map((statement) => db.prepare(statement)));
+  if (statements.length > 1 && params.length > 0) throw new Error(`params: only a single statement takes parameters (this SQL has ${statements.length})`);
+  const results = statements.length === 1
+    ? [await db.prepare(statements[0]).bind(...params).all()]
+    : await db.batch(statements.map((statement) => db.prepare(statement)));
+  return raw ? results.map(asRows) : results;
 }
+
+/**
+ * A result as D1's raw query answers it: column names and rows as arrays. The columns are read off
+ * the first row, so a result with no rows has none.
+ */
+function asRows({ results, ...rest }) {
+  const columns = results.length > 0 ? Object.keys(results[0]) : [];
+  return { ...rest, results: { columns, rows: results.map((row) => columns.map((column) => row[column])) } };
+}
+
+/**
+ * The database as SQL (schema, rows, or both; all tables or some), as `wrangler d1 export` writes it:
+ * Miniflare's D1 answers this pragma with the dump, as its own local export does. "All" is the
+ * database's own tables, indexes, triggers and views: not the emulator's replication log
+ * (_emulator_*), nor sqlite_sequence, whose rows would name the log.
+ */
+async function exportSql(db, { noSchema = false, noData = false, tables = [] }) {
+  const names = tables.length > 0 ? tables : (await db.prepare(OWN_SCHEMA).all()).results.map((r) => r.name);
+  // An empty list would mean every table to Miniflare: a database with nothing of its own dumps nothing.
+  if (names.length === 0) return "PRAGMA defer_foreign_keys=TRUE;";
+  const [statements] = await db.prepare("PRAGMA miniflare_d1_export(?,?,?);").bind(noSchema ? 1 : 0, noData ? 1 : 0, ...names).raw();
+  return statements.join("\n");
+}
+
+const OWN_SCHEMA = "SELECT name FROM sqlite_schema WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE '\\_emulator\\_%' ESCAPE '\\' AND tbl_name NOT LIKE '\\_emulator\\_%' ESCAPE '\\' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\'";
 
 /**
  * Applies the migrations ([{ name, sql }], in order) that wrangler's table d1_migrations does

@@ -92,6 +92,8 @@ class ReplicatedDatabase {
   }
 }
 
+const EXPORT_PRAGMA = "PRAGMA miniflare_d1_export(?,?,?);";
+
 class Session {
   #replication;
   constructor(replication, start) {
@@ -171,6 +173,9 @@ class Replication {
   // ---- execution ------------------------------------------------------------------------
 
   async execute(session, kind, statements, options) {
+    // Miniflare's D1 dumps the database for this pragma only when it arrives as a statement on its
+    // own (the harness's export; it changes nothing): it goes to the primary as it is.
+    if (statements.length === 1 && statements[0].sql === EXPORT_PRAGMA) return runOn(this.primary, kind, statements, options);
     await this.#init();
     if (session) await this.#checkStart(session);
     const writes = statements.some((s) => !isReadOnly(s.sql));

@@ -17,6 +17,7 @@ const CONTROL_ENTRYPOINT = "__emulatorControl";
 const CONTROL_MODULE = "__emulator-control.js";
 const CONTROL_SECRET_MODULE = "__emulator-control-secret.js";
 const CONTROL_SCRIPT = readFileSync(fileURLToPath(new URL("./control-entrypoint.js", import.meta.url)), "utf8");
+const CONTROL_STORAGE_SCRIPT = readFileSync(fileURLToPath(new URL("./control-storage.js", import.meta.url)), "utf8");
 const SQL_STATEMENTS_SCRIPT = readFileSync(fileURLToPath(new URL("./sql-statements.mjs", import.meta.url)), "utf8");
 // Every D1 binding is the emulator's replicated D1 (d1-replication.js) around the real database.
 const D1_WORKER = "emulator-d1";
@@ -506,6 +507,7 @@ function withControlEntrypoint(moduleName, script, controlSecret) {
     esModule(moduleName, script),
     esModule(CONTROL_MODULE, CONTROL_SCRIPT),
     esModule("__emulator-sql-statements.js", SQL_STATEMENTS_SCRIPT),
+    esModule("__emulator-control-storage.js", CONTROL_STORAGE_SCRIPT),
     esModule(CONTROL_SECRET_MODULE, `export const CONTROL_SECRET = ${JSON.stringify(controlSecret)};`),
   ];
 }

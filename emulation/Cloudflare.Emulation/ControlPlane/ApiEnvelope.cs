@@ -13,7 +13,7 @@ public sealed record ApiEnvelope(
     IReadOnlyList<ApiError> Errors,
     IReadOnlyList<string> Messages,
     object? Result,
-    [property: JsonPropertyName("result_info"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ResultInfo? ResultInfo = null);
+    [property: JsonPropertyName("result_info"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] object? ResultInfo = null);
 
 /// <summary>Where a page of a list is, as Cloudflare's paged lists say it.</summary>
 public sealed record ResultInfo(
@@ -22,6 +22,11 @@ public sealed record ResultInfo(
     [property: JsonPropertyName("count")] int Count,
     [property: JsonPropertyName("total_count")] int TotalCount,
     [property: JsonPropertyName("total_pages")] int TotalPages);
+
+/// <summary>Where a cursor-paged list (KV keys) is: the page's size and the cursor of the next page ("" after the last).</summary>
+public sealed record CursorInfo(
+    [property: JsonPropertyName("count")] int Count,
+    [property: JsonPropertyName("cursor")] string Cursor);
 
 /// <summary>
 /// Responses in Cloudflare's envelope. Error codes follow Cloudflare's families where we know them
@@ -48,6 +53,10 @@ public static class Api
 
     public static IResult Error(int status, int code, string message) =>
         Results.Json(new ApiEnvelope(false, [new ApiError(code, message)], [], null), statusCode: status);
+
+    /// <summary>A list paged by cursor, with its result_info.</summary>
+    public static IResult CursorPage(object items, int count, string cursor) =>
+        Results.Json(new ApiEnvelope(true, [], [], items, new CursorInfo(count, cursor)));
 
     public static IResult NotFound(string what) => Error(StatusCodes.Status404NotFound, UnknownObject, $"{what} not found");
 

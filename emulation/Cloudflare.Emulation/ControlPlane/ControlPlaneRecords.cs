@@ -13,9 +13,16 @@ public sealed record KvNamespaceRecord(string Id, string Title);
 public sealed record WorkerBindingRecord(string Type, string Name, string? Id = null, string? BucketName = null, string? Jurisdiction = null,
     string? NamespaceId = null, string? Text = null);
 
-/// <summary>An uploaded Worker script: its code is stored beside the state, its bindings here.</summary>
+/// <summary>
+/// An uploaded Worker script: its code is stored beside the state, its bindings here. Each upload
+/// (and each change of its secrets) is a new version, deployed at once to all its traffic.
+/// </summary>
 public sealed record WorkerScriptRecord(string Name, string MainModule, string CompatibilityDate, IReadOnlyList<string> CompatibilityFlags,
-    IReadOnlyList<WorkerBindingRecord> Bindings, DateTimeOffset CreatedOn, DateTimeOffset ModifiedOn, string Etag);
+    IReadOnlyList<WorkerBindingRecord> Bindings, DateTimeOffset CreatedOn, DateTimeOffset ModifiedOn, string Etag, string? VersionId = null)
+{
+    /// <summary>The version that serves (state files from before versions existed have none: the etag's first 32 hex digits stand in).</summary>
+    public string Version => VersionId ?? Guid.ParseExact(Etag[..32], "N").ToString();
+}
 
 /// <summary>Everything the control plane knows; persisted as one JSON file.</summary>
 public sealed record ControlPlaneSnapshot(
@@ -24,8 +31,12 @@ public sealed record ControlPlaneSnapshot(
     IReadOnlyList<KvNamespaceRecord> Namespaces,
     IReadOnlyList<WorkerScriptRecord> Scripts,
     IReadOnlyList<ApiTokenRecord>? Tokens = null,
-    IReadOnlyList<RegionalHostnameRecord>? RegionalHostnames = null)
+    IReadOnlyList<RegionalHostnameRecord>? RegionalHostnames = null,
+    IReadOnlyList<WorkerScriptRecord>? Versions = null)
 {
+    /// <summary>Versions uploaded (wrangler deploy's first step) and not deployed yet; their code is beside each script's.</summary>
+    public IReadOnlyList<WorkerScriptRecord> PendingVersions => Versions ?? [];
+
     public static readonly ControlPlaneSnapshot Empty = new([], [], [], [], [], []);
 
     /// <summary>Regional Services settings of the tenants' zone (none in state files from before they existed).</summary>

@@ -73,8 +73,9 @@ public sealed class ControlPlaneServer : IAsyncDisposable
 
         app.Use(async (context, next) =>
         {
-            // The S3 API authenticates with SigV4 (access keys), not with API bearer tokens.
-            if (context.Request.Path.StartsWithSegments(S3Endpoint.BasePath))
+            // The S3 API authenticates with SigV4 (access keys), not with API bearer tokens; a D1
+            // transfer's URL is its own permission, as a presigned URL is.
+            if (context.Request.Path.StartsWithSegments(S3Endpoint.BasePath) || context.Request.Path.StartsWithSegments(D1Transfers.BasePath))
             {
                 await next();
                 return;
@@ -136,10 +137,13 @@ public sealed class ControlPlaneServer : IAsyncDisposable
                 ? await next(context)
                 : Api.Error(StatusCodes.Status403Forbidden, Api.AuthenticationError, "Authentication error: this token is not for that account"));
         account.MapGet("", () => Api.Ok(accountRecord)).WithName("accounts.get");
-        ResourceEndpoints.Map(account, store, supervisor, deployer, residency);
+        var transfers = new D1Transfers(stateRoot);
+        transfers.Map(app);
+        ResourceEndpoints.Map(account, store, supervisor, deployer.Hosts, residency, transfers);
         ScriptEndpoints.Map(account, store, deployer, supervisor);
+        DeployEndpoints.Map(account, store, deployer);
         TokenEndpoints.Map(account, store, deployer);
-        S3Endpoint.Map(app, store, supervisor);
+        S3Endpoint.Map(app, store, supervisor, deployer.Hosts);
         ZoneEndpoints.Map(app, store, residency, zoneName);
         app.MapFallback(() => Api.Error(StatusCodes.Status404NotFound, 7000, "No route for that URI"));
 

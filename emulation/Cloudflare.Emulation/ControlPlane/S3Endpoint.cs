@@ -27,13 +27,13 @@ internal static partial class S3Endpoint
         "Connection", "Keep-Alive", "Transfer-Encoding", "Upgrade", "Proxy-Connection", "TE", "Trailer",
     };
 
-    public static void Map(IEndpointRouteBuilder app, ControlPlaneStore store, StackSupervisor supervisor)
+    public static void Map(IEndpointRouteBuilder app, ControlPlaneStore store, StackSupervisor supervisor, ResourceHosts hosts)
     {
-        app.Map(BasePath + "/{bucket}/{**key}", (HttpContext context, string bucket) => ForwardAsync(context, bucket, store, supervisor));
-        app.Map(BasePath + "/{bucket}", (HttpContext context, string bucket) => ForwardAsync(context, bucket, store, supervisor));
+        app.Map(BasePath + "/{bucket}/{**key}", (HttpContext context, string bucket) => ForwardAsync(context, bucket, store, supervisor, hosts));
+        app.Map(BasePath + "/{bucket}", (HttpContext context, string bucket) => ForwardAsync(context, bucket, store, supervisor, hosts));
     }
 
-    private static async Task ForwardAsync(HttpContext context, string bucket, ControlPlaneStore store, StackSupervisor supervisor)
+    private static async Task ForwardAsync(HttpContext context, string bucket, ControlPlaneStore store, StackSupervisor supervisor, ResourceHosts hosts)
     {
         var accessKey = AccessKeyOf(context.Request);
         var token = accessKey is null ? null : store.Snapshot.AllTokens.FirstOrDefault(t => t.Id == accessKey);
@@ -49,8 +49,9 @@ internal static partial class S3Endpoint
             await ErrorAsync(context, 403, "AccessDenied", "Access Denied");
             return;
         }
-        var script = store.Snapshot.Scripts.FirstOrDefault(s => s.Bindings.Any(b => b.Type == "r2_bucket" && b.BucketName == bucket));
-        if (script is null || await supervisor.SettledAsync(script.Name, Api.ReloadWait, context.RequestAborted) is not { State: StackState.Running, Url: { } url })
+        // Served by the stack of the Worker that binds the bucket, or by the bucket's own (R2 needs no Worker).
+        var server = await hosts.ServingAsync(ResourceRef.Bucket(bucket), context.RequestAborted);
+        if (await supervisor.SettledAsync(server.Stack, Api.ReloadWait, context.RequestAborted) is not { State: StackState.Running, Url: { } url })
         {
             await ErrorAsync(context, 503, "ServiceUnavailable", "The bucket is not served by a running Worker stack right now.");
             return;

@@ -67,54 +67,17 @@ public sealed class ScriptDeployer(ControlPlaneStore store, StackSupervisor supe
     /// <summary>Starts the stack that runs <paramref name="script"/>, or deploys its new code and bindings in place.</summary>
     public async Task<StackStatus> DeployAsync(WorkerScriptRecord script, CancellationToken cancellationToken)
     {
-        // A database is served by one stack at a time (two workerd on one SQLite file would contend):
-        // the script that binds it takes over from the database's own host.
-        foreach (var binding in script.Bindings.Where(b => b.Type == "d1"))
+        // A resource is served by one stack at a time (two workerd on one SQLite file would contend):
+        // the script that binds it takes over from the resource's own stack.
+        foreach (var resource in script.Bindings.Select(ResourceRef.Of).OfType<ResourceRef>())
         {
-            await StopDatabaseHostAsync(binding.Id!, cancellationToken);
+            await Hosts.StopAsync(resource, cancellationToken);
         }
         return await supervisor.RedeployStackAsync(Define(script), cancellationToken);
     }
 
-    /// <summary>The name of the stack that serves a database no script binds (D1 needs no Worker).</summary>
-    public static string DatabaseHostName(string databaseId) => $"d1-{databaseId}";
-
-    /// <summary>The binding name a database host gives its database.</summary>
-    public const string DatabaseHostBinding = "DB";
-
-    /// <summary>
-    /// Starts (once) a stack of its own for a database no script binds, so its data can be queried
-    /// through the API as at Cloudflare, where a database needs no Worker. Its Worker answers nothing.
-    /// </summary>
-    public async Task<string> ServeDatabaseAsync(D1DatabaseRecord database, CancellationToken cancellationToken)
-    {
-        var name = DatabaseHostName(database.Uuid);
-        if (supervisor.Find(name) is { State: StackState.Running })
-        {
-            return name;
-        }
-        var definition = new StackDefinition(name, DatabaseHostWorker,
-            D1: new Dictionary<string, string> { [DatabaseHostBinding] = database.Uuid },
-            R2: new Dictionary<string, string>(), Kv: new Dictionary<string, string>(), Vars: new Dictionary<string, string>(),
-            Script: new UploadedScript(DatabaseHostModule, DatabaseHostCompatibilityDate, []),
-            Persist: new StackPersistence(store.ResourceDirectory("d1", database.Uuid), null, null));
-        await supervisor.RedeployStackAsync(definition, cancellationToken);
-        return name;
-    }
-
-    /// <summary>Stops a database's own host, if it runs (a script binds the database now, or it is deleted).</summary>
-    public async Task StopDatabaseHostAsync(string databaseId, CancellationToken cancellationToken)
-    {
-        if (supervisor.Find(DatabaseHostName(databaseId)) is { State: not StackState.Stopped })
-        {
-            await supervisor.StopStackAsync(DatabaseHostName(databaseId), cancellationToken);
-        }
-    }
-
-    // Not "upload": a database host is not a deployed script, and gets no dashboard row of its own.
-    private const string DatabaseHostWorker = "d1-host";
-    private const string DatabaseHostCompatibilityDate = "2026-07-01";
-    private const string DatabaseHostModule = "export default { fetch() { return new Response(\"This stack only serves a D1 database to the Cloudflare API.\", { status: 404 }); } };";
+    /// <summary>The stacks that serve resources no script binds.</summary>
+    public ResourceHosts Hosts { get; } = new(store, supervisor);
 
     /// <summary>
     /// Deploys new code to every script whose name starts with <paramref name="prefix"/>, keeping
@@ -166,13 +129,9 @@ public sealed class ScriptDeployer(ControlPlaneStore store, StackSupervisor supe
 
     private StackDefinition Define(WorkerScriptRecord script)
     {
-        string? Folder(string type, Func<WorkerBindingRecord, string?> id) =>
-            script.Bindings.FirstOrDefault(b => b.Type == type) is { } b ? store.ResourceDirectory(type switch
-            {
-                "d1" => "d1",
-                "r2_bucket" => "r2",
-                _ => "kv",
-            }, id(b)!) : null;
+        string? Folder(string type) => script.Bindings.FirstOrDefault(b => b.Type == type) is { } binding && ResourceRef.Of(binding) is { } resource
+            ? store.ResourceDirectory(resource.Folder, resource.Id)
+            : null;
 
         return new StackDefinition(script.Name, "upload",
             D1: script.Bindings.Where(b => b.Type == "d1").ToDictionary(b => b.Name, b => b.Id!),
@@ -180,7 +139,7 @@ public sealed class ScriptDeployer(ControlPlaneStore store, StackSupervisor supe
             Kv: script.Bindings.Where(b => b.Type == "kv_namespace").ToDictionary(b => b.Name, b => b.NamespaceId!),
             Vars: script.Bindings.Where(b => b.Type is "plain_text" or "secret_text").ToDictionary(b => b.Name, b => b.Text ?? ""),
             Script: new UploadedScript(File.ReadAllText(store.ScriptPath(script.Name)), script.CompatibilityDate, script.CompatibilityFlags),
-            Persist: new StackPersistence(Folder("d1", b => b.Id), Folder("r2_bucket", b => b.BucketName), Folder("kv_namespace", b => b.NamespaceId)),
+            Persist: new StackPersistence(Folder("d1"), Folder("r2_bucket"), Folder("kv_namespace")),
             R2Credentials: S3CredentialsFor(script));
     }
 
@@ -190,11 +149,17 @@ public sealed class ScriptDeployer(ControlPlaneStore store, StackSupervisor supe
         var credentials = new Dictionary<string, S3Credentials>(StringComparer.Ordinal);
         foreach (var bucket in script.Bindings.Where(b => b.Type == "r2_bucket").Select(b => b.BucketName!))
         {
-            if (store.Snapshot.AllTokens.Where(t => t.Bucket == bucket).MaxBy(t => t.IssuedOn) is { } token)
+            foreach (var (name, key) in S3CredentialsOf(store, bucket))
             {
-                credentials[bucket] = new S3Credentials(token.Id, token.SecretAccessKey);
+                credentials[name] = key;
             }
         }
         return credentials;
     }
+
+    /// <summary>The newest token issued for a bucket, as the S3 credentials its stack accepts (none before a token is issued).</summary>
+    internal static Dictionary<string, S3Credentials> S3CredentialsOf(ControlPlaneStore store, string bucket) =>
+        store.Snapshot.AllTokens.Where(t => t.Bucket == bucket).MaxBy(t => t.IssuedOn) is { } token
+            ? new() { [bucket] = new S3Credentials(token.Id, token.SecretAccessKey) }
+            : [];
 }

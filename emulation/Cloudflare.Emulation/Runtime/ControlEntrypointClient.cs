@@ -16,9 +16,17 @@ internal sealed class ControlEntrypointClient(HttpClient http)
     public Task<JsonElement> BatchAsync(StackControl control, string binding, IReadOnlyList<(string Sql, IReadOnlyList<object?> Params)> statements, CancellationToken cancellationToken) =>
         SendAsync(control, HttpMethod.Post, $"d1/{binding}/batch", new { statements = Statements(statements) }, "D1 batch", cancellationToken);
 
-    /// <summary>SQL of one statement (with parameters) or several (as one batch), split by the stack (sql-statements.mjs): an array of results.</summary>
-    public Task<JsonElement> RunSqlAsync(StackControl control, string binding, string sql, IReadOnlyList<object?> parameters, CancellationToken cancellationToken) =>
-        SendAsync(control, HttpMethod.Post, $"d1/{binding}/sql", new { sql, @params = parameters }, "D1 query", cancellationToken);
+    /// <summary>
+    /// SQL of one statement (with parameters) or several (as one batch), split by the stack
+    /// (sql-statements.mjs): an array of results; with raw, each result's rows as arrays under its
+    /// column names, as D1's raw query answers.
+    /// </summary>
+    public Task<JsonElement> RunSqlAsync(StackControl control, string binding, string sql, IReadOnlyList<object?> parameters, bool raw, CancellationToken cancellationToken) =>
+        SendAsync(control, HttpMethod.Post, $"d1/{binding}/sql", new { sql, @params = parameters, raw }, "D1 query", cancellationToken);
+
+    /// <summary>The database as SQL statements (Miniflare's D1 export): its schema, its rows or both, of every table or some.</summary>
+    public Task<JsonElement> ExportSqlAsync(StackControl control, string binding, bool noSchema, bool noData, IReadOnlyList<string> tables, CancellationToken cancellationToken) =>
+        SendAsync(control, HttpMethod.Post, $"d1/{binding}/export", new { noSchema, noData, tables }, "D1 export", cancellationToken);
 
     public Task<JsonElement> SessionAsync(StackControl control, string binding, string? bookmark, IReadOnlyList<(string Sql, IReadOnlyList<object?> Params)> statements, CancellationToken cancellationToken) =>
         SendAsync(control, HttpMethod.Post, $"d1/{binding}/session", new { bookmark, statements = Statements(statements) }, "D1 session", cancellationToken);
@@ -35,8 +43,41 @@ internal sealed class ControlEntrypointClient(HttpClient http)
     public Task<JsonElement> ListR2Async(StackControl control, string binding, string? prefix, CancellationToken cancellationToken) =>
         SendAsync(control, HttpMethod.Get, $"r2/{binding}/list" + (prefix is null ? "" : "?prefix=" + Uri.EscapeDataString(prefix)), null, "R2 list", cancellationToken);
 
+    /// <summary>
+    /// A request whose answer the caller reads (bytes, not JSON). Errors are the caller's to read too,
+    /// except that no answer, or another stack's, is a <see cref="ControlEntrypointUnreachableException"/>.
+    /// </summary>
+    public async Task<HttpResponseMessage> SendAsync(StackControl control, HttpMethod method, string pathAndQuery, HttpContent? content, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(method, new Uri(control.Url, pathAndQuery)) { Content = content };
+        request.Headers.Authorization = new("Bearer", control.Secret);
+        var response = await SendOnceAsync(request, "storage request", cancellationToken);
+        if (response.StatusCode == System.Net.HttpStatusCode.Unauthorized)
+        {
+            response.Dispose();
+            throw new ControlEntrypointUnreachableException("storage request", "the entrypoint there belongs to another stack", nothingRan: true);
+        }
+        return response;
+    }
+
     private static object[] Statements(IReadOnlyList<(string Sql, IReadOnlyList<object?> Params)> statements) =>
         [.. statements.Select(s => new { sql = s.Sql, @params = s.Params })];
+
+    private async Task<HttpResponseMessage> SendOnceAsync(HttpRequestMessage request, string what, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        }
+        catch (HttpRequestException ex)
+        {
+            throw new ControlEntrypointUnreachableException(what, ex.Message, nothingRan: ex.HttpRequestError == HttpRequestError.ConnectionError, ex);
+        }
+        catch (TaskCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new RuntimeHostException($"{what}: the stack did not answer within {http.Timeout.TotalSeconds:0} s ({ex.Message})");
+        }
+    }
 
     /// <summary>The entrypoint's JSON answer; an answer of 400 or more is a <see cref="RuntimeHostException"/> naming what failed.</summary>
     private async Task<JsonElement> SendAsync(StackControl control, HttpMethod method, string path, object? body, string what, CancellationToken cancellationToken)
@@ -47,20 +88,7 @@ internal sealed class ControlEntrypointClient(HttpClient http)
         {
             request.Content = JsonContent.Create(body, options: HostJson.Options);
         }
-        HttpResponseMessage sent;
-        try
-        {
-            sent = await http.SendAsync(request, cancellationToken);
-        }
-        catch (HttpRequestException ex)
-        {
-            throw new ControlEntrypointUnreachableException(what, ex.Message, nothingRan: ex.HttpRequestError == HttpRequestError.ConnectionError, ex);
-        }
-        catch (TaskCanceledException ex) when (!cancellationToken.IsCancellationRequested)
-        {
-            throw new RuntimeHostException($"{what}: the stack did not answer within {http.Timeout.TotalSeconds:0} s ({ex.Message})");
-        }
-        using var response = sent;
+        using var response = await SendOnceAsync(request, what, cancellationToken);
         if (response.StatusCode == System.Net.HttpStatusCode.Unauthorized)
         {
             // Another stack's entrypoint now listens where this one did (a restart moved it): not ours.

@@ -137,8 +137,14 @@ public sealed class StackSupervisor : IAsyncDisposable
     /// Runs SQL as D1's HTTP query API takes it: one statement with its parameters, or several (no
     /// parameters) as one batch; an array of results.
     /// </summary>
-    public Task<JsonElement> RunD1SqlAsync(string name, string binding, string sql, IReadOnlyList<object?> parameters, CancellationToken cancellationToken) =>
-        OnControlAsync(name, control => _control.RunSqlAsync(control, binding, sql, parameters, cancellationToken), cancellationToken);
+    public Task<JsonElement> RunD1SqlAsync(string name, string binding, string sql, IReadOnlyList<object?> parameters, CancellationToken cancellationToken,
+        bool raw = false) =>
+        OnControlAsync(name, control => _control.RunSqlAsync(control, binding, sql, parameters, raw, cancellationToken), cancellationToken);
+
+    /// <summary>A stack's D1 database as SQL (schema and rows), as <c>wrangler d1 export</c> writes it.</summary>
+    public async Task<string> ExportD1Async(string name, string binding, bool noSchema, bool noData, IReadOnlyList<string> tables, CancellationToken cancellationToken) =>
+        (await OnControlAsync(name, control => _control.ExportSqlAsync(control, binding, noSchema, noData, tables, cancellationToken), cancellationToken))
+            .GetProperty("sql").GetString() ?? "";
 
     /// <summary>Runs statements against a stack's D1 binding as one batch (one transaction).</summary>
     public Task<JsonElement> BatchD1Async(string name, string binding, IReadOnlyList<(string Sql, IReadOnlyList<object?> Params)> statements,
@@ -213,6 +219,14 @@ public sealed class StackSupervisor : IAsyncDisposable
     public Task<JsonElement> ListR2Async(string name, string binding, CancellationToken cancellationToken, string? prefix = null) =>
         OnControlAsync(name, control => _control.ListR2Async(control, binding, prefix, cancellationToken), cancellationToken);
 
+    /// <summary>
+    /// Sends a request to a stack's control entrypoint and hands back its answer unread, for bodies
+    /// that are bytes rather than JSON (KV values, R2 objects). The caller disposes the answer.
+    /// </summary>
+    public Task<HttpResponseMessage> SendToControlAsync(string name, HttpMethod method, string pathAndQuery, HttpContent? content,
+        CancellationToken cancellationToken) =>
+        OnControlAsync(name, control => _control.SendAsync(control, method, pathAndQuery, content, cancellationToken), cancellationToken);
+
     /// <summary>How long a data call waits out a stack's start or reload (well under a second, usually).</summary>
     private static readonly TimeSpan ReloadWait = TimeSpan.FromSeconds(30);
 
@@ -221,7 +235,7 @@ public sealed class StackSupervisor : IAsyncDisposable
     /// entrypoint (the stack restarted under it, and its entrypoint moved) is sent once more, to
     /// where the stack announced it since; one that may have run is not.
     /// </summary>
-    private async Task<JsonElement> OnControlAsync(string name, Func<StackControl, Task<JsonElement>> call, CancellationToken cancellationToken)
+    private async Task<T> OnControlAsync<T>(string name, Func<StackControl, Task<T>> call, CancellationToken cancellationToken)
     {
         Get(name);
         for (var attempt = 1; ; attempt++)

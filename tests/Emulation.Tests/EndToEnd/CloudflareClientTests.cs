@@ -8,7 +8,8 @@ namespace Emulation.Tests.EndToEnd;
 /// <summary>
 /// Cloudflare's official TypeScript/Node client (npm <c>cloudflare</c>, pinned in workers/) against
 /// the local API (Clients/cloudflare-client.mjs): accounts, KV namespaces with auto-pagination, D1
-/// create, get, query with parameters, delete, and the client's error for a database that is gone.
+/// create, get, query with parameters, raw, delete, and the client's error for a database that is
+/// gone; KV values and bulk writes, reads and deletes, and keys paged by cursor.
 /// </summary>
 [Collection(HarnessCollection.Name)]
 public sealed class CloudflareClientTests(HarnessFixture harness)
@@ -43,5 +44,19 @@ public sealed class CloudflareClientTests(HarnessFixture harness)
         Assert.Equal(name, output.GetProperty("fetched").GetString());
         Assert.Equal("hello from the official client", output.GetProperty("rows")[0].GetProperty("greeting").GetString());
         Assert.Equal(404, output.GetProperty("missing").GetProperty("status").GetInt32());
+        var raw = output.GetProperty("raw")[0];
+        Assert.Equal(["one", "two"], raw.GetProperty("columns").EnumerateArray().Select(c => c.GetString()));
+        Assert.Equal("[[1,\"two\"]]", raw.GetProperty("rows").GetRawText());
+
+        var kv = output.GetProperty("kv");
+        Assert.Equal("hello kv", kv.GetProperty("value").GetString());
+        // 26 keys, 10 a page: the client followed the cursor through three pages, each key once.
+        var listed = kv.GetProperty("listed").EnumerateArray().Select(k => k.GetString()).ToList();
+        Assert.Equal(26, listed.Count);
+        Assert.Equal(26, listed.Distinct().Count());
+        Assert.Contains("a key/with+chars", listed);
+        Assert.Equal("value 24", kv.GetProperty("bulkRead").GetProperty("bulk-24").GetString());
+        Assert.Equal(JsonValueKind.Null, kv.GetProperty("bulkRead").GetProperty("absent").ValueKind);
+        Assert.Empty(kv.GetProperty("left").EnumerateArray());
     }
 }

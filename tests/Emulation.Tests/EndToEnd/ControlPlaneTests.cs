@@ -203,7 +203,7 @@ public sealed class ControlPlaneTests(HarnessFixture harness) : IAsyncLifetime
     {
         var db = (await CallAsync(HttpMethod.Post, $"{Account}/d1/database", new { name = Unique("workerless"), jurisdiction = "eu" })).Envelope
             .GetProperty("result").GetProperty("uuid").GetString()!;
-        var host = Cloudflare.Emulation.ControlPlane.ScriptDeployer.DatabaseHostName(db);
+        var host = Cloudflare.Emulation.ControlPlane.ResourceHosts.HostName(Cloudflare.Emulation.ControlPlane.ResourceRef.Database(db));
         var script = Unique("binds-later");
         try
         {
