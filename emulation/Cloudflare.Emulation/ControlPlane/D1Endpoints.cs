@@ -81,7 +81,7 @@ internal static class D1Endpoints
         var parameters = body.Value.TryGetProperty("params", out var p) && p.ValueKind == JsonValueKind.Array
             ? p.EnumerateArray().Select(ResourceEndpoints.Scalar).ToList()
             : [];
-        return await OnDatabaseAsync(id, supervisor, hosts, ct, async server =>
+        return await OnDatabaseAsync(id, "sql", supervisor, hosts, ct, async server =>
             Api.Ok(await supervisor.RunD1SqlAsync(server.Stack, server.Binding, sql, parameters, ct, raw)));
     }
 
@@ -106,7 +106,7 @@ internal static class D1Endpoints
         var tables = options.ValueKind == JsonValueKind.Object && options.TryGetProperty("tables", out var t) && t.ValueKind == JsonValueKind.Array
             ? t.EnumerateArray().Select(x => x.GetString() ?? "").ToList()
             : [];
-        return await OnDatabaseAsync(id, supervisor, hosts, ct, async server =>
+        return await OnDatabaseAsync(id, "dump_options", supervisor, hosts, ct, async server =>
         {
             var sql = await supervisor.ExportD1Async(server.Stack, server.Binding, Flag("no_schema"), Flag("no_data"), tables, ct);
             var name = await transfers.KeepExportAsync(sql, ct);
@@ -148,7 +148,7 @@ internal static class D1Endpoints
                 {
                     return Api.Invalid($"filename: nothing was uploaded as '{filename}' within the hour (start again with action 'init')");
                 }
-                return await OnDatabaseAsync(id, supervisor, hosts, ct, async server =>
+                return await OnDatabaseAsync(id, "filename", supervisor, hosts, ct, async server =>
                 {
                     var clock = Stopwatch.StartNew();
                     var results = await supervisor.RunD1SqlAsync(server.Stack, server.Binding, sql, [], ct);
@@ -175,8 +175,8 @@ internal static class D1Endpoints
         }
     }
 
-    /// <summary>Runs <paramref name="call"/> on the stack that serves the database, once it is running; a SQL error is a 400 naming it.</summary>
-    private static async Task<IResult> OnDatabaseAsync(string id, StackSupervisor supervisor, ResourceHosts hosts,
+    /// <summary>Runs <paramref name="call"/> on the stack that serves the database, once it is running; a SQL error is a 400 naming <paramref name="field"/>.</summary>
+    private static async Task<IResult> OnDatabaseAsync(string id, string field, StackSupervisor supervisor, ResourceHosts hosts,
         CancellationToken ct, Func<ResourceServer, Task<IResult>> call)
     {
         var server = await hosts.ServingAsync(ResourceRef.Database(id), ct);
@@ -191,7 +191,7 @@ internal static class D1Endpoints
         }
         catch (Runtime.RuntimeHostException ex)
         {
-            return Api.Invalid(ex.Message);
+            return Api.Invalid($"{field}: {ex.Message}");
         }
     }
 

@@ -31,9 +31,12 @@ internal static partial class S3Endpoint
     {
         app.Map(BasePath + "/{bucket}/{**key}", (HttpContext context, string bucket) => ForwardAsync(context, bucket, store, supervisor, hosts));
         app.Map(BasePath + "/{bucket}", (HttpContext context, string bucket) => ForwardAsync(context, bucket, store, supervisor, hosts));
+        // ListBuckets: served by the stack of the key's own bucket, whose S3 lists the buckets these
+        // credentials open — that one only, as a key here is a token for one bucket.
+        app.Map(BasePath, (HttpContext context) => ForwardAsync(context, null, store, supervisor, hosts));
     }
 
-    private static async Task ForwardAsync(HttpContext context, string bucket, ControlPlaneStore store, StackSupervisor supervisor, ResourceHosts hosts)
+    private static async Task ForwardAsync(HttpContext context, string? requested, ControlPlaneStore store, StackSupervisor supervisor, ResourceHosts hosts)
     {
         var accessKey = AccessKeyOf(context.Request);
         var token = accessKey is null ? null : store.Snapshot.AllTokens.FirstOrDefault(t => t.Id == accessKey);
@@ -42,6 +45,7 @@ internal static partial class S3Endpoint
             await ErrorAsync(context, 403, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.");
             return;
         }
+        var bucket = requested ?? token.Bucket;
         // The key opens its own bucket only — also as the source of a copy.
         var copySource = Uri.UnescapeDataString(context.Request.Headers["x-amz-copy-source"].FirstOrDefault() ?? "").TrimStart('/');
         if (token.Bucket != bucket || (copySource.Length > 0 && copySource.Split('/')[0] != token.Bucket))

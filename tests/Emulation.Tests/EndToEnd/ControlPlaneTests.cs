@@ -327,4 +327,59 @@ public sealed class ControlPlaneTests(HarnessFixture harness) : IAsyncLifetime
 
         Assert.Equal("pong /ping", await harness.Http.GetStringAsync(harness.Supervisor.Find(caller)!.Url));
     }
+
+    [Fact]
+    public async Task Bad_input_to_the_kv_r2_d1_and_deploy_routes_is_refused_naming_the_field_and_changes_nothing()
+    {
+        var ns = (await CallAsync(HttpMethod.Post, $"{Account}/storage/kv/namespaces", new { title = Unique("bad-kv") })).Envelope.GetProperty("result").GetProperty("id").GetString();
+        var db = (await CallAsync(HttpMethod.Post, $"{Account}/d1/database", new { name = Unique("bad-d1"), jurisdiction = "eu" })).Envelope.GetProperty("result").GetProperty("uuid").GetString();
+        var bucket = Unique("bad-r2");
+        _buckets.Add(bucket);
+        await CallAsync(HttpMethod.Post, $"{Account}/r2/buckets", new { name = bucket }, jurisdiction: "eu");
+        var script = Unique("bad-deploy");
+        Assert.Equal(HttpStatusCode.OK, (await UploadScriptAsync(script, "export default { fetch() { return new Response('ok'); } };", [])).Status);
+        try
+        {
+            async Task Refused(HttpStatusCode status, string field, HttpMethod method, string path, object? body = null, HttpContent? content = null, string? jurisdiction = null)
+            {
+                var (code, envelope) = await CallAsync(method, path, body, content: content, jurisdiction: jurisdiction);
+                Assert.Equal(status, code);
+                Assert.False(envelope.GetProperty("success").GetBoolean());
+                Assert.Contains(field, envelope.GetProperty("errors")[0].GetProperty("message").GetString());
+            }
+            var kv = $"{Account}/storage/kv/namespaces/{ns}";
+            await Refused(HttpStatusCode.BadRequest, "key", HttpMethod.Put, $"{kv}/values/{new string('k', 513)}", content: new StringContent("v"));
+            await Refused(HttpStatusCode.BadRequest, "expiration_ttl", HttpMethod.Put, $"{kv}/values/k?expiration_ttl=5", content: new StringContent("v"));
+            await Refused(HttpStatusCode.BadRequest, "[1].value", HttpMethod.Put, $"{kv}/bulk", new object[] { new { key = "a", value = "1" }, new { key = "b" } });
+            await Refused(HttpStatusCode.BadRequest, "keys", HttpMethod.Post, $"{kv}/bulk/get", new { keys = Array.Empty<string>() });
+            await Refused(HttpStatusCode.BadRequest, "limit", HttpMethod.Get, $"{kv}/keys?limit=5");
+            await Refused(HttpStatusCode.NotFound, "namespace", HttpMethod.Get, $"{Account}/storage/kv/namespaces/{Guid.NewGuid():N}/values/k");
+            // Nothing of the refused writes landed.
+            Assert.Empty((await CallAsync(HttpMethod.Get, $"{kv}/keys")).Envelope.GetProperty("result").EnumerateArray());
+
+            var objects = $"{Account}/r2/buckets/{bucket}/objects";
+            await Refused(HttpStatusCode.NotFound, "bucket does not exist", HttpMethod.Put, $"{objects}/k", content: new StringContent("v"));
+            await Refused(HttpStatusCode.BadRequest, "key", HttpMethod.Put, $"{objects}/{new string('k', 1025)}", content: new StringContent("v"), jurisdiction: "eu");
+
+            var d1 = $"{Account}/d1/database/{db}";
+            await Refused(HttpStatusCode.BadRequest, "output_format", HttpMethod.Post, $"{d1}/export", new { });
+            await Refused(HttpStatusCode.BadRequest, "filename", HttpMethod.Post, $"{d1}/import", new { action = "ingest", filename = "never-uploaded.sql" });
+            await Refused(HttpStatusCode.BadRequest, "action", HttpMethod.Post, $"{d1}/import", new { action = "upload" });
+            await Refused(HttpStatusCode.BadRequest, "sql", HttpMethod.Post, $"{d1}/raw", new { sql = "SELEC nonsense" });
+
+            var worker = $"{Account}/workers/scripts/{script}";
+            var version = (await CallAsync(HttpMethod.Get, $"{worker}/deployments")).Envelope.GetProperty("result").GetProperty("deployments")[0].GetProperty("id").GetString();
+            await Refused(HttpStatusCode.BadRequest, "versions", HttpMethod.Post, $"{worker}/deployments",
+                new { strategy = "percentage", versions = new[] { new { version_id = version, percentage = 50 }, new { version_id = version, percentage = 50 } } });
+            await Refused(HttpStatusCode.BadRequest, "text", HttpMethod.Put, $"{worker}/secrets", new { name = "API_KEY" });
+            await Refused(HttpStatusCode.NotFound, "secret", HttpMethod.Delete, $"{worker}/secrets/NEVER_SET");
+            await Refused(HttpStatusCode.NotFound, "Worker does not exist", HttpMethod.Get, $"{Account}/workers/services/{Unique("never-deployed")}");
+            Assert.Empty((await CallAsync(HttpMethod.Get, $"{worker}/secrets")).Envelope.GetProperty("result").EnumerateArray());
+        }
+        finally
+        {
+            await CallAsync(HttpMethod.Delete, $"{Account}/storage/kv/namespaces/{ns}");
+            await CallAsync(HttpMethod.Delete, $"{Account}/d1/database/{db}");
+        }
+    }
 }

@@ -91,6 +91,23 @@ public sealed class R2S3ApiTests(HarnessFixture harness)
     }
 
     [Fact]
+    public async Task ListBuckets_shows_the_keys_own_bucket_and_no_other_tenants()
+    {
+        var credentials = await CredentialsAsync("account-1");
+        var other = await CredentialsAsync("account-2");
+        using var s3 = Client(credentials);
+
+        var buckets = await s3.ListBucketsAsync();
+
+        Assert.Equal([credentials.Bucket], buckets.Buckets.Select(b => b.BucketName));
+        Assert.NotEqual(other.Bucket, credentials.Bucket);
+        // A wrong secret for the same key id lists nothing: the signature is checked.
+        using var forged = Client(credentials, secret: other.SecretAccessKey);
+        var refused = await Assert.ThrowsAsync<AmazonS3Exception>(() => forged.ListBucketsAsync());
+        Assert.Equal("SignatureDoesNotMatch", refused.ErrorCode);
+    }
+
+    [Fact]
     public async Task A_signed_content_type_on_a_request_without_a_body_is_kept_for_multipart_uploads_and_copies()
     {
         var credentials = await CredentialsAsync("account-1");
