@@ -56,6 +56,8 @@ public sealed class ResourceHosts(ControlPlaneStore store, StackSupervisor super
     // Not "upload": a resource host is not a deployed script, and gets no dashboard row of its own.
     private const string Worker = "resource-host";
     private const string CompatibilityDate = "2026-07-01";
+    private readonly SemaphoreSlim _starting = new(1, 1);
+
     private const string Module = "export default { fetch() { return new Response(\"This stack only serves a resource to the Cloudflare API.\", { status: 404 }); } };";
 
     /// <summary>
@@ -91,9 +93,19 @@ public sealed class ResourceHosts(ControlPlaneStore store, StackSupervisor super
             return bound;
         }
         var name = HostName(resource);
-        if (supervisor.Find(name) is not { State: StackState.Running })
+        // One start at a time: two first calls at once would otherwise start the stack twice, the
+        // second restarting it under the first.
+        await _starting.WaitAsync(cancellationToken);
+        try
         {
-            await supervisor.RedeployStackAsync(Define(name, resource), cancellationToken);
+            if (supervisor.Find(name) is not { State: StackState.Running })
+            {
+                await supervisor.RedeployStackAsync(Define(name, resource), cancellationToken);
+            }
+        }
+        finally
+        {
+            _starting.Release();
         }
         return new ResourceServer(name, Binding);
     }

@@ -53,6 +53,11 @@ internal static partial class S3Endpoint
             await ErrorAsync(context, 403, "AccessDenied", "Access Denied");
             return;
         }
+        if (store.Snapshot.Buckets.All(b => b.Name != bucket))
+        {
+            await ErrorAsync(context, 404, "NoSuchBucket", "The specified bucket does not exist.");
+            return;
+        }
         // Served by the stack of the Worker that binds the bucket, or by the bucket's own (R2 needs no Worker).
         var server = await hosts.ServingAsync(ResourceRef.Bucket(bucket), context.RequestAborted);
         if (await supervisor.SettledAsync(server.Stack, Api.ReloadWait, context.RequestAborted) is not { State: StackState.Running, Url: { } url })
