@@ -119,7 +119,8 @@ async function readObject(bucket, key) {
   object.writeHttpMetadata(headers);
   headers.set("etag", object.httpEtag);
   headers.set("last-modified", object.uploaded.toUTCString());
-  return new Response(object.body, { headers });
+  // The bytes as stored: an object stored gzip-encoded is not encoded a second time on the way out.
+  return new Response(object.body, { headers, encodeBody: "manual" });
 }
 
 const HTTP_METADATA = {

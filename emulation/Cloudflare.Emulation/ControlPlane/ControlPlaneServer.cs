@@ -105,7 +105,7 @@ public sealed class ControlPlaneServer : IAsyncDisposable
         app.MapPost("/__emulator/faults", async (HttpRequest request) =>
         {
             var body = await ResourceEndpoints.ReadJsonAsync(request);
-            if (body is null || !body.Value.TryGetProperty("operation", out var op) || op.GetString() is not { Length: > 0 } operation)
+            if (body is null || !body.Value.TryGetProperty("operation", out var op) || op.Text() is not { Length: > 0 } operation)
             {
                 return Api.Invalid("operation: the API operation to fail is required, e.g. d1.create");
             }

@@ -20,7 +20,7 @@ internal static class D1Endpoints
         account.MapPost("/d1/database", async (HttpRequest request) =>
         {
             var body = await ResourceEndpoints.ReadJsonAsync(request);
-            if (body is null || !body.Value.TryGetProperty("name", out var nameElement) || nameElement.GetString() is not { Length: > 0 } name)
+            if (body is null || !body.Value.TryGetProperty("name", out var nameElement) || nameElement.Text() is not { Length: > 0 } name)
             {
                 return Api.Invalid("name: a database name is required");
             }
@@ -28,7 +28,7 @@ internal static class D1Endpoints
             {
                 return Api.Invalid("name: lowercase letters, digits, '-' and '_', at most 64 characters");
             }
-            var jurisdiction = body.Value.TryGetProperty("jurisdiction", out var j) ? j.GetString() : null;
+            var jurisdiction = body.Value.TryGetProperty("jurisdiction", out var j) ? j.Text() : null;
             if (jurisdiction is not (null or "eu" or "fedramp"))
             {
                 return Api.Invalid($"jurisdiction: '{jurisdiction}' is not a D1 jurisdiction (eu, fedramp)");
@@ -74,7 +74,7 @@ internal static class D1Endpoints
             return Api.NotFound($"database {id}");
         }
         var body = await ResourceEndpoints.ReadJsonAsync(request);
-        if (body is null || !body.Value.TryGetProperty("sql", out var sqlElement) || sqlElement.GetString() is not { Length: > 0 } sql)
+        if (body is null || !body.Value.TryGetProperty("sql", out var sqlElement) || sqlElement.Text() is not { Length: > 0 } sql)
         {
             return Api.Invalid("sql: a statement is required");
         }
@@ -97,19 +97,23 @@ internal static class D1Endpoints
             return Api.NotFound($"database {id}");
         }
         var body = await ResourceEndpoints.ReadJsonAsync(request);
-        if (body is null || !body.Value.TryGetProperty("output_format", out var format) || format.GetString() != "polling")
+        if (body is null || !body.Value.TryGetProperty("output_format", out var format) || format.Text() != "polling")
         {
             return Api.Invalid("output_format: 'polling' is the only export format");
         }
         var options = body.Value.TryGetProperty("dump_options", out var o) && o.ValueKind == JsonValueKind.Object ? o : default;
         bool Flag(string name) => options.ValueKind == JsonValueKind.Object && options.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.True;
         var tables = options.ValueKind == JsonValueKind.Object && options.TryGetProperty("tables", out var t) && t.ValueKind == JsonValueKind.Array
-            ? t.EnumerateArray().Select(x => x.GetString() ?? "").ToList()
+            ? t.EnumerateArray().Select(x => x.Text()).ToList()
             : [];
+        if (tables.Any(name => name is not { Length: > 0 }))
+        {
+            return Api.Invalid("dump_options.tables: table names, as strings");
+        }
         return await OnDatabaseAsync(id, "dump_options", supervisor, hosts, ct, async server =>
         {
-            var sql = await supervisor.ExportD1Async(server.Stack, server.Binding, Flag("no_schema"), Flag("no_data"), tables, ct);
-            var name = await transfers.KeepExportAsync(sql, ct);
+            var sql = await supervisor.ExportD1Async(server.Stack, server.Binding, Flag("no_schema"), Flag("no_data"), tables!, ct);
+            var name = await transfers.KeepExportAsync(id, sql, ct);
             return Api.Ok(new
             {
                 success = true,
@@ -134,17 +138,17 @@ internal static class D1Endpoints
             return Api.NotFound($"database {id}");
         }
         var body = await ResourceEndpoints.ReadJsonAsync(request);
-        var action = body is { } b && b.TryGetProperty("action", out var a) ? a.GetString() : null;
+        var action = body is { } b && b.TryGetProperty("action", out var a) ? a.Text() : null;
         switch (action)
         {
             case "init":
-                var name = D1Transfers.NewName();
+                var name = transfers.IssueImport(id);
                 return Api.Ok(new { success = true, type = "import", filename = name, upload_url = transfers.UrlOf(request, name) });
             case "poll":
                 return Api.Ok(new { success = true, type = "import", status = "complete", at_bookmark = "", messages = Array.Empty<string>(), result = (object?)null });
             case "ingest":
-                var filename = body!.Value.TryGetProperty("filename", out var f) ? f.GetString() ?? "" : "";
-                if (await transfers.ReadAsync(filename, ct) is not { } sql)
+                var filename = body!.Value.TryGetProperty("filename", out var f) ? f.Text() ?? "" : "";
+                if (await transfers.ReadImportAsync(filename, id, ct) is not { } sql)
                 {
                     return Api.Invalid($"filename: nothing was uploaded as '{filename}' within the hour (start again with action 'init')");
                 }
@@ -179,7 +183,15 @@ internal static class D1Endpoints
     private static async Task<IResult> OnDatabaseAsync(string id, string field, StackSupervisor supervisor, ResourceHosts hosts,
         CancellationToken ct, Func<ResourceServer, Task<IResult>> call)
     {
-        var server = await hosts.ServingAsync(ResourceRef.Database(id), ct);
+        ResourceServer server;
+        try
+        {
+            server = await hosts.ServingAsync(ResourceRef.Database(id), ct);
+        }
+        catch (Runtime.RuntimeHostException ex)
+        {
+            return Api.Error(StatusCodes.Status503ServiceUnavailable, Api.NotServing, $"database {id}: its stack could not start ({ex.Message})");
+        }
         if (await supervisor.SettledAsync(server.Stack, Api.ReloadWait, ct) is not { State: StackState.Running })
         {
             return Api.Error(StatusCodes.Status409Conflict, Api.NotServing,

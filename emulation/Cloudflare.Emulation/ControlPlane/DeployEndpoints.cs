@@ -84,15 +84,15 @@ internal static class DeployEndpoints
         account.MapPut("/workers/scripts/{name}/secrets", async (string name, HttpRequest request, CancellationToken ct) =>
         {
             var body = await ResourceEndpoints.ReadJsonAsync(request);
-            if (body is null || !body.Value.TryGetProperty("name", out var n) || n.GetString() is not { Length: > 0 } secretName)
+            if (body is null || !body.Value.TryGetProperty("name", out var n) || n.Text() is not { Length: > 0 } secretName)
             {
                 return Api.Invalid("name: the secret's name is required");
             }
-            if (!body.Value.TryGetProperty("text", out var t) || t.GetString() is not { } text)
+            if (!body.Value.TryGetProperty("text", out var t) || t.Text() is not { } text)
             {
                 return Api.Invalid("text: the secret's value is required");
             }
-            if (body.Value.TryGetProperty("type", out var type) && type.GetString() is not ("secret_text" or null))
+            if (body.Value.TryGetProperty("type", out var type) && type.Text() is not ("secret_text" or null))
             {
                 return Api.Invalid("type: only secret_text secrets are emulated");
             }

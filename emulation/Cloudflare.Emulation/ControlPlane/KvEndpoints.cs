@@ -42,7 +42,7 @@ internal static class KvEndpoints
         account.MapPost("/storage/kv/namespaces", async (HttpRequest request) =>
         {
             var body = await ResourceEndpoints.ReadJsonAsync(request);
-            if (body is null || !body.Value.TryGetProperty("title", out var titleElement) || titleElement.GetString() is not { Length: > 0 and <= 512 } title)
+            if (body is null || !body.Value.TryGetProperty("title", out var titleElement) || titleElement.Text() is not { Length: > 0 and <= 512 } title)
             {
                 return Api.Invalid("title: a namespace title (1-512 characters) is required");
             }
@@ -93,7 +93,7 @@ internal static class KvEndpoints
         return await ns.JsonAsync(id, HttpMethod.Get, "keys" + query, null, answer =>
         {
             var keys = answer.GetProperty("keys");
-            return Api.CursorPage(keys, keys.GetArrayLength(), answer.GetProperty("cursor").GetString() ?? "");
+            return Api.CursorPage(keys, keys.GetArrayLength(), answer.GetProperty("cursor").Text() ?? "");
         }, ct);
     }
 
@@ -159,7 +159,9 @@ internal static class KvEndpoints
             }
             if (metadata is not null)
             {
-                content.Headers.TryAddWithoutValidation("x-kv-metadata", metadata);
+                // Re-serialised: one line, non-ASCII escaped, so it travels as a header unchanged.
+                using var parsed = JsonDocument.Parse(metadata);
+                content.Headers.TryAddWithoutValidation("x-kv-metadata", JsonSerializer.Serialize(parsed.RootElement));
             }
             var query = QueryString.Create(new Dictionary<string, string?>
             {
@@ -183,7 +185,7 @@ internal static class KvEndpoints
         var index = 0;
         foreach (var pair in pairs.Value.EnumerateArray())
         {
-            var key = pair.TryGetProperty("key", out var k) ? k.GetString() : null;
+            var key = pair.TryGetProperty("key", out var k) ? k.Text() : null;
             if (KeyProblem(key) is { } problem)
             {
                 return Api.Invalid($"[{index}].{problem}");
@@ -214,6 +216,16 @@ internal static class KvEndpoints
         {
             return Api.Invalid($"body: at most {MaxBulkWrite} keys in one bulk delete");
         }
+        // Every key checked before any is deleted: a bad one part-way leaves nothing half done.
+        var index = 0;
+        foreach (var key in keys.Value.EnumerateArray())
+        {
+            if (KeyProblem(key.Text()) is { } problem)
+            {
+                return Api.Invalid($"[{index}].{problem}");
+            }
+            index++;
+        }
         return await ns.JsonAsync(id, HttpMethod.Post, "bulk/delete", JsonContentOf(keys.Value), json => Api.Ok(json), ct);
     }
 
@@ -229,7 +241,7 @@ internal static class KvEndpoints
         {
             return Api.Invalid($"keys: 1 to {MaxBulkRead} keys in one bulk read");
         }
-        if (body.Value.TryGetProperty("type", out var type) && type.GetString() is not ("text" or "json"))
+        if (body.Value.TryGetProperty("type", out var type) && type.Text() is not ("text" or "json"))
         {
             return Api.Invalid("type: text or json");
         }
@@ -318,7 +330,7 @@ internal static class KvEndpoints
                 }
                 return response.IsSuccessStatusCode
                     ? answer(json)
-                    : Api.Invalid(json.TryGetProperty("error", out var e) ? e.GetString() ?? "" : json.ToString());
+                    : Api.Invalid(json.TryGetProperty("error", out var e) ? e.Text() ?? "" : json.ToString());
             }
             catch (Runtime.RuntimeHostException ex)
             {

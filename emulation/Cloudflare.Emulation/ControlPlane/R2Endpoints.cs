@@ -22,7 +22,7 @@ internal static class R2Endpoints
         account.MapPost("/r2/buckets", async (HttpRequest request) =>
         {
             var body = await ResourceEndpoints.ReadJsonAsync(request);
-            if (body is null || !body.Value.TryGetProperty("name", out var nameElement) || nameElement.GetString() is not { Length: > 0 } name)
+            if (body is null || !body.Value.TryGetProperty("name", out var nameElement) || nameElement.Text() is not { Length: > 0 } name)
             {
                 return Api.Invalid("name: a bucket name is required");
             }
@@ -39,7 +39,13 @@ internal static class R2Endpoints
             {
                 return ResourceEndpoints.ResidencyRefused("cf-r2-jurisdiction", jurisdiction, residency);
             }
-            var hint = body.Value.TryGetProperty("locationHint", out var h) ? h.GetString() : null;
+            // Its own stack would take the name of a deployed Worker (ResourceHosts): refused, as the
+            // Worker's stack must never be taken for the bucket's.
+            if (store.Snapshot.Scripts.FirstOrDefault(x => x.Name == ResourceHosts.HostName(ResourceRef.Bucket(name))) is { } worker)
+            {
+                return Api.Error(StatusCodes.Status409Conflict, Api.AlreadyExists, $"name: a bucket named '{name}' would be served by a stack named like the Worker '{worker.Name}'; choose another name");
+            }
+            var hint = body.Value.TryGetProperty("locationHint", out var h) ? h.Text() : null;
             var record = new R2BucketRecord(name, jurisdiction, hint, DateTimeOffset.UtcNow);
             var created = store.Update(s => s.Buckets.Any(b => b.Name == name)
                 ? (s, false)
@@ -84,11 +90,10 @@ internal static class R2Endpoints
             return BucketMissing();
         }
         var key = ResourceEndpoints.RawTail(context, $"/{name}/objects/");
-        if (key is not { Length: > 0 and <= 1024 })
+        if (key is not { Length: > 0 } || System.Text.Encoding.UTF8.GetByteCount(key) > 1024)
         {
             return Api.Invalid("key: an object key of 1 to 1,024 bytes is required");
         }
-        var server = await hosts.ServingAsync(ResourceRef.Bucket(name), ct);
         HttpContent? content = null;
         if (method == HttpMethod.Put)
         {
@@ -101,6 +106,7 @@ internal static class R2Endpoints
         HttpResponseMessage answer;
         try
         {
+            var server = await hosts.ServingAsync(ResourceRef.Bucket(name), ct);
             answer = await supervisor.SendToControlAsync(server.Stack, method, $"r2/{server.Binding}/objects/{Uri.EscapeDataString(key)}", content, ct);
         }
         catch (Runtime.RuntimeHostException ex)

@@ -39,11 +39,11 @@ internal static class ReplicationEndpoints
             {
                 return Api.Invalid("statements: a non-empty array of { sql, params } is required");
             }
-            var bookmark = body.Value.TryGetProperty("bookmark", out var b) && b.ValueKind == JsonValueKind.String ? b.GetString() : null;
+            var bookmark = body.Value.TryGetProperty("bookmark", out var b) && b.ValueKind == JsonValueKind.String ? b.Text() : null;
             var statements = new List<(string, IReadOnlyList<object?>)>();
             foreach (var item in list.EnumerateArray())
             {
-                if (item.ValueKind != JsonValueKind.Object || !item.TryGetProperty("sql", out var sql) || sql.GetString() is not { Length: > 0 } text)
+                if (item.ValueKind != JsonValueKind.Object || !item.TryGetProperty("sql", out var sql) || sql.Text() is not { Length: > 0 } text)
                 {
                     return Api.Invalid("statements: every statement needs sql");
                 }

@@ -116,6 +116,9 @@ internal static partial class ResourceEndpoints
         }
     }
 
+    /// <summary>A string field's value; null when it is not a string (a number, an object), so the caller answers 400, not 500.</summary>
+    internal static string? Text(this JsonElement e) => e.ValueKind == JsonValueKind.String ? e.GetString() : null;
+
     internal static object? Scalar(JsonElement e) => e.ValueKind switch
     {
         JsonValueKind.String => e.GetString(),

@@ -56,7 +56,7 @@ public sealed class ResourceHosts(ControlPlaneStore store, StackSupervisor super
     // Not "upload": a resource host is not a deployed script, and gets no dashboard row of its own.
     private const string Worker = "resource-host";
     private const string CompatibilityDate = "2026-07-01";
-    private readonly SemaphoreSlim _starting = new(1, 1);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<ResourceRef, SemaphoreSlim> _gates = new();
 
     private const string Module = "export default { fetch() { return new Response(\"This stack only serves a resource to the Cloudflare API.\", { status: 404 }); } };";
 
@@ -83,29 +83,46 @@ public sealed class ResourceHosts(ControlPlaneStore store, StackSupervisor super
     }
 
     /// <summary>The stack serving a resource: the script that binds it, or its own stack (started now if it is not running).</summary>
+    /// <exception cref="RuntimeHostException">Its own stack could not start, or its name is a deployed Worker's.</exception>
     public async Task<ResourceServer> ServingAsync(ResourceRef resource, CancellationToken cancellationToken)
     {
-        var bound = store.Snapshot.Scripts
-            .SelectMany(s => s.Bindings.Where(resource.IsBoundBy).Select(b => new ResourceServer(s.Name, b.Name)))
-            .FirstOrDefault();
-        if (bound is not null)
+        if (BoundBy(resource) is { } bound)
         {
             return bound;
         }
         var name = HostName(resource);
-        // One start at a time: two first calls at once would otherwise start the stack twice, the
-        // second restarting it under the first.
-        await _starting.WaitAsync(cancellationToken);
+        if (supervisor.Find(name) is { State: StackState.Running, Worker: Worker })
+        {
+            return new ResourceServer(name, Binding);
+        }
+        // One start or stop at a time per resource: two first calls would otherwise start its stack
+        // twice, or a call would start it again just after a deploy or a delete stopped it.
+        var gate = _gates.GetOrAdd(resource, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync(cancellationToken);
         try
         {
-            if (supervisor.Find(name) is not { State: StackState.Running })
+            // A deploy may have bound it meanwhile: the store says so before the deploy stops this stack.
+            if (BoundBy(resource) is { } nowBound)
             {
-                await supervisor.RedeployStackAsync(Define(name, resource), cancellationToken);
+                return nowBound;
+            }
+            switch (supervisor.Find(name))
+            {
+                case { Worker: not Worker }:
+                    throw new RuntimeHostException($"a deployed Worker is named '{name}', the name of this resource's own stack");
+                case { State: StackState.Starting or StackState.Reloading }:
+                    await supervisor.SettledAsync(name, TimeSpan.FromSeconds(30), cancellationToken);
+                    break;
+                case { State: StackState.Running }:
+                    break;
+                default:
+                    await supervisor.RedeployStackAsync(Define(name, resource), cancellationToken);
+                    break;
             }
         }
         finally
         {
-            _starting.Release();
+            gate.Release();
         }
         return new ResourceServer(name, Binding);
     }
@@ -114,11 +131,27 @@ public sealed class ResourceHosts(ControlPlaneStore store, StackSupervisor super
     public async Task StopAsync(ResourceRef resource, CancellationToken cancellationToken)
     {
         var name = HostName(resource);
-        if (supervisor.Find(name) is { State: not StackState.Stopped })
+        var gate = _gates.GetOrAdd(resource, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync(cancellationToken);
+        try
         {
-            await supervisor.StopStackAsync(name, cancellationToken);
+            // Never a deployed Worker's stack that happens to have the name.
+            if (supervisor.Find(name) is { State: not StackState.Stopped, Worker: Worker })
+            {
+                await supervisor.StopStackAsync(name, cancellationToken);
+            }
+        }
+        finally
+        {
+            gate.Release();
         }
     }
+
+    /// <summary>The stack of the script that binds the resource, if one does.</summary>
+    private ResourceServer? BoundBy(ResourceRef resource) =>
+        store.Snapshot.Scripts
+            .SelectMany(s => s.Bindings.Where(resource.IsBoundBy).Select(b => new ResourceServer(s.Name, b.Name)))
+            .FirstOrDefault();
 
     private StackDefinition Define(string name, ResourceRef resource)
     {

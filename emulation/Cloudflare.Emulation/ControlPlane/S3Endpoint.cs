@@ -59,7 +59,16 @@ internal static partial class S3Endpoint
             return;
         }
         // Served by the stack of the Worker that binds the bucket, or by the bucket's own (R2 needs no Worker).
-        var server = await hosts.ServingAsync(ResourceRef.Bucket(bucket), context.RequestAborted);
+        ResourceServer server;
+        try
+        {
+            server = await hosts.ServingAsync(ResourceRef.Bucket(bucket), context.RequestAborted);
+        }
+        catch (Runtime.RuntimeHostException)
+        {
+            await ErrorAsync(context, 503, "ServiceUnavailable", "The bucket's stack could not start.");
+            return;
+        }
         if (await supervisor.SettledAsync(server.Stack, Api.ReloadWait, context.RequestAborted) is not { State: StackState.Running, Url: { } url })
         {
             await ErrorAsync(context, 503, "ServiceUnavailable", "The bucket is not served by a running Worker stack right now.");

@@ -46,7 +46,17 @@ internal static class ScriptEndpoints
             }
             var version = upload.Record;
             await File.WriteAllTextAsync(store.ScriptPath(VersionFile(name, version.Version)), upload.Code, ct);
-            store.Update(s => (s with { Versions = [.. s.PendingVersions.Where(v => v.Name != name).TakeLast(MaxPendingVersions - 1), version] }, true));
+            // Each script keeps its newest pending versions; others' are untouched.
+            var dropped = store.Update(s =>
+            {
+                var own = s.PendingVersions.Where(v => v.Name == name).ToList();
+                var drop = own.Take(Math.Max(0, own.Count - (MaxPendingVersions - 1))).ToList();
+                return (s with { Versions = [.. s.PendingVersions.Where(v => !drop.Contains(v)), version] }, drop);
+            });
+            foreach (var old in dropped)
+            {
+                File.Delete(store.ScriptPath(VersionFile(name, old.Version)));
+            }
             return Api.Ok(new
             {
                 id = version.Version,
@@ -62,7 +72,7 @@ internal static class ScriptEndpoints
             {
                 return Api.Invalid("versions: the versions to deploy, with their percentages");
             }
-            if (versions.GetArrayLength() != 1 || !versions[0].TryGetProperty("version_id", out var v) || v.GetString() is not { } versionId
+            if (versions.GetArrayLength() != 1 || !versions[0].TryGetProperty("version_id", out var v) || v.Text() is not { } versionId
                 || !versions[0].TryGetProperty("percentage", out var p) || !p.TryGetDouble(out var percentage) || percentage != 100)
             {
                 return Api.Invalid("versions: one version at 100 percent (gradual deployments are not emulated)");

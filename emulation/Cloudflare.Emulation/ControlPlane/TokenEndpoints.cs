@@ -20,7 +20,7 @@ internal static partial class TokenEndpoints
         account.MapPost("/tokens", async (string accountId, HttpRequest request, CancellationToken ct) =>
         {
             var body = await ResourceEndpoints.ReadJsonAsync(request);
-            if (body is null || !body.Value.TryGetProperty("name", out var nameElement) || nameElement.GetString() is not { Length: > 0 and <= 120 } name)
+            if (body is null || !body.Value.TryGetProperty("name", out var nameElement) || nameElement.Text() is not { Length: > 0 and <= 120 } name)
             {
                 return Api.Invalid("name: a token name is required");
             }

@@ -28,8 +28,8 @@ internal static class ZoneEndpoints
         zone.MapPost("/addressing/regional_hostnames", async (HttpRequest request) =>
         {
             var body = await ResourceEndpoints.ReadJsonAsync(request);
-            var hostname = body?.TryGetProperty("hostname", out var h) == true ? h.GetString() : null;
-            var region = body?.TryGetProperty("region_key", out var r) == true ? r.GetString() : null;
+            var hostname = body?.TryGetProperty("hostname", out var h) == true ? h.Text() : null;
+            var region = body?.TryGetProperty("region_key", out var r) == true ? r.Text() : null;
             if (hostname is null || !hostname.EndsWith("." + zoneName, StringComparison.Ordinal) || hostname.Length > 253)
             {
                 return Api.Invalid($"hostname: a host name in the zone {zoneName} is required");

@@ -225,7 +225,9 @@ public sealed class StackSupervisor : IAsyncDisposable
     /// </summary>
     public Task<HttpResponseMessage> SendToControlAsync(string name, HttpMethod method, string pathAndQuery, HttpContent? content,
         CancellationToken cancellationToken) =>
-        OnControlAsync(name, control => _control.SendAsync(control, method, pathAndQuery, content, cancellationToken), cancellationToken);
+        // A body is sent once: a retry would send a request whose content the first attempt disposed.
+        OnControlAsync(name, control => _control.SendAsync(control, method, pathAndQuery, content, cancellationToken), cancellationToken,
+            retryWhenNothingRan: content is null);
 
     /// <summary>How long a data call waits out a stack's start or reload (well under a second, usually).</summary>
     private static readonly TimeSpan ReloadWait = TimeSpan.FromSeconds(30);
@@ -235,7 +237,8 @@ public sealed class StackSupervisor : IAsyncDisposable
     /// entrypoint (the stack restarted under it, and its entrypoint moved) is sent once more, to
     /// where the stack announced it since; one that may have run is not.
     /// </summary>
-    private async Task<T> OnControlAsync<T>(string name, Func<StackControl, Task<T>> call, CancellationToken cancellationToken)
+    private async Task<T> OnControlAsync<T>(string name, Func<StackControl, Task<T>> call, CancellationToken cancellationToken,
+        bool retryWhenNothingRan = true)
     {
         Get(name);
         for (var attempt = 1; ; attempt++)
@@ -254,7 +257,7 @@ public sealed class StackSupervisor : IAsyncDisposable
             {
                 return await call(control);
             }
-            catch (ControlEntrypointUnreachableException ex) when (ex.NothingRan && attempt == 1)
+            catch (ControlEntrypointUnreachableException ex) when (ex.NothingRan && attempt == 1 && retryWhenNothingRan)
             {
                 await Task.Delay(50, cancellationToken);
             }

@@ -354,6 +354,8 @@ public sealed class ControlPlaneTests(HarnessFixture harness) : IAsyncLifetime
             await Refused(HttpStatusCode.BadRequest, "keys", HttpMethod.Post, $"{kv}/bulk/get", new { keys = Array.Empty<string>() });
             await Refused(HttpStatusCode.BadRequest, "limit", HttpMethod.Get, $"{kv}/keys?limit=5");
             await Refused(HttpStatusCode.NotFound, "namespace", HttpMethod.Get, $"{Account}/storage/kv/namespaces/{Guid.NewGuid():N}/values/k");
+            await Refused(HttpStatusCode.BadRequest, "[1].key", HttpMethod.Post, $"{kv}/bulk/delete", new[] { "fine", "" });
+            await Refused(HttpStatusCode.BadRequest, "name", HttpMethod.Post, $"{Account}/d1/database", new { name = 5 });
             // Nothing of the refused writes landed.
             Assert.Empty((await CallAsync(HttpMethod.Get, $"{kv}/keys")).Envelope.GetProperty("result").EnumerateArray());
 
@@ -372,6 +374,7 @@ public sealed class ControlPlaneTests(HarnessFixture harness) : IAsyncLifetime
             await Refused(HttpStatusCode.BadRequest, "versions", HttpMethod.Post, $"{worker}/deployments",
                 new { strategy = "percentage", versions = new[] { new { version_id = version, percentage = 50 }, new { version_id = version, percentage = 50 } } });
             await Refused(HttpStatusCode.BadRequest, "text", HttpMethod.Put, $"{worker}/secrets", new { name = "API_KEY" });
+            await Refused(HttpStatusCode.BadRequest, "text", HttpMethod.Put, $"{worker}/secrets", new { name = "API_KEY", text = 5 });
             await Refused(HttpStatusCode.NotFound, "secret", HttpMethod.Delete, $"{worker}/secrets/NEVER_SET");
             await Refused(HttpStatusCode.NotFound, "Worker does not exist", HttpMethod.Get, $"{Account}/workers/services/{Unique("never-deployed")}");
             Assert.Empty((await CallAsync(HttpMethod.Get, $"{worker}/secrets")).Envelope.GetProperty("result").EnumerateArray());
@@ -381,5 +384,90 @@ public sealed class ControlPlaneTests(HarnessFixture harness) : IAsyncLifetime
             await CallAsync(HttpMethod.Delete, $"{Account}/storage/kv/namespaces/{ns}");
             await CallAsync(HttpMethod.Delete, $"{Account}/d1/database/{db}");
         }
+    }
+
+    [Fact]
+    public async Task D1_transfer_urls_answer_only_for_what_they_were_issued()
+    {
+        var db = (await CallAsync(HttpMethod.Post, $"{Account}/d1/database", new { name = Unique("transfer"), jurisdiction = "eu" })).Envelope.GetProperty("result").GetProperty("uuid").GetString();
+        var other = (await CallAsync(HttpMethod.Post, $"{Account}/d1/database", new { name = Unique("transfer-other"), jurisdiction = "eu" })).Envelope.GetProperty("result").GetProperty("uuid").GetString();
+        try
+        {
+            var init = (await CallAsync(HttpMethod.Post, $"{Account}/d1/database/{db}/import", new { action = "init", etag = "x" })).Envelope.GetProperty("result");
+            var uploadUrl = init.GetProperty("upload_url").GetString()!;
+            var filename = init.GetProperty("filename").GetString()!;
+
+            // A name the API never issued takes no upload; an issued import name is not a download.
+            var forged = uploadUrl.Replace(filename, new string('a', 48) + ".sql", StringComparison.Ordinal);
+            Assert.Equal(HttpStatusCode.NotFound, (await harness.Http.PutAsync(forged, new StringContent("SELECT 1;"))).StatusCode);
+            using var upload = await harness.Http.PutAsync(uploadUrl, new StringContent("CREATE TABLE t (v INTEGER); INSERT INTO t VALUES (7);"));
+            Assert.Equal(HttpStatusCode.OK, upload.StatusCode);
+            Assert.Equal(HttpStatusCode.NotFound, (await harness.Http.GetAsync(uploadUrl)).StatusCode);
+
+            // Issued for one database, it is no import into another.
+            var (status, envelope) = await CallAsync(HttpMethod.Post, $"{Account}/d1/database/{other}/import", new { action = "ingest", filename, etag = "x" });
+            Assert.Equal(HttpStatusCode.BadRequest, status);
+            Assert.Contains("filename", envelope.GetProperty("errors")[0].GetProperty("message").GetString());
+
+            var ingested = (await CallAsync(HttpMethod.Post, $"{Account}/d1/database/{db}/import", new { action = "ingest", filename, etag = "x" })).Envelope.GetProperty("result");
+            Assert.Equal("complete", ingested.GetProperty("status").GetString());
+            var rows = (await CallAsync(HttpMethod.Post, $"{Account}/d1/database/{db}/query", new { sql = "SELECT v FROM t" })).Envelope.GetProperty("result")[0].GetProperty("results");
+            Assert.Equal(7, rows[0].GetProperty("v").GetInt32());
+        }
+        finally
+        {
+            await CallAsync(HttpMethod.Delete, $"{Account}/d1/database/{db}");
+            await CallAsync(HttpMethod.Delete, $"{Account}/d1/database/{other}");
+        }
+    }
+
+    [Fact]
+    public async Task A_bucket_whose_own_stack_would_take_a_Workers_name_is_refused()
+    {
+        var bucket = Unique("taken");
+        var worker = $"r2-{bucket}";
+        Assert.Equal(HttpStatusCode.OK, (await UploadScriptAsync(worker, "export default { fetch() { return new Response('tenant worker'); } };", [])).Status);
+
+        var (status, envelope) = await CallAsync(HttpMethod.Post, $"{Account}/r2/buckets", new { name = bucket }, jurisdiction: "eu");
+
+        Assert.Equal(HttpStatusCode.Conflict, status);
+        Assert.Contains(worker, envelope.GetProperty("errors")[0].GetProperty("message").GetString());
+        Assert.Equal("tenant worker", await harness.Http.GetStringAsync(harness.Supervisor.Find(worker)!.Url));
+    }
+
+    [Fact]
+    public async Task Pending_versions_are_kept_per_script_and_another_scripts_uploads_never_push_them_out()
+    {
+        var first = Unique("versions-a");
+        var second = Unique("versions-b");
+        Assert.Equal(HttpStatusCode.OK, (await UploadScriptAsync(first, "export default { fetch() { return new Response('a1'); } };", [])).Status);
+        Assert.Equal(HttpStatusCode.OK, (await UploadScriptAsync(second, "export default { fetch() { return new Response('b1'); } };", [])).Status);
+
+        // Two pending versions of the first script (the older one is still deployable), then more of
+        // another script's than a script keeps.
+        var pending = await UploadVersionAsync(first, "a2");
+        await UploadVersionAsync(first, "a3");
+        for (var i = 0; i < 12; i++)
+        {
+            await UploadVersionAsync(second, $"b{i + 2}");
+        }
+        var (status, _) = await CallAsync(HttpMethod.Post, $"{Account}/workers/scripts/{first}/deployments",
+            new { strategy = "percentage", versions = new[] { new { version_id = pending, percentage = 100 } } });
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal("a2", await harness.Http.GetStringAsync(harness.Supervisor.Find(first)!.Url));
+    }
+
+    /// <summary>Uploads a version of a script without deploying it (wrangler deploy's first step); its id.</summary>
+    private async Task<string> UploadVersionAsync(string script, string answer)
+    {
+        var form = new MultipartFormDataContent();
+        form.Add(new StringContent(JsonSerializer.Serialize(new { main_module = "index.js", compatibility_date = "2026-07-01" }), Encoding.UTF8, "application/json"), "metadata", "metadata.json");
+        var code = new StringContent($"export default {{ fetch() {{ return new Response('{answer}'); }} }};");
+        code.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/javascript+module");
+        form.Add(code, "index.js", "index.js");
+        var (status, envelope) = await CallAsync(HttpMethod.Post, $"{Account}/workers/scripts/{script}/versions", content: form);
+        Assert.Equal(HttpStatusCode.OK, status);
+        return envelope.GetProperty("result").GetProperty("id").GetString()!;
     }
 }
