@@ -37,7 +37,7 @@ export const emulatorControl = {
     }
     const kv = url.pathname.match(/^\/kv\/([A-Za-z_][A-Za-z0-9_]*)\/entries$/);
     if (kv) return kvEntries(env[kv[1]]);
-    const match = url.pathname.match(/^\/d1\/([A-Za-z_][A-Za-z0-9_]*)\/(query|batch|sql|session|replication|migrations|export)$/);
+    const match = url.pathname.match(/^\/d1\/([A-Za-z_][A-Za-z0-9_]*)\/(query|batch|sql|session|replication|migrations|export|faults)$/);
     if (!match) return Response.json({ error: "not found" }, { status: 404 });
     const db = env[match[1]];
     if (!db || typeof db.prepare !== "function") {
@@ -45,6 +45,7 @@ export const emulatorControl = {
     }
     try {
       if (match[2] === "replication") return await replication(db, request);
+      if (match[2] === "faults") return await faults(db, request);
       if (request.method !== "POST") return Response.json({ error: "not found" }, { status: 404 });
       const body = await request.json();
       if (match[2] === "session") return await sessionQuery(db, body);
@@ -140,6 +141,16 @@ async function replication(db, request) {
     if (error instanceof RangeError) return Response.json({ error: error.message }, { status: 400 });
     throw error;
   }
+}
+
+/** The chaos API's fault rules of a D1 binding (d1-faults.mjs): read, or replaced with PUT { rules }. */
+async function faults(db, request) {
+  const control = db[Symbol.for("cloudflare-emulator.d1-replication")];
+  if (!control) return Response.json({ error: "this D1 binding is not the emulator's (no fault rules)" }, { status: 404 });
+  if (request.method === "GET") return Response.json({ rules: control.faults.list() });
+  if (request.method !== "PUT") return Response.json({ error: "not found" }, { status: 404 });
+  const { rules } = await request.json();
+  return Response.json({ rules: control.faults.set(Array.isArray(rules) ? rules : []) });
 }
 
 /**

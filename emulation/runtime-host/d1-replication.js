@@ -22,6 +22,7 @@
 // everyone, the emulator included). A replica copies every table but these.
 
 import { BOOKMARK, bookmarkKey, readBookmark, signBookmark } from "./d1-bookmarks.js";
+import { FaultRules, applyFault } from "./d1-faults.js";
 
 /** The control entrypoint reaches replication status and settings through this key of the binding. */
 const REPLICATION = Symbol.for("cloudflare-emulator.d1-replication");
@@ -168,11 +169,20 @@ class Replication {
     /** Log entries this isolate wrote, by seq: a replica catching up to them need not ask the primary. */
     this.written = new Map();
     this.locks = new Map();
+    /** Fault rules from the chaos API (d1-faults.mjs); none by default. */
+    this.faults = new FaultRules();
+  }
+
+  async #fault(operation) {
+    const rule = this.faults.pick(operation);
+    if (rule) await applyFault(rule);
   }
 
   // ---- execution ------------------------------------------------------------------------
 
   async execute(session, kind, statements, options) {
+    // An architect's fault rules (the chaos API) fire first, as production's D1 fails before it runs anything.
+    if (!this.faults.empty) await this.#fault(kind === "batch" ? "batch" : "query");
     // Miniflare's D1 dumps the database for this pragma only when it arrives as a statement on its
     // own (the harness's export; it changes nothing): it goes to the primary as it is.
     if (statements.length === 1 && statements[0].sql === EXPORT_PRAGMA) return runOn(this.primary, kind, statements, options);
@@ -206,6 +216,7 @@ class Replication {
   }
 
   async exec(sql) {
+    if (!this.faults.empty) await this.#fault("exec");
     await this.#init();
     const result = await this.primary.exec(sql);
     await this.primary

@@ -21,7 +21,10 @@ const CONTROL_STORAGE_SCRIPT = readFileSync(fileURLToPath(new URL("./control-sto
 const SQL_STATEMENTS_SCRIPT = readFileSync(fileURLToPath(new URL("./sql-statements.mjs", import.meta.url)), "utf8");
 // Every D1 binding is the emulator's replicated D1 (d1-replication.js) around the real database.
 const D1_WORKER = "emulator-d1";
-const D1_SCRIPT = wrappedBindingScript("./d1-replication.js", "./d1-bookmarks.js", "./d1-bookmarks.mjs");
+const D1_SCRIPT = wrappedBindingScript("./d1-replication.js", [
+  ["./d1-bookmarks.js", "./d1-bookmarks.mjs"],
+  ["./d1-faults.js", "./d1-faults.mjs"],
+]);
 /**
  * Read replicas per database — one per EU region (WEUR, EEUR), as D1 keeps one replica per region.
  * Their databases are bound only once replication is first turned on for the stack (each costs
@@ -513,15 +516,20 @@ function withControlEntrypoint(moduleName, script, controlSecret) {
 }
 
 /**
- * A wrapped binding's script, which Miniflare takes only as one module: `main` with the module it
- * imports as `specifier` (from `file`, beside this one) written in ahead of it.
+ * A wrapped binding's script, which Miniflare takes only as one module: `main` with the modules it
+ * imports (each [specifier, file beside this one]) written in ahead of it.
  */
-function wrappedBindingScript(main, specifier, file) {
+function wrappedBindingScript(main, imports) {
   const read = (name) => readFileSync(fileURLToPath(new URL(name, import.meta.url)), "utf8");
-  const importLine = new RegExp(`^import \\{[^}]*\\} from "${specifier.replace(/[.]/g, "\\.")}";$`, "m");
-  const code = read(main);
-  if (!importLine.test(code)) throw new Error(`${main} no longer imports ${specifier} as one line`);
-  return `${read(file).replace(/^export /gm, "")}\n${code.replace(importLine, "")}`;
+  let code = read(main);
+  const inlined = [];
+  for (const [specifier, file] of imports) {
+    const importLine = new RegExp(`^import \\{[^}]*\\} from "${specifier.replace(/[.]/g, "\\.")}";$`, "m");
+    if (!importLine.test(code)) throw new Error(`${main} no longer imports ${specifier} as one line`);
+    code = code.replace(importLine, "");
+    inlined.push(read(file).replace(/^export /gm, ""));
+  }
+  return `${inlined.join("\n")}\n${code}`;
 }
 
 function esModule(name, contents) {

@@ -37,6 +37,10 @@ internal sealed class ControlEntrypointClient(HttpClient http)
             ? SendAsync(control, HttpMethod.Get, $"d1/{binding}/replication", null, "D1 replication", cancellationToken)
             : SendAsync(control, HttpMethod.Put, $"d1/{binding}/replication", settings, "D1 replication", cancellationToken);
 
+    /// <summary>Replaces a D1 binding's fault rules (the chaos API's, already resolved to their error text).</summary>
+    public Task<JsonElement> SetFaultsAsync(StackControl control, string binding, object rules, CancellationToken cancellationToken) =>
+        SendAsync(control, HttpMethod.Put, $"d1/{binding}/faults", new { rules }, "D1 fault rules", cancellationToken);
+
     public Task<JsonElement> KvEntriesAsync(StackControl control, string binding, CancellationToken cancellationToken) =>
         SendAsync(control, HttpMethod.Get, $"kv/{binding}/entries", null, "KV listing", cancellationToken);
 

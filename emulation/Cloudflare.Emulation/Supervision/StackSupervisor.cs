@@ -173,6 +173,10 @@ public sealed class StackSupervisor : IAsyncDisposable
         return await OnControlAsync(name, control => _control.ReplicationAsync(control, binding, settings, cancellationToken), cancellationToken);
     }
 
+    /// <summary>Replaces the fault rules a stack's D1 binding applies (its Worker sees their errors as D1's).</summary>
+    public Task<JsonElement> SetD1FaultsAsync(string name, string binding, object rules, CancellationToken cancellationToken) =>
+        OnControlAsync(name, control => _control.SetFaultsAsync(control, binding, rules, cancellationToken), cancellationToken);
+
     /// <summary>Runs statements in one D1 session (Sessions API) that starts from a bookmark or constraint.</summary>
     public Task<JsonElement> D1SessionAsync(string name, string binding, string? bookmark,
         IReadOnlyList<(string Sql, IReadOnlyList<object?> Params)> statements, CancellationToken cancellationToken) =>

@@ -1,0 +1,94 @@
+using System.Text.Json;
+using Cloudflare.Emulation.Runtime;
+using Cloudflare.Emulation.Supervision;
+
+namespace Cloudflare.Emulation.Chaos;
+
+/// <summary>
+/// The chaos API's fault rules: kept (and written under the state root, so they survive a restart),
+/// and handed to each stack they apply to — again whenever a stack (re)starts, as a new workerd
+/// starts with none. A stack no rule names gets an empty list: it runs as if there were no rules.
+/// </summary>
+public sealed class ChaosFaults
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+    private readonly StackSupervisor _supervisor;
+    private readonly string _file;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private IReadOnlyList<FaultRule> _rules;
+
+    public ChaosFaults(StackSupervisor supervisor, string stateRoot)
+    {
+        _supervisor = supervisor;
+        _file = Path.Combine(stateRoot, "chaos", "faults.json");
+        _rules = File.Exists(_file) ? JsonSerializer.Deserialize<List<FaultRule>>(File.ReadAllText(_file), Json) ?? [] : [];
+        supervisor.StackChanged += status =>
+        {
+            // A new workerd starts with no rules: only when there are some does it need them.
+            if (status.State == StackState.Running && _rules.Count > 0)
+            {
+                _ = PushQuietlyAsync(status.Name);
+            }
+        };
+    }
+
+    public IReadOnlyList<FaultRule> Rules => _rules;
+
+    /// <summary>What is wrong with the first bad rule, naming it and its field; null when all are good.</summary>
+    public string? Problem(IReadOnlyList<FaultRule> rules) =>
+        rules.Select((rule, i) => rule.Problem($"[{i}]", name => _supervisor.Find(name) is not null)).FirstOrDefault(p => p is not null);
+
+    /// <summary>Replaces the rules with <paramref name="change"/>'s result (checked first), and hands each stack its own.</summary>
+    public async Task<IReadOnlyList<FaultRule>> ChangeAsync(Func<IReadOnlyList<FaultRule>, IReadOnlyList<FaultRule>> change, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            var next = change(_rules);
+            Directory.CreateDirectory(Path.GetDirectoryName(_file)!);
+            await File.WriteAllTextAsync(_file + ".tmp", JsonSerializer.Serialize(next, Json), cancellationToken);
+            File.Move(_file + ".tmp", _file, overwrite: true);
+            _rules = next;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+        foreach (var stack in _supervisor.Stacks.Where(s => s.State == StackState.Running))
+        {
+            await PushQuietlyAsync(stack.Name);
+        }
+        return _rules;
+    }
+
+    /// <summary>Hands a stack the rules that apply to it, resolved to their error text (each D1 binding gets them).</summary>
+    private async Task PushQuietlyAsync(string stack)
+    {
+        if (_supervisor.DefinitionOf(stack) is not { } definition || definition.D1.Count == 0)
+        {
+            return;
+        }
+        var rules = _rules.Where(r => r.Service == "d1" && r.Applies(stack)).Select(r => new
+        {
+            operation = r.Operation,
+            probability = r.Probability,
+            times = r.Times,
+            message = r.Error is null ? null : FaultCatalogue.Find(r.Error)?.Message,
+            latencyMs = r.LatencyMs,
+            jitterMs = r.JitterMs,
+            from = r.From,
+            until = r.Until,
+        }).ToList();
+        foreach (var binding in definition.D1.Keys)
+        {
+            try
+            {
+                await _supervisor.SetD1FaultsAsync(stack, binding, rules, CancellationToken.None);
+            }
+            catch (RuntimeHostException)
+            {
+                // Not serving now: it gets its rules when it runs again (StackChanged → Running).
+            }
+        }
+    }
+}
