@@ -35,6 +35,9 @@ internal sealed class BenchHarness : IAsyncDisposable
 
     public string AdminToken { get; }
 
+    /// <summary>The running local Cloudflare API (its base URL and token).</summary>
+    public ControlPlane.ControlPlaneServer ControlPlane => _app.Services.GetRequiredService<ControlPlane.ControlPlaneHandle>().Server!;
+
     public static async Task<BenchHarness> StartAsync(int accounts)
     {
         var stateRoot = Path.Combine(Path.GetTempPath(), "emulation-bench", Guid.NewGuid().ToString("N"));

@@ -4,6 +4,7 @@ using Cloudflare.Emulation.Benchmarks;
 // dotnet run --project tests/Benchmarks -c Release -- queries [clients]
 // dotnet run --project tests/Benchmarks -c Release -- provisioning [signups]
 // dotnet run --project tests/Benchmarks -c Release -- replication [operations per client]
+// dotnet run --project tests/Benchmarks -c Release -- chaos [requests per round]
 var command = args.FirstOrDefault() ?? "stacks";
 switch (command)
 {
@@ -20,7 +21,10 @@ switch (command)
     case "replication":
         await ReplicationBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 200);
         return 0;
+    case "chaos":
+        await ChaosOverheadBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 300);
+        return 0;
     default:
-        Console.Error.WriteLine($"Unknown benchmark '{command}'. Available: stacks [K ...], queries [clients], provisioning [signups], replication [operations per client]");
+        Console.Error.WriteLine($"Unknown benchmark '{command}'. Available: stacks [K ...], queries [clients], provisioning [signups], replication [operations per client], chaos [requests per round]");
         return 2;
 }
