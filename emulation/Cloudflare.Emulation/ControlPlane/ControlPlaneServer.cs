@@ -126,6 +126,7 @@ public sealed class ControlPlaneServer : IAsyncDisposable
         });
         ReplicationEndpoints.Map(app, supervisor);
         Chaos.ChaosEndpoints.Map(app, new Chaos.ChaosFaults(supervisor, stateRoot));
+        Chaos.StackControlEndpoints.Map(app, supervisor);
         var auditor = new Residency.ResidencyAuditor(supervisor, store, residency, zoneName);
         ResidencyEndpoints.Map(app, supervisor, auditor, stateRoot);
         app.MapGet("/client/v4/user/tokens/verify", () => Api.Ok(new { id = "local", status = "active" }));

@@ -31,6 +31,34 @@ internal sealed class AccountCommands(HarnessRun run, StackSupervisor supervisor
         }
     }
 
+    /// <summary>Kills the stack's workerd (the chaos control, as over HTTP).</summary>
+    public async Task<ExecuteCommandResult> KillAsync(WorkerStackResource stack, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await supervisor.KillStackAsync(stack.StackName, cancellationToken);
+            return CommandResults.Success();
+        }
+        catch (Exception ex) when (ex is Runtime.RuntimeHostException or InvalidOperationException or KeyNotFoundException)
+        {
+            return CommandResults.Failure(ex.Message);
+        }
+    }
+
+    /// <summary>Pauses or resumes the stack's workerd.</summary>
+    public ExecuteCommandResult Pause(WorkerStackResource stack, bool paused)
+    {
+        try
+        {
+            supervisor.PauseStack(stack.StackName, paused);
+            return CommandResults.Success();
+        }
+        catch (Exception ex) when (ex is Runtime.RuntimeHostException or InvalidOperationException or KeyNotFoundException)
+        {
+            return CommandResults.Failure(ex.Message);
+        }
+    }
+
     /// <summary>A 12-hour token for the account's owner, for trying the API with curl.</summary>
     public async Task<ExecuteCommandResult> IssueOwnerTokenAsync(WorkerStackResource stack, CancellationToken cancellationToken)
     {

@@ -177,6 +177,9 @@ public static class CloudflareEmulatorBuilderExtensions
                 TargetHost = "127.0.0.1",
             })
             .WithStackCommand(StackCommands.Restart, (accounts, ctx) => accounts.RestartAsync(stack, ctx.CancellationToken))
+            .WithStackCommand(StackCommands.Kill, (accounts, ctx) => accounts.KillAsync(stack, ctx.CancellationToken))
+            .WithStackCommand(StackCommands.Pause, (accounts, _) => Task.FromResult(accounts.Pause(stack, paused: true)))
+            .WithStackCommand(StackCommands.Resume, (accounts, _) => Task.FromResult(accounts.Pause(stack, paused: false)))
             .ExcludeFromManifest();
 
         foreach (var (type, binding, suffix) in bindings)

@@ -160,6 +160,9 @@ internal sealed class StackRows(
                     command.Description, parameter: null, confirmationMessage: confirmation ?? command.Confirmation, iconName: command.Icon, iconVariant: null,
                     isHighlighted: command.Highlighted));
             Command(StackCommands.Restart, ct => accounts.RestartAsync(resource, ct));
+            Command(StackCommands.Kill, ct => accounts.KillAsync(resource, ct));
+            Command(StackCommands.Pause, _ => Task.FromResult(accounts.Pause(resource, paused: true)));
+            Command(StackCommands.Resume, _ => Task.FromResult(accounts.Pause(resource, paused: false)));
             Command(StackCommands.IssueOwnerToken, ct => accounts.IssueOwnerTokenAsync(resource, ct));
             Command(StackCommands.SeedDemoData, ct => accounts.SeedDemoDataAsync(resource, ct));
             Command(StackCommands.DeleteAccount, ct => accounts.DeleteAsync(name, ct), confirmation: $"Delete {name} and all its data?");
@@ -186,6 +189,7 @@ internal sealed class StackRows(
     internal static ResourceStateSnapshot ToSnapshotState(StackStatus status) => status.State switch
     {
         StackState.Starting => new(KnownResourceStates.Starting, KnownResourceStateStyles.Info),
+        StackState.Running when status.Paused => new(PausedState, KnownResourceStateStyles.Warn),
         StackState.Running => new(KnownResourceStates.Running, KnownResourceStateStyles.Success),
         // No known state means "serving the old code while the new starts": a state of its own.
         StackState.Reloading => new(ReloadingState, KnownResourceStateStyles.Info),
@@ -197,6 +201,9 @@ internal sealed class StackRows(
     };
 
     public const string ReloadingState = "Reloading";
+
+    /// <summary>An architect paused its workerd (SIGSTOP): requests to it hang until it is resumed.</summary>
+    public const string PausedState = "Paused";
 }
 
 internal static class PropertyExtensions

@@ -120,6 +120,39 @@ public sealed class StackSupervisor : IAsyncDisposable
         return await RunAsync(entry, redeploy: false, cancellationToken);
     }
 
+    /// <summary>Kills the stack's workerd (SIGKILL), as a machine failure would; the stack is left crashed until restarted.</summary>
+    public async Task<StackStatus> KillStackAsync(string name, CancellationToken cancellationToken)
+    {
+        var status = Get(name).Status;
+        if (status is not { State: StackState.Running or StackState.Reloading, ProcessId: { } pid })
+        {
+            throw new InvalidOperationException($"stack '{name}' is {status.State.ToString().ToLowerInvariant()}: only a running stack can be killed");
+        }
+        ProcessSignals.Kill(pid);
+        // The runtime host sees its workerd exit and says so; the stack is then crashed.
+        return await WaitWhileAsync(name, state => state is StackState.Running or StackState.Reloading, TimeSpan.FromSeconds(10), cancellationToken)
+            ?? Get(name).Status;
+    }
+
+    /// <summary>Pauses (SIGSTOP) or resumes (SIGCONT) the stack's workerd: while paused, requests to it hang.</summary>
+    public StackStatus PauseStack(string name, bool paused)
+    {
+        var status = Get(name).Status;
+        if (status is not { State: StackState.Running, ProcessId: { } pid })
+        {
+            throw new InvalidOperationException($"stack '{name}' is {status.State.ToString().ToLowerInvariant()}: only a running stack can be {(paused ? "paused" : "resumed")}");
+        }
+        if (paused)
+        {
+            ProcessSignals.Stop(pid);
+        }
+        else
+        {
+            ProcessSignals.Continue(pid);
+        }
+        return Update(name, s => s with { Paused = paused });
+    }
+
     public async Task<StackStatus> StopStackAsync(string name, CancellationToken cancellationToken)
     {
         Get(name);
@@ -253,6 +286,10 @@ public sealed class StackSupervisor : IAsyncDisposable
             {
                 throw new RuntimeHostException($"stack '{name}' is {status?.State.ToString().ToLowerInvariant() ?? "unknown"}");
             }
+            if (status.Paused)
+            {
+                throw new RuntimeHostException($"stack '{name}' is paused (resume it first)");
+            }
             if (!_controls.TryGetValue(name, out var control))
             {
                 throw new RuntimeHostException($"stack '{name}' runs, but the runtime host announced no control entrypoint for it");
@@ -333,6 +370,12 @@ public sealed class StackSupervisor : IAsyncDisposable
 
     private async Task StopQuietlyAsync(string name, CancellationToken cancellationToken)
     {
+        // A paused workerd would not act on its stop until continued.
+        if (_stacks.TryGetValue(name, out var paused) && paused.Status is { Paused: true, ProcessId: { } pid })
+        {
+            ProcessSignals.Continue(pid);
+            Update(name, s => s with { Paused = false });
+        }
         if (_host is { IsRunning: true })
         {
             try
@@ -422,7 +465,7 @@ public sealed class StackSupervisor : IAsyncDisposable
                 _logger.LogWarning("Stack {Stack}: {Message}", e.Name, message);
                 LogReceived?.Invoke(new StackLogLine(e.Name, "error", message));
                 _controls.TryRemove(e.Name, out _);
-                Update(e.Name, s => s with { State = StackState.Failed, Crashed = true, ProcessId = null, LastError = message, RecentLog = e.Recent ?? s.RecentLog });
+                Update(e.Name, s => s with { State = StackState.Failed, Crashed = true, Paused = false, ProcessId = null, LastError = message, RecentLog = e.Recent ?? s.RecentLog });
                 break;
             case "reloading" when e.Name is not null:
                 LogReceived?.Invoke(new StackLogLine(e.Name, "info", e.Reason ?? "reloading"));

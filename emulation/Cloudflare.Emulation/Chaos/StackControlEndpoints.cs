@@ -1,0 +1,60 @@
+using Cloudflare.Emulation.ControlPlane;
+using Cloudflare.Emulation.Runtime;
+using Cloudflare.Emulation.Supervision;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Cloudflare.Emulation.Chaos;
+
+/// <summary>
+/// <c>POST /__emulator/stacks/&lt;name&gt;/{kill,restart,pause,resume}</c> on the local Cloudflare API
+/// (its token required): a machine failure on demand for any stack, including accounts signed up at
+/// run time. Kill is SIGKILL of its workerd (the stack is crashed until restarted); pause is SIGSTOP
+/// (requests hang, then time out) until resume. Answers the stack's status.
+/// </summary>
+internal static class StackControlEndpoints
+{
+    private static readonly string[] Actions = ["kill", "restart", "pause", "resume"];
+
+    public static void Map(IEndpointRouteBuilder app, StackSupervisor supervisor)
+    {
+        app.MapPost("/__emulator/stacks/{name}/{action}", async (string name, string action, CancellationToken ct) =>
+        {
+            if (!Actions.Contains(action))
+            {
+                return Api.Invalid($"action: '{action}' is not one of {string.Join(", ", Actions)}");
+            }
+            if (supervisor.Find(name) is null)
+            {
+                return Api.NotFound($"stack {name}");
+            }
+            try
+            {
+                var status = action switch
+                {
+                    "kill" => await supervisor.KillStackAsync(name, ct),
+                    "restart" => await supervisor.RestartStackAsync(name, ct),
+                    "pause" => supervisor.PauseStack(name, paused: true),
+                    _ => supervisor.PauseStack(name, paused: false),
+                };
+                return Api.Ok(new
+                {
+                    name = status.Name,
+                    state = status.State.ToString().ToLowerInvariant(),
+                    paused = status.Paused,
+                    crashed = status.Crashed,
+                    pid = status.ProcessId,
+                });
+            }
+            catch (InvalidOperationException ex)
+            {
+                return Api.Error(StatusCodes.Status409Conflict, Api.NotServing, ex.Message);
+            }
+            catch (RuntimeHostException ex)
+            {
+                return Api.Error(StatusCodes.Status503ServiceUnavailable, Api.NotServing, $"stack {name}: {ex.Message}");
+            }
+        });
+    }
+}
