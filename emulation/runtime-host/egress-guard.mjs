@@ -11,7 +11,8 @@ export class EgressGuard {
    *   Miniflare's fetch and Response (it hands over its own undici Requests), the harness's workers.dev
    *   subdomain, and how to find a stack by its script name.
    */
-  constructor({ mf, workersSubdomain, findStack }) {
+  constructor({ mf, workersSubdomain, findStack, isPartitioned = () => false }) {
+    this.isPartitioned = isPartitioned;
     this.mf = mf;
     this.findStack = findStack;
     // <script>.<subdomain>.workers.dev reaches that script's stack, as it would on Cloudflare.
@@ -65,6 +66,8 @@ export class EgressGuard {
       if (script === undefined) return await mfFetch(request);
       const target = this.findStack(script);
       if (!target) return new MfResponse(`There is nothing here yet: no script '${script}'`, { status: 404 });
+      // Partitioned by the chaos API: the route to it is cut, as a network failure would cut it.
+      if (this.isPartitioned(script)) throw new Error("Network connection lost.");
       // /cdn-cgi/ belongs to Cloudflare's edge and never reaches a Worker; on a stack's port it is
       // Miniflare's local endpoints.
       if (url.pathname.startsWith("/cdn-cgi/")) return new MfResponse(`${url.pathname}: not found`, { status: 404 });

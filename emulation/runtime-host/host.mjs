@@ -82,6 +82,7 @@ const handlers = {
   egress: (msg) => stacks.egressLog(msg.name),
   "publish-release": (msg) => stacks.publishRelease(msg.name, msg.binding, msg.worker),
   "add-replica-databases": (msg) => stacks.addReplicaDatabases(msg.name),
+  partition: (msg) => stacks.setPartitioned(msg.name, msg.partitioned),
 };
 
 async function handle(line) {

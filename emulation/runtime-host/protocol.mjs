@@ -12,7 +12,7 @@
 // and secret the `control` event announces.
 
 /** Bumped whenever an operation, request or reply changes shape; the supervisor refuses a host speaking another. */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 const OPTIONAL = Symbol("optional fields");
 /** Marks fields of an object shape as optional (absent or null). */
@@ -69,6 +69,7 @@ export const operations = {
   egress: { request: { name: "string?" }, reply: { stacks: { "*": [EgressRecord] } } },
   "publish-release": { request: { name: "string", binding: "string", worker: "string" }, reply: { keys: ["string"] } },
   "add-replica-databases": { request: { name: "string" }, reply: { name: "string", replicaSlots: "integer" } },
+  partition: { request: { name: "string", partitioned: "boolean" }, reply: { name: "string", partitioned: "boolean" } },
 };
 
 /** Events the host sends unasked. */

@@ -60,7 +60,14 @@ export class StackRegistry {
   #stacks = new Map();
 
   constructor({ miniflare, bundler, workersDir, emit, workersSubdomain }) {
-    this.guard = new EgressGuard({ mf: miniflare, workersSubdomain, findStack: (name) => this.#stacks.get(name) });
+    /** Stacks cut off from the others (the chaos API's partition): by name, so a restart keeps it. */
+    this.partitioned = new Set();
+    this.guard = new EgressGuard({
+      mf: miniflare,
+      workersSubdomain,
+      findStack: (name) => this.#stacks.get(name),
+      isPartitioned: (name) => this.partitioned.has(name),
+    });
     this.runtimes = new RuntimePool();
     this.mf = miniflare;
     this.bundler = bundler;
@@ -152,6 +159,14 @@ export class StackRegistry {
       await controlJson(stack.control(`/r2/${binding}/objects/${encodeURIComponent(key)}`), `publishing ${key}`, { method: "PUT", body, secret: stack.controlSecret });
     }
     return { keys: files.map(([key]) => key) };
+  }
+
+  /** Cuts (or heals) every other stack's route to this one: their fetches to it fail as a lost connection. */
+  setPartitioned(name, partitioned) {
+    this.#get(name);
+    if (partitioned) this.partitioned.add(name);
+    else this.partitioned.delete(name);
+    return { name, partitioned };
   }
 
   /** The egress guard's policy (egress-guard.mjs). */

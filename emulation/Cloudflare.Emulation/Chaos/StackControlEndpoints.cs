@@ -8,14 +8,16 @@ using Microsoft.AspNetCore.Routing;
 namespace Cloudflare.Emulation.Chaos;
 
 /// <summary>
-/// <c>POST /__emulator/stacks/&lt;name&gt;/{kill,restart,pause,resume}</c> on the local Cloudflare API
+/// <c>POST /__emulator/stacks/&lt;name&gt;/{kill,restart,pause,resume,partition,heal}</c> on the local Cloudflare API
 /// (its token required): a machine failure on demand for any stack, including accounts signed up at
 /// run time. Kill is SIGKILL of its workerd (the stack is crashed until restarted); pause is SIGSTOP
-/// (requests hang, then time out) until resume. Answers the stack's status.
+/// (requests hang, then time out) until resume; partition cuts every other stack's route to it (the
+/// platform's calls fail as a lost connection; its own port still answers) until heal. Answers the
+/// stack's status.
 /// </summary>
 internal static class StackControlEndpoints
 {
-    private static readonly string[] Actions = ["kill", "restart", "pause", "resume"];
+    private static readonly string[] Actions = ["kill", "restart", "pause", "resume", "partition", "heal"];
 
     public static void Map(IEndpointRouteBuilder app, StackSupervisor supervisor)
     {
@@ -36,13 +38,17 @@ internal static class StackControlEndpoints
                     "kill" => await supervisor.KillStackAsync(name, ct),
                     "restart" => await supervisor.RestartStackAsync(name, ct),
                     "pause" => supervisor.PauseStack(name, paused: true),
-                    _ => supervisor.PauseStack(name, paused: false),
+                    "partition" => await supervisor.PartitionStackAsync(name, partitioned: true, ct),
+                    "heal" => await supervisor.PartitionStackAsync(name, partitioned: false, ct),
+                    "resume" => supervisor.PauseStack(name, paused: false),
+                    _ => throw new InvalidOperationException($"action: '{action}' is not handled"),
                 };
                 return Api.Ok(new
                 {
                     name = status.Name,
                     state = status.State.ToString().ToLowerInvariant(),
                     paused = status.Paused,
+                    partitioned = status.Partitioned,
                     crashed = status.Crashed,
                     pid = status.ProcessId,
                 });

@@ -10,7 +10,7 @@ namespace Cloudflare.Emulation.Runtime;
 public static class HostProtocol
 {
     /// <summary>The version both sides speak; the host names its own in host-ready, and another is refused.</summary>
-    public const int Version = 2;
+    public const int Version = 3;
 
     /// <summary>The operation name of a request type.</summary>
     public static string OperationOf(Type requestType) =>
@@ -63,6 +63,10 @@ public sealed record PublishRelease(string Name, string Binding, string Worker) 
 [HostOperation("add-replica-databases")]
 public sealed record AddReplicaDatabases(string Name) : IHostRequest<ReplicaDatabasesAdded>;
 
+/// <summary>Cuts (or heals) every other stack's route to a stack: their fetches to it fail as a lost connection.</summary>
+[HostOperation("partition")]
+public sealed record SetPartition(string Name, bool Partitioned) : IHostRequest<PartitionState>;
+
 /// <summary>The host's answer to start/redeploy: where the stack serves and which workerd runs it.</summary>
 public sealed record HostStackStarted(string Name, string Worker, string State, string Url, int? Pid, IReadOnlyList<string> Migrations, int ReadyMs, int StartMs);
 
@@ -80,6 +84,8 @@ public sealed record EgressLog(IReadOnlyDictionary<string, IReadOnlyList<EgressR
 public sealed record PublishedRelease(IReadOnlyList<string> Keys);
 
 public sealed record ReplicaDatabasesAdded(string Name, int ReplicaSlots);
+
+public sealed record PartitionState(string Name, bool Partitioned);
 
 /// <summary>Where a stack's control entrypoint listens, and the secret each call to it carries (the host's control event).</summary>
 public sealed record StackControl(Uri Url, string Secret)

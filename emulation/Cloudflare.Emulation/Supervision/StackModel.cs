@@ -41,7 +41,8 @@ public sealed record StackStatus(
     IReadOnlyList<string>? RecentLog = null,
     TimeSpan? StartDuration = null,
     bool Crashed = false,
-    bool Paused = false);
+    bool Paused = false,
+    bool Partitioned = false);
 
 /// <summary>One line of a stack's log (workerd stdout/stderr, Miniflare, the host about the stack).</summary>
 public sealed record StackLogLine(string Stack, string Level, string Line);

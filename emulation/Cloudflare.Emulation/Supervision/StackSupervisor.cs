@@ -153,6 +153,14 @@ public sealed class StackSupervisor : IAsyncDisposable
         return Update(name, s => s with { Paused = paused });
     }
 
+    /// <summary>Cuts (or heals) the route from every other stack to this one — the platform's calls to it fail as a lost connection.</summary>
+    public async Task<StackStatus> PartitionStackAsync(string name, bool partitioned, CancellationToken cancellationToken)
+    {
+        Get(name);
+        await Host.SendAsync(new SetPartition(name, partitioned), cancellationToken);
+        return Update(name, s => s with { Partitioned = partitioned });
+    }
+
     public async Task<StackStatus> StopStackAsync(string name, CancellationToken cancellationToken)
     {
         Get(name);

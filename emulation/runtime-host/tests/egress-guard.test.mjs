@@ -77,3 +77,17 @@ test("the egress log keeps its entries across a restart and bounds its file", ()
   assert.equal(again.entries.at(-1).at, "2999");
   assert.equal(again.entries.length, 500);
 });
+
+test("a partitioned stack cannot be reached from another: its callers see a lost connection, never the stack", async () => {
+  let reached = false;
+  const target = { state: "running", url: "http://127.0.0.1:1", inFlight: 0, settled: async () => { reached = true; } };
+  const mf = { Response, fetch: async () => new Response("fetched") };
+  const cut = new Set(["acct-b"]);
+  const g = new EgressGuard({ mf, workersSubdomain: "emulator", findStack: (name) => (name === "acct-b" ? target : undefined), isPartitioned: (name) => cut.has(name) });
+
+  const response = await g.outbound(caller(), new Request("https://acct-b.emulator.workers.dev/api/clients"));
+
+  assert.equal(response.status, 502);
+  assert.match(await response.text(), /Network connection lost\./);
+  assert.equal(reached, false);
+});

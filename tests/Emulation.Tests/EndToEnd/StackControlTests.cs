@@ -84,4 +84,31 @@ public sealed class StackControlTests(HarnessFixture harness) : IAsyncLifetime
         Assert.Equal(HttpStatusCode.NotFound, (await ControlAsync("kill", stack: "no-such-stack")).Status);
         Assert.Equal("up", await AskAsync(harness.Supervisor.Find(_script)!.Url!, TimeSpan.FromSeconds(5)));
     }
+
+    [Fact]
+    public async Task A_partitioned_account_is_cut_off_from_the_platform_only_until_healed()
+    {
+        var cut = HarnessFixture.StackOf("account-2");
+        var (status, envelope) = await ControlAsync("partition", stack: cut);
+        Assert.Equal(HttpStatusCode.OK, status);
+        try
+        {
+            Assert.True(envelope.GetProperty("result").GetProperty("partitioned").GetBoolean());
+            // Through the platform (its call to the account's Worker crosses the cut route): no answer.
+            using (var through = await harness.AsOwner("account-2").SendAsync(HttpMethod.Get, "/api/clients"))
+            {
+                Assert.Equal(HttpStatusCode.BadGateway, through.StatusCode);
+                Assert.Contains("Network connection lost.", await through.Content.ReadAsStringAsync());
+            }
+            // The other tenant, through the same platform, is untouched; the cut stack itself still runs.
+            await OthersStillServeAsync();
+            Assert.Equal(Cloudflare.Emulation.Supervision.StackState.Running, harness.Supervisor.Find(cut)!.State);
+        }
+        finally
+        {
+            Assert.Equal(HttpStatusCode.OK, (await ControlAsync("heal", stack: cut)).Status);
+        }
+        using var healed = await harness.AsOwner("account-2").SendAsync(HttpMethod.Get, "/api/clients");
+        Assert.Equal(HttpStatusCode.OK, healed.StatusCode);
+    }
 }

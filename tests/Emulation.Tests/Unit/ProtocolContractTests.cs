@@ -38,6 +38,7 @@ public sealed class ProtocolContractTests
         (new ReadEgressLog("acct-acme"), new EgressLog(new Dictionary<string, IReadOnlyList<EgressRecord>>())),
         (new PublishRelease("platform", "RELEASES", "account"), new PublishedRelease(["account/current.mjs"])),
         (new AddReplicaDatabases("acct-acme"), new ReplicaDatabasesAdded("acct-acme", 2)),
+        (new SetPartition("acct-acme", true), new PartitionState("acct-acme", true)),
     ];
 
     [Fact]
