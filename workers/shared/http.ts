@@ -6,6 +6,7 @@ import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import * as z from "zod/mini";
 import "./validation";
+import { isFullD1Error, isUnavailableD1Error } from "./d1-errors";
 
 export interface Problem {
   error: string;
@@ -54,6 +55,16 @@ export function validationError(error: z.core.$ZodError, fallbackField: string, 
 /** Hono onError: known HTTP errors pass through; anything else is logged and hidden. */
 export function onError(err: Error, c: Context) {
   if (err instanceof HTTPException) return err.getResponse();
+  // D1 cannot serve now (overloaded, reset, unreachable after the retries): the caller may retry soon.
+  if (isUnavailableD1Error(err)) {
+    console.error(`database unavailable on ${c.req.method} ${new URL(c.req.url).pathname}: ${err.message}`);
+    c.header("retry-after", "1");
+    return problem(c, 503, "database_unavailable", "the database is busy or restarting; retry in a moment");
+  }
+  if (isFullD1Error(err)) {
+    console.error(`database full on ${c.req.method} ${new URL(c.req.url).pathname}: ${err.message}`);
+    return problem(c, 507, "database_full", "the database has reached its size limit; nothing was written");
+  }
   console.error(`unhandled error on ${c.req.method} ${new URL(c.req.url).pathname}: ${err.message}`);
   return problem(c, 500, "internal_error", "the request could not be completed");
 }

@@ -1,5 +1,6 @@
 import type { AccountEnv } from "../env";
 import type { Role } from "../models/user";
+import { retryRead } from "../../../shared/d1-errors";
 
 /**
  * KV read cache of who a user is for authorisation: role and status only, keyed by user id — no
@@ -25,9 +26,8 @@ export async function loadPrincipal(env: AccountEnv, db: D1DatabaseSession, user
   const cached = await env.CACHE.get<CachedPrincipal>(key(userId), "json");
   // Bookmarks sort oldest to newest; an entry without one predates bookmarks and is never newer.
   if (cached && (bookmark === undefined || (cached.bookmark !== undefined && cached.bookmark >= bookmark))) return cached;
-  const row = await db.prepare("SELECT role, status, json_extract(body, '$.tracking.version') AS version FROM users WHERE id = ?")
-    .bind(userId)
-    .first<CachedPrincipal>();
+  const statement = db.prepare("SELECT role, status, json_extract(body, '$.tracking.version') AS version FROM users WHERE id = ?").bind(userId);
+  const row = await retryRead(() => statement.first<CachedPrincipal>());
   if (!row) return null;
   const entry: CachedPrincipal = { ...row, bookmark: db.getBookmark() ?? undefined };
   await env.CACHE.put(key(userId), JSON.stringify(entry), { expirationTtl: CACHE_TTL_SECONDS });

@@ -2,6 +2,7 @@ import type { Tracking } from "../../../shared/tracking";
 import type { EntityDefinition } from "./definition";
 import type { ListQuery } from "./list-query";
 import type { Database } from "../env";
+import { retryRead } from "../../../shared/d1-errors";
 
 /** A stored record: its fields, its id, and its tracking block. */
 export type StoredRecord = Record<string, unknown> & { id: string; tracking: Tracking };
@@ -10,13 +11,15 @@ const live = (def: EntityDefinition) => (def.softDelete ? " AND deleted_at IS NU
 
 /** Reads one record that has not been (soft) deleted. */
 export async function findLive(db: Database, def: EntityDefinition, id: string): Promise<StoredRecord | null> {
-  const row = await db.prepare(`SELECT body FROM ${def.table} WHERE id = ?${live(def)}`).bind(id).first<{ body: string }>();
+  const statement = db.prepare(`SELECT body FROM ${def.table} WHERE id = ?${live(def)}`).bind(id);
+  const row = await retryRead(() => statement.first<{ body: string }>());
   return row ? (JSON.parse(row.body) as StoredRecord) : null;
 }
 
 export async function exists(db: Database, table: string, id: string, softDeleted: boolean): Promise<boolean> {
   const sql = `SELECT 1 FROM ${table} WHERE id = ?${softDeleted ? " AND deleted_at IS NULL" : ""}`;
-  return (await db.prepare(sql).bind(id).first()) !== null;
+  const statement = db.prepare(sql).bind(id);
+  return (await retryRead(() => statement.first())) !== null;
 }
 
 export function insert(db: Database, def: EntityDefinition, record: StoredRecord): D1PreparedStatement {
@@ -40,7 +43,8 @@ export function remove(db: Database, def: EntityDefinition, id: string): D1Prepa
 /** One keyset page: rows strictly after the cursor in (sort column, id) order, plus one to tell if more follow. */
 export async function list(db: Database, def: EntityDefinition, query: ListQuery) {
   const { sql, params } = listStatement(def, query);
-  const { results } = await db.prepare(sql).bind(...params).all<{ body: string; sort_key: string }>();
+  const statement = db.prepare(sql).bind(...params);
+  const { results } = await retryRead(() => statement.all<{ body: string; sort_key: string }>());
   return results;
 }
 
