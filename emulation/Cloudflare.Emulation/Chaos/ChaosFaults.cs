@@ -16,6 +16,8 @@ public sealed class ChaosFaults
     private readonly string _file;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private IReadOnlyList<FaultRule> _rules;
+    private readonly Lock _firings = new();
+    private Dictionary<FaultRule, int> _fired = new(ReferenceEqualityComparer.Instance);
 
     public ChaosFaults(StackSupervisor supervisor, string stateRoot)
     {
@@ -49,6 +51,10 @@ public sealed class ChaosFaults
             await File.WriteAllTextAsync(_file + ".tmp", JsonSerializer.Serialize(next, Json), cancellationToken);
             File.Move(_file + ".tmp", _file, overwrite: true);
             _rules = next;
+            lock (_firings)
+            {
+                _fired = new Dictionary<FaultRule, int>(ReferenceEqualityComparer.Instance);
+            }
         }
         finally
         {
@@ -59,6 +65,37 @@ public sealed class ChaosFaults
             await PushQuietlyAsync(stack.Name);
         }
         return _rules;
+    }
+
+    /// <summary>
+    /// The "api" rule that fires for an API call now (the first within its window, with firings
+    /// left, by its probability), counted as fired; null for none.
+    /// </summary>
+    public FaultRule? ApiFault(string operation)
+    {
+        if (_rules.Count == 0)
+        {
+            return null;
+        }
+        var now = DateTimeOffset.UtcNow;
+        lock (_firings)
+        {
+            foreach (var rule in _rules.Where(r => r.Service == "api" && (r.Operation == "*" || r.Operation == operation)))
+            {
+                if ((rule.From is { } from && now < from) || (rule.Until is { } until && now >= until))
+                {
+                    continue;
+                }
+                var fired = _fired.GetValueOrDefault(rule);
+                if ((rule.Times is { } times && fired >= times) || Random.Shared.NextDouble() >= rule.Probability)
+                {
+                    continue;
+                }
+                _fired[rule] = fired + 1;
+                return rule;
+            }
+        }
+        return null;
     }
 
     /// <summary>Hands a stack the rules that apply to it, resolved to their error text (each D1 binding gets them).</summary>

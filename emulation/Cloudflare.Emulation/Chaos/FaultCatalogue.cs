@@ -6,12 +6,14 @@ namespace Cloudflare.Emulation.Chaos;
 /// <param name="Message">The error's text, exactly as production's binding gives it (after D1's "D1_ERROR: " prefix).</param>
 /// <param name="Retryable">Whether Cloudflare says to retry it (read-only queries) or to reduce load instead.</param>
 /// <param name="Source">The Cloudflare page that documents it.</param>
-public sealed record FaultError(string Name, string Service, string Message, bool Retryable, string Source);
+/// <param name="Status">For a failure answered over HTTP (the v4 API): its status.</param>
+/// <param name="Code">For a failure answered over HTTP: the code in Cloudflare's error envelope.</param>
+public sealed record FaultError(string Name, string Service, string Message, bool Retryable, string Source, int? Status = null, int? Code = null);
 
 /// <summary>
 /// The errors fault rules may raise, each with the page that documents it: the one list of them (the
-/// runtime host's d1-faults.mjs throws whatever text a rule carries). D1 so far; R2, KV, Worker and
-/// API failures are to come (issue 13).
+/// runtime host's d1-faults.mjs throws whatever text a rule carries). D1 and the v4 API so far; R2,
+/// KV and Worker failures are to come (issue 13).
 /// </summary>
 public static class FaultCatalogue
 {
@@ -33,12 +35,17 @@ public static class FaultCatalogue
         new("d1-cpu-limit", "d1", "D1 DB exceeded its CPU time limit and was reset.", false, DebugD1),
         // Reported by users when a database reaches its size limit (10 GB), not in the official error table.
         new("d1-exceeded-max-size", "d1", "Exceeded maximum DB size", false, D1Limits),
+        // The API's global limit (1,200 requests per 5 minutes): every call is refused for 5 minutes.
+        new("api-rate-limited", "api", "More than 1200 requests per 300 seconds reached. Please wait and consider throttling your request speed",
+            true, "https://developers.cloudflare.com/fundamentals/api/reference/limits/", Status: 429, Code: 971),
     ];
 
     /// <summary>The services whose faults are applied so far, and the operations each knows.</summary>
     public static readonly IReadOnlyDictionary<string, string[]> Operations = new Dictionary<string, string[]>
     {
         ["d1"] = ["query", "batch", "exec", "*"],
+        // The local Cloudflare API's operations by name (d1.create, scripts.upload, kv.values.put, …), or "*".
+        ["api"] = [],
     };
 
     public static FaultError? Find(string name) => Errors.FirstOrDefault(e => e.Name == name);

@@ -29,7 +29,11 @@ public sealed record FaultRule(
         {
             return $"{at}.service: '{Service}' is not one whose faults are emulated ({string.Join(", ", FaultCatalogue.Operations.Keys)})";
         }
-        if (!operations.Contains(Operation))
+        if (Service == "api" && (Stack != "*" || string.IsNullOrEmpty(Operation)))
+        {
+            return Stack != "*" ? $"{at}.stack: the Cloudflare API serves every stack: \"*\"" : $"{at}.operation: an API operation's name (e.g. d1.create) or \"*\"";
+        }
+        if (Service != "api" && !operations.Contains(Operation))
         {
             return $"{at}.operation: '{Operation}' is not a {Service} operation ({string.Join(", ", operations)})";
         }

@@ -90,6 +90,7 @@ public sealed class ControlPlaneServer : IAsyncDisposable
             await next();
         });
         var faults = new FaultRules();
+        var chaos = new Chaos.ChaosFaults(supervisor, stateRoot);
         app.UseRouting();
         app.Use(async (context, next) =>
         {
@@ -97,6 +98,27 @@ public sealed class ControlPlaneServer : IAsyncDisposable
             if (operation is not null && faults.TryConsume(operation, out var status))
             {
                 await Api.Error(status, 10013, $"injected fault: {operation} fails (emulator fault rule)").ExecuteAsync(context);
+                return;
+            }
+            // The chaos API's rules for the API itself, answered as Cloudflare answers (status, code, headers).
+            var rule = operation is null ? null : chaos.ApiFault(operation);
+            if (rule is not null)
+            {
+                var delay = rule.LatencyMs + (Random.Shared.NextDouble() * rule.JitterMs);
+                if (delay > 0)
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(delay), context.RequestAborted);
+                }
+            }
+            if (rule?.Error is { } name && Chaos.FaultCatalogue.Find(name) is { Status: { } faultStatus } fault)
+            {
+                if (faultStatus == StatusCodes.Status429TooManyRequests)
+                {
+                    context.Response.Headers["retry-after"] = "300";
+                    context.Response.Headers["ratelimit"] = "\"default\";r=0;t=300";
+                    context.Response.Headers["ratelimit-policy"] = "\"default\";q=1200;w=300";
+                }
+                await Api.Error(faultStatus, fault.Code ?? 10000, fault.Message).ExecuteAsync(context);
                 return;
             }
             await next();
@@ -125,7 +147,7 @@ public sealed class ControlPlaneServer : IAsyncDisposable
             return Api.Ok(null);
         });
         ReplicationEndpoints.Map(app, supervisor);
-        Chaos.ChaosEndpoints.Map(app, new Chaos.ChaosFaults(supervisor, stateRoot));
+        Chaos.ChaosEndpoints.Map(app, chaos);
         Chaos.StackControlEndpoints.Map(app, supervisor);
         var auditor = new Residency.ResidencyAuditor(supervisor, store, residency, zoneName);
         ResidencyEndpoints.Map(app, supervisor, auditor, stateRoot);

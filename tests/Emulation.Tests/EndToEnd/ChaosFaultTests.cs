@@ -116,6 +116,76 @@ public sealed class ChaosFaultTests(HarnessFixture harness) : IAsyncLifetime
         Assert.True(clock.ElapsedMilliseconds >= 380, $"{clock.ElapsedMilliseconds} ms");
     }
 
+    [Fact]
+    public async Task The_account_API_retries_reads_on_retryable_errors_and_answers_an_overloaded_or_full_database_clearly()
+    {
+        var stack = HarnessFixture.StackOf("account-1");
+        var owner = harness.AsOwner("account-1");
+        try
+        {
+            // One lost connection on each of its first reads: retried, the user never sees it.
+            await RulesAsync(HttpMethod.Post, new[] { new { stack, service = "d1", operation = "query", error = "d1-network-connection-lost", times = 2 } });
+            using (var retried = await owner.SendAsync(HttpMethod.Get, "/api/clients"))
+            {
+                Assert.Equal(HttpStatusCode.OK, retried.StatusCode);
+            }
+
+            // Overloaded: a 503 with Retry-After and a JSON error, through the platform; never a 500.
+            await RulesAsync(HttpMethod.Post, new[] { new { stack, service = "d1", operation = "*", error = "d1-overloaded-too-many-queued" } });
+            using (var busy = await owner.SendAsync(HttpMethod.Get, "/api/clients"))
+            {
+                Assert.Equal(HttpStatusCode.ServiceUnavailable, busy.StatusCode);
+                Assert.Equal("1", busy.Headers.GetValues("retry-after").Single());
+                var body = JsonDocument.Parse(await busy.Content.ReadAsStringAsync()).RootElement;
+                Assert.Equal("database_unavailable", body.GetProperty("error").GetString());
+            }
+
+            // Full: the write is refused as a 507 and nothing of it lands.
+            await RulesAsync(HttpMethod.Post, new[] { new { stack, service = "d1", operation = "batch", error = "d1-exceeded-max-size" } });
+            var name = $"Full {Guid.NewGuid():N}";
+            using (var refused = await owner.SendAsync(HttpMethod.Post, "/api/clients", new { name }))
+            {
+                Assert.Equal((HttpStatusCode)507, refused.StatusCode);
+            }
+            await RulesAsync(HttpMethod.Post, Array.Empty<object>());
+            using var after = await owner.SendAsync(HttpMethod.Get, "/api/clients?limit=100");
+            Assert.DoesNotContain(name, await after.Content.ReadAsStringAsync());
+        }
+        finally
+        {
+            await RulesAsync(HttpMethod.Post, Array.Empty<object>());
+        }
+    }
+
+    [Fact]
+    public async Task The_Cloudflare_API_answers_a_rate_limit_rule_as_Cloudflare_does_and_only_for_its_operation()
+    {
+        await RulesAsync(HttpMethod.Post, new[] { new { stack = "*", service = "api", operation = "kv.create", error = "api-rate-limited", times = 1 } });
+        try
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(harness.ControlPlane.BaseUrl, $"{Account}/storage/kv/namespaces"))
+            {
+                Content = System.Net.Http.Json.JsonContent.Create(new { title = $"limited-{Guid.NewGuid():N}" }),
+            };
+            request.Headers.Authorization = new("Bearer", harness.ControlPlane.ApiToken);
+            using var limited = await harness.Http.SendAsync(request);
+            Assert.Equal(HttpStatusCode.TooManyRequests, limited.StatusCode);
+            Assert.Equal("300", limited.Headers.GetValues("retry-after").Single());
+            var envelope = JsonDocument.Parse(await limited.Content.ReadAsStringAsync()).RootElement;
+            Assert.Equal(971, envelope.GetProperty("errors")[0].GetProperty("code").GetInt32());
+
+            // Another operation meanwhile is untouched, and the rule is spent after one call.
+            Assert.Equal(HttpStatusCode.OK, (await harness.CloudflareAsync(HttpMethod.Get, $"{Account}/d1/database")).Status);
+            var (status, created) = await harness.CloudflareAsync(HttpMethod.Post, $"{Account}/storage/kv/namespaces", new { title = $"after-{Guid.NewGuid():N}" });
+            Assert.Equal(HttpStatusCode.OK, status);
+            await harness.CloudflareAsync(HttpMethod.Delete, $"{Account}/storage/kv/namespaces/{created.GetProperty("result").GetProperty("id").GetString()}");
+        }
+        finally
+        {
+            await RulesAsync(HttpMethod.Post, Array.Empty<object>());
+        }
+    }
+
     public static TheoryData<string, string> BadRules() => new()
     {
         { """[{"stack":"no-such-stack","service":"d1","error":"d1-overloaded-too-many-queued"}]""", "[0].stack" },
@@ -126,6 +196,8 @@ public sealed class ChaosFaultTests(HarnessFixture harness) : IAsyncLifetime
         { """[{"stack":"*","service":"d1"}]""", "[0].error" },
         { """[{"stack":"*","service":"d1","error":"d1-overloaded-too-many-queued","times":0}]""", "[0].times" },
         { """[{"stack":"*","service":"d1","probability":"often"}]""", "probability" },
+        { """[{"stack":"platform","service":"api","error":"api-rate-limited"}]""", "[0].stack" },
+        { """[{"stack":"*","service":"d1","error":"api-rate-limited"}]""", "[0].error" },
     };
 
     [Theory]
