@@ -7,9 +7,17 @@
 export class FaultRules {
   #rules = [];
 
-  /** Replaces the rules; their counts of firings start again. */
+  /**
+   * Replaces the rules. A rule that was there before, unchanged, keeps its count of firings (another
+   * rule appended must not re-arm one already spent); a new or changed one starts from zero.
+   */
   set(rules) {
-    this.#rules = rules.map((rule) => ({ ...rule, fired: 0 }));
+    const before = this.#rules.map((rule) => ({ key: keyOf(rule), rule }));
+    this.#rules = rules.map((rule) => {
+      const same = before.findIndex((b) => b.key === keyOf(rule));
+      const fired = same >= 0 ? before.splice(same, 1)[0].rule.fired : 0;
+      return { ...rule, fired };
+    });
     return this.list();
   }
 
@@ -37,6 +45,11 @@ export class FaultRules {
     }
     return null;
   }
+}
+
+/** A rule's content, without its count: what makes two rules the same rule. */
+function keyOf({ fired, ...rule }) {
+  return JSON.stringify(Object.entries(rule).sort(([a], [b]) => (a < b ? -1 : 1)));
 }
 
 /**

@@ -180,12 +180,13 @@ class Replication {
 
   // ---- execution ------------------------------------------------------------------------
 
-  async execute(session, kind, statements, options) {
-    // An architect's fault rules (the chaos API) fire first, as production's D1 fails before it runs anything.
-    if (!this.faults.empty) await this.#fault(kind === "batch" ? "batch" : "query");
+  async execute(session, kind, statements, options, faultChecked = false) {
     // Miniflare's D1 dumps the database for this pragma only when it arrives as a statement on its
     // own (the harness's export; it changes nothing): it goes to the primary as it is.
     if (statements.length === 1 && statements[0].sql === EXPORT_PRAGMA) return runOn(this.primary, kind, statements, options);
+    // An architect's fault rules (the chaos API) fire first, as production's D1 fails before it runs
+    // anything — once a call, not again when the call is chosen a second time below.
+    if (!faultChecked && !this.faults.empty) await this.#fault(kind === "batch" ? "batch" : "query");
     await this.#init();
     if (session) await this.#checkStart(session);
     const writes = statements.some((s) => !isReadOnly(s.sql));
@@ -204,7 +205,7 @@ class Replication {
       const position = results.at(-1).results[0];
       if (target.settingsDue && (await this.#settle(position)).replicas > 0) {
         // A replica may serve it after all: choose again with the fresh settings.
-        return this.execute(session, kind, statements, options);
+        return this.execute(session, kind, statements, options, true);
       }
       await this.#advance(session, position.head);
       return shape(kind, results.slice(0, -1), options, target);

@@ -12,7 +12,9 @@ test("Cloudflare's errors are told apart: retryable, overloaded (unavailable, no
   assert.ok(isUnavailableD1Error(d1("D1 DB is overloaded. Too many requests queued.")));
   assert.ok(isFullD1Error(d1("Exceeded maximum DB size")));
   // A SQL mistake or another error is none of these: it stays a bug to see, not an outage.
-  for (const error of [d1("near \"SELEC\": syntax error"), new Error("Network connection lost."), "not an error"]) {
+  // Known by its text, with or without the D1_ERROR prefix.
+  assert.ok(isRetryableD1Error(new Error("Network connection lost.")));
+  for (const error of [d1("near \"SELEC\": syntax error"), new Error("fetch failed"), "not an error"]) {
     assert.ok(!isRetryableD1Error(error) && !isUnavailableD1Error(error) && !isFullD1Error(error), String(error));
   }
 });

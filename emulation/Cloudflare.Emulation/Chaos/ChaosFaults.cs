@@ -17,13 +17,16 @@ public sealed class ChaosFaults
     private readonly SemaphoreSlim _gate = new(1, 1);
     private IReadOnlyList<FaultRule> _rules;
     private readonly Lock _firings = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, SemaphoreSlim> _pushes = new();
+    /// <summary>What each stack's workerd (by pid) was last handed.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (int? Pid, string Rules)> _pushed = new();
     private Dictionary<FaultRule, int> _fired = new(ReferenceEqualityComparer.Instance);
 
     public ChaosFaults(StackSupervisor supervisor, string stateRoot)
     {
         _supervisor = supervisor;
         _file = Path.Combine(stateRoot, "chaos", "faults.json");
-        _rules = File.Exists(_file) ? JsonSerializer.Deserialize<List<FaultRule>>(File.ReadAllText(_file), Json) ?? [] : [];
+        _rules = Load(_file);
         supervisor.StackChanged += status =>
         {
             // A new workerd starts with no rules: only when there are some does it need them.
@@ -35,6 +38,29 @@ public sealed class ChaosFaults
     }
 
     public IReadOnlyList<FaultRule> Rules => _rules;
+
+    /// <summary>
+    /// The rules kept from the last run; a file that cannot be read (or a rule that no longer checks
+    /// out) is set aside rather than stopping the harness from starting.
+    /// </summary>
+    private static IReadOnlyList<FaultRule> Load(string file)
+    {
+        if (!File.Exists(file))
+        {
+            return [];
+        }
+        try
+        {
+            var rules = JsonSerializer.Deserialize<List<FaultRule?>>(File.ReadAllText(file), Json) ?? [];
+            // Stacks are not up yet: their names are checked when rules change, not here.
+            return [.. rules.OfType<FaultRule>().Where(r => r.Problem("rule", _ => true) is null)];
+        }
+        catch (JsonException)
+        {
+            File.Move(file, file + ".unreadable", overwrite: true);
+            return [];
+        }
+    }
 
     /// <summary>What is wrong with the first bad rule, naming it and its field; null when all are good.</summary>
     public string? Problem(IReadOnlyList<FaultRule> rules) =>
@@ -53,7 +79,13 @@ public sealed class ChaosFaults
             _rules = next;
             lock (_firings)
             {
-                _fired = new Dictionary<FaultRule, int>(ReferenceEqualityComparer.Instance);
+                // Rules kept by the change keep their counts; removed ones are forgotten.
+                var kept = new Dictionary<FaultRule, int>(ReferenceEqualityComparer.Instance);
+                foreach (var (rule, fired) in _fired.Where(f => next.Any(r => ReferenceEquals(r, f.Key))))
+                {
+                    kept[rule] = fired;
+                }
+                _fired = kept;
             }
         }
         finally
@@ -98,13 +130,33 @@ public sealed class ChaosFaults
         return null;
     }
 
-    /// <summary>Hands a stack the rules that apply to it, resolved to their error text (each D1 binding gets them).</summary>
+    /// <summary>
+    /// Hands a stack the rules that apply to it, resolved to their error text (each D1 binding gets
+    /// them) — unless that workerd already has exactly these: a change for one stack, or a pause or
+    /// partition of it, must not re-arm the counts of rules already fired. One push per stack at a
+    /// time, reading the rules inside, so an older list never lands after a newer one.
+    /// </summary>
     private async Task PushQuietlyAsync(string stack)
     {
         if (_supervisor.DefinitionOf(stack) is not { } definition || definition.D1.Count == 0)
         {
             return;
         }
+        var gate = _pushes.GetOrAdd(stack, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync();
+        try
+        {
+            await PushAsync(stack, definition);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    private async Task PushAsync(string stack, StackDefinition definition)
+    {
+        var pid = _supervisor.Find(stack)?.ProcessId;
         var rules = _rules.Where(r => r.Service == "d1" && r.Applies(stack)).Select(r => new
         {
             operation = r.Operation,
@@ -116,16 +168,23 @@ public sealed class ChaosFaults
             from = r.From,
             until = r.Until,
         }).ToList();
-        foreach (var binding in definition.D1.Keys)
+        var text = JsonSerializer.Serialize(rules);
+        if (_pushed.TryGetValue(stack, out var last) && last.Pid == pid && last.Rules == text)
         {
-            try
+            return;
+        }
+        try
+        {
+            foreach (var binding in definition.D1.Keys)
             {
                 await _supervisor.SetD1FaultsAsync(stack, binding, rules, CancellationToken.None);
             }
-            catch (RuntimeHostException)
-            {
-                // Not serving now: it gets its rules when it runs again (StackChanged → Running).
-            }
+            _pushed[stack] = (pid, text);
+        }
+        catch (RuntimeHostException)
+        {
+            // Not serving now: it gets its rules when it runs again (StackChanged → Running).
+            _pushed.TryRemove(stack, out _);
         }
     }
 }

@@ -27,9 +27,15 @@ internal static class StackControlEndpoints
             {
                 return Api.Invalid($"action: '{action}' is not one of {string.Join(", ", Actions)}");
             }
-            if (supervisor.Find(name) is null)
+            if (supervisor.Find(name) is not { } current)
             {
                 return Api.NotFound($"stack {name}");
+            }
+            // A stopped stack was stopped on purpose (its script deleted, its resource taken over by a
+            // Worker): restarting it here would bring it back behind its owner's back.
+            if (current.State == StackState.Stopped)
+            {
+                return Api.Error(StatusCodes.Status409Conflict, Api.NotServing, $"stack '{name}' is stopped (deleted, or taken over); nothing to {action}");
             }
             try
             {

@@ -124,13 +124,14 @@ public sealed class StackSupervisor : IAsyncDisposable
     public async Task<StackStatus> KillStackAsync(string name, CancellationToken cancellationToken)
     {
         var status = Get(name).Status;
-        if (status is not { State: StackState.Running or StackState.Reloading, ProcessId: { } pid })
+        // Not while reloading: the pid would be the outgoing workerd's.
+        if (status is not { State: StackState.Running, ProcessId: { } pid })
         {
             throw new InvalidOperationException($"stack '{name}' is {status.State.ToString().ToLowerInvariant()}: only a running stack can be killed");
         }
         ProcessSignals.Kill(pid);
         // The runtime host sees its workerd exit and says so; the stack is then crashed.
-        return await WaitWhileAsync(name, state => state is StackState.Running or StackState.Reloading, TimeSpan.FromSeconds(10), cancellationToken)
+        return await WaitWhileAsync(name, state => state is StackState.Running, TimeSpan.FromSeconds(10), cancellationToken)
             ?? Get(name).Status;
     }
 
@@ -366,6 +367,8 @@ public sealed class StackSupervisor : IAsyncDisposable
                 State = StackState.Running,
                 Url = started.Url,
                 ProcessId = started.Pid,
+                // A new workerd is not the paused one.
+                Paused = false,
                 StartDuration = TimeSpan.FromMilliseconds(started.StartMs),
             });
         }
@@ -481,7 +484,7 @@ public sealed class StackSupervisor : IAsyncDisposable
                 break;
             case "reloaded" when e.Name is not null:
                 LogReceived?.Invoke(new StackLogLine(e.Name, "info", e.Reason ?? "reloaded"));
-                Update(e.Name, s => s with { State = StackState.Running, ProcessId = e.Pid });
+                Update(e.Name, s => s with { State = StackState.Running, ProcessId = e.Pid, Paused = s.Paused && s.ProcessId == e.Pid });
                 break;
             case "control" when e is { Name: not null, Url: not null, Secret: not null }:
                 _controls[e.Name] = new StackControl(new Uri(e.Url), e.Secret);
@@ -510,6 +513,9 @@ public sealed class StackSupervisor : IAsyncDisposable
                 State = StackState.Failed,
                 Crashed = true,
                 ProcessId = null,
+                // A new host starts with no process paused and no route cut.
+                Paused = false,
+                Partitioned = false,
                 LastError = $"the runtime host exited (code {exitCode})",
             });
         }

@@ -13,12 +13,13 @@ test("a rule fires for its operation only, and '*' for every operation", () => {
   for (const operation of ["query", "batch", "exec"]) assert.ok(rules.pick(operation));
 });
 
-test("a rule with times fires that often, then no more; setting rules starts the counts again", () => {
+test("a rule with times fires that often, then no more; removed and added again, it starts over", () => {
   const rules = new FaultRules();
   rules.set([{ ...overloaded, times: 2 }]);
   assert.ok(rules.pick("query"));
   assert.ok(rules.pick("query"));
   assert.equal(rules.pick("query"), null);
+  rules.set([]);
   rules.set([{ ...overloaded, times: 2 }]);
   assert.ok(rules.pick("query"));
 });
@@ -47,4 +48,17 @@ test("a latency-only rule delays and then lets the operation run", async () => {
   const started = Date.now();
   await applyFault({ operation: "query", latencyMs: 40, jitterMs: 0 });
   assert.ok(Date.now() - started >= 35);
+});
+
+test("replacing the rules keeps an unchanged rule's count: appending another does not re-arm it", () => {
+  const rules = new FaultRules();
+  const spent = { ...overloaded, times: 1 };
+  rules.set([spent]);
+  assert.ok(rules.pick("query"));
+  rules.set([spent, { ...overloaded, operation: "batch", times: 1 }]);
+  assert.equal(rules.pick("query"), null);
+  assert.ok(rules.pick("batch"));
+  // A changed rule is a new one.
+  rules.set([{ ...spent, times: 2 }]);
+  assert.ok(rules.pick("query"));
 });

@@ -105,6 +105,20 @@ public sealed class ChaosFaultTests(HarnessFixture harness) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_spent_rule_stays_spent_when_other_rules_are_added_or_its_stack_is_paused()
+    {
+        var spent = new { stack = _script, service = "d1", operation = "query", error = "d1-reset-internal", times = 1 };
+        await RulesAsync(HttpMethod.Post, new[] { spent });
+        Assert.Equal(HttpStatusCode.InternalServerError, (await ProbeAsync()).Status);
+
+        await RulesAsync(HttpMethod.Patch, new[] { new { stack = _script, service = "d1", operation = "exec", latencyMs = 5 } });
+        await harness.CloudflareAsync(HttpMethod.Post, $"/__emulator/stacks/{_script}/pause");
+        await harness.CloudflareAsync(HttpMethod.Post, $"/__emulator/stacks/{_script}/resume");
+
+        Assert.Equal(HttpStatusCode.OK, (await ProbeAsync()).Status);
+    }
+
+    [Fact]
     public async Task A_latency_rule_delays_the_query_and_lets_it_succeed()
     {
         await RulesAsync(HttpMethod.Post, new[] { new { stack = _script, service = "d1", operation = "query", latencyMs = 400 } });

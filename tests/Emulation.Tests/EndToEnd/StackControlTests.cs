@@ -75,6 +75,20 @@ public sealed class StackControlTests(HarnessFixture harness) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_deleted_scripts_stack_cannot_be_brought_back_by_a_restart()
+    {
+        var gone = $"gone-{Guid.NewGuid():N}"[..20];
+        await harness.UploadScriptAsync(gone, "export default { fetch() { return new Response('back'); } };", []);
+        await harness.CloudflareAsync(HttpMethod.Delete, $"accounts/{harness.ControlPlane.AccountId}/workers/scripts/{gone}");
+
+        var (status, envelope) = await ControlAsync("restart", stack: gone);
+
+        Assert.Equal(HttpStatusCode.Conflict, status);
+        Assert.Contains("stopped", envelope.GetProperty("errors")[0].GetProperty("message").GetString());
+        Assert.Equal(Cloudflare.Emulation.Supervision.StackState.Stopped, harness.Supervisor.Find(gone)!.State);
+    }
+
+    [Fact]
     public async Task An_unknown_action_or_stack_is_refused_naming_it()
     {
         var (status, envelope) = await ControlAsync("explode");
