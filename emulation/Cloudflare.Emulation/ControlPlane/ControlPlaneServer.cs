@@ -185,6 +185,7 @@ public sealed class ControlPlaneServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        Deployer.Hosts.Dispose();
         await _app.StopAsync();
         await _app.DisposeAsync();
     }

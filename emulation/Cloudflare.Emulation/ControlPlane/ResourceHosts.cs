@@ -48,8 +48,16 @@ public sealed record ResourceServer(string Stack, string Binding);
 /// on first use, since at Cloudflare a database, bucket or namespace needs no Worker (ADR 0027).
 /// A script that binds the resource later takes over: its deploy stops the resource's own stack.
 /// </summary>
-public sealed class ResourceHosts(ControlPlaneStore store, StackSupervisor supervisor)
+public sealed class ResourceHosts(ControlPlaneStore store, StackSupervisor supervisor) : IDisposable
 {
+    /// <summary>How long a resource's own stack may go unused before it is stopped (the next call starts it again).</summary>
+    public static readonly TimeSpan IdleAfter = TimeSpan.FromMinutes(5);
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<ResourceRef, DateTimeOffset> _lastUsed = new();
+    private readonly CancellationTokenSource _closing = new();
+    private int _idleLoop;
+    private int _disposed;
+
     /// <summary>The binding name a resource's own stack gives it.</summary>
     public const string Binding = "RESOURCE";
 
@@ -91,6 +99,11 @@ public sealed class ResourceHosts(ControlPlaneStore store, StackSupervisor super
             return bound;
         }
         var name = HostName(resource);
+        _lastUsed[resource] = DateTimeOffset.UtcNow;
+        if (_disposed == 0 && Interlocked.Exchange(ref _idleLoop, 1) == 0)
+        {
+            _ = StopIdleLoopAsync(_closing.Token);
+        }
         if (supervisor.Find(name) is { State: StackState.Running, Worker: Worker })
         {
             return new ResourceServer(name, Binding);
@@ -144,6 +157,70 @@ public sealed class ResourceHosts(ControlPlaneStore store, StackSupervisor super
         finally
         {
             gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Stops every resource's own stack unused for <paramref name="idleFor"/> (each costs a workerd
+    /// while it runs); returns how many. A call that uses one meanwhile keeps it.
+    /// </summary>
+    public async Task<int> StopIdleAsync(TimeSpan idleFor, CancellationToken cancellationToken)
+    {
+        var stopped = 0;
+        foreach (var (resource, used) in _lastUsed)
+        {
+            if (DateTimeOffset.UtcNow - used < idleFor || supervisor.Find(HostName(resource)) is not { State: StackState.Running, Worker: Worker })
+            {
+                continue;
+            }
+            var gate = _gates.GetOrAdd(resource, _ => new SemaphoreSlim(1, 1));
+            await gate.WaitAsync(cancellationToken);
+            try
+            {
+                if (_lastUsed.TryGetValue(resource, out var now) && now == used && supervisor.Find(HostName(resource)) is { State: StackState.Running, Worker: Worker })
+                {
+                    await supervisor.StopStackAsync(HostName(resource), cancellationToken);
+                    stopped++;
+                }
+            }
+            finally
+            {
+                gate.Release();
+            }
+        }
+        return stopped;
+    }
+
+    private async Task StopIdleLoopAsync(CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromMinutes(1));
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken))
+            {
+                try
+                {
+                    await StopIdleAsync(IdleAfter, cancellationToken);
+                }
+                catch (RuntimeHostException)
+                {
+                    // A stack that cannot be stopped now is tried again at the next tick.
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The control plane is closing.
+        }
+    }
+
+    /// <summary>Ends the idle check (the control plane is closing); safe to call more than once.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            _closing.Cancel();
+            _closing.Dispose();
         }
     }
 

@@ -470,4 +470,30 @@ public sealed class ControlPlaneTests(HarnessFixture harness) : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, status);
         return envelope.GetProperty("result").GetProperty("id").GetString()!;
     }
+
+    [Fact]
+    public async Task An_unbound_resources_own_stack_is_stopped_when_idle_and_started_again_with_its_data()
+    {
+        var ns = (await CallAsync(HttpMethod.Post, $"{Account}/storage/kv/namespaces", new { title = Unique("idle") })).Envelope.GetProperty("result").GetProperty("id").GetString()!;
+        try
+        {
+            Assert.Equal(HttpStatusCode.OK, (await CallAsync(HttpMethod.Put, $"{Account}/storage/kv/namespaces/{ns}/values/kept", content: new StringContent("still here"))).Status);
+            var host = ResourceHosts.HostName(ResourceRef.Namespace(ns));
+            Assert.Equal(Cloudflare.Emulation.Supervision.StackState.Running, harness.Supervisor.Find(host)!.State);
+
+            Assert.True(await Server.Deployer.Hosts.StopIdleAsync(TimeSpan.Zero, CancellationToken.None) >= 1);
+
+            Assert.Equal(Cloudflare.Emulation.Supervision.StackState.Stopped, harness.Supervisor.Find(host)!.State);
+            using var value = await harness.Http.SendAsync(new HttpRequestMessage(HttpMethod.Get, new Uri(Server.BaseUrl, $"{Account}/storage/kv/namespaces/{ns}/values/kept"))
+            {
+                Headers = { Authorization = new("Bearer", Server.ApiToken) },
+            });
+            Assert.Equal("still here", await value.Content.ReadAsStringAsync());
+            Assert.Equal(Cloudflare.Emulation.Supervision.StackState.Running, harness.Supervisor.Find(host)!.State);
+        }
+        finally
+        {
+            await CallAsync(HttpMethod.Delete, $"{Account}/storage/kv/namespaces/{ns}");
+        }
+    }
 }
