@@ -71,6 +71,16 @@ public sealed class ControlPlaneServer : IAsyncDisposable
         builder.WebHost.ConfigureKestrel(k => k.Listen(System.Net.IPAddress.Loopback, port));
         var app = builder.Build();
 
+        // The emulator's own routes answer under the v4 base too (<cloudflare-api>/__emulator/…), as
+        // its users reach them from the one URL they know.
+        app.Use((context, next) =>
+        {
+            if (context.Request.Path.StartsWithSegments("/client/v4/__emulator", out var rest))
+            {
+                context.Request.Path = "/__emulator" + rest;
+            }
+            return next(context);
+        });
         app.Use(async (context, next) =>
         {
             // The S3 API authenticates with SigV4 (access keys), not with API bearer tokens; a D1

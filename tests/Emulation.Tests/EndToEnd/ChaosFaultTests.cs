@@ -119,6 +119,18 @@ public sealed class ChaosFaultTests(HarnessFixture harness) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_rules_answer_under_the_Cloudflare_API_base_too()
+    {
+        await RulesAsync(HttpMethod.Post, new[] { new { stack = _script, service = "d1", operation = "exec", latencyMs = 1 } });
+
+        // <cloudflare-api>/__emulator/chaos/faults, as the issue writes it: the same rules.
+        var (status, envelope) = await harness.CloudflareAsync(HttpMethod.Get, "__emulator/chaos/faults");
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal("exec", Assert.Single(envelope.GetProperty("result").EnumerateArray()).GetProperty("operation").GetString());
+    }
+
+    [Fact]
     public async Task A_latency_rule_delays_the_query_and_lets_it_succeed()
     {
         await RulesAsync(HttpMethod.Post, new[] { new { stack = _script, service = "d1", operation = "query", latencyMs = 400 } });
