@@ -9,6 +9,10 @@
 import { CONTROL_SECRET } from "./__emulator-control-secret.js";
 import { splitStatements } from "./__emulator-sql-statements.js";
 import { kvRoute, r2Route } from "./__emulator-control-storage.js";
+import { workerFaults } from "./__emulator-worker-faults.js";
+
+/** A wrapped binding's control (its fault rules; KV's delay) is found through this key of it. */
+const BINDING = Symbol.for("cloudflare-emulator.binding");
 
 const encoder = new TextEncoder();
 const expected = encoder.encode(`Bearer ${CONTROL_SECRET}`);
@@ -25,6 +29,7 @@ export const emulatorControl = {
       return Response.json({ error: "authorization: the control entrypoint answers only the runtime host" }, { status: 401 });
     }
     const url = new URL(request.url);
+    if (url.pathname === "/faults") return faults(env, request);
     const r2 = url.pathname.match(/^\/r2\/([A-Za-z_][A-Za-z0-9_]*)\/list$/);
     if (r2) return listObjects(env[r2[1]], url.searchParams.get("prefix") ?? undefined);
     const storage = kvRoute(request, env, url) ?? r2Route(request, env, url);
@@ -37,7 +42,7 @@ export const emulatorControl = {
     }
     const kv = url.pathname.match(/^\/kv\/([A-Za-z_][A-Za-z0-9_]*)\/entries$/);
     if (kv) return kvEntries(env[kv[1]]);
-    const match = url.pathname.match(/^\/d1\/([A-Za-z_][A-Za-z0-9_]*)\/(query|batch|sql|session|replication|migrations|export|faults)$/);
+    const match = url.pathname.match(/^\/d1\/([A-Za-z_][A-Za-z0-9_]*)\/(query|batch|sql|session|replication|migrations|export)$/);
     if (!match) return Response.json({ error: "not found" }, { status: 404 });
     const db = env[match[1]];
     if (!db || typeof db.prepare !== "function") {
@@ -45,7 +50,6 @@ export const emulatorControl = {
     }
     try {
       if (match[2] === "replication") return await replication(db, request);
-      if (match[2] === "faults") return await faults(db, request);
       if (request.method !== "POST") return Response.json({ error: "not found" }, { status: 404 });
       const body = await request.json();
       if (match[2] === "session") return await sessionQuery(db, body);
@@ -143,14 +147,36 @@ async function replication(db, request) {
   }
 }
 
-/** The chaos API's fault rules of a D1 binding (d1-faults.mjs): read, or replaced with PUT { rules }. */
-async function faults(db, request) {
-  const control = db[Symbol.for("cloudflare-emulator.d1-replication")];
-  if (!control) return Response.json({ error: "this D1 binding is not the emulator's (no fault rules)" }, { status: 404 });
-  if (request.method === "GET") return Response.json({ rules: control.faults.list() });
-  if (request.method !== "PUT") return Response.json({ error: "not found" }, { status: 404 });
-  const { rules } = await request.json();
-  return Response.json({ rules: control.faults.set(Array.isArray(rules) ? rules : []) });
+/**
+ * The chaos API's rules for this stack (fault-rules.mjs): GET reads what each binding and the fetch
+ * handler hold; PUT { rules, staleness } hands every D1, R2 and KV binding the rules of its service,
+ * the fetch handler the "worker" ones, each the effect for its service (effects by service), and
+ * each KV binding its delay (staleness by binding name).
+ */
+async function faults(env, request) {
+  const bindings = Object.entries(env).flatMap(([name, value]) => {
+    const control = value !== null && typeof value === "object" ? value[BINDING] : undefined;
+    return control ? [[name, control]] : [];
+  });
+  if (request.method === "PUT") {
+    const { rules = [], effects = {}, staleness = {} } = await request.json();
+    for (const [name, control] of bindings) {
+      control.faults.set(rules.filter((rule) => rule.service === control.service), effects[control.service]);
+      control.staleness?.set(staleness[name]);
+    }
+    workerFaults.set(rules.filter((rule) => rule.service === "worker"), effects.worker);
+  } else if (request.method !== "GET") {
+    return Response.json({ error: "not found" }, { status: 404 });
+  }
+  return Response.json({
+    bindings: Object.fromEntries(bindings.map(([name, control]) => [name, {
+      service: control.service,
+      rules: control.faults.list(),
+      effect: control.faults.effect,
+      ...(control.staleness ? { staleness: { delayMs: control.staleness.delayMs, probability: control.staleness.probability } } : {}),
+    }])),
+    worker: { rules: workerFaults.list(), effect: workerFaults.effect },
+  });
 }
 
 /**

@@ -22,10 +22,12 @@
 // everyone, the emulator included). A replica copies every table but these.
 
 import { BOOKMARK, bookmarkKey, readBookmark, signBookmark } from "./d1-bookmarks.js";
-import { FaultRules, applyFault } from "./d1-faults.js";
+import { FaultRules, applyFault } from "./fault-rules.js";
 
 /** The control entrypoint reaches replication status and settings through this key of the binding. */
 const REPLICATION = Symbol.for("cloudflare-emulator.d1-replication");
+/** …and its fault rules through this one, as every wrapped binding's (storage-bindings.js). */
+const BINDING = Symbol.for("cloudflare-emulator.binding");
 
 const CONFIG_TTL_MS = 200;
 const PULL_PAGE = 200;
@@ -74,6 +76,7 @@ class ReplicatedDatabase {
   constructor(replication) {
     this.#replication = replication;
     Object.defineProperty(this, REPLICATION, { value: replication, enumerable: false });
+    Object.defineProperty(this, BINDING, { value: { service: "d1", faults: replication.faults }, enumerable: false });
   }
   prepare(sql) {
     return new Statement(this.#replication, null, sql, []);
@@ -169,7 +172,7 @@ class Replication {
     /** Log entries this isolate wrote, by seq: a replica catching up to them need not ask the primary. */
     this.written = new Map();
     this.locks = new Map();
-    /** Fault rules from the chaos API (d1-faults.mjs); none by default. */
+    /** Fault rules from the chaos API (fault-rules.mjs); none by default. */
     this.faults = new FaultRules();
   }
 

@@ -19,12 +19,17 @@ const CONTROL_SECRET_MODULE = "__emulator-control-secret.js";
 const CONTROL_SCRIPT = readFileSync(fileURLToPath(new URL("./control-entrypoint.js", import.meta.url)), "utf8");
 const CONTROL_STORAGE_SCRIPT = readFileSync(fileURLToPath(new URL("./control-storage.js", import.meta.url)), "utf8");
 const SQL_STATEMENTS_SCRIPT = readFileSync(fileURLToPath(new URL("./sql-statements.mjs", import.meta.url)), "utf8");
+const FAULT_RULES_SCRIPT = readFileSync(fileURLToPath(new URL("./fault-rules.mjs", import.meta.url)), "utf8");
+const WORKER_FAULTS_SCRIPT = readFileSync(fileURLToPath(new URL("./worker-faults.js", import.meta.url)), "utf8");
 // Every D1 binding is the emulator's replicated D1 (d1-replication.js) around the real database.
 const D1_WORKER = "emulator-d1";
 const D1_SCRIPT = wrappedBindingScript("./d1-replication.js", [
   ["./d1-bookmarks.js", "./d1-bookmarks.mjs"],
-  ["./d1-faults.js", "./d1-faults.mjs"],
+  ["./fault-rules.js", "./fault-rules.mjs"],
 ]);
+// Every R2 and KV binding is the real one behind the emulator's fault rules (storage-bindings.js).
+const STORAGE_WORKER = "emulator-storage";
+const STORAGE_SCRIPT = wrappedBindingScript("./storage-bindings.js", [["./fault-rules.js", "./fault-rules.mjs"]]);
 /**
  * Read replicas per database — one per EU region (WEUR, EEUR), as D1 keeps one replica per region.
  * Their databases are bound only once replication is first turned on for the stack (each costs
@@ -413,13 +418,7 @@ class Stack {
 
   #options(bundle) {
     const { bindings: d1Bindings, worker: d1Worker } = replicatedD1(this.spec.d1 ?? {}, this.replicaSlots);
-    // A bucket with S3 credentials is also served by Miniflare's local S3 endpoint (/cdn-cgi/local/r2/s3).
-    const r2Buckets = Object.fromEntries(
-      Object.entries(this.spec.r2 ?? {}).map(([binding, bucket]) => {
-        const credentials = this.spec.r2Credentials?.[bucket];
-        return [binding, credentials ? { id: bucket, s3Credentials: credentials } : bucket];
-      }),
-    );
+    const { bindings: storageBindings, worker: storageWorker } = faultedStorage(this.spec.r2 ?? {}, this.spec.kv ?? {}, this.spec.r2Credentials ?? {});
     return {
       workers: [
         {
@@ -428,9 +427,7 @@ class Stack {
           modules: withControlEntrypoint(`${this.spec.worker}.js`, bundle.script, this.controlSecret),
           compatibilityDate: bundle.compatibilityDate,
           compatibilityFlags: bundle.compatibilityFlags,
-          wrappedBindings: d1Bindings,
-          r2Buckets,
-          kvNamespaces: this.spec.kv ?? {},
+          wrappedBindings: { ...d1Bindings, ...storageBindings },
           bindings: this.spec.vars ?? {},
           outboundService: (request) => this.registry.guard.outbound(this, request),
           // Stacks are reached on workers.dev, where the Cache API does nothing: Miniflare's no-op
@@ -439,6 +436,7 @@ class Stack {
           unsafeDirectSockets: [{ host: "127.0.0.1", port: 0, entrypoint: CONTROL_ENTRYPOINT }],
         },
         ...(d1Worker ? [d1Worker] : []),
+        ...(storageWorker ? [storageWorker] : []),
       ],
       defaultPersistRoot: this.spec.persistDir,
       // Resources created through the control plane keep their data in folders of their own, so a
@@ -509,15 +507,38 @@ export function replicatedD1(databases, replicaSlots) {
 }
 
 /**
+ * The stack's R2 and KV bindings as wrapped bindings of storage-bindings.js (each named by
+ * `__binding`), and the worker that holds the real buckets and namespaces under the same names.
+ * A bucket with S3 credentials is also served by Miniflare's local S3 endpoint (/cdn-cgi/local/r2/s3).
+ */
+export function faultedStorage(buckets, namespaces, r2Credentials = {}) {
+  const bindings = {};
+  const r2Buckets = {};
+  for (const [binding, bucket] of Object.entries(buckets)) {
+    bindings[binding] = { scriptName: STORAGE_WORKER, entrypoint: "r2", bindings: { __binding: binding } };
+    const credentials = r2Credentials[bucket];
+    r2Buckets[binding] = credentials ? { id: bucket, s3Credentials: credentials } : bucket;
+  }
+  for (const binding of Object.keys(namespaces)) {
+    bindings[binding] = { scriptName: STORAGE_WORKER, entrypoint: "kv", bindings: { __binding: binding } };
+  }
+  if (Object.keys(bindings).length === 0) return { bindings, worker: undefined };
+  return { bindings, worker: { name: STORAGE_WORKER, modules: [esModule("storage-bindings.js", STORAGE_SCRIPT)], r2Buckets, kvNamespaces: namespaces } };
+}
+
+/**
  * The stack Worker's modules: its own module, unchanged, under an entry module that re-exports
- * everything it exports and adds the emulator's control entrypoint. Modules are listed rather than
+ * everything it exports, puts its fetch handler behind the chaos API's "worker" rules
+ * (worker-faults.js), and adds the emulator's control entrypoint. Modules are listed rather than
  * handed over as one script, which Miniflare would parse again on every start (ADR 0016).
  */
 function withControlEntrypoint(moduleName, script, controlSecret) {
   const hasDefault = /export\s+default\b|export\s*\{[^}]*\bdefault\b[^}]*\}/.test(script);
   const entry = [
     `export * from "./${moduleName}";`,
-    hasDefault ? `export { default } from "./${moduleName}";` : "",
+    hasDefault ? `import worker from "./${moduleName}";` : "",
+    hasDefault ? `import { faultedWorker } from "./__emulator-worker-faults.js";` : "",
+    hasDefault ? "export default faultedWorker(worker);" : "",
     `export { emulatorControl as ${CONTROL_ENTRYPOINT} } from "./${CONTROL_MODULE}";`,
   ].join("\n");
   return [
@@ -526,6 +547,8 @@ function withControlEntrypoint(moduleName, script, controlSecret) {
     esModule(CONTROL_MODULE, CONTROL_SCRIPT),
     esModule("__emulator-sql-statements.js", SQL_STATEMENTS_SCRIPT),
     esModule("__emulator-control-storage.js", CONTROL_STORAGE_SCRIPT),
+    esModule("__emulator-fault-rules.js", FAULT_RULES_SCRIPT),
+    esModule("__emulator-worker-faults.js", WORKER_FAULTS_SCRIPT),
     esModule(CONTROL_SECRET_MODULE, `export const CONTROL_SECRET = ${JSON.stringify(controlSecret)};`),
   ];
 }

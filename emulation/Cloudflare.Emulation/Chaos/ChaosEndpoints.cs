@@ -7,17 +7,21 @@ using Microsoft.AspNetCore.Routing;
 namespace Cloudflare.Emulation.Chaos;
 
 /// <summary>
-/// <c>/__emulator/chaos/faults</c> on the local Cloudflare API (its token required), in LocalStack's
-/// Chaos API shape: GET reads the rules, POST replaces them (<c>[]</c> clears), PATCH appends, DELETE
-/// removes every rule that matches one of the given patterns (the fields a pattern names).
+/// The chaos API on the local Cloudflare API (its token required), in LocalStack's Chaos API shape:
+/// <c>/__emulator/chaos/faults</c> — GET reads the rules, POST replaces them (<c>[]</c> clears), PATCH
+/// appends, DELETE removes every rule that matches one of the given patterns (the fields a pattern
+/// names); <c>/__emulator/chaos/effects</c> — GET, POST (replaces; <c>{}</c> clears) latency for whole
+/// services; <c>/__emulator/chaos/kv-staleness</c> — GET, POST (replaces) KV propagation delays.
 /// </summary>
 internal static class ChaosEndpoints
 {
     public const string Path = "/__emulator/chaos/faults";
+    public const string EffectsPath = "/__emulator/chaos/effects";
+    public const string KvStalenessPath = "/__emulator/chaos/kv-staleness";
 
     public static void Map(IEndpointRouteBuilder app, ChaosFaults chaos)
     {
-        app.MapGet(Path, () => Api.Ok(chaos.Rules));
+        app.MapGet(Path, () => Api.Ok(chaos.Settings.Rules));
         app.MapPost(Path, (HttpRequest request, CancellationToken ct) => ChangeAsync(request, chaos, (_, given) => given, ct));
         app.MapPatch(Path, (HttpRequest request, CancellationToken ct) => ChangeAsync(request, chaos, (rules, given) => [.. rules, .. given], ct));
         app.MapDelete(Path, async (HttpRequest request, CancellationToken ct) =>
@@ -35,31 +39,82 @@ internal static class ChaosEndpoints
             {
                 return Api.Invalid("body: an array of rule patterns, e.g. [{\"stack\": \"acct-acme\"}]");
             }
-            return Api.Ok(await chaos.ChangeAsync(rules => [.. rules.Where(rule => !patterns.Any(p => Matches(rule, p)))], ct));
+            var settings = await chaos.ChangeAsync(s => s with { Rules = [.. s.Rules.Where(rule => !patterns.Any(p => Matches(rule, p)))] }, ct);
+            return Api.Ok(settings.Rules);
+        });
+
+        app.MapGet(EffectsPath, () => Api.Ok(chaos.Settings.Effects));
+        app.MapPost(EffectsPath, async (HttpRequest request, CancellationToken ct) =>
+        {
+            var (effects, invalid) = await ReadAsync<Dictionary<string, ServiceEffect?>>(request, "an object of services, e.g. {\"d1\": {\"latencyMs\": 200}}", ct);
+            if (invalid is not null)
+            {
+                return invalid;
+            }
+            if (ServiceEffect.Problem(effects!) is { } problem)
+            {
+                return Api.Invalid(problem);
+            }
+            var settings = await chaos.ChangeAsync(s => s with { Effects = effects!.Where(e => !e.Value!.IsNone).ToDictionary(e => e.Key, e => e.Value!) }, ct);
+            return Api.Ok(settings.Effects);
+        });
+
+        app.MapGet(KvStalenessPath, () => Api.Ok(chaos.Settings.KvStaleness));
+        app.MapPost(KvStalenessPath, async (HttpRequest request, CancellationToken ct) =>
+        {
+            var (delays, invalid) = await ReadAsync<List<KvStaleness?>>(request, "an array of delays, e.g. [{\"stack\": \"acct-acme\", \"delayMs\": 60000}]", ct);
+            if (invalid is not null)
+            {
+                return invalid;
+            }
+            if (delays!.Any(d => d is null))
+            {
+                return Api.Invalid("body: an array of delays, e.g. [{\"stack\": \"acct-acme\", \"delayMs\": 60000}]");
+            }
+            var given = delays!.OfType<KvStaleness>().ToList();
+            if (chaos.Problem(given) is { } problem)
+            {
+                return Api.Invalid(problem);
+            }
+            var settings = await chaos.ChangeAsync(s => s with { KvStaleness = given }, ct);
+            return Api.Ok(settings.KvStaleness);
         });
     }
 
     private static async Task<IResult> ChangeAsync(HttpRequest request, ChaosFaults chaos,
         Func<IReadOnlyList<FaultRule>, IReadOnlyList<FaultRule>, IReadOnlyList<FaultRule>> change, CancellationToken ct)
     {
-        List<FaultRule>? given;
-        try
+        var (given, invalid) = await ReadAsync<List<FaultRule?>>(request, "an array of fault rules", ct);
+        if (invalid is not null)
         {
-            given = await JsonSerializer.DeserializeAsync<List<FaultRule>>(request.Body, JsonSerializerOptions.Web, ct);
+            return invalid;
         }
-        catch (JsonException ex)
-        {
-            return Api.Invalid($"{ex.Path?.TrimStart('$') ?? "body"}: not a valid rule field ({ex.Message.Split(". Path:")[0]})");
-        }
-        if (given is null || given.Any(r => r is null))
+        if (given!.Any(r => r is null))
         {
             return Api.Invalid("body: an array of fault rules");
         }
-        if (chaos.Problem(given) is { } problem)
+        var rules = given!.OfType<FaultRule>().ToList();
+        if (chaos.Problem(rules) is { } problem)
         {
             return Api.Invalid(problem);
         }
-        return Api.Ok(await chaos.ChangeAsync(rules => change(rules, given), ct));
+        var settings = await chaos.ChangeAsync(s => s with { Rules = change(s.Rules, rules) }, ct);
+        return Api.Ok(settings.Rules);
+    }
+
+    /// <summary>The body as <typeparamref name="T"/>, or a 400 naming the field that did not read (or the body, when absent).</summary>
+    private static async Task<(T? Value, IResult? Invalid)> ReadAsync<T>(HttpRequest request, string expected, CancellationToken ct) where T : class
+    {
+        try
+        {
+            var value = await JsonSerializer.DeserializeAsync<T>(request.Body, JsonSerializerOptions.Web, ct);
+            return value is null ? (null, Api.Invalid($"body: {expected}")) : (value, null);
+        }
+        catch (JsonException ex)
+        {
+            var field = ex.Path?.TrimStart('$') is { Length: > 0 } path ? path : "body";
+            return (null, Api.Invalid($"{field}: not valid here, {expected} ({ex.Message.Split(". Path:")[0]})"));
+        }
     }
 
     /// <summary>Whether a rule has every field the pattern gives, with the pattern's value.</summary>

@@ -5,60 +5,66 @@ using Cloudflare.Emulation.Supervision;
 namespace Cloudflare.Emulation.Chaos;
 
 /// <summary>
-/// The chaos API's fault rules: kept (and written under the state root, so they survive a restart),
-/// and handed to each stack they apply to — again whenever a stack (re)starts, as a new workerd
-/// starts with none. A stack no rule names gets an empty list: it runs as if there were no rules.
+/// What the chaos API has set — fault rules, service effects, KV propagation delays — kept (and
+/// written under the state root, so it survives a restart) and handed to each stack it applies to:
+/// again whenever a stack (re)starts, as a new workerd starts with none. A stack nothing names gets
+/// empty lists: it runs as if there were no chaos at all.
 /// </summary>
 public sealed class ChaosFaults
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+    private static readonly string[] BindingServices = ["d1", "r2", "kv", "worker"];
     private readonly StackSupervisor _supervisor;
     private readonly string _file;
     private readonly SemaphoreSlim _gate = new(1, 1);
-    private IReadOnlyList<FaultRule> _rules;
+    private ChaosSettings _settings;
     private readonly Lock _firings = new();
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, SemaphoreSlim> _pushes = new();
     /// <summary>What each stack's workerd (by pid) was last handed.</summary>
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (int? Pid, string Rules)> _pushed = new();
-    private Dictionary<FaultRule, int> _fired = new(ReferenceEqualityComparer.Instance);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (int? Pid, string Faults)> _pushed = new();
+    /// <summary>Firings of the rules matched here (the API's, R2's S3 requests), by rule and stack.</summary>
+    private Dictionary<(FaultRule Rule, string Stack), int> _fired = new();
 
     public ChaosFaults(StackSupervisor supervisor, string stateRoot)
     {
         _supervisor = supervisor;
-        _file = Path.Combine(stateRoot, "chaos", "faults.json");
-        _rules = Load(_file);
+        _file = Path.Combine(stateRoot, "chaos", "settings.json");
+        _settings = Load(_file);
         supervisor.StackChanged += status =>
         {
-            // A new workerd starts with no rules: only when there are some does it need them.
-            if (status.State == StackState.Running && _rules.Count > 0)
+            // A new workerd starts with nothing set: only when something is does it need it.
+            if (status.State == StackState.Running && !_settings.IsNone)
             {
                 _ = PushQuietlyAsync(status.Name);
             }
         };
     }
 
-    public IReadOnlyList<FaultRule> Rules => _rules;
+    public ChaosSettings Settings => _settings;
 
     /// <summary>
-    /// The rules kept from the last run; a file that cannot be read (or a rule that no longer checks
+    /// The settings kept from the last run; a file that cannot be read (or a rule that no longer checks
     /// out) is set aside rather than stopping the harness from starting.
     /// </summary>
-    private static IReadOnlyList<FaultRule> Load(string file)
+    private static ChaosSettings Load(string file)
     {
         if (!File.Exists(file))
         {
-            return [];
+            return ChaosSettings.None;
         }
         try
         {
-            var rules = JsonSerializer.Deserialize<List<FaultRule?>>(File.ReadAllText(file), Json) ?? [];
-            // Stacks are not up yet: their names are checked when rules change, not here.
-            return [.. rules.OfType<FaultRule>().Where(r => r.Problem("rule", _ => true) is null)];
+            var settings = JsonSerializer.Deserialize<ChaosSettings>(File.ReadAllText(file), Json) ?? ChaosSettings.None;
+            // Stacks are not up yet: their names are checked when settings change, not here.
+            return new ChaosSettings(
+                [.. (settings.Rules ?? []).OfType<FaultRule>().Where(r => r.Problem("rule", _ => true) is null)],
+                settings.Effects ?? ChaosSettings.None.Effects,
+                [.. (settings.KvStaleness ?? []).OfType<KvStaleness>()]);
         }
         catch (JsonException)
         {
             File.Move(file, file + ".unreadable", overwrite: true);
-            return [];
+            return ChaosSettings.None;
         }
     }
 
@@ -66,26 +72,25 @@ public sealed class ChaosFaults
     public string? Problem(IReadOnlyList<FaultRule> rules) =>
         rules.Select((rule, i) => rule.Problem($"[{i}]", name => _supervisor.Find(name) is not null)).FirstOrDefault(p => p is not null);
 
-    /// <summary>Replaces the rules with <paramref name="change"/>'s result (checked first), and hands each stack its own.</summary>
-    public async Task<IReadOnlyList<FaultRule>> ChangeAsync(Func<IReadOnlyList<FaultRule>, IReadOnlyList<FaultRule>> change, CancellationToken cancellationToken)
+    /// <summary>What is wrong with the first bad KV delay, naming it and its field; null when all are good.</summary>
+    public string? Problem(IReadOnlyList<KvStaleness> delays) =>
+        delays.Select((delay, i) => delay.Problem($"[{i}]", name => _supervisor.DefinitionOf(name)?.Kv.Keys.ToList())).FirstOrDefault(p => p is not null);
+
+    /// <summary>Replaces the settings with <paramref name="change"/>'s result (checked first), and hands each stack its own.</summary>
+    public async Task<ChaosSettings> ChangeAsync(Func<ChaosSettings, ChaosSettings> change, CancellationToken cancellationToken)
     {
         await _gate.WaitAsync(cancellationToken);
         try
         {
-            var next = change(_rules);
+            var next = change(_settings);
             Directory.CreateDirectory(Path.GetDirectoryName(_file)!);
             await File.WriteAllTextAsync(_file + ".tmp", JsonSerializer.Serialize(next, Json), cancellationToken);
             File.Move(_file + ".tmp", _file, overwrite: true);
-            _rules = next;
+            _settings = next;
             lock (_firings)
             {
                 // Rules kept by the change keep their counts; removed ones are forgotten.
-                var kept = new Dictionary<FaultRule, int>(ReferenceEqualityComparer.Instance);
-                foreach (var (rule, fired) in _fired.Where(f => next.Any(r => ReferenceEquals(r, f.Key))))
-                {
-                    kept[rule] = fired;
-                }
-                _fired = kept;
+                _fired = _fired.Where(f => next.Rules.Any(r => ReferenceEquals(r, f.Key.Rule))).ToDictionary();
             }
         }
         finally
@@ -96,49 +101,81 @@ public sealed class ChaosFaults
         {
             await PushQuietlyAsync(stack.Name);
         }
-        return _rules;
+        return _settings;
     }
 
     /// <summary>
-    /// The "api" rule that fires for an API call now (the first within its window, with firings
-    /// left, by its probability), counted as fired; null for none.
+    /// The rule of <paramref name="service"/> that fires for a call matched here (an API call, an S3
+    /// request to a stack's bucket) now: the first within its window, with firings left (counted per
+    /// stack), by its probability — counted as fired; null for none.
     /// </summary>
-    public FaultRule? ApiFault(string operation)
+    public FaultRule? Fire(string service, string stack, string operation)
     {
-        if (_rules.Count == 0)
+        if (_settings.Rules.Count == 0)
         {
             return null;
         }
         var now = DateTimeOffset.UtcNow;
         lock (_firings)
         {
-            foreach (var rule in _rules.Where(r => r.Service == "api" && (r.Operation == "*" || r.Operation == operation)))
+            foreach (var rule in _settings.Rules.Where(r => r.Service == service && r.Applies(stack) && (r.Operation == "*" || r.Operation == operation)))
             {
                 if ((rule.From is { } from && now < from) || (rule.Until is { } until && now >= until))
                 {
                     continue;
                 }
-                var fired = _fired.GetValueOrDefault(rule);
+                var fired = _fired.GetValueOrDefault((rule, stack));
                 if ((rule.Times is { } times && fired >= times) || Random.Shared.NextDouble() >= rule.Probability)
                 {
                     continue;
                 }
-                _fired[rule] = fired + 1;
+                _fired[(rule, stack)] = fired + 1;
                 return rule;
             }
         }
         return null;
     }
 
+    /// <summary>How long a call matched here waits: the rule's latency (if one fired) plus the service's effect, each with its jitter.</summary>
+    public TimeSpan DelayOf(string service, FaultRule? rule)
+    {
+        var effect = _settings.Effects.GetValueOrDefault(service);
+        var ms = (rule?.LatencyMs ?? 0) + (Random.Shared.NextDouble() * (rule?.JitterMs ?? 0))
+            + (effect?.LatencyMs ?? 0) + (Random.Shared.NextDouble() * (effect?.JitterMs ?? 0));
+        return TimeSpan.FromMilliseconds(ms);
+    }
+
+    /// <summary>What a stack's bindings and fetch handler are to hold now.</summary>
+    public StackFaults For(string stack, StackDefinition definition)
+    {
+        var rules = _settings.Rules.Where(r => BindingServices.Contains(r.Service) && r.Applies(stack)).Select(r =>
+        {
+            var error = r.Error is null ? null : FaultCatalogue.Find(r.Error);
+            return new BindingFaultRule(r.Service, r.Operation, r.Probability, r.Times, error?.Message, error?.Code, error?.Status,
+                r.LatencyMs, r.JitterMs, r.From, r.Until);
+        }).ToList();
+        var effects = _settings.Effects.Where(e => BindingServices.Contains(e.Key) && !e.Value.IsNone).ToDictionary();
+        var staleness = new Dictionary<string, KvStalenessSetting>();
+        // Later settings win over earlier ones for the same binding.
+        foreach (var delay in _settings.KvStaleness.Where(d => d.Stack == stack))
+        {
+            foreach (var binding in definition.Kv.Keys.Where(b => delay.Binding == "*" || delay.Binding == b))
+            {
+                staleness[binding] = new KvStalenessSetting(delay.DelayMs, delay.Probability);
+            }
+        }
+        return new StackFaults(rules, effects, staleness);
+    }
+
     /// <summary>
-    /// Hands a stack the rules that apply to it, resolved to their error text (each D1 binding gets
-    /// them) — unless that workerd already has exactly these: a change for one stack, or a pause or
-    /// partition of it, must not re-arm the counts of rules already fired. One push per stack at a
-    /// time, reading the rules inside, so an older list never lands after a newer one.
+    /// Hands a stack what applies to it — unless that workerd already has exactly this: a change for
+    /// another stack, or a pause or partition of this one, must not re-arm the counts of rules already
+    /// fired. One push per stack at a time, reading the settings inside, so an older one never lands
+    /// after a newer one.
     /// </summary>
     private async Task PushQuietlyAsync(string stack)
     {
-        if (_supervisor.DefinitionOf(stack) is not { } definition || definition.D1.Count == 0)
+        if (_supervisor.DefinitionOf(stack) is not { } definition)
         {
             return;
         }
@@ -146,45 +183,24 @@ public sealed class ChaosFaults
         await gate.WaitAsync();
         try
         {
-            await PushAsync(stack, definition);
-        }
-        finally
-        {
-            gate.Release();
-        }
-    }
-
-    private async Task PushAsync(string stack, StackDefinition definition)
-    {
-        var pid = _supervisor.Find(stack)?.ProcessId;
-        var rules = _rules.Where(r => r.Service == "d1" && r.Applies(stack)).Select(r => new
-        {
-            operation = r.Operation,
-            probability = r.Probability,
-            times = r.Times,
-            message = r.Error is null ? null : FaultCatalogue.Find(r.Error)?.Message,
-            latencyMs = r.LatencyMs,
-            jitterMs = r.JitterMs,
-            from = r.From,
-            until = r.Until,
-        }).ToList();
-        var text = JsonSerializer.Serialize(rules);
-        if (_pushed.TryGetValue(stack, out var last) && last.Pid == pid && last.Rules == text)
-        {
-            return;
-        }
-        try
-        {
-            foreach (var binding in definition.D1.Keys)
+            var pid = _supervisor.Find(stack)?.ProcessId;
+            var faults = For(stack, definition);
+            var text = JsonSerializer.Serialize(faults);
+            if (_pushed.TryGetValue(stack, out var last) ? last.Pid == pid && last.Faults == text : faults.Rules.Count == 0 && faults.Effects.Count == 0 && faults.Staleness.Count == 0)
             {
-                await _supervisor.SetD1FaultsAsync(stack, binding, rules, CancellationToken.None);
+                return;
             }
+            await _supervisor.SetFaultsAsync(stack, faults, CancellationToken.None);
             _pushed[stack] = (pid, text);
         }
         catch (RuntimeHostException)
         {
-            // Not serving now: it gets its rules when it runs again (StackChanged → Running).
+            // Not serving now: it gets its settings when it runs again (StackChanged → Running).
             _pushed.TryRemove(stack, out _);
+        }
+        finally
+        {
+            gate.Release();
         }
     }
 }

@@ -53,6 +53,10 @@ public sealed record FaultRule(
         {
             return $"{at}.error: '{Error}' is a {FaultCatalogue.Find(Error)!.Service} error, not a {Service} one";
         }
+        if (Error is not null && FaultCatalogue.Find(Error)!.Operations is { } raisedBy && !raisedBy.Contains(Operation))
+        {
+            return $"{at}.operation: '{Error}' is raised by {string.Join(", ", raisedBy)} only, not '{Operation}'";
+        }
         if (LatencyMs is < 0 or > 60_000 || JitterMs is < 0 or > 60_000)
         {
             return $"{at}.{(LatencyMs is < 0 or > 60_000 ? "latencyMs" : "jitterMs")}: from 0 to 60000";

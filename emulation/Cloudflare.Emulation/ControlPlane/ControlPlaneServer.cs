@@ -110,15 +110,11 @@ public sealed class ControlPlaneServer : IAsyncDisposable
                 await Api.Error(status, 10013, $"injected fault: {operation} fails (emulator fault rule)").ExecuteAsync(context);
                 return;
             }
-            // The chaos API's rules for the API itself, answered as Cloudflare answers (status, code, headers).
-            var rule = operation is null ? null : chaos.ApiFault(operation);
-            if (rule is not null)
+            // The chaos API's rules and effect for the API itself, answered as Cloudflare answers (status, code, headers).
+            var rule = operation is null ? null : chaos.Fire("api", "*", operation);
+            if (operation is not null && chaos.DelayOf("api", rule) is { TotalMilliseconds: > 0 } delay)
             {
-                var delay = rule.LatencyMs + (Random.Shared.NextDouble() * rule.JitterMs);
-                if (delay > 0)
-                {
-                    await Task.Delay(TimeSpan.FromMilliseconds(delay), context.RequestAborted);
-                }
+                await Task.Delay(delay, context.RequestAborted);
             }
             if (rule?.Error is { } name && Chaos.FaultCatalogue.Find(name) is { Status: { } faultStatus } fault)
             {
@@ -177,7 +173,7 @@ public sealed class ControlPlaneServer : IAsyncDisposable
         ScriptEndpoints.Map(account, store, deployer, supervisor);
         DeployEndpoints.Map(account, store, deployer);
         TokenEndpoints.Map(account, store, deployer);
-        S3Endpoint.Map(app, store, supervisor, deployer.Hosts);
+        S3Endpoint.Map(app, store, supervisor, deployer.Hosts, chaos);
         ZoneEndpoints.Map(app, store, residency, zoneName);
         app.MapFallback(() => Api.Error(StatusCodes.Status404NotFound, 7000, "No route for that URI"));
 

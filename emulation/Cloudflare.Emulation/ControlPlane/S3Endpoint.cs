@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Cloudflare.Emulation.Chaos;
 using Cloudflare.Emulation.Supervision;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -27,16 +28,16 @@ internal static partial class S3Endpoint
         "Connection", "Keep-Alive", "Transfer-Encoding", "Upgrade", "Proxy-Connection", "TE", "Trailer",
     };
 
-    public static void Map(IEndpointRouteBuilder app, ControlPlaneStore store, StackSupervisor supervisor, ResourceHosts hosts)
+    public static void Map(IEndpointRouteBuilder app, ControlPlaneStore store, StackSupervisor supervisor, ResourceHosts hosts, ChaosFaults chaos)
     {
-        app.Map(BasePath + "/{bucket}/{**key}", (HttpContext context, string bucket) => ForwardAsync(context, bucket, store, supervisor, hosts));
-        app.Map(BasePath + "/{bucket}", (HttpContext context, string bucket) => ForwardAsync(context, bucket, store, supervisor, hosts));
+        app.Map(BasePath + "/{bucket}/{**key}", (HttpContext context, string bucket) => ForwardAsync(context, bucket, store, supervisor, hosts, chaos));
+        app.Map(BasePath + "/{bucket}", (HttpContext context, string bucket) => ForwardAsync(context, bucket, store, supervisor, hosts, chaos));
         // ListBuckets: served by the stack of the key's own bucket, whose S3 lists the buckets these
         // credentials open — that one only, as a key here is a token for one bucket.
-        app.Map(BasePath, (HttpContext context) => ForwardAsync(context, null, store, supervisor, hosts));
+        app.Map(BasePath, (HttpContext context) => ForwardAsync(context, null, store, supervisor, hosts, chaos));
     }
 
-    private static async Task ForwardAsync(HttpContext context, string? requested, ControlPlaneStore store, StackSupervisor supervisor, ResourceHosts hosts)
+    private static async Task ForwardAsync(HttpContext context, string? requested, ControlPlaneStore store, StackSupervisor supervisor, ResourceHosts hosts, ChaosFaults chaos)
     {
         var accessKey = AccessKeyOf(context.Request);
         var token = accessKey is null ? null : store.Snapshot.AllTokens.FirstOrDefault(t => t.Id == accessKey);
@@ -72,6 +73,18 @@ internal static partial class S3Endpoint
         if (await supervisor.SettledAsync(server.Stack, Api.ReloadWait, context.RequestAborted) is not { State: StackState.Running, Url: { } url })
         {
             await ErrorAsync(context, 503, "ServiceUnavailable", "The bucket is not served by a running Worker stack right now.");
+            return;
+        }
+
+        // The chaos API's R2 rules meet S3 requests too, by the binding operation each one is.
+        var rule = chaos.Fire("r2", server.Stack, OperationOf(context.Request, requested is not null && context.Request.RouteValues.ContainsKey("key")));
+        if (chaos.DelayOf("r2", rule) is { TotalMilliseconds: > 0 } delay)
+        {
+            await Task.Delay(delay, context.RequestAborted);
+        }
+        if (rule?.Error is { } errorName && FaultCatalogue.Find(errorName) is { Status: { } status, S3Code: { } s3Code } fault)
+        {
+            await ErrorAsync(context, status, s3Code, fault.Message);
             return;
         }
 
@@ -121,6 +134,18 @@ internal static partial class S3Endpoint
         }
         await response.Content.CopyToAsync(context.Response.Body, context.RequestAborted);
     }
+
+    /// <summary>The R2 binding operation an S3 request is, for the chaos API's rules.</summary>
+    private static string OperationOf(HttpRequest request, bool hasKey) => request.Method switch
+    {
+        "HEAD" => "head",
+        "GET" => hasKey ? "get" : "list",
+        "PUT" => "put",
+        "DELETE" => "delete",
+        "POST" when request.Query.ContainsKey("uploads") => "createMultipartUpload",
+        "POST" when request.Query.ContainsKey("delete") => "delete",
+        _ => "put",
+    };
 
     /// <summary>The access key id of a SigV4 request (Authorization header or presigned X-Amz-Credential).</summary>
     private static string? AccessKeyOf(HttpRequest request)

@@ -37,9 +37,13 @@ internal sealed class ControlEntrypointClient(HttpClient http)
             ? SendAsync(control, HttpMethod.Get, $"d1/{binding}/replication", null, "D1 replication", cancellationToken)
             : SendAsync(control, HttpMethod.Put, $"d1/{binding}/replication", settings, "D1 replication", cancellationToken);
 
-    /// <summary>Replaces a D1 binding's fault rules (the chaos API's, already resolved to their error text).</summary>
-    public Task<JsonElement> SetFaultsAsync(StackControl control, string binding, object rules, CancellationToken cancellationToken) =>
-        SendAsync(control, HttpMethod.Put, $"d1/{binding}/faults", new { rules }, "D1 fault rules", cancellationToken);
+    /// <summary>Replaces what the stack's bindings and fetch handler hold of the chaos API's settings.</summary>
+    public Task<JsonElement> SetFaultsAsync(StackControl control, StackFaults faults, CancellationToken cancellationToken) =>
+        SendAsync(control, HttpMethod.Put, "faults", faults, "fault rules", cancellationToken);
+
+    /// <summary>What the stack's bindings and fetch handler hold of the chaos API's settings.</summary>
+    public Task<JsonElement> FaultsAsync(StackControl control, CancellationToken cancellationToken) =>
+        SendAsync(control, HttpMethod.Get, "faults", null, "fault rules", cancellationToken);
 
     public Task<JsonElement> KvEntriesAsync(StackControl control, string binding, CancellationToken cancellationToken) =>
         SendAsync(control, HttpMethod.Get, $"kv/{binding}/entries", null, "KV listing", cancellationToken);

@@ -215,9 +215,13 @@ public sealed class StackSupervisor : IAsyncDisposable
         return await OnControlAsync(name, control => _control.ReplicationAsync(control, binding, settings, cancellationToken), cancellationToken);
     }
 
-    /// <summary>Replaces the fault rules a stack's D1 binding applies (its Worker sees their errors as D1's).</summary>
-    public Task<JsonElement> SetD1FaultsAsync(string name, string binding, object rules, CancellationToken cancellationToken) =>
-        OnControlAsync(name, control => _control.SetFaultsAsync(control, binding, rules, cancellationToken), cancellationToken);
+    /// <summary>Replaces what a stack's bindings and fetch handler hold of the chaos API's settings (its Worker sees each error as the real one).</summary>
+    public Task<JsonElement> SetFaultsAsync(string name, StackFaults faults, CancellationToken cancellationToken) =>
+        OnControlAsync(name, control => _control.SetFaultsAsync(control, faults, cancellationToken), cancellationToken);
+
+    /// <summary>What the stack's bindings and fetch handler hold of the chaos API's settings, read from the running Worker.</summary>
+    public Task<JsonElement> FaultsAsync(string name, CancellationToken cancellationToken) =>
+        OnControlAsync(name, control => _control.FaultsAsync(control, cancellationToken), cancellationToken);
 
     /// <summary>Runs statements in one D1 session (Sessions API) that starts from a bookmark or constraint.</summary>
     public Task<JsonElement> D1SessionAsync(string name, string binding, string? bookmark,

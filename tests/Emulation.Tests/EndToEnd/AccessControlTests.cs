@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Security.Cryptography;
 using Cloudflare.Emulation.Platform;
@@ -72,6 +73,57 @@ public sealed class AccessControlTests(HarnessFixture harness)
         // The role is cached in KV on every request; the write above must have invalidated it.
         using var after = await user.SendAsync(HttpMethod.Post, "/api/clients", new { name = "After demotion" });
         Assert.Equal(HttpStatusCode.Forbidden, after.StatusCode);
+    }
+
+    [Fact]
+    public async Task Under_KVs_propagation_delay_a_demoted_user_writes_nothing_and_reads_at_the_old_role_only_within_the_delay()
+    {
+        const int delayMs = 3000;
+        var (userId, user) = await harness.UserAsync(Account, "admin");
+        using (var audit = await user.SendAsync(HttpMethod.Get, "/api/audit-events"))
+        {
+            Assert.Equal(HttpStatusCode.OK, audit.StatusCode);
+        }
+        var (status, envelope) = await harness.CloudflareAsync(HttpMethod.Post, "/__emulator/chaos/kv-staleness",
+            new[] { new { stack = HarnessFixture.StackOf(Account), binding = "CACHE", delayMs } });
+        Assert.True(status == HttpStatusCode.OK, envelope.ToString());
+        try
+        {
+            var owner = harness.AsOwner(Account);
+            var current = await owner.GetJsonAsync($"/api/users/{userId}");
+            using (var demote = await owner.SendAsync(HttpMethod.Patch, $"/api/users/{userId}", new { role = "readonly" }, ifMatch: $"\"{SampleRecords.Version(current)}\""))
+            {
+                Assert.Equal(HttpStatusCode.OK, demote.StatusCode);
+            }
+            var demoted = Stopwatch.StartNew();
+
+            // A write reads the role from D1: refused at once, whatever KV still says.
+            using (var write = await user.SendAsync(HttpMethod.Post, "/api/clients", new { name = "After demotion" }))
+            {
+                Assert.Equal("role", await AccountApi.ProblemFieldAsync(write, HttpStatusCode.Forbidden));
+            }
+            // A read may use the cached role while the deletion has not reached this "location".
+            HttpStatusCode read;
+            var staleReads = 0;
+            while (true)
+            {
+                using var audit = await user.SendAsync(HttpMethod.Get, "/api/audit-events");
+                read = audit.StatusCode;
+                if (read != HttpStatusCode.OK || demoted.ElapsedMilliseconds > delayMs + 2000)
+                {
+                    break;
+                }
+                staleReads++;
+                await Task.Delay(200);
+            }
+            Assert.Equal(HttpStatusCode.Forbidden, read);
+            Assert.True(staleReads > 0, "the old role was never read through the delayed cache: the delay was not applied");
+            Assert.InRange(demoted.ElapsedMilliseconds, delayMs - 500, delayMs + 1500);
+        }
+        finally
+        {
+            await harness.CloudflareAsync(HttpMethod.Post, "/__emulator/chaos/kv-staleness", Array.Empty<object>());
+        }
     }
 
     [Fact]

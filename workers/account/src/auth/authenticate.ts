@@ -20,7 +20,9 @@ export const authenticate = createMiddleware<AccountContext>(async (c, next) => 
     // From the account's own point of view, a token for another account is simply not valid here.
     return problem(c, 401, "unauthenticated", `authorization: ${error.message}`, "authorization");
   }
-  const user = await loadPrincipal(c.env, c.var.db, subject, requestBookmark(c));
+  // Reads may use the cached role; a request that changes data reads it from D1 (see principals.ts).
+  const changesData = c.req.method !== "GET" && c.req.method !== "HEAD";
+  const user = await loadPrincipal(c.env, c.var.db, subject, requestBookmark(c), changesData);
   if (!user) return problem(c, 401, "unauthenticated", "authorization: the token's user does not exist in this account", "authorization");
   if (user.status !== "active") return problem(c, 403, "forbidden", "authorization: this user is disabled", "authorization");
   const principal: Principal = { kind: "user", id: subject, role: user.role };

@@ -11,6 +11,9 @@ import { retryRead } from "../../../shared/d1-errors";
  * Each entry records the D1 bookmark it was read at. A request that carries a newer bookmark (the
  * caller has seen a later write, e.g. its own role change) does not use the entry: a replica that was
  * behind may have refilled the cache with the old role after the write deleted it.
+ *
+ * A request that changes data never uses the entry (`fresh`): KV's deletion takes up to a minute to
+ * reach other locations, and a demoted or disabled user must not write meanwhile (ADR 0006).
  */
 export interface CachedPrincipal {
   role: Role;
@@ -22,8 +25,8 @@ export interface CachedPrincipal {
 const CACHE_TTL_SECONDS = 300;
 const key = (userId: string) => `principal:v1:${userId}`;
 
-export async function loadPrincipal(env: AccountEnv, db: D1DatabaseSession, userId: string, bookmark: string | undefined): Promise<CachedPrincipal | null> {
-  const cached = await env.CACHE.get<CachedPrincipal>(key(userId), "json");
+export async function loadPrincipal(env: AccountEnv, db: D1DatabaseSession, userId: string, bookmark: string | undefined, fresh = false): Promise<CachedPrincipal | null> {
+  const cached = fresh ? null : await env.CACHE.get<CachedPrincipal>(key(userId), "json");
   // Bookmarks sort oldest to newest; an entry without one predates bookmarks and is never newer.
   if (cached && (bookmark === undefined || (cached.bookmark !== undefined && cached.bookmark >= bookmark))) return cached;
   const statement = db.prepare("SELECT role, status, json_extract(body, '$.tracking.version') AS version FROM users WHERE id = ?").bind(userId);

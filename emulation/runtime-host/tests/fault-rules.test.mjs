@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { FaultRules, applyFault } from "../d1-faults.mjs";
+import { FaultRules, applyFault } from "../fault-rules.mjs";
 
 const overloaded = { operation: "query", probability: 1, message: "D1 DB is overloaded. Too many requests queued." };
 
@@ -61,4 +61,17 @@ test("replacing the rules keeps an unchanged rule's count: appending another doe
   // A changed rule is a new one.
   rules.set([{ ...spent, times: 2 }]);
   assert.ok(rules.pick("query"));
+});
+
+test("a service's effect adds its latency to every call: alone, or to the rule that fires", () => {
+  const rules = new FaultRules();
+  rules.set([{ ...overloaded, latencyMs: 5 }], { latencyMs: 100, jitterMs: 10 });
+  assert.equal(rules.empty, false);
+  assert.deepEqual(rules.pick("batch"), { operation: "batch", latencyMs: 100, jitterMs: 10 });
+  const fired = rules.pick("query");
+  assert.equal(fired.message, overloaded.message);
+  assert.equal(fired.latencyMs, 105);
+  rules.set([], { latencyMs: 0, jitterMs: 0 });
+  assert.equal(rules.empty, true);
+  assert.equal(rules.pick("query"), null);
 });

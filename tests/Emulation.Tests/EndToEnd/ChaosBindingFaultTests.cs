@@ -1,0 +1,223 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text.Json;
+using Amazon.Runtime;
+using Amazon.S3;
+using Amazon.S3.Model;
+using Cloudflare.Emulation.Chaos;
+using Emulation.Tests.Infrastructure;
+
+namespace Emulation.Tests.EndToEnd;
+
+/// <summary>
+/// The chaos API beyond D1, observed from inside a Worker: R2 and KV errors as their bindings throw
+/// them (and R2's through the S3 API), a failed Worker as the edge answers it, whole-service latency
+/// (effects), and KV's propagation delay — each only where the setting says.
+/// </summary>
+[Collection(HarnessCollection.Name)]
+public sealed class ChaosBindingFaultTests(HarnessFixture harness) : IAsyncLifetime
+{
+    private readonly string _script = $"chaos-b-{Guid.NewGuid():N}"[..24];
+    private string _bucket = "";
+    private string _namespace = "";
+
+    // Runs one R2 or KV operation (by path) and answers what the Worker saw: the value, or the error.
+    private const string Probe = """
+        const ops = {
+          "/r2/put": (env) => env.FILES.put("a.txt", "bytes").then((o) => o.key),
+          "/r2/get": (env) => env.FILES.get("a.txt").then((o) => o && o.text()),
+          "/kv/put": (env) => env.CACHE.put("k", "v1").then(() => "put"),
+          "/kv/get": (env) => env.CACHE.get("k"),
+          "/kv/delete": (env) => env.CACHE.delete("k").then(() => "deleted"),
+          "/": () => "ok",
+        };
+        export default {
+          async fetch(request, env) {
+            try {
+              return Response.json({ value: await ops[new URL(request.url).pathname](env) });
+            } catch (error) {
+              return Response.json({ name: error.name, message: error.message, code: error.code ?? null }, { status: 500 });
+            }
+          },
+        };
+        """;
+
+    private string Account => $"accounts/{harness.ControlPlane.AccountId}";
+
+    public async Task InitializeAsync()
+    {
+        _bucket = _script;
+        Assert.Equal(HttpStatusCode.OK, (await harness.CloudflareAsync(HttpMethod.Post, $"{Account}/r2/buckets", new { name = _bucket }, jurisdiction: "eu")).Status);
+        _namespace = (await harness.CloudflareAsync(HttpMethod.Post, $"{Account}/storage/kv/namespaces", new { title = _script }))
+            .Envelope.GetProperty("result").GetProperty("id").GetString()!;
+        var (status, envelope) = await harness.UploadScriptAsync(_script, Probe,
+            [new { type = "r2_bucket", name = "FILES", bucket_name = _bucket, jurisdiction = "eu" }, new { type = "kv_namespace", name = "CACHE", namespace_id = _namespace }]);
+        Assert.True(status == HttpStatusCode.OK, envelope.ToString());
+    }
+
+    public async Task DisposeAsync()
+    {
+        await harness.CloudflareAsync(HttpMethod.Post, "/__emulator/chaos/faults", Array.Empty<object>());
+        await harness.CloudflareAsync(HttpMethod.Post, "/__emulator/chaos/effects", new { });
+        await harness.CloudflareAsync(HttpMethod.Post, "/__emulator/chaos/kv-staleness", Array.Empty<object>());
+        await harness.CloudflareAsync(HttpMethod.Delete, $"{Account}/workers/scripts/{_script}");
+        await harness.CloudflareAsync(HttpMethod.Delete, $"{Account}/r2/buckets/{_bucket}", jurisdiction: "eu");
+        await harness.CloudflareAsync(HttpMethod.Delete, $"{Account}/storage/kv/namespaces/{_namespace}");
+    }
+
+    private async Task RulesAsync(params object[] rules)
+    {
+        var (status, envelope) = await harness.CloudflareAsync(HttpMethod.Post, "/__emulator/chaos/faults", rules);
+        Assert.True(status == HttpStatusCode.OK, envelope.ToString());
+    }
+
+    private async Task<(HttpStatusCode Status, string Body)> ProbeAsync(string path)
+    {
+        using var response = await harness.Http.GetAsync(new Uri(new Uri(harness.Supervisor.Find(_script)!.Url!), path));
+        return (response.StatusCode, await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task Every_r2_catalogue_error_reaches_the_Worker_as_the_binding_throws_it()
+    {
+        foreach (var error in FaultCatalogue.Errors.Where(e => e.Service == "r2"))
+        {
+            await RulesAsync(new { stack = _script, service = "r2", operation = "put", error = error.Name, times = 1 });
+
+            var (status, body) = await ProbeAsync("/r2/put");
+            Assert.Equal(HttpStatusCode.InternalServerError, status);
+            var seen = JsonDocument.Parse(body).RootElement;
+            Assert.Equal($"put: {error.Message} ({error.Code})", seen.GetProperty("message").GetString());
+            Assert.Equal("R2Error", seen.GetProperty("name").GetString());
+            Assert.Equal(error.Code, seen.GetProperty("code").GetInt32());
+
+            // times: 1 — the next put reaches the bucket, and reads were never touched.
+            Assert.Equal(HttpStatusCode.OK, (await ProbeAsync("/r2/put")).Status);
+            Assert.Contains("bytes", (await ProbeAsync("/r2/get")).Body);
+        }
+    }
+
+    [Fact]
+    public async Task An_r2_rule_meets_the_S3_API_as_R2_answers_it_for_that_tenants_bucket_only()
+    {
+        var account = "account-1";
+        using var response = await harness.AdminAsync(HttpMethod.Get, $"/admin/accounts/{account}/r2-credentials");
+        var credentials = await AccountApi.ReadAsync(response, HttpStatusCode.OK);
+        using var s3 = new AmazonS3Client(
+            new BasicAWSCredentials(credentials.GetProperty("accessKeyId").GetString(), credentials.GetProperty("secretAccessKey").GetString()),
+            new AmazonS3Config
+            {
+                ServiceURL = credentials.GetProperty("endpoint").GetString(),
+                ForcePathStyle = true,
+                AuthenticationRegion = "auto",
+                RequestChecksumCalculation = RequestChecksumCalculation.WHEN_REQUIRED,
+                ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED,
+                MaxErrorRetry = 0,
+            });
+        var bucket = credentials.GetProperty("bucket").GetString()!;
+        await RulesAsync(new { stack = HarnessFixture.StackOf(account), service = "r2", operation = "put", error = "r2-too-many-requests", times = 1 });
+
+        var refused = await Assert.ThrowsAsync<AmazonS3Exception>(() => s3.PutObjectAsync(new PutObjectRequest { BucketName = bucket, Key = "chaos.txt", ContentBody = "x", UseChunkEncoding = false }));
+        Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+        Assert.Equal("TooManyRequests", refused.ErrorCode);
+
+        // Spent: the next put lands; this test's own stack (no rule) never saw one.
+        await s3.PutObjectAsync(new PutObjectRequest { BucketName = bucket, Key = "chaos.txt", ContentBody = "x", UseChunkEncoding = false });
+        await s3.DeleteObjectAsync(bucket, "chaos.txt");
+        Assert.Equal(HttpStatusCode.OK, (await ProbeAsync("/r2/put")).Status);
+    }
+
+    [Fact]
+    public async Task A_kv_rate_limit_fails_puts_with_the_bindings_text_and_leaves_reads_alone()
+    {
+        Assert.Equal(HttpStatusCode.OK, (await ProbeAsync("/kv/put")).Status);
+        await RulesAsync(new { stack = _script, service = "kv", operation = "put", error = "kv-put-rate-limited" });
+
+        var (status, body) = await ProbeAsync("/kv/put");
+        Assert.Equal(HttpStatusCode.InternalServerError, status);
+        Assert.Equal("KV PUT failed: 429 Too Many Requests", JsonDocument.Parse(body).RootElement.GetProperty("message").GetString());
+        Assert.Contains("v1", (await ProbeAsync("/kv/get")).Body);
+    }
+
+    [Fact]
+    public async Task A_failed_Worker_is_answered_as_the_edge_answers_it_and_other_tenants_serve_on()
+    {
+        foreach (var error in FaultCatalogue.Errors.Where(e => e.Service == "worker"))
+        {
+            await RulesAsync(new { stack = _script, service = "worker", operation = "fetch", error = error.Name, times = 1 });
+
+            var (status, body) = await ProbeAsync("/");
+            Assert.Equal((HttpStatusCode)error.Status!, status);
+            Assert.Equal($"error code: {error.Code}", body);
+            using var other = await harness.AsOwner("account-1").SendAsync(HttpMethod.Get, "/api/clients");
+            Assert.Equal(HttpStatusCode.OK, other.StatusCode);
+
+            Assert.Equal((HttpStatusCode.OK, """{"value":"ok"}"""), await ProbeAsync("/"));
+        }
+    }
+
+    [Fact]
+    public async Task An_effect_slows_every_call_of_its_service_and_no_other()
+    {
+        var (status, envelope) = await harness.CloudflareAsync(HttpMethod.Post, "/__emulator/chaos/effects", new { kv = new { latencyMs = 400 } });
+        Assert.True(status == HttpStatusCode.OK, envelope.ToString());
+
+        var clock = Stopwatch.StartNew();
+        Assert.Equal(HttpStatusCode.OK, (await ProbeAsync("/kv/get")).Status);
+        Assert.True(clock.ElapsedMilliseconds >= 380, $"KV read took {clock.ElapsedMilliseconds} ms");
+
+        clock.Restart();
+        Assert.Equal(HttpStatusCode.OK, (await ProbeAsync("/r2/get")).Status);
+        Assert.True(clock.ElapsedMilliseconds < 380, $"R2 read took {clock.ElapsedMilliseconds} ms");
+
+        await harness.CloudflareAsync(HttpMethod.Post, "/__emulator/chaos/effects", new { });
+        clock.Restart();
+        Assert.Equal(HttpStatusCode.OK, (await ProbeAsync("/kv/get")).Status);
+        Assert.True(clock.ElapsedMilliseconds < 380, $"KV read took {clock.ElapsedMilliseconds} ms after clearing");
+    }
+
+    [Fact]
+    public async Task With_a_propagation_delay_a_deleted_key_reads_as_before_until_the_delay_has_passed()
+    {
+        Assert.Equal(HttpStatusCode.OK, (await ProbeAsync("/kv/put")).Status);
+        var (status, envelope) = await harness.CloudflareAsync(HttpMethod.Post, "/__emulator/chaos/kv-staleness",
+            new[] { new { stack = _script, binding = "CACHE", delayMs = 1500 } });
+        Assert.True(status == HttpStatusCode.OK, envelope.ToString());
+
+        Assert.Equal(HttpStatusCode.OK, (await ProbeAsync("/kv/delete")).Status);
+        var deleted = Stopwatch.StartNew();
+        Assert.Equal("""{"value":"v1"}""", (await ProbeAsync("/kv/get")).Body);
+        while (deleted.ElapsedMilliseconds < 1600)
+        {
+            await Task.Delay(100);
+        }
+        Assert.Equal("""{"value":null}""", (await ProbeAsync("/kv/get")).Body);
+    }
+
+    public static TheoryData<string, string, string> BadSettings() => new()
+    {
+        { "/__emulator/chaos/faults", """[{"stack":"*","service":"kv","operation":"get","error":"kv-put-rate-limited"}]""", "[0].operation" },
+        { "/__emulator/chaos/faults", """[{"stack":"*","service":"r2","operation":"query","latencyMs":5}]""", "[0].operation" },
+        { "/__emulator/chaos/faults", """[{"stack":"*","service":"worker","error":"r2-internal-error"}]""", "[0].error" },
+        { "/__emulator/chaos/effects", """{"queues":{"latencyMs":5}}""", "queues" },
+        { "/__emulator/chaos/effects", """{"d1":{"latencyMs":-1}}""", "d1.latencyMs" },
+        { "/__emulator/chaos/effects", """{"d1":{"latencyMs":"slow"}}""", "d1.latencyMs" },
+        { "/__emulator/chaos/kv-staleness", """[{"stack":"no-such-stack","delayMs":1000}]""", "[0].stack" },
+        { "/__emulator/chaos/kv-staleness", """[{"stack":"platform","binding":"NOPE","delayMs":1000}]""", "[0].binding" },
+        { "/__emulator/chaos/kv-staleness", """[{"stack":"platform","delayMs":-5}]""", "[0].delayMs" },
+        { "/__emulator/chaos/kv-staleness", """[{"stack":"platform","probability":2}]""", "[0].probability" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadSettings))]
+    public async Task A_bad_setting_is_refused_naming_its_field_and_changes_nothing(string path, string body, string field)
+    {
+        var before = (await harness.CloudflareAsync(HttpMethod.Get, path)).Envelope.GetProperty("result").GetRawText();
+
+        var (status, envelope) = await harness.CloudflareAsync(HttpMethod.Post, path, content: new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Contains(field, envelope.GetProperty("errors")[0].GetProperty("message").GetString());
+        Assert.Equal(before, (await harness.CloudflareAsync(HttpMethod.Get, path)).Envelope.GetProperty("result").GetRawText());
+    }
+}
