@@ -44,6 +44,9 @@ public sealed class ControlPlaneServer : IAsyncDisposable
     /// <summary>Audits every stack against the residency policy this API enforces.</summary>
     public Residency.ResidencyAuditor Residency { get; private init; } = null!;
 
+    /// <summary>Snapshots of the whole state, taken and restored while the harness runs.</summary>
+    public Snapshots.StateSnapshots Snapshots { get; private init; } = null!;
+
     /// <summary>Tenants' host names are &lt;slug&gt;.localhost locally (browsers resolve *.localhost to loopback).</summary>
     public const string DefaultZone = "localhost";
 
@@ -155,6 +158,8 @@ public sealed class ControlPlaneServer : IAsyncDisposable
         ReplicationEndpoints.Map(app, supervisor);
         Chaos.ChaosEndpoints.Map(app, chaos);
         Chaos.StackControlEndpoints.Map(app, supervisor);
+        var snapshots = new Cloudflare.Emulation.Snapshots.StateSnapshots(stateRoot, supervisor.WorkersDirectory, supervisor, store, deployer);
+        Cloudflare.Emulation.Snapshots.SnapshotEndpoints.Map(app, snapshots);
         var auditor = new Residency.ResidencyAuditor(supervisor, store, residency, zoneName);
         ResidencyEndpoints.Map(app, supervisor, auditor, stateRoot);
         app.MapGet("/client/v4/user/tokens/verify", () => Api.Ok(new { id = "local", status = "active" }));
@@ -183,6 +188,7 @@ public sealed class ControlPlaneServer : IAsyncDisposable
             ZoneName = zoneName,
             ZoneId = ZoneEndpoints.ZoneIdOf(zoneName),
             Residency = auditor,
+            Snapshots = snapshots,
         };
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         server.BaseUrl = new Uri(address.TrimEnd('/') + "/client/v4/");

@@ -20,9 +20,7 @@ public sealed class ControlPlaneStore
         _file = Path.Combine(dir, "state.json");
         _scripts = Path.Combine(dir, "scripts");
         Directory.CreateDirectory(_scripts);
-        _snapshot = File.Exists(_file)
-            ? JsonSerializer.Deserialize<ControlPlaneSnapshot>(File.ReadAllText(_file), Json) ?? ControlPlaneSnapshot.Empty
-            : ControlPlaneSnapshot.Empty;
+        _snapshot = Read(_file);
         ResourcesRoot = Path.Combine(stateRoot, "resources");
     }
 
@@ -56,6 +54,20 @@ public sealed class ControlPlaneStore
             return result;
         }
     }
+
+    /// <summary>Reads the records again from their file (a snapshot's restore has put them back).</summary>
+    public void Reload()
+    {
+        lock (_gate)
+        {
+            _snapshot = Read(_file);
+        }
+    }
+
+    private static ControlPlaneSnapshot Read(string file) =>
+        File.Exists(file)
+            ? JsonSerializer.Deserialize<ControlPlaneSnapshot>(File.ReadAllText(file), Json) ?? ControlPlaneSnapshot.Empty
+            : ControlPlaneSnapshot.Empty;
 
     public string ScriptPath(string name) => Path.Combine(_scripts, name + ".mjs");
 

@@ -43,6 +43,7 @@ public static class CloudflareEmulatorBuilderExtensions
         builder.Services.TryAddSingleton<ReleaseRollout>();
         builder.Services.TryAddSingleton<EndpointsWriter>();
         builder.Services.TryAddSingleton<ResidencyCommand>();
+        builder.Services.TryAddSingleton<SnapshotCommands>();
         builder.Services.TryAddSingleton<ControlPlaneHandle>();
         builder.Services.AddHostedService<SupervisorShutdownService>();
 
@@ -82,6 +83,21 @@ public static class CloudflareEmulatorBuilderExtensions
                 {
                     Description = "Audit every stack against the residency policy: D1 and R2 jurisdictions, live bindings, what KV holds, egress attempts. Table in this row's log; JSON in <state>/reports/residency.json.",
                     IconName = "ShieldCheckmark",
+                })
+            .WithCommand("save-snapshot", "Save snapshot",
+                ctx => ctx.Services.GetRequiredService<SnapshotCommands>().SaveAsync(ctx.CancellationToken),
+                new CommandOptions
+                {
+                    Description = "Snapshot the whole state (every stack's D1, R2 and KV, the platform registry, the Cloudflare API's records) under <state>/snapshots, while traffic flows.",
+                    IconName = "Camera",
+                })
+            .WithCommand("restore-snapshot", "Restore snapshot…",
+                ctx => ctx.Services.GetRequiredService<SnapshotCommands>().RestoreAsync(ctx.CancellationToken),
+                new CommandOptions
+                {
+                    Description = "Put the whole state back as a snapshot holds it: every stack is stopped, its data replaced, and started again.",
+                    IconName = "History",
+                    ConfirmationMessage = "Restore a snapshot? Every change since it was taken is lost.",
                 })
             .ExcludeFromManifest();
     }

@@ -78,6 +78,9 @@ public sealed class StackSupervisor : IAsyncDisposable
     public Task<JsonElement> KvEntriesAsync(string name, string binding, CancellationToken cancellationToken) =>
         OnControlAsync(name, control => _control.KvEntriesAsync(control, binding, cancellationToken), cancellationToken);
 
+    /// <summary>The repository's Workers folder (each Worker's code and migrations).</summary>
+    public string WorkersDirectory => _options.WorkersDirectory;
+
     public string StackDirectory(string name) => Path.Combine(_options.StateRoot, "stacks", name);
 
     /// <summary>Locks the state root, removes leftovers of a killed harness, and starts the runtime host.</summary>

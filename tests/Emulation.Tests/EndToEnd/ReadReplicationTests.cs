@@ -172,11 +172,14 @@ public sealed partial class ReadReplicationTests(DisruptiveHarnessFixture harnes
     public async Task A_bookmark_newer_than_a_cached_role_bypasses_the_KV_cache()
     {
         var owner = harness.AsOwner(Account);
-        var (userId, user) = await harness.UserAsync(Account, "staff");
-        await user.CreateIdAsync("clients", new { name = "Staff may create" }); // role now cached in KV
+        var (userId, user) = await harness.UserAsync(Account, "admin");
+        using (var audit = await user.SendAsync(HttpMethod.Get, "/api/audit-events")) // role now cached in KV
+        {
+            await AccountApi.ReadAsync(audit, HttpStatusCode.OK);
+        }
         var current = await owner.GetJsonAsync($"/api/users/{userId}");
         await ReplicateAsync(new { replicas = 1, lagMs = 0 });
-        // Wait until the replica knows the user (as staff), then freeze it: it stays behind the demotion.
+        // Wait until the replica knows the user (as admin), then freeze it: it stays behind the demotion.
         var deadline = DateTime.UtcNow.AddSeconds(15);
         while (Count(await SessionAsync("first-unconstrained", [new { sql = "SELECT count(*) AS n FROM users WHERE id = ?", @params = new[] { userId } }])) == 0)
         {
@@ -189,17 +192,24 @@ public sealed partial class ReadReplicationTests(DisruptiveHarnessFixture harnes
         await AccountApi.ReadAsync(demoted, HttpStatusCode.OK);
         var afterDemotion = AccountApi.BookmarkOf(demoted);
 
-        // A read without the bookmark goes to the replica (frozen before it), which still says staff — and
-        // that refills the cache the demotion emptied. A change that trusts the cache is let in.
+        // A read without the bookmark goes to the replica (frozen before it), which still says admin — and
+        // that refills the cache the demotion emptied: reads without the bookmark see the old role.
         using (var read = await user.SendAsync(HttpMethod.Get, "/api/clients?limit=1"))
         {
             await AccountApi.ReadAsync(read, HttpStatusCode.OK);
         }
-        using var stale = await user.SendAsync(HttpMethod.Post, "/api/clients", new { name = "Stale role lets this in" });
-        Assert.Equal(HttpStatusCode.Created, stale.StatusCode);
+        using (var stale = await user.SendAsync(HttpMethod.Get, "/api/audit-events"))
+        {
+            await AccountApi.ReadAsync(stale, HttpStatusCode.OK);
+        }
+        // A change never trusts the cache: it reads the role from the primary (ADR 0006).
+        using (var write = await user.SendAsync(HttpMethod.Post, "/api/clients", new { name = "Refused" }))
+        {
+            await AccountApi.ReadAsync(write, HttpStatusCode.Forbidden);
+        }
 
         // With the bookmark of the demotion, the cached entry is older than the caller's view: not used.
-        using var fresh = await user.SendAsync(HttpMethod.Post, "/api/clients", new { name = "Refused" }, bookmark: afterDemotion);
+        using var fresh = await user.SendAsync(HttpMethod.Get, "/api/audit-events", bookmark: afterDemotion);
         await AccountApi.ReadAsync(fresh, HttpStatusCode.Forbidden);
     }
 
