@@ -7,6 +7,7 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import * as z from "zod/mini";
 import "./validation";
 import { isFullD1Error, isUnavailableD1Error } from "./d1-errors";
+import { r2ServiceError } from "./storage-errors";
 
 export interface Problem {
   error: string;
@@ -60,6 +61,13 @@ export function onError(err: Error, c: Context) {
     console.error(`database unavailable on ${c.req.method} ${new URL(c.req.url).pathname}: ${err.message}`);
     c.header("retry-after", "1");
     return problem(c, 503, "database_unavailable", "the database is busy or restarting; retry in a moment");
+  }
+  // R2 failing (or refusing more writes to one key): the caller may retry soon.
+  const storage = r2ServiceError(err);
+  if (storage) {
+    console.error(`storage unavailable on ${c.req.method} ${new URL(c.req.url).pathname}: ${err.message}`);
+    c.header("retry-after", "1");
+    return problem(c, storage.status, storage.error, `document storage is ${storage.status === 429 ? "busy with writes to this object" : "unavailable"} (R2 ${storage.code}); retry in a moment`);
   }
   if (isFullD1Error(err)) {
     console.error(`database full on ${c.req.method} ${new URL(c.req.url).pathname}: ${err.message}`);

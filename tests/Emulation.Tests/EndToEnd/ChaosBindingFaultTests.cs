@@ -157,6 +157,40 @@ public sealed class ChaosBindingFaultTests(HarnessFixture harness) : IAsyncLifet
     }
 
     [Fact]
+    public async Task The_account_answers_an_R2_outage_during_an_upload_as_a_503_with_Retry_After_and_keeps_nothing_of_it()
+    {
+        const string account = "account-1";
+        var owner = harness.AsOwner(account);
+        var clientId = await new SampleRecords(owner).ClientAsync();
+        var name = $"outage-{Guid.NewGuid():N}.txt";
+        await RulesAsync(new { stack = HarnessFixture.StackOf(account), service = "r2", operation = "put", error = "r2-service-unavailable", times = 1 });
+
+        using var content = new ByteArrayContent(System.Text.Encoding.UTF8.GetBytes("a letter"));
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("text/plain");
+        using (var upload = await owner.SendAsync(HttpMethod.Post, $"/api/documents?name={name}&clientId={clientId}", content: content))
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, upload.StatusCode);
+            Assert.Equal("1", upload.Headers.GetValues("retry-after").Single());
+            Assert.Equal("storage_unavailable", JsonDocument.Parse(await upload.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetString());
+        }
+        using var listed = await owner.SendAsync(HttpMethod.Get, $"/api/documents?clientId={clientId}");
+        Assert.DoesNotContain(name, await listed.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task A_kv_rate_limit_on_the_role_cache_fails_no_request()
+    {
+        const string account = "account-1";
+        await RulesAsync(new { stack = HarnessFixture.StackOf(account), service = "kv", operation = "put", error = "kv-put-rate-limited" });
+
+        // A user's first request reads the role from D1 and fills the cache: the fill is refused.
+        var (_, user) = await harness.UserAsync(account, "staff");
+        using var clients = await user.SendAsync(HttpMethod.Get, "/api/clients?limit=1");
+
+        Assert.Equal(HttpStatusCode.OK, clients.StatusCode);
+    }
+
+    [Fact]
     public async Task An_effect_slows_every_call_of_its_service_and_no_other()
     {
         var (status, envelope) = await harness.CloudflareAsync(HttpMethod.Post, "/__emulator/chaos/effects", new { kv = new { latencyMs = 400 } });

@@ -33,10 +33,24 @@ export async function loadPrincipal(env: AccountEnv, db: D1DatabaseSession, user
   const row = await retryRead(() => statement.first<CachedPrincipal>());
   if (!row) return null;
   const entry: CachedPrincipal = { ...row, bookmark: db.getBookmark() ?? undefined };
-  await env.CACHE.put(key(userId), JSON.stringify(entry), { expirationTtl: CACHE_TTL_SECONDS });
+  try {
+    await env.CACHE.put(key(userId), JSON.stringify(entry), { expirationTtl: CACHE_TTL_SECONDS });
+  } catch (error) {
+    // Filling the cache is best effort: KV refusing a write (its limit is one a second per key)
+    // must not fail the request whose role D1 has just given.
+    console.error(`principal cache not filled for ${userId}: ${(error as Error).message}`);
+  }
   return entry;
 }
 
-export function forgetPrincipal(env: AccountEnv, userId: string): Promise<void> {
-  return env.CACHE.delete(key(userId));
+/**
+ * Empties the entry after a change to the user. Failing that, the old entry lives out its TTL; a
+ * change of data never trusts it (`fresh`), so only reads may see the old role meanwhile.
+ */
+export async function forgetPrincipal(env: AccountEnv, userId: string): Promise<void> {
+  try {
+    await env.CACHE.delete(key(userId));
+  } catch (error) {
+    console.error(`principal cache entry not deleted for ${userId}: ${(error as Error).message}`);
+  }
 }

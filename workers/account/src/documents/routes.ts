@@ -6,6 +6,7 @@ import { documents } from "../entities/catalog";
 import { actorOf, checkReferences, etag, fail, requireAllowed } from "../entities/routes";
 import { auditEvent, findLive, insert, type StoredRecord } from "../entities/store";
 import { ContentType, DocumentInput } from "../models/document";
+import { r2ServiceError } from "../../../shared/storage-errors";
 
 /** Largest document accepted in one upload (Workers accept request bodies up to 100 MB). */
 export const MAX_DOCUMENT_BYTES = 100 * 1024 * 1024;
@@ -54,6 +55,8 @@ export const documentContent = new Hono<AccountContext>()
       sha256 = await streamToR2(c.env, pending.r2Key as string, c.req.raw.body, size, contentType.data, id);
     } catch (error) {
       await Promise.allSettled([c.env.DOCUMENTS.delete(pending.r2Key as string), deleteRow(c.env, id)]);
+      // R2 failing is not the body's fault: answered as an outage (503/429, Retry-After) by onError.
+      if (r2ServiceError(error)) throw error;
       return problem(c, 400, "upload_failed", `body: the upload did not complete (${(error as Error).message})`, "body");
     }
 
