@@ -1,4 +1,5 @@
 using Cloudflare.Emulation.Configuration;
+using Cloudflare.Emulation.Scenarios;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -6,8 +7,8 @@ using Microsoft.Extensions.Logging;
 try
 {
     HarnessOptions.RejectUnknownArguments(args);
-    // A residency check runs headless: no dashboard, exit code for CI.
-    var check = args.Any(a => a.StartsWith("--residency-report", StringComparison.Ordinal));
+    // A residency check and a scenario run headless: no dashboard, exit code for CI.
+    var check = args.Any(a => a.StartsWith("--residency-report", StringComparison.Ordinal) || a.StartsWith("--scenario", StringComparison.Ordinal));
     var builder = DistributedApplication.CreateBuilder(new DistributedApplicationOptions { Args = args, DisableDashboard = check });
     builder.Configuration.AddCommandLine(args, HarnessOptions.CommandLineOptions.ToDictionary());
     if (check)
@@ -18,6 +19,13 @@ try
     }
     var repositoryRoot = Path.GetFullPath(Path.Combine(builder.AppHostDirectory, ".."));
     var options = HarnessOptions.Load(builder.Configuration, repositoryRoot);
+    // A scenario gets a fresh harness of its own with the accounts it needs; its reports go beside the state.
+    var reportsRoot = options.StateRoot;
+    var scenario = options.ScenarioPath is { } scenarioPath ? Scenario.Load(scenarioPath) : null;
+    if (scenario is not null)
+    {
+        options = ScenarioCheck.OptionsFor(options, scenario);
+    }
     HarnessPreflight.Run(options);
 
     // The start order: the emulator (runtime host, local Cloudflare API), then the platform, then
@@ -31,6 +39,10 @@ try
     }
 
     var app = builder.Build();
+    if (scenario is not null)
+    {
+        return await ScenarioCheck.RunAsync(app, scenario, reportsRoot, Console.Out);
+    }
     if (options.ResidencyReportPath is not null)
     {
         return await Cloudflare.Emulation.Residency.ResidencyCheck.RunAsync(app, options, Console.Out);

@@ -39,6 +39,9 @@ public sealed record HarnessOptions
     /// </summary>
     public string? ResidencyReportPath { get; init; }
 
+    /// <summary>A scenario file to run headless (--scenario), instead of the dashboard.</summary>
+    public string? ScenarioPath { get; init; }
+
     /// <summary>Where tenant data may live and travel (Harness:Residency).</summary>
     public ResidencyPolicy Residency { get; init; } = ResidencyPolicy.Default;
 
@@ -51,6 +54,7 @@ public sealed record HarnessOptions
         ["--hot-reload"] = $"{Section}:{nameof(HotReload)}",
         ["--reset-state"] = $"{Section}:{nameof(ResetState)}",
         ["--residency-report"] = $"{Section}:ResidencyReport",
+        ["--scenario"] = $"{Section}:Scenario",
     };
 
     /// <summary>
@@ -72,7 +76,11 @@ public sealed record HarnessOptions
             Node = section[nameof(Node)] ?? "node",
             Residency = ResidencyPolicy.Load(configuration),
         };
-        options = options with { ResidencyReportPath = ReportPath(section["ResidencyReport"], options.StateRoot, repositoryRoot) };
+        options = options with
+        {
+            ResidencyReportPath = ReportPath(section["ResidencyReport"], options.StateRoot, repositoryRoot),
+            ScenarioPath = ScenarioFile(section["Scenario"], repositoryRoot),
+        };
         options.Validate();
         return options;
     }
@@ -127,6 +135,12 @@ public sealed record HarnessOptions
     private static readonly HashSet<string> AspireOptions = ["--publisher", "--output-path", "--operation", "--step", "--dcp-cli-path"];
 
     /// <summary>--residency-report true: the report goes to &lt;state root&gt;/reports/residency.json; a path: there.</summary>
+    /// <summary>A scenario file as given: from the current folder, or else from the repository's root.</summary>
+    private static string? ScenarioFile(string? raw, string repositoryRoot) =>
+        string.IsNullOrEmpty(raw) ? null
+        : File.Exists(Path.GetFullPath(raw)) ? Path.GetFullPath(raw)
+        : Path.GetFullPath(raw, repositoryRoot);
+
     private static string? ReportPath(string? raw, string stateRoot, string repositoryRoot) => raw switch
     {
         null or "" or "false" => null,

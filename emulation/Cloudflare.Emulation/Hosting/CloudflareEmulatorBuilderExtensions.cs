@@ -44,6 +44,7 @@ public static class CloudflareEmulatorBuilderExtensions
         builder.Services.TryAddSingleton<EndpointsWriter>();
         builder.Services.TryAddSingleton<ResidencyCommand>();
         builder.Services.TryAddSingleton<SnapshotCommands>();
+        builder.Services.TryAddSingleton<ScenarioCommand>();
         builder.Services.TryAddSingleton<ControlPlaneHandle>();
         builder.Services.AddHostedService<SupervisorShutdownService>();
 
@@ -98,6 +99,13 @@ public static class CloudflareEmulatorBuilderExtensions
                     Description = "Put the whole state back as a snapshot holds it: every stack is stopped, its data replaced, and started again.",
                     IconName = "History",
                     ConfirmationMessage = "Restore a snapshot? Every change since it was taken is lost.",
+                })
+            .WithCommand("run-scenario", "Run scenario…",
+                ctx => ctx.Services.GetRequiredService<ScenarioCommand>().RunAsync(ctx.CancellationToken),
+                new CommandOptions
+                {
+                    Description = "Run one of scenarios/*.json against this harness: traffic to its accounts while parts of it fail; table in this row's log, report and timeline in <state>/reports.",
+                    IconName = "Beaker",
                 })
             .ExcludeFromManifest();
     }
