@@ -3,7 +3,9 @@
 // destination; a fetch to another stack of the harness (<script>.<subdomain>.workers.dev) is sent
 // to that stack's own port, as the edge would route it.
 import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import { sendToStack } from "./stack-hop.mjs";
+import { FaultRules } from "./fault-rules.mjs";
 
 export class EgressGuard {
   /**
@@ -22,6 +24,34 @@ export class EgressGuard {
     // request.url and Host from it); only this process knows it.
     this.forwardingSecret = randomUUID();
     this.policy = { allow: [], cloudflareApi: undefined };
+    /** The chaos API's "route" and "egress" rules, by "<service>:<stack>" (stack "*" for every one). */
+    this.hopFaults = new Map();
+  }
+
+  /**
+   * Replaces the route rules (another stack's calls to the stack named) and egress rules (the named
+   * stack's fetches beyond the harness). Unchanged rules keep their counts (fault-rules.mjs).
+   */
+  setHopFaults(rules) {
+    const grouped = Map.groupBy(rules, (rule) => `${rule.service}:${rule.stack}`);
+    const next = new Map();
+    for (const [key, list] of grouped) {
+      const kept = this.hopFaults.get(key) ?? new FaultRules();
+      kept.set(list);
+      next.set(key, kept);
+    }
+    this.hopFaults = next;
+    return { rules: rules.length };
+  }
+
+  /** Applies the first route/egress rule that fires for `stack`: its latency, then its error thrown (a lost connection). */
+  async #hopFault(service, stack) {
+    if (this.hopFaults.size === 0) return;
+    const rule = this.hopFaults.get(`${service}:${stack}`)?.pick("fetch") ?? this.hopFaults.get(`${service}:*`)?.pick("fetch");
+    if (!rule) return;
+    const delay = (rule.latencyMs ?? 0) + Math.random() * (rule.jitterMs ?? 0);
+    if (delay > 0) await sleep(delay);
+    if (rule.message) throw new Error(rule.message);
   }
 
   /**
@@ -63,11 +93,17 @@ export class EgressGuard {
         });
       }
       const script = url.hostname.match(this.workersDev)?.[1];
-      if (script === undefined) return await mfFetch(request);
+      if (script === undefined) {
+        // Beyond the harness: the chaos API's egress rules for the calling stack fail or slow it.
+        await this.#hopFault("egress", stack.name);
+        return await mfFetch(request);
+      }
       const target = this.findStack(script);
       if (!target) return new MfResponse(`There is nothing here yet: no script '${script}'`, { status: 404 });
       // Partitioned by the chaos API: the route to it is cut, as a network failure would cut it.
       if (this.isPartitioned(script)) throw new Error("Network connection lost.");
+      // The chaos API's route rules for the stack called.
+      await this.#hopFault("route", script);
       // /cdn-cgi/ belongs to Cloudflare's edge and never reaches a Worker; on a stack's port it is
       // Miniflare's local endpoints.
       if (url.pathname.startsWith("/cdn-cgi/")) return new MfResponse(`${url.pathname}: not found`, { status: 404 });

@@ -83,6 +83,7 @@ const handlers = {
   "publish-release": (msg) => stacks.publishRelease(msg.name, msg.binding, msg.worker),
   "add-replica-databases": (msg) => stacks.addReplicaDatabases(msg.name),
   partition: (msg) => stacks.setPartitioned(msg.name, msg.partitioned),
+  "hop-faults": (msg) => stacks.guard.setHopFaults(msg.rules),
 };
 
 async function handle(line) {

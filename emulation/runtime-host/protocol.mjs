@@ -12,7 +12,7 @@
 // and secret the `control` event announces.
 
 /** Bumped whenever an operation, request or reply changes shape; the supervisor refuses a host speaking another. */
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 
 const OPTIONAL = Symbol("optional fields");
 /** Marks fields of an object shape as optional (absent or null). */
@@ -51,6 +51,20 @@ const StackStarted = {
   startMs: "integer",
 };
 
+const HopFaultRule = {
+  service: "string",
+  stack: "string",
+  operation: "string",
+  probability: "number",
+  times: "integer?",
+  message: "string?",
+  latencyMs: "integer",
+  jitterMs: "integer",
+  from: "string?",
+  until: "string?",
+};
+optional(HopFaultRule, "times", "message", "from", "until");
+
 const EgressRecord = { at: "string", method: "string", destination: "string", allowed: "boolean", rule: "string" };
 
 export const operations = {
@@ -70,6 +84,7 @@ export const operations = {
   "publish-release": { request: { name: "string", binding: "string", worker: "string" }, reply: { keys: ["string"] } },
   "add-replica-databases": { request: { name: "string" }, reply: { name: "string", replicaSlots: "integer" } },
   partition: { request: { name: "string", partitioned: "boolean" }, reply: { name: "string", partitioned: "boolean" } },
+  "hop-faults": { request: { rules: [HopFaultRule] }, reply: { rules: "integer" } },
 };
 
 /** Events the host sends unasked. */

@@ -14,6 +14,9 @@ public sealed class ChaosFaults
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
     private static readonly string[] BindingServices = ["d1", "r2", "kv", "worker"];
+    private static readonly string[] HopServices = ["route", "egress"];
+    /// <summary>What the runtime host's hops were last handed.</summary>
+    private string _hopsPushed = "[]";
     private readonly StackSupervisor _supervisor;
     private readonly string _file;
     private readonly SemaphoreSlim _gate = new(1, 1);
@@ -101,6 +104,7 @@ public sealed class ChaosFaults
         {
             await PushQuietlyAsync(stack.Name);
         }
+        await PushHopsAsync(cancellationToken);
         return _settings;
     }
 
@@ -165,6 +169,23 @@ public sealed class ChaosFaults
             }
         }
         return new StackFaults(rules, effects, staleness);
+    }
+
+    /// <summary>
+    /// The route and egress rules, to the runtime host's hops — when they changed (so spent rules stay
+    /// spent). Also at start, for rules kept from the last run.
+    /// </summary>
+    public async Task PushHopsAsync(CancellationToken cancellationToken)
+    {
+        var rules = _settings.Rules.Where(r => HopServices.Contains(r.Service)).Select(r => new HopFaultRule(r.Service, r.Stack, r.Operation,
+            r.Probability, r.Times, r.Error is null ? null : FaultCatalogue.Find(r.Error)?.Message, r.LatencyMs, r.JitterMs, r.From, r.Until)).ToList();
+        var text = JsonSerializer.Serialize(rules);
+        if (text == _hopsPushed)
+        {
+            return;
+        }
+        await _supervisor.SetHopFaultsAsync(rules, cancellationToken);
+        _hopsPushed = text;
     }
 
     /// <summary>

@@ -24,6 +24,7 @@ public static class FaultCatalogue
     private const string R2Errors = "https://developers.cloudflare.com/r2/api/error-codes/";
     private const string KvLimits = "https://developers.cloudflare.com/kv/platform/limits/";
     private const string WorkerErrors = "https://developers.cloudflare.com/workers/observability/errors/";
+    private const string WorkerLimits = "https://developers.cloudflare.com/workers/platform/limits/";
 
     public static readonly IReadOnlyList<FaultError> Errors =
     [
@@ -51,6 +52,11 @@ public static class FaultCatalogue
         // Worker's own code never runs.
         new("worker-exception", "worker", "Worker threw exception", false, WorkerErrors, Status: 500, Code: 1101),
         new("worker-exceeded-cpu", "worker", "Worker exceeded CPU time limit.", false, WorkerErrors, Status: 503, Code: 1102),
+        // A subrequest whose connection fails: the calling Worker's fetch fails with the runtime's text
+        // (answered here as a 502 carrying it, as a partition is). "route": another stack's call to
+        // the stack the rule names; "egress": the named stack's own fetches beyond the harness.
+        new("route-connection-lost", "route", "Network connection lost.", true, WorkerLimits),
+        new("egress-connection-lost", "egress", "Network connection lost.", true, WorkerLimits),
         // The API's global limit (1,200 requests per 5 minutes): every call is refused for 5 minutes.
         new("api-rate-limited", "api", "More than 1200 requests per 300 seconds reached. Please wait and consider throttling your request speed",
             true, "https://developers.cloudflare.com/fundamentals/api/reference/limits/", Status: 429, Code: 971),
@@ -65,6 +71,9 @@ public static class FaultCatalogue
         ["kv"] = ["get", "put", "delete", "list", "*"],
         // The Worker's fetch handler.
         ["worker"] = ["fetch", "*"],
+        // The hop to a stack from another (route), and a stack's fetches beyond the harness (egress).
+        ["route"] = ["fetch", "*"],
+        ["egress"] = ["fetch", "*"],
         // The local Cloudflare API's operations by name (d1.create, scripts.upload, kv.values.put, …), or "*".
         ["api"] = [],
     };

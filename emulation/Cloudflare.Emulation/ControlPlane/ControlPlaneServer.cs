@@ -104,6 +104,7 @@ public sealed class ControlPlaneServer : IAsyncDisposable
         });
         var faults = new FaultRules();
         var chaos = new Chaos.ChaosFaults(supervisor, stateRoot);
+        await chaos.PushHopsAsync(cancellationToken);
         app.UseRouting();
         app.Use(async (context, next) =>
         {

@@ -10,7 +10,7 @@ namespace Cloudflare.Emulation.Runtime;
 public static class HostProtocol
 {
     /// <summary>The version both sides speak; the host names its own in host-ready, and another is refused.</summary>
-    public const int Version = 3;
+    public const int Version = 4;
 
     /// <summary>The operation name of a request type.</summary>
     public static string OperationOf(Type requestType) =>
@@ -66,6 +66,29 @@ public sealed record AddReplicaDatabases(string Name) : IHostRequest<ReplicaData
 /// <summary>Cuts (or heals) every other stack's route to a stack: their fetches to it fail as a lost connection.</summary>
 [HostOperation("partition")]
 public sealed record SetPartition(string Name, bool Partitioned) : IHostRequest<PartitionState>;
+
+/// <summary>
+/// The chaos API's rules for the hops the runtime host makes (the egress guard): "route" rules fail
+/// or slow other stacks' calls to a stack (<see cref="HopFaultRule.Stack"/> is the stack called),
+/// "egress" rules a stack's own fetches beyond the harness (the stack calling). Replaces all of them.
+/// </summary>
+[HostOperation("hop-faults")]
+public sealed record SetHopFaults(IReadOnlyList<HopFaultRule> Rules) : IHostRequest<HopFaultsSet>;
+
+/// <summary>A route or egress rule as the egress guard applies it (fault-rules.mjs): the catalogue entry already resolved.</summary>
+public sealed record HopFaultRule(
+    string Service,
+    string Stack,
+    string Operation,
+    double Probability,
+    int? Times,
+    string? Message,
+    int LatencyMs,
+    int JitterMs,
+    DateTimeOffset? From,
+    DateTimeOffset? Until);
+
+public sealed record HopFaultsSet(int Rules);
 
 /// <summary>The host's answer to start/redeploy: where the stack serves and which workerd runs it.</summary>
 public sealed record HostStackStarted(string Name, string Worker, string State, string Url, int? Pid, IReadOnlyList<string> Migrations, int ReadyMs, int StartMs);

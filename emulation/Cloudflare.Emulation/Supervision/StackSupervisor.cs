@@ -22,6 +22,7 @@ public sealed class StackSupervisor : IAsyncDisposable
     private readonly ControlEntrypointClient _control = new(new HttpClient { Timeout = TimeSpan.FromMinutes(2) });
     private RuntimeHostProcess? _host;
     private EgressPolicy? _egressPolicy;
+    private IReadOnlyList<HopFaultRule> _hopFaults = [];
     private string _node = "node";
     private StateRootLock? _lock;
     private bool _disposed;
@@ -240,6 +241,13 @@ public sealed class StackSupervisor : IAsyncDisposable
         // Remembered, so a runtime host started again later gets the same policy.
         _egressPolicy = new EgressPolicy(allow, cloudflareApi);
         await Host.SendAsync(new SetEgressPolicy(_egressPolicy), cancellationToken);
+    }
+
+    /// <summary>Replaces the route and egress fault rules the runtime host's hops apply (remembered for a host started again).</summary>
+    public async Task SetHopFaultsAsync(IReadOnlyList<HopFaultRule> rules, CancellationToken cancellationToken)
+    {
+        _hopFaults = rules;
+        await Host.SendAsync(new SetHopFaults(rules), cancellationToken);
     }
 
     /// <summary>Every outbound fetch the stacks' Workers made (or one stack's): destination, allowed or not, why.</summary>
@@ -461,6 +469,10 @@ public sealed class StackSupervisor : IAsyncDisposable
             if (_egressPolicy is not null)
             {
                 await host.SendAsync(new SetEgressPolicy(_egressPolicy), cancellationToken);
+            }
+            if (_hopFaults.Count > 0)
+            {
+                await host.SendAsync(new SetHopFaults(_hopFaults), cancellationToken);
             }
             _host = host;
         }

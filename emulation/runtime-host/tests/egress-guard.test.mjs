@@ -91,3 +91,31 @@ test("a partitioned stack cannot be reached from another: its callers see a lost
   assert.match(await response.text(), /Network connection lost\./);
   assert.equal(reached, false);
 });
+
+test("route rules fail calls to the stack they name, egress rules the named stack's own fetches beyond the harness", async () => {
+  let reached = 0;
+  const target = { state: "running", url: "http://127.0.0.1:1", inFlight: 0, settled: async () => { reached++; } };
+  const fetched = [];
+  const mf = { Response, fetch: async (request) => (fetched.push(request.url), new Response("fetched")) };
+  const g = new EgressGuard({ mf, workersSubdomain: "emulator", findStack: (name) => (name === "acct-b" ? target : undefined) });
+  g.setPolicy({ allow: ["api.example.com"] });
+  const lost = { operation: "fetch", probability: 1, message: "Network connection lost.", latencyMs: 0, jitterMs: 0 };
+  g.setHopFaults([{ ...lost, service: "route", stack: "acct-b", times: 1 }, { ...lost, service: "egress", stack: "acct-a" }]);
+  const acctA = { ...caller(), name: "acct-a" };
+  const acctC = { ...caller(), name: "acct-c" };
+
+  const cut = await g.outbound(acctC, new Request("https://acct-b.emulator.workers.dev/api"));
+  assert.equal(cut.status, 502);
+  assert.match(await cut.text(), /Network connection lost\./);
+  assert.equal(reached, 0);
+  // times: 1 — the next call goes through to the stack (which, being fake, answers nothing: still a 502, but reached).
+  await g.outbound(acctC, new Request("https://acct-b.emulator.workers.dev/api"));
+  assert.equal(reached, 1);
+
+  assert.equal((await g.outbound(acctA, new Request("https://api.example.com/x"))).status, 502);
+  assert.equal((await g.outbound(acctC, new Request("https://api.example.com/x"))).status, 200);
+  assert.deepEqual(fetched, ["https://api.example.com/x"]);
+  // Cleared: acct-a's fetches go out again.
+  g.setHopFaults([]);
+  assert.equal((await g.outbound(acctA, new Request("https://api.example.com/x"))).status, 200);
+});

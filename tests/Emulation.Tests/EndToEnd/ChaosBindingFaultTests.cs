@@ -29,12 +29,14 @@ public sealed class ChaosBindingFaultTests(HarnessFixture harness) : IAsyncLifet
           "/kv/put": (env) => env.CACHE.put("k", "v1").then(() => "put"),
           "/kv/get": (env) => env.CACHE.get("k"),
           "/kv/delete": (env) => env.CACHE.delete("k").then(() => "deleted"),
+          "/egress": (env, url) => fetch(url.searchParams.get("to")).then(async (r) => ({ status: r.status, text: (await r.text()).slice(0, 200) })),
           "/": () => "ok",
         };
         export default {
           async fetch(request, env) {
             try {
-              return Response.json({ value: await ops[new URL(request.url).pathname](env) });
+              const url = new URL(request.url);
+              return Response.json({ value: await ops[url.pathname](env, url) });
             } catch (error) {
               return Response.json({ name: error.name, message: error.message, code: error.code ?? null }, { status: 500 });
             }
@@ -188,6 +190,37 @@ public sealed class ChaosBindingFaultTests(HarnessFixture harness) : IAsyncLifet
         using var clients = await user.SendAsync(HttpMethod.Get, "/api/clients?limit=1");
 
         Assert.Equal(HttpStatusCode.OK, clients.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_route_rule_cuts_the_platforms_calls_to_one_tenant_and_an_egress_rule_one_stacks_fetches_beyond_the_harness()
+    {
+        await RulesAsync(
+            new { stack = HarnessFixture.StackOf("account-1"), service = "route", operation = "fetch", error = "route-connection-lost" },
+            new { stack = _script, service = "egress", operation = "fetch", error = "egress-connection-lost" });
+
+        using (var cut = await harness.AsOwner("account-1").SendAsync(HttpMethod.Get, "/api/clients?limit=1"))
+        {
+            Assert.Equal(HttpStatusCode.BadGateway, cut.StatusCode);
+            Assert.Contains("Network connection lost.", await cut.Content.ReadAsStringAsync());
+        }
+        using (var other = await harness.AsOwner("account-2").SendAsync(HttpMethod.Get, "/api/clients?limit=1"))
+        {
+            Assert.Equal(HttpStatusCode.OK, other.StatusCode);
+        }
+        // The stack itself still answers on its own port: only the route to it is cut.
+        Assert.Equal(HttpStatusCode.OK, (await harness.Http.GetAsync(new Uri(new Uri(harness.Supervisor.Find(HarnessFixture.StackOf("account-1"))!.Url!), "/healthz"))).StatusCode);
+
+        var api = Uri.EscapeDataString(new Uri(harness.ControlPlane.BaseUrl, "user/tokens/verify").ToString());
+        var (_, egress) = await ProbeAsync($"/egress?to={api}");
+        var seen = JsonDocument.Parse(egress).RootElement.GetProperty("value");
+        Assert.Equal(502, seen.GetProperty("status").GetInt32());
+        Assert.Contains("Network connection lost.", seen.GetProperty("text").GetString());
+
+        await RulesAsync();
+        Assert.Equal(HttpStatusCode.OK, (await harness.AsOwner("account-1").SendAsync(HttpMethod.Get, "/api/clients?limit=1")).StatusCode);
+        var (_, after) = await ProbeAsync($"/egress?to={api}");
+        Assert.NotEqual(502, JsonDocument.Parse(after).RootElement.GetProperty("value").GetProperty("status").GetInt32());
     }
 
     [Fact]
