@@ -121,8 +121,10 @@ public sealed record ScenarioTraffic(
 /// "clear" (every rule, effect and delay), "kill", "restart", "pause", "resume", "partition", "heal"
 /// (with <see cref="Stack"/>), "replication" (a stack's D1 read replicas: <see cref="Body"/> as its
 /// route takes it), "demote" (an account's scenario admin to <see cref="Role"/>), "signup" (a new
-/// account, its slug in <see cref="Account"/>, through the platform's admin API) or "resume-signup"
-/// (that account's provisioning resumed).
+/// account, its slug in <see cref="Account"/>, through the platform's admin API), "resume-signup"
+/// (that account's provisioning resumed), "release" (a migration published into the platform's
+/// release: <see cref="Body"/> { "migration": file name, "sql": …, "creates": a table it creates })
+/// or "rollout" (the platform's release rolled out to every active account).
 /// </summary>
 public sealed partial record ScenarioStep(
     [property: JsonPropertyName("at")] double At,
@@ -134,10 +136,10 @@ public sealed partial record ScenarioStep(
     [property: JsonPropertyName("body")] JsonElement? Body = null)
 {
     public static readonly IReadOnlyList<string> Actions =
-        ["faults", "effects", "kv-staleness", "clear", "kill", "restart", "pause", "resume", "partition", "heal", "replication", "demote", "signup", "resume-signup"];
+        ["faults", "effects", "kv-staleness", "clear", "kill", "restart", "pause", "resume", "partition", "heal", "replication", "demote", "signup", "resume-signup", "release", "rollout"];
 
     private static readonly string[] StackActions = ["kill", "restart", "pause", "resume", "partition", "heal", "replication"];
-    private static readonly string[] BodyActions = ["faults", "effects", "kv-staleness", "replication"];
+    private static readonly string[] BodyActions = ["faults", "effects", "kv-staleness", "replication", "release"];
 
     public string? Problem(int seconds, int accounts)
     {
@@ -172,8 +174,31 @@ public sealed partial record ScenarioStep(
         {
             return "account: the new account's slug (2-32 of a-z, 0-9, '-'; not account-N, which the harness names)";
         }
+        if (Action == "release" && Release() is null)
+        {
+            return "body: { \"migration\": \"0100_name.sql\", \"sql\": \"…\", \"creates\": \"a_table\" } (a migration file name after the shipped ones, its SQL, a table it creates)";
+        }
         return null;
     }
+
+    /// <summary>A release step's migration: its file name, SQL, and a table it creates (to tell a half-applied one).</summary>
+    public (string Migration, string Sql, string Creates)? Release()
+    {
+        if (Body is not { ValueKind: JsonValueKind.Object } body)
+        {
+            return null;
+        }
+        string? Text(string name) => body.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+        return Text("migration") is { } migration && MigrationName().IsMatch(migration) && Text("sql") is { Length: > 0 } sql && Text("creates") is { } creates && TableName().IsMatch(creates)
+            ? (migration, sql, creates)
+            : null;
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex("^[0-9]{4}_[a-z0-9_]+\\.sql$")]
+    private static partial System.Text.RegularExpressions.Regex MigrationName();
+
+    [System.Text.RegularExpressions.GeneratedRegex("^[a-z_][a-z0-9_]*$")]
+    private static partial System.Text.RegularExpressions.Regex TableName();
 
     [System.Text.RegularExpressions.GeneratedRegex("^[a-z0-9][a-z0-9-]{1,31}$")]
     private static partial System.Text.RegularExpressions.Regex SignupSlug();

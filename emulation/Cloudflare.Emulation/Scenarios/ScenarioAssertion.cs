@@ -21,6 +21,9 @@ public sealed partial record ScenarioAssertion(string Text, string Metric, strin
         ["targetOutageSeconds"] = "from the targets' first failed request to the end of their last (0 when none failed)",
         ["signupsRefused"] = "signup and resume-signup steps the platform did not complete when asked",
         ["signupsIncomplete"] = "accounts signed up by the steps that are not active after the run",
+        ["rolloutFailures"] = "accounts a rollout step reported as not having taken the release",
+        ["accountsBehindRelease"] = "accounts without every migration of the platform's release after the run",
+        ["halfMigratedAccounts"] = "accounts where a release step's table and its migration's record disagree (one without the other)",
     };
 
     private static readonly string[] Operators = ["==", "<=", ">=", "<", ">", "!="];

@@ -31,7 +31,7 @@ public sealed record ScenarioReport(
     public bool Passed => Assertions.All(a => a.Holds);
 
     public static ScenarioReport From(Scenario scenario, DateTimeOffset startedAt, double trafficSeconds, ScenarioTrafficRun traffic,
-        IReadOnlyList<ScenarioStepLog> steps, int acknowledgedWritesLost, IReadOnlyDictionary<string, string> signups)
+        IReadOnlyList<ScenarioStepLog> steps, IReadOnlyDictionary<string, double?> afterRun, IReadOnlyDictionary<string, string> signups)
     {
         var samples = traffic.Samples.ToList();
         var accounts = Enumerable.Range(1, scenario.Accounts).Select(i => $"account-{i}").ToList();
@@ -56,18 +56,20 @@ public sealed record ScenarioReport(
             ["targetErrors"] = targeted.Count(s => s.Failed),
             ["othersP99Ms"] = others.Count == 0 ? null : Percentile([.. others.Select(s => s.Milliseconds).Order()], 0.99),
             ["targetP99Ms"] = targeted.Count == 0 ? null : Percentile([.. targeted.Select(s => s.Milliseconds).Order()], 0.99),
-            ["acknowledgedWritesLost"] = acknowledgedWritesLost,
             ["readYourWritesViolations"] = traffic.ReadYourWritesViolations,
             ["recoveredWithinSeconds"] = RecoveredWithin(targeted, steps),
             ["writesAfterDemotion"] = WritesAfterDemotion(traffic, steps, scenario),
             ["targetOutageSeconds"] = OutageSeconds(targeted),
             ["signupsRefused"] = steps.Count(s => s.Action is "signup" or "resume-signup" && !s.Ok),
-            ["signupsIncomplete"] = signups.Count(s => s.Value != "active"),
         };
+        foreach (var (metric, value) in afterRun)
+        {
+            metrics[metric] = value;
+        }
         var assertions = scenario.Assertions.Select(text =>
         {
             ScenarioAssertion.TryParse(text, out var assertion, out _);
-            var value = metrics[assertion.Metric];
+            var value = metrics.GetValueOrDefault(assertion.Metric);
             return new AssertionOutcome(text, value, assertion.Holds(value));
         }).ToList();
         var timeline = samples.GroupBy(s => (s.Account, Second: (int)s.StartSeconds)).OrderBy(g => g.Key.Account).ThenBy(g => g.Key.Second)

@@ -57,7 +57,16 @@ public sealed class ScenarioRunner(Uri platform, string adminToken, ControlPlane
             var row = await new PlatformAdminClient(Http, adminToken).GetAsync(platform, slug, cancellationToken);
             signups[slug] = row?.GetProperty("status").GetString() ?? "missing";
         }
-        return ScenarioReport.From(scenario, startedAt, trafficSeconds, traffic, steps, lost, signups);
+        var (behind, half) = await MigrationStateAsync(scenario, owners.Keys, cancellationToken);
+        var afterRun = new Dictionary<string, double?>
+        {
+            ["acknowledgedWritesLost"] = lost,
+            ["signupsIncomplete"] = signups.Count(s => s.Value != "active"),
+            ["rolloutFailures"] = _rolloutFailures,
+            ["accountsBehindRelease"] = behind,
+            ["halfMigratedAccounts"] = half,
+        };
+        return ScenarioReport.From(scenario, startedAt, trafficSeconds, traffic, steps, afterRun, signups);
     }
 
     /// <summary>Per account: its owner, and an admin made for the scenario (the user "demote" acts on).</summary>
@@ -110,6 +119,8 @@ public sealed class ScenarioRunner(Uri platform, string adminToken, ControlPlane
                 "demote" => await DemoteAsync(users.Single(u => u.Account == step.Account && u.Name == "admin"), owners[step.Account!], step.Role!, cancellationToken),
                 "signup" => (true, await new PlatformAdminClient(Http, adminToken).SignupAsync(platform, step.Account!, $"Scenario {step.Account}", cancellationToken)),
                 "resume-signup" => (true, await new PlatformAdminClient(Http, adminToken).ResumeAsync(platform, step.Account!, cancellationToken)),
+                "release" => await PublishMigrationAsync(step.Release()!.Value, cancellationToken),
+                "rollout" => await RolloutAsync(cancellationToken),
                 _ => await ApiAsync(HttpMethod.Post, $"__emulator/stacks/{step.Stack}/{step.Action}", null, cancellationToken),
             };
         }
@@ -117,6 +128,54 @@ public sealed class ScenarioRunner(Uri platform, string adminToken, ControlPlane
         {
             return (false, ex.Message);
         }
+    }
+
+    /// <summary>A new migration in the platform's published release, where the release puts them (account/migrations/).</summary>
+    private async Task<(bool Ok, string Message)> PublishMigrationAsync((string Migration, string Sql, string Creates) release, CancellationToken cancellationToken)
+    {
+        using var content = new StringContent(release.Sql);
+        using var response = await supervisor.SendToControlAsync("platform", HttpMethod.Put,
+            $"r2/{ReleasesBinding}/objects/{Uri.EscapeDataString(MigrationsPrefix + release.Migration)}", content, cancellationToken);
+        return (response.IsSuccessStatusCode, $"{(int)response.StatusCode} {release.Migration} published");
+    }
+
+    /// <summary>The platform's rollout of its release to every active account; the accounts it reports as failed are counted.</summary>
+    private async Task<(bool Ok, string Message)> RolloutAsync(CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(platform, "/admin/releases/rollout"));
+        request.Headers.Authorization = new("Bearer", adminToken);
+        using var response = await Http.SendAsync(request, cancellationToken);
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>(cancellationToken);
+        var failed = body.TryGetProperty("failed", out var list) ? list.GetArrayLength() : 0;
+        Interlocked.Add(ref _rolloutFailures, failed);
+        return (response.IsSuccessStatusCode, $"{(int)response.StatusCode} {body}");
+    }
+
+    private int _rolloutFailures;
+    private const string ReleasesBinding = "RELEASES";
+    private const string MigrationsPrefix = "account/migrations/";
+
+    /// <summary>After the run, per account: whether it has every migration of the release, and whether each release step's table agrees with its record.</summary>
+    private async Task<(int Behind, int HalfMigrated)> MigrationStateAsync(Scenario scenario, IEnumerable<string> slugs, CancellationToken cancellationToken)
+    {
+        var listed = await supervisor.ListR2Async("platform", ReleasesBinding, cancellationToken, MigrationsPrefix);
+        var release = listed.GetProperty("objects").EnumerateArray().Select(o => o.GetProperty("key").GetString()![MigrationsPrefix.Length..]).ToHashSet();
+        var checks = scenario.Steps.Where(s => s.Action == "release").Select(s => s.Release()!.Value).ToList();
+        var (behind, half) = (0, 0);
+        foreach (var slug in slugs)
+        {
+            var stack = Hosting.WorkerStackResource.AccountScriptPrefix + slug;
+            var recorded = (await supervisor.QueryD1Async(stack, "DB", "SELECT name FROM d1_migrations", [], cancellationToken))
+                .GetProperty("results").EnumerateArray().Select(r => r.GetProperty("name").GetString()).ToHashSet();
+            behind += release.All(recorded.Contains) ? 0 : 1;
+            foreach (var (migration, _, creates) in checks)
+            {
+                var tables = (await supervisor.QueryD1Async(stack, "DB", "SELECT count(*) AS n FROM sqlite_schema WHERE type = 'table' AND name = ?", [creates], cancellationToken))
+                    .GetProperty("results")[0].GetProperty("n").GetInt32();
+                half += (tables > 0) == recorded.Contains(migration) ? 0 : 1;
+            }
+        }
+        return (behind, half);
     }
 
     private async Task<(bool Ok, string Message)> ApiAsync(HttpMethod method, string path, object? body, CancellationToken cancellationToken)

@@ -39,6 +39,7 @@ public sealed class ScenarioTests
         { "\"accounts\": 2", "\"accounts\": 2, \"acounts\": 3", "acounts" },
         { "\"action\": \"kill\", \"stack\": \"acct-account-1\"", "\"action\": \"demote\", \"account\": \"account-9\", \"role\": \"readonly\"", "steps[0].account:" },
         { "\"action\": \"kill\", \"stack\": \"acct-account-1\"", "\"action\": \"signup\", \"account\": \"account-3\"", "steps[0].account:" },
+        { "\"action\": \"kill\", \"stack\": \"acct-account-1\"", "\"action\": \"release\", \"body\": { \"migration\": \"labels.sql\", \"sql\": \"x\", \"creates\": \"t\" }", "steps[0].body:" },
     };
 
     [Theory]
@@ -85,7 +86,7 @@ public sealed class ScenarioTests
         {
             traffic.Samples.Enqueue(sample);
         }
-        return ScenarioReport.From(scenario, DateTimeOffset.UtcNow, 20, traffic, steps, acknowledgedWritesLost: 0, new Dictionary<string, string>());
+        return ScenarioReport.From(scenario, DateTimeOffset.UtcNow, 20, traffic, steps, new Dictionary<string, double?> { ["acknowledgedWritesLost"] = 0 }, new Dictionary<string, string>());
     }
 
     [Fact]

@@ -40,6 +40,15 @@ export const Provisioning = z.object({
 });
 export type Provisioning = z.infer<typeof Provisioning>;
 
+/**
+ * The published release's migrations as last applied to the account: when they all were, or the
+ * migration that failed and why (the account keeps serving on the schema it has until it is resumed).
+ */
+export const ReleaseState = z.object({
+  appliedAt: z.optional(z.string()),
+  error: z.optional(z.string()),
+});
+
 export const Account = z.object({
   id: z.string(),
   slug: Slug,
@@ -47,6 +56,7 @@ export const Account = z.object({
   status: AccountStatus,
   routing: z.optional(Routing),
   provisioning: z.optional(Provisioning),
+  release: z.optional(ReleaseState),
   createdAt: z.string(),
   updatedAt: z.string(),
 });

@@ -93,7 +93,11 @@ const run: Record<Step, StepRunner> = {
       if (applied.has(file)) continue;
       const sql = await (await env.RELEASES.get(object.key))!.text();
       // One request, one batch: the migration and its record apply together or not at all.
-      await api.queryD1(db, `${sql}\nINSERT INTO d1_migrations (name) VALUES ('${file.replace(/'/g, "''")}');`);
+      try {
+        await api.queryD1(db, `${sql}\nINSERT INTO d1_migrations (name) VALUES ('${file.replace(/'/g, "''")}');`);
+      } catch (error) {
+        throw new Error(`${file}: ${(error as Error).message}`, { cause: error });
+      }
     }
   },
   /** The tenant's own host name, pinned to the UK region before anyone is routed to it. */
@@ -113,7 +117,15 @@ const run: Record<Step, StepRunner> = {
 
 /** Applies the published release's migrations that an active account's D1 does not have yet. */
 export async function migrate(env: PlatformEnv, account: Account): Promise<Account> {
-  await run.migrations(new CloudflareApi(env), env, account);
+  try {
+    await run.migrations(new CloudflareApi(env), env, account);
+    account.release = { appliedAt: new Date().toISOString() };
+  } catch (error) {
+    // Each migration applied with its record in one batch: a failed one left nothing of itself.
+    account.release = { ...account.release, error: (error as Error).message };
+  }
+  account.updatedAt = new Date().toISOString();
+  await saveAccount(env.DB, account);
   return account;
 }
 

@@ -88,7 +88,12 @@ export const admin = new Hono<{ Bindings: PlatformEnv }>()
     if (account.status === "deleting") return problem(c, 409, "conflict", `slug: ${account.slug} is being deleted`, "slug");
     if (account.status === "active") {
       // Up: only the release's migrations it does not have yet (a new release adds some).
-      if (await answers(account)) return c.json(await migrate(c.env, account));
+      if (await answers(account)) {
+        const migrated = await migrate(c.env, account);
+        return migrated.release?.error
+          ? c.json({ error: "migration_failed", message: `release: ${migrated.release.error}`, field: "release", account: migrated }, 502)
+          : c.json(migrated);
+      }
       forgetRouting(account.slug);
       account.provisioning = { ...account.provisioning!, step: STEPS[STEPS.indexOf("script") - 1] };
     }
@@ -96,6 +101,33 @@ export const admin = new Hono<{ Bindings: PlatformEnv }>()
     return result.status === "active"
       ? c.json(result)
       : c.json({ error: "provisioning_failed", message: result.provisioning?.error ?? "unknown", field: "provisioning", account: result }, 502);
+  })
+  // A release's migrations rolled out to every active account, one after another. One account
+  // failing does not stop the others (tenants are independent): it keeps serving on its schema,
+  // its row says which migration failed and why, and POST /accounts/:slug/provision resumes it.
+  .post("/releases/rollout", async (c) => {
+    const { results } = await c.env.DB.prepare("SELECT body FROM accounts ORDER BY slug").all<{ body: string }>();
+    const active = results.map((r) => Account.parse(JSON.parse(r.body))).filter((a) => a.status === "active" && a.routing);
+    const migrated: string[] = [];
+    const failed: { slug: string; error: string }[] = [];
+    for (const account of active) {
+      if (!(await answers(account))) {
+        failed.push({ slug: account.slug, error: "its Worker does not answer" });
+        continue;
+      }
+      const result = await migrate(c.env, account);
+      if (result.release?.error) failed.push({ slug: account.slug, error: result.release.error });
+      else migrated.push(account.slug);
+    }
+    return failed.length === 0
+      ? c.json({ migrated, failed })
+      : c.json({
+          error: "rollout_incomplete",
+          message: `accounts: ${failed.length} of ${active.length} did not take the release (${failed.map((f) => f.slug).join(", ")}); resume each with POST /admin/accounts/<slug>/provision`,
+          field: "accounts",
+          migrated,
+          failed,
+        }, 502);
   })
   // Complete deprovisioning: the account's script, D1, bucket and namespace, then its row.
   .delete("/accounts/:slug", async (c) => {
