@@ -22,7 +22,7 @@ public sealed class AccountApi(HttpClient http, Uri platformUrl, string account,
     public AccountApi WithToken(string? other) => new(http, platformUrl, account, other);
 
     public async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, object? body = null, string? ifMatch = null, HttpContent? content = null,
-        string? bookmark = null)
+        string? bookmark = null, CancellationToken cancellationToken = default)
     {
         using var request = new HttpRequestMessage(method, Url(path));
         if (bookmark is not null)
@@ -38,7 +38,7 @@ public sealed class AccountApi(HttpClient http, Uri platformUrl, string account,
             request.Headers.TryAddWithoutValidation("If-Match", ifMatch);
         }
         request.Content = content ?? (body is null ? null : JsonContent.Create(body));
-        return await http.SendAsync(request);
+        return await http.SendAsync(request, cancellationToken);
     }
 
     /// <summary>Sends a raw string as the JSON body.</summary>
