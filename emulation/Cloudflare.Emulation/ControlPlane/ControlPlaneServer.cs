@@ -102,18 +102,12 @@ public sealed class ControlPlaneServer : IAsyncDisposable
             }
             await next();
         });
-        var faults = new FaultRules();
         var chaos = new Chaos.ChaosFaults(supervisor, stateRoot);
         await chaos.PushHopsAsync(cancellationToken);
         app.UseRouting();
         app.Use(async (context, next) =>
         {
             var operation = context.GetEndpoint()?.Metadata.GetMetadata<IEndpointNameMetadata>()?.EndpointName;
-            if (operation is not null && faults.TryConsume(operation, out var status))
-            {
-                await Api.Error(status, 10013, $"injected fault: {operation} fails (emulator fault rule)").ExecuteAsync(context);
-                return;
-            }
             // The chaos API's rules and effect for the API itself, answered as Cloudflare answers (status, code, headers).
             var rule = operation is null ? null : chaos.Fire("api", "*", operation);
             if (operation is not null && chaos.DelayOf("api", rule) is { TotalMilliseconds: > 0 } delay)
@@ -132,29 +126,6 @@ public sealed class ControlPlaneServer : IAsyncDisposable
                 return;
             }
             await next();
-        });
-        app.MapGet("/__emulator/faults", () => Api.Ok(faults.Active));
-        app.MapPost("/__emulator/faults", async (HttpRequest request) =>
-        {
-            var body = await ResourceEndpoints.ReadJsonAsync(request);
-            if (body is null || !body.Value.TryGetProperty("operation", out var op) || op.Text() is not { Length: > 0 } operation)
-            {
-                return Api.Invalid("operation: the API operation to fail is required, e.g. d1.create");
-            }
-            var times = body.Value.TryGetProperty("times", out var t) && t.TryGetInt32(out var n) ? n : 1;
-            var status = body.Value.TryGetProperty("status", out var st) && st.TryGetInt32(out var code) ? code : 500;
-            if (times < 1 || status is < 400 or > 599)
-            {
-                return Api.Invalid("times must be at least 1 and status an HTTP error status (400-599)");
-            }
-            var rule = new FaultRule(operation, times, status);
-            faults.Add(rule);
-            return Api.Ok(rule);
-        });
-        app.MapDelete("/__emulator/faults", () =>
-        {
-            faults.Clear();
-            return Api.Ok(null);
         });
         ReplicationEndpoints.Map(app, supervisor);
         Chaos.ChaosEndpoints.Map(app, chaos);

@@ -36,7 +36,7 @@ public sealed class EndpointsFileTests(HarnessFixture harness)
         Assert.Equal(harness.ControlPlane.AccountId, endpoints.CloudflareAccountId);
         Assert.Equal(harness.ControlPlane.S3Url.ToString(), endpoints.R2S3);
         Assert.Equal(new Uri(harness.ControlPlane.BaseUrl, "/__emulator").ToString(), endpoints.EmulatorApi);
-        var (faults, _) = await harness.CloudflareAsync(HttpMethod.Get, endpoints.EmulatorApi + "/faults");
+        var (faults, _) = await harness.CloudflareAsync(HttpMethod.Get, endpoints.EmulatorApi + "/chaos/faults");
         Assert.Equal(HttpStatusCode.OK, faults);
         foreach (var stack in new[] { "platform", HarnessFixture.StackOf("account-1"), HarnessFixture.StackOf("account-2") })
         {

@@ -30,6 +30,7 @@ public sealed class ProvisioningTests(HarnessFixture harness) : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
+        await CloudflareAsync(HttpMethod.Post, "/__emulator/chaos/faults", Array.Empty<object>());
         foreach (var slug in _slugs)
         {
             using var deleted = await AdminAsync(HttpMethod.Delete, $"/admin/accounts/{slug}");
@@ -110,7 +111,7 @@ public sealed class ProvisioningTests(HarnessFixture harness) : IAsyncLifetime
     public async Task A_failure_at_any_step_is_resumed_by_a_retry_without_duplicates(string operation, string step)
     {
         var slug = NewSlug();
-        await CloudflareAsync(HttpMethod.Post, "/__emulator/faults", new { operation, times = 1 });
+        await CloudflareAsync(HttpMethod.Post, "/__emulator/chaos/faults", new[] { new { stack = "*", service = "api", operation, error = "api-rate-limited", times = 1 } });
 
         using (var failed = await AdminAsync(HttpMethod.Post, "/admin/accounts", new { slug, name = "Unlucky" }))
         {
