@@ -150,8 +150,8 @@ async function replication(db, request) {
 /**
  * The chaos API's rules for this stack (fault-rules.mjs): GET reads what each binding and the fetch
  * handler hold; PUT { rules, staleness } hands every D1, R2 and KV binding the rules of its service,
- * the fetch handler the "worker" ones, each the effect for its service (effects by service), and
- * each KV binding its delay (staleness by binding name).
+ * the fetch handler the "worker" ones, each the effect for its service (effects by service), each
+ * KV binding its delay (staleness by binding name), and each D1 binding the size limit.
  */
 async function faults(env, request) {
   const bindings = Object.entries(env).flatMap(([name, value]) => {
@@ -159,10 +159,11 @@ async function faults(env, request) {
     return control ? [[name, control]] : [];
   });
   if (request.method === "PUT") {
-    const { rules = [], effects = {}, staleness = {} } = await request.json();
+    const { rules = [], effects = {}, staleness = {}, d1MaxSizeBytes = null } = await request.json();
     for (const [name, control] of bindings) {
       control.faults.set(rules.filter((rule) => rule.service === control.service), effects[control.service]);
       control.staleness?.set(staleness[name]);
+      control.limit?.set({ maxSizeBytes: d1MaxSizeBytes });
     }
     workerFaults.set(rules.filter((rule) => rule.service === "worker"), effects.worker);
   } else if (request.method !== "GET") {
@@ -174,6 +175,7 @@ async function faults(env, request) {
       rules: control.faults.list(),
       effect: control.faults.effect,
       ...(control.staleness ? { staleness: { delayMs: control.staleness.delayMs, probability: control.staleness.probability } } : {}),
+      ...(control.limit ? { maxSizeBytes: control.limit.get() ?? null } : {}),
     }])),
     worker: { rules: workerFaults.list(), effect: workerFaults.effect },
   });

@@ -76,7 +76,7 @@ class ReplicatedDatabase {
   constructor(replication) {
     this.#replication = replication;
     Object.defineProperty(this, REPLICATION, { value: replication, enumerable: false });
-    Object.defineProperty(this, BINDING, { value: { service: "d1", faults: replication.faults }, enumerable: false });
+    Object.defineProperty(this, BINDING, { value: replication.control, enumerable: false });
   }
   prepare(sql) {
     return new Statement(this.#replication, null, sql, []);
@@ -174,6 +174,19 @@ class Replication {
     this.locks = new Map();
     /** Fault rules from the chaos API (fault-rules.mjs); none by default. */
     this.faults = new FaultRules();
+    /**
+     * The database's size limit (D1's is 10 GB; the chaos API sets a smaller one to reach it on
+     * purpose), and its size after the last write (D1's meta.size_after): at or over the limit, a
+     * write is refused as D1 refuses it, before anything of it runs.
+     */
+    this.maxSizeBytes = undefined;
+    this.sizeBytes = 0;
+    /** What the control entrypoint reaches through the binding (BINDING). */
+    this.control = {
+      service: "d1",
+      faults: this.faults,
+      limit: { set: ({ maxSizeBytes } = {}) => (this.maxSizeBytes = maxSizeBytes ?? undefined), get: () => this.maxSizeBytes },
+    };
   }
 
   async #fault(operation) {
@@ -222,20 +235,31 @@ class Replication {
   async exec(sql) {
     if (!this.faults.empty) await this.#fault("exec");
     await this.#init();
+    this.#checkSize();
     const result = await this.primary.exec(sql);
-    await this.primary
+    const logged = await this.primary
       .prepare("INSERT INTO _emulator_d1_log (committed_at, statements) VALUES (?, ?)")
       .bind(Date.now(), JSON.stringify([{ sql, params: [], exec: true }]))
       .run();
+    this.sizeBytes = logged.meta?.size_after ?? this.sizeBytes;
     return result;
   }
 
+  /** A database at or over its size limit takes no write: refused as D1 refuses it, nothing of it run. */
+  #checkSize() {
+    if (this.maxSizeBytes !== undefined && this.sizeBytes >= this.maxSizeBytes) {
+      throw new Error("D1_ERROR: Exceeded maximum DB size", { cause: new Error("Exceeded maximum DB size") });
+    }
+  }
+
   async #write(statements) {
+    this.#checkSize();
     const inner = statements.map((s) => this.primary.prepare(s.sql).bind(...s.params));
     const committedAt = Date.now();
     const encoded = JSON.stringify(statements.map((s) => ({ sql: s.sql, params: s.params.map(encodeValue) })));
     const log = this.primary.prepare("INSERT INTO _emulator_d1_log (committed_at, statements) VALUES (?, ?) RETURNING seq").bind(committedAt, encoded);
     const results = await this.primary.batch([...inner, log]);
+    this.sizeBytes = results.at(-1).meta?.size_after ?? this.sizeBytes;
     const seq = results.at(-1).results[0].seq;
     this.#remember({ seq, committed_at: committedAt, statements: encoded });
     return { results: results.slice(0, -1), seq };
@@ -430,7 +454,7 @@ class Replication {
     this.initialised ??= (async () => {
       const p = this.primary;
       const secret = [...crypto.getRandomValues(new Uint8Array(32))].map((b) => b.toString(16).padStart(2, "0")).join("");
-      await p.batch([
+      const results = await p.batch([
         ...SCHEMA.map((sql) => p.prepare(sql)),
         // Data written before replication existed is copied, not replayed (see #bootstrap): an empty
         // first log entry marks the point a replica's copy must reach.
@@ -443,6 +467,8 @@ class Replication {
            SELECT 1, 0, 0, '[]', ?, (SELECT coalesce(max(seq), 0) FROM _emulator_d1_log)`,
         ).bind(secret),
       ]);
+      // The size the database starts with, for the size limit before its first write here.
+      this.sizeBytes = results.at(-1).meta?.size_after ?? this.sizeBytes;
     })().catch((error) => {
       this.initialised = undefined;
       throw error;

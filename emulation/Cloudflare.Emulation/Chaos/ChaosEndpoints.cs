@@ -11,13 +11,15 @@ namespace Cloudflare.Emulation.Chaos;
 /// <c>/__emulator/chaos/faults</c> — GET reads the rules, POST replaces them (<c>[]</c> clears), PATCH
 /// appends, DELETE removes every rule that matches one of the given patterns (the fields a pattern
 /// names); <c>/__emulator/chaos/effects</c> — GET, POST (replaces; <c>{}</c> clears) latency for whole
-/// services; <c>/__emulator/chaos/kv-staleness</c> — GET, POST (replaces) KV propagation delays.
+/// services; <c>/__emulator/chaos/kv-staleness</c> — GET, POST (replaces) KV propagation delays;
+/// <c>/__emulator/chaos/d1-size-limits</c> — GET, POST (replaces) D1 size limits per stack.
 /// </summary>
 internal static class ChaosEndpoints
 {
     public const string Path = "/__emulator/chaos/faults";
     public const string EffectsPath = "/__emulator/chaos/effects";
     public const string KvStalenessPath = "/__emulator/chaos/kv-staleness";
+    public const string D1SizeLimitsPath = "/__emulator/chaos/d1-size-limits";
 
     public static void Map(IEndpointRouteBuilder app, ChaosFaults chaos)
     {
@@ -78,6 +80,32 @@ internal static class ChaosEndpoints
             }
             var settings = await chaos.ChangeAsync(s => s with { KvStaleness = given }, ct);
             return Api.Ok(settings.KvStaleness);
+        });
+        MapSizeLimits(app, chaos);
+    }
+
+    private static void MapSizeLimits(IEndpointRouteBuilder app, ChaosFaults chaos)
+    {
+        app.MapGet(D1SizeLimitsPath, () => Api.Ok(chaos.Settings.SizeLimits));
+        app.MapPost(D1SizeLimitsPath, async (HttpRequest request, CancellationToken ct) =>
+        {
+            const string Expected = "an array of limits, e.g. [{\"stack\": \"acct-acme\", \"maxSizeBytes\": 52428800}]";
+            var (limits, invalid) = await ReadAsync<List<D1SizeLimit?>>(request, Expected, ct);
+            if (invalid is not null)
+            {
+                return invalid;
+            }
+            if (limits!.Any(l => l is null))
+            {
+                return Api.Invalid($"body: {Expected}");
+            }
+            var given = limits!.OfType<D1SizeLimit>().ToList();
+            if (chaos.Problem(given) is { } problem)
+            {
+                return Api.Invalid(problem);
+            }
+            var settings = await chaos.ChangeAsync(s => s with { D1SizeLimits = given }, ct);
+            return Api.Ok(settings.SizeLimits);
         });
     }
 

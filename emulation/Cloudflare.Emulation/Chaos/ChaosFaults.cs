@@ -62,7 +62,8 @@ public sealed class ChaosFaults
             return new ChaosSettings(
                 [.. (settings.Rules ?? []).OfType<FaultRule>().Where(r => r.Problem("rule", _ => true) is null)],
                 settings.Effects ?? ChaosSettings.None.Effects,
-                [.. (settings.KvStaleness ?? []).OfType<KvStaleness>()]);
+                [.. (settings.KvStaleness ?? []).OfType<KvStaleness>()],
+                [.. settings.SizeLimits.OfType<D1SizeLimit>()]);
         }
         catch (JsonException)
         {
@@ -78,6 +79,10 @@ public sealed class ChaosFaults
     /// <summary>What is wrong with the first bad KV delay, naming it and its field; null when all are good.</summary>
     public string? Problem(IReadOnlyList<KvStaleness> delays) =>
         delays.Select((delay, i) => delay.Problem($"[{i}]", name => _supervisor.DefinitionOf(name)?.Kv.Keys.ToList())).FirstOrDefault(p => p is not null);
+
+    /// <summary>What is wrong with the first bad D1 size limit, naming it and its field; null when all are good.</summary>
+    public string? Problem(IReadOnlyList<D1SizeLimit> limits) =>
+        limits.Select((limit, i) => limit.Problem($"[{i}]", name => _supervisor.DefinitionOf(name)?.D1.Count > 0)).FirstOrDefault(p => p is not null);
 
     /// <summary>Replaces the settings with <paramref name="change"/>'s result (checked first), and hands each stack its own.</summary>
     public async Task<ChaosSettings> ChangeAsync(Func<ChaosSettings, ChaosSettings> change, CancellationToken cancellationToken)
@@ -168,7 +173,8 @@ public sealed class ChaosFaults
                 staleness[binding] = new KvStalenessSetting(delay.DelayMs, delay.Probability);
             }
         }
-        return new StackFaults(rules, effects, staleness);
+        var limit = _settings.SizeLimits.LastOrDefault(l => l.Stack == stack)?.MaxSizeBytes;
+        return new StackFaults(rules, effects, staleness, limit);
     }
 
     /// <summary>
@@ -207,7 +213,7 @@ public sealed class ChaosFaults
             var pid = _supervisor.Find(stack)?.ProcessId;
             var faults = For(stack, definition);
             var text = JsonSerializer.Serialize(faults);
-            if (_pushed.TryGetValue(stack, out var last) ? last.Pid == pid && last.Faults == text : faults.Rules.Count == 0 && faults.Effects.Count == 0 && faults.Staleness.Count == 0)
+            if (_pushed.TryGetValue(stack, out var last) ? last.Pid == pid && last.Faults == text : faults.Rules.Count == 0 && faults.Effects.Count == 0 && faults.Staleness.Count == 0 && faults.D1MaxSizeBytes is null)
             {
                 return;
             }

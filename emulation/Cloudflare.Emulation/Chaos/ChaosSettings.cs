@@ -63,13 +63,37 @@ public sealed record KvStaleness(
     }
 }
 
-/// <summary>Everything the chaos API has set: fault rules, service effects, KV propagation delays.</summary>
+/// <summary>
+/// A D1 size limit for one stack's databases, lower than D1's 10 GB so it can be reached on purpose:
+/// at or over it, writes are refused as D1 refuses them ("Exceeded maximum DB size").
+/// </summary>
+public sealed record D1SizeLimit(
+    [property: JsonPropertyName("stack")] string Stack,
+    [property: JsonPropertyName("maxSizeBytes")] long MaxSizeBytes)
+{
+    /// <summary>D1's own limit per database (paid plan).</summary>
+    public const long D1Limit = 10L * 1000 * 1000 * 1000;
+
+    public string? Problem(string at, Func<string, bool> hasD1)
+    {
+        if (string.IsNullOrEmpty(Stack) || !hasD1(Stack))
+        {
+            return $"{at}.stack: '{Stack}' is no stack of this harness with a D1 binding";
+        }
+        return MaxSizeBytes is < 1 or > D1Limit ? $"{at}.maxSizeBytes: from 1 to {D1Limit} (D1's own limit)" : null;
+    }
+}
+
+/// <summary>Everything the chaos API has set: fault rules, service effects, KV propagation delays, D1 size limits.</summary>
 public sealed record ChaosSettings(
     [property: JsonPropertyName("rules")] IReadOnlyList<FaultRule> Rules,
     [property: JsonPropertyName("effects")] IReadOnlyDictionary<string, ServiceEffect> Effects,
-    [property: JsonPropertyName("kvStaleness")] IReadOnlyList<KvStaleness> KvStaleness)
+    [property: JsonPropertyName("kvStaleness")] IReadOnlyList<KvStaleness> KvStaleness,
+    [property: JsonPropertyName("d1SizeLimits")] IReadOnlyList<D1SizeLimit>? D1SizeLimits = null)
 {
-    public static readonly ChaosSettings None = new([], new Dictionary<string, ServiceEffect>(), []);
+    public static readonly ChaosSettings None = new([], new Dictionary<string, ServiceEffect>(), [], []);
 
-    public bool IsNone => Rules.Count == 0 && Effects.Values.All(e => e.IsNone) && KvStaleness.Count == 0;
+    public IReadOnlyList<D1SizeLimit> SizeLimits => D1SizeLimits ?? [];
+
+    public bool IsNone => Rules.Count == 0 && Effects.Values.All(e => e.IsNone) && KvStaleness.Count == 0 && SizeLimits.Count == 0;
 }

@@ -117,8 +117,8 @@ public sealed record ScenarioTraffic(
 
 /// <summary>
 /// One timed step, done through the local Cloudflare API as an architect would: <see cref="Action"/>
-/// is "faults", "effects" or "kv-staleness" (with <see cref="Body"/>, as those routes take it),
-/// "clear" (every rule, effect and delay), "kill", "restart", "pause", "resume", "partition", "heal"
+/// is "faults", "effects", "kv-staleness" or "d1-size-limits" (with <see cref="Body"/>, as those
+/// routes take it), "clear" (every rule, effect, delay and limit), "kill", "restart", "pause", "resume", "partition", "heal"
 /// (with <see cref="Stack"/>), "replication" (a stack's D1 read replicas: <see cref="Body"/> as its
 /// route takes it), "demote" (an account's scenario admin to <see cref="Role"/>), "signup" (a new
 /// account, its slug in <see cref="Account"/>, through the platform's admin API), "resume-signup"
@@ -136,10 +136,10 @@ public sealed partial record ScenarioStep(
     [property: JsonPropertyName("body")] JsonElement? Body = null)
 {
     public static readonly IReadOnlyList<string> Actions =
-        ["faults", "effects", "kv-staleness", "clear", "kill", "restart", "pause", "resume", "partition", "heal", "replication", "demote", "signup", "resume-signup", "release", "rollout"];
+        ["faults", "effects", "kv-staleness", "d1-size-limits", "clear", "kill", "restart", "pause", "resume", "partition", "heal", "replication", "demote", "signup", "resume-signup", "release", "rollout"];
 
     private static readonly string[] StackActions = ["kill", "restart", "pause", "resume", "partition", "heal", "replication"];
-    private static readonly string[] BodyActions = ["faults", "effects", "kv-staleness", "replication", "release"];
+    private static readonly string[] BodyActions = ["faults", "effects", "kv-staleness", "d1-size-limits", "replication", "release"];
 
     public string? Problem(int seconds, int accounts)
     {
@@ -214,7 +214,7 @@ public sealed partial record ScenarioStep(
         {
             yield return "acct-" + Account;
         }
-        if (Action is "faults" or "kv-staleness" && Body is { ValueKind: JsonValueKind.Array } items)
+        if (Action is "faults" or "kv-staleness" or "d1-size-limits" && Body is { ValueKind: JsonValueKind.Array } items)
         {
             foreach (var item in items.EnumerateArray())
             {

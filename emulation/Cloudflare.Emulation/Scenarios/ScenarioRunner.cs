@@ -114,6 +114,7 @@ public sealed class ScenarioRunner(Uri platform, string adminToken, ControlPlane
                 "faults" => await ApiAsync(HttpMethod.Post, "__emulator/chaos/faults", step.Body, cancellationToken),
                 "effects" => await ApiAsync(HttpMethod.Post, "__emulator/chaos/effects", step.Body, cancellationToken),
                 "kv-staleness" => await ApiAsync(HttpMethod.Post, "__emulator/chaos/kv-staleness", step.Body, cancellationToken),
+                "d1-size-limits" => await ApiAsync(HttpMethod.Post, "__emulator/chaos/d1-size-limits", step.Body, cancellationToken),
                 "clear" => await ClearAsync(cancellationToken),
                 "replication" => await ApiAsync(HttpMethod.Put, $"__emulator/stacks/{step.Stack}/d1/{step.Binding ?? "DB"}/replication", step.Body, cancellationToken),
                 "demote" => await DemoteAsync(users.Single(u => u.Account == step.Account && u.Name == "admin"), owners[step.Account!], step.Role!, cancellationToken),
@@ -194,6 +195,7 @@ public sealed class ScenarioRunner(Uri platform, string adminToken, ControlPlane
             await ApiAsync(HttpMethod.Post, "__emulator/chaos/faults", Array.Empty<object>(), cancellationToken),
             await ApiAsync(HttpMethod.Post, "__emulator/chaos/effects", new { }, cancellationToken),
             await ApiAsync(HttpMethod.Post, "__emulator/chaos/kv-staleness", Array.Empty<object>(), cancellationToken),
+            await ApiAsync(HttpMethod.Post, "__emulator/chaos/d1-size-limits", Array.Empty<object>(), cancellationToken),
         };
         return (results.All(r => r.Ok), string.Join("; ", results.Where(r => !r.Ok).Select(r => r.Message).DefaultIfEmpty("cleared")));
     }

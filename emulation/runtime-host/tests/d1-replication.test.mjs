@@ -61,6 +61,30 @@ const scenarios = {
       return { refused: true, message: String(error.message) };
     }
   },
+  // At its size limit, a database refuses writes as D1 does, before any of it runs; reads go on.
+  async sizeLimit(db) {
+    const limit = db[Symbol.for("cloudflare-emulator.binding")].limit;
+    const count = async () => (await db.prepare("SELECT count(*) AS n FROM notes").first()).n;
+    await db.prepare("INSERT INTO notes (body) VALUES (?)").bind("x".repeat(1000)).run();
+    limit.set({ maxSizeBytes: 64 * 1024 });
+    let error;
+    let written = 0;
+    for (let i = 0; i < 500 && !error; i++) {
+      try {
+        await db.batch([db.prepare("INSERT INTO notes (body) VALUES (?)").bind("y".repeat(1000)), db.prepare("INSERT INTO notes (body) VALUES ('second')")]);
+        written++;
+      } catch (e) {
+        error = e;
+      }
+    }
+    const before = await count();
+    let again;
+    try { await db.prepare("INSERT INTO notes (body) VALUES ('z')").run(); } catch (e) { again = e.message; }
+    const after = await count();
+    limit.set({ maxSizeBytes: null });
+    await db.prepare("INSERT INTO notes (body) VALUES ('free again')").run();
+    return { written, message: error?.message, cause: error?.cause?.message, again, before, after, freed: await count() };
+  },
   async settings(db) {
     const errors = [];
     for (const settings of [{ replicas: ${MAX_REPLICAS} + 1 }, { lagMs: -1 }]) {
@@ -124,6 +148,16 @@ test("a bookmark the database did not sign is refused", { timeout: 30_000 }, asy
   const { refused, message } = await run("forged");
   assert.equal(refused, true);
   assert.match(message, /not issued by this database/);
+});
+
+test("a database at its size limit refuses writes as D1 does and keeps nothing of them; lifted, it takes them again", { timeout: 30_000 }, async () => {
+  const { written, message, cause, again, before, after, freed } = await run("sizeLimit");
+  assert.ok(written > 5 && written < 500, `written ${written}`);
+  assert.equal(message, "D1_ERROR: Exceeded maximum DB size");
+  assert.equal(cause, "Exceeded maximum DB size");
+  assert.equal(again, "D1_ERROR: Exceeded maximum DB size");
+  assert.equal(after, before);
+  assert.equal(freed, before + 1);
 });
 
 test("settings out of range are refused naming the setting", { timeout: 30_000 }, async () => {
