@@ -173,9 +173,11 @@ public sealed partial class ReadReplicationTests(DisruptiveHarnessFixture harnes
     {
         var owner = harness.AsOwner(Account);
         var (userId, user) = await harness.UserAsync(Account, "admin");
+        string? ownBookmark;
         using (var audit = await user.SendAsync(HttpMethod.Get, "/api/audit-events")) // role now cached in KV
         {
             await AccountApi.ReadAsync(audit, HttpStatusCode.OK);
+            ownBookmark = AccountApi.BookmarkOf(audit);
         }
         var current = await owner.GetJsonAsync($"/api/users/{userId}");
         await ReplicateAsync(new { replicas = 1, lagMs = 0 });
@@ -202,8 +204,14 @@ public sealed partial class ReadReplicationTests(DisruptiveHarnessFixture harnes
         {
             await AccountApi.ReadAsync(stale, HttpStatusCode.OK);
         }
-        // A change never trusts the cache: it reads the role from the primary (ADR 0006).
+        // A change never trusts the cache: it reads the role from the primary (ADR 0006) — also when
+        // it carries the user's own bookmark from before the demotion, which the frozen replica satisfies.
         using (var write = await user.SendAsync(HttpMethod.Post, "/api/clients", new { name = "Refused" }))
+        {
+            await AccountApi.ReadAsync(write, HttpStatusCode.Forbidden);
+        }
+        Assert.NotNull(ownBookmark);
+        using (var write = await user.SendAsync(HttpMethod.Post, "/api/clients", new { name = "Refused too" }, bookmark: ownBookmark))
         {
             await AccountApi.ReadAsync(write, HttpStatusCode.Forbidden);
         }

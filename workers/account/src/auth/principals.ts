@@ -13,7 +13,10 @@ import { retryRead } from "../../../shared/d1-errors";
  * behind may have refilled the cache with the old role after the write deleted it.
  *
  * A request that changes data never uses the entry (`fresh`): KV's deletion takes up to a minute to
- * reach other locations, and a demoted or disabled user must not write meanwhile (ADR 0006).
+ * reach other locations, and a demoted or disabled user must not write meanwhile (ADR 0006). It reads
+ * the role from the primary, outside the request's session: a bookmark older than the demotion (the
+ * demoted user's own) would let a replica that is behind answer. Nor does it refill the cache: KV
+ * takes one write a second per key, and writes are a user's busiest moments.
  */
 export interface CachedPrincipal {
   role: Role;
@@ -24,12 +27,18 @@ export interface CachedPrincipal {
 
 const CACHE_TTL_SECONDS = 300;
 const key = (userId: string) => `principal:v1:${userId}`;
+const PRINCIPAL = "SELECT role, status, json_extract(body, '$.tracking.version') AS version FROM users WHERE id = ?";
 
 export async function loadPrincipal(env: AccountEnv, db: D1DatabaseSession, userId: string, bookmark: string | undefined, fresh = false): Promise<CachedPrincipal | null> {
-  const cached = fresh ? null : await env.CACHE.get<CachedPrincipal>(key(userId), "json");
+  if (fresh) {
+    // Without a session, D1 runs the query on the primary.
+    const primary = env.DB.prepare(PRINCIPAL).bind(userId);
+    return retryRead(() => primary.first<CachedPrincipal>());
+  }
+  const cached = await env.CACHE.get<CachedPrincipal>(key(userId), "json");
   // Bookmarks sort oldest to newest; an entry without one predates bookmarks and is never newer.
   if (cached && (bookmark === undefined || (cached.bookmark !== undefined && cached.bookmark >= bookmark))) return cached;
-  const statement = db.prepare("SELECT role, status, json_extract(body, '$.tracking.version') AS version FROM users WHERE id = ?").bind(userId);
+  const statement = db.prepare(PRINCIPAL).bind(userId);
   const row = await retryRead(() => statement.first<CachedPrincipal>());
   if (!row) return null;
   const entry: CachedPrincipal = { ...row, bookmark: db.getBookmark() ?? undefined };
