@@ -23,6 +23,11 @@ public sealed class ChaosFaults
     private ChaosSettings _settings;
     private readonly Lock _firings = new();
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, SemaphoreSlim> _pushes = new();
+    /// <summary>A push this stack's workerd missed: what it holds is unknown until it is pushed again.</summary>
+    private const int MissedPid = -1;
+
+    private bool Missed(string stack) => _pushed.TryGetValue(stack, out var last) && last.Pid == MissedPid;
+
     /// <summary>What each stack's workerd (by pid) was last handed.</summary>
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (int? Pid, string Faults)> _pushed = new();
     /// <summary>Firings of the rules matched here (the API's, R2's S3 requests), by rule and stack.</summary>
@@ -35,8 +40,9 @@ public sealed class ChaosFaults
         _settings = Load(_file);
         supervisor.StackChanged += status =>
         {
-            // A new workerd starts with nothing set: only when something is does it need it.
-            if (status.State == StackState.Running && !_settings.IsNone)
+            // A new workerd starts with nothing set: only when something is does it need it — or when
+            // a push to it was missed (it was paused or not answering) and it may still hold old rules.
+            if (status is { State: StackState.Running, Paused: false } && (!_settings.IsNone || Missed(status.Name)))
             {
                 _ = PushQuietlyAsync(status.Name);
             }
@@ -107,6 +113,12 @@ public sealed class ChaosFaults
         }
         foreach (var stack in _supervisor.Stacks.Where(s => s.State == StackState.Running))
         {
+            if (stack.Paused)
+            {
+                // A stopped workerd would hold the change up until a timeout: it gets it on resume.
+                _pushed[stack.Name] = (MissedPid, "");
+                continue;
+            }
             await PushQuietlyAsync(stack.Name);
         }
         await PushHopsAsync(cancellationToken);
@@ -222,8 +234,9 @@ public sealed class ChaosFaults
         }
         catch (RuntimeHostException)
         {
-            // Not serving now: it gets its settings when it runs again (StackChanged → Running).
-            _pushed.TryRemove(stack, out _);
+            // Not serving now: it gets its settings when it runs again (StackChanged → Running), even
+            // if there are none by then — it may still hold the old ones.
+            _pushed[stack] = (MissedPid, "");
         }
         finally
         {

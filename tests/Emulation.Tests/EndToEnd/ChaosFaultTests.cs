@@ -119,6 +119,27 @@ public sealed class ChaosFaultTests(HarnessFixture harness) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Rules_cleared_while_a_stack_is_paused_are_gone_from_it_when_it_resumes()
+    {
+        await RulesAsync(HttpMethod.Post, new[] { new { stack = _script, service = "d1", operation = "query", error = "d1-reset-internal" } });
+        Assert.Equal(HttpStatusCode.InternalServerError, (await ProbeAsync()).Status);
+        await harness.CloudflareAsync(HttpMethod.Post, $"/__emulator/stacks/{_script}/pause");
+
+        var clock = Stopwatch.StartNew();
+        await RulesAsync(HttpMethod.Post, Array.Empty<object>());
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), $"clearing waited {clock.ElapsedMilliseconds} ms on the paused stack");
+        await harness.CloudflareAsync(HttpMethod.Post, $"/__emulator/stacks/{_script}/resume");
+
+        var deadline = Stopwatch.StartNew();
+        HttpStatusCode status;
+        while ((status = (await ProbeAsync()).Status) != HttpStatusCode.OK && deadline.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            await Task.Delay(100);
+        }
+        Assert.Equal(HttpStatusCode.OK, status);
+    }
+
+    [Fact]
     public async Task The_rules_answer_under_the_Cloudflare_API_base_too()
     {
         await RulesAsync(HttpMethod.Post, new[] { new { stack = _script, service = "d1", operation = "exec", latencyMs = 1 } });
