@@ -28,7 +28,12 @@ public sealed record ScenarioReport(
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
 
-    public bool Passed => Assertions.All(a => a.Holds);
+    /// <summary>
+    /// Every assertion held and every step was done — a step that failed would make its assertions
+    /// hold vacuously (a demotion refused, say) — except signups, whose refusal is what
+    /// <c>signupsRefused</c> measures, and rollouts, whose failures <c>rolloutFailures</c> counts.
+    /// </summary>
+    public bool Passed => Assertions.All(a => a.Holds) && Steps.All(s => s.Ok || s.Action is "signup" or "resume-signup" or "rollout");
 
     public static ScenarioReport From(Scenario scenario, DateTimeOffset startedAt, double trafficSeconds, ScenarioTrafficRun traffic,
         IReadOnlyList<ScenarioStepLog> steps, IReadOnlyDictionary<string, double?> afterRun, IReadOnlyDictionary<string, string> signups)
@@ -126,7 +131,7 @@ public sealed record ScenarioReport(
         text.AppendLine(inv, $"{"step (s)",-9} {"action",-13} {"target",-28} result");
         foreach (var s in Steps)
         {
-            text.AppendLine(inv, $"{s.At,-9:0.0} {s.Action,-13} {s.Target,-28} {(s.Ok ? "done" : "not done: " + (s.Message.Length > 160 ? s.Message[..160] + "…" : s.Message))}");
+            text.AppendLine(inv, $"{s.At,-9:0.0} {s.Action,-13} {s.Target,-28} {(s.Ok ? "done" : "NOT DONE: " + (s.Message.Length > 160 ? s.Message[..160] + "…" : s.Message))}");
         }
         text.AppendLine(inv, $"{"assertion",-40} {"value",8} result");
         foreach (var a in Assertions)

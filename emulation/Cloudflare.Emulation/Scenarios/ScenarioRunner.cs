@@ -31,9 +31,11 @@ public sealed class ScenarioRunner(Uri platform, string adminToken, ControlPlane
         var startedAt = DateTimeOffset.UtcNow;
         var traffic = new ScenarioTrafficRun(Http, platform, scenario.Traffic, clock);
         var steps = new List<ScenarioStepLog>();
-        using (var until = new CancellationTokenSource(TimeSpan.FromSeconds(scenario.Traffic.Seconds)))
+        var until = new CancellationTokenSource(TimeSpan.FromSeconds(scenario.Traffic.Seconds));
+        var running = traffic.RunAsync(BuildUsers(scenario, users), until.Token);
+        var trafficSeconds = 0.0;
+        try
         {
-            var running = traffic.RunAsync(BuildUsers(scenario, users), until.Token);
             foreach (var step in scenario.Steps.OrderBy(s => s.At))
             {
                 var wait = TimeSpan.FromSeconds(step.At) - clock.Elapsed;
@@ -48,8 +50,16 @@ public sealed class ScenarioRunner(Uri platform, string adminToken, ControlPlane
             }
             await running;
         }
-        var trafficSeconds = clock.Elapsed.TotalSeconds;
-        await PutBackAsync(cancellationToken);
+        finally
+        {
+            // However the run ends (a step that threw, the harness stopping), the users stop and
+            // nothing the steps set is left behind.
+            await until.CancelAsync();
+            await running;
+            until.Dispose();
+            trafficSeconds = clock.Elapsed.TotalSeconds;
+            await PutBackAsync(CancellationToken.None);
+        }
         var lost = await traffic.LostWritesAsync(owners, cancellationToken);
         var signups = new Dictionary<string, string>();
         foreach (var slug in scenario.Steps.Where(s => s.Action == "signup").Select(s => s.Account!).Distinct())
@@ -125,8 +135,9 @@ public sealed class ScenarioRunner(Uri platform, string adminToken, ControlPlane
                 _ => await ApiAsync(HttpMethod.Post, $"__emulator/stacks/{step.Stack}/{step.Action}", null, cancellationToken),
             };
         }
-        catch (HttpRequestException ex)
+        catch (Exception ex) when (ex is HttpRequestException or JsonException or TaskCanceledException or InvalidOperationException or KeyNotFoundException)
         {
+            // A step that could not be done is reported as not done; the run goes on.
             return (false, ex.Message);
         }
     }

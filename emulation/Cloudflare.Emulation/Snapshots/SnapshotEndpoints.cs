@@ -58,5 +58,10 @@ internal static class SnapshotEndpoints
         {
             return Api.Error(StatusCodes.Status500InternalServerError, Api.BadRequest, $"the state folder could not be copied: {ex.Message}");
         }
+        catch (Exception ex) when (ex is Runtime.RuntimeHostException or InvalidOperationException)
+        {
+            // A stack that changed under the snapshot (its workerd gone between listing and stopping it, say).
+            return Api.Error(StatusCodes.Status409Conflict, Api.NotServing, $"a stack changed while the snapshot ran ({ex.Message}); try again");
+        }
     }
 }

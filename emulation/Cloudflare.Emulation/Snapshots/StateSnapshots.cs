@@ -97,8 +97,11 @@ public sealed partial class StateSnapshots(string stateRoot, string workersDirec
             {
                 var copied = new HashSet<string>(StringComparer.Ordinal);
                 var stacks = new List<string>();
-                foreach (var stack in supervisor.Stacks)
+                foreach (var listed in supervisor.Stacks)
                 {
+                    // A stack starting or reloading (migrations, say) writes without a pid to stop:
+                    // its copy waits until it settles.
+                    var stack = await supervisor.StillAsync(listed.Name, TimeSpan.FromSeconds(30), cancellationToken) ?? listed;
                     var folders = FoldersOf(stack.Name).Where(Directory.Exists).ToList();
                     Quiesced(stack, () =>
                     {

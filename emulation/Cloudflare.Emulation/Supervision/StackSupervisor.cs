@@ -61,6 +61,10 @@ public sealed class StackSupervisor : IAsyncDisposable
     public Task<StackStatus?> SettledAsync(string name, TimeSpan timeout, CancellationToken cancellationToken) =>
         WaitWhileAsync(name, state => state is StackState.Reloading, timeout, cancellationToken);
 
+    /// <summary>A stack's status once it is neither starting nor reloading (or after <paramref name="timeout"/>).</summary>
+    public Task<StackStatus?> StillAsync(string name, TimeSpan timeout, CancellationToken cancellationToken) =>
+        WaitWhileAsync(name, state => state is StackState.Starting or StackState.Reloading, timeout, cancellationToken);
+
     /// <summary>A stack's status once <paramref name="waitOut"/> no longer holds for its state, or after <paramref name="timeout"/>.</summary>
     private async Task<StackStatus?> WaitWhileAsync(string name, Func<StackState, bool> waitOut, TimeSpan timeout, CancellationToken cancellationToken)
     {

@@ -99,13 +99,11 @@ public sealed class ChaosBindingFaultTests(HarnessFixture harness) : IAsyncLifet
         }
     }
 
-    [Fact]
-    public async Task An_r2_rule_meets_the_S3_API_as_R2_answers_it_for_that_tenants_bucket_only()
+    private async Task<(AmazonS3Client Client, string Bucket)> S3Async(string account)
     {
-        var account = "account-1";
         using var response = await harness.AdminAsync(HttpMethod.Get, $"/admin/accounts/{account}/r2-credentials");
         var credentials = await AccountApi.ReadAsync(response, HttpStatusCode.OK);
-        using var s3 = new AmazonS3Client(
+        var client = new AmazonS3Client(
             new BasicAWSCredentials(credentials.GetProperty("accessKeyId").GetString(), credentials.GetProperty("secretAccessKey").GetString()),
             new AmazonS3Config
             {
@@ -116,17 +114,32 @@ public sealed class ChaosBindingFaultTests(HarnessFixture harness) : IAsyncLifet
                 ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED,
                 MaxErrorRetry = 0,
             });
-        var bucket = credentials.GetProperty("bucket").GetString()!;
-        await RulesAsync(new { stack = HarnessFixture.StackOf(account), service = "r2", operation = "put", error = "r2-too-many-requests", times = 1 });
+        return (client, credentials.GetProperty("bucket").GetString()!);
+    }
 
-        var refused = await Assert.ThrowsAsync<AmazonS3Exception>(() => s3.PutObjectAsync(new PutObjectRequest { BucketName = bucket, Key = "chaos.txt", ContentBody = "x", UseChunkEncoding = false }));
-        Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
-        Assert.Equal("TooManyRequests", refused.ErrorCode);
+    private static PutObjectRequest Put(string bucket) => new() { BucketName = bucket, Key = "chaos.txt", ContentBody = "x", UseChunkEncoding = false };
 
-        // Spent: the next put lands; this test's own stack (no rule) never saw one.
-        await s3.PutObjectAsync(new PutObjectRequest { BucketName = bucket, Key = "chaos.txt", ContentBody = "x", UseChunkEncoding = false });
-        await s3.DeleteObjectAsync(bucket, "chaos.txt");
-        Assert.Equal(HttpStatusCode.OK, (await ProbeAsync("/r2/put")).Status);
+    [Fact]
+    public async Task An_r2_rule_meets_the_S3_API_as_R2_answers_it_for_that_tenants_bucket_only()
+    {
+        var (faulted, faultedBucket) = await S3Async("account-1");
+        var (other, otherBucket) = await S3Async("account-2");
+        using (faulted)
+        using (other)
+        {
+            await RulesAsync(new { stack = HarnessFixture.StackOf("account-1"), service = "r2", operation = "put", error = "r2-too-many-requests" });
+
+            var refused = await Assert.ThrowsAsync<AmazonS3Exception>(() => faulted.PutObjectAsync(Put(faultedBucket)));
+            Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+            Assert.Equal("TooManyRequests", refused.ErrorCode);
+            // The same rule, still armed, is nothing to the other tenant's bucket.
+            await other.PutObjectAsync(Put(otherBucket));
+            await other.DeleteObjectAsync(otherBucket, "chaos.txt");
+
+            await RulesAsync();
+            await faulted.PutObjectAsync(Put(faultedBucket));
+            await faulted.DeleteObjectAsync(faultedBucket, "chaos.txt");
+        }
     }
 
     [Fact]
@@ -185,11 +198,14 @@ public sealed class ChaosBindingFaultTests(HarnessFixture harness) : IAsyncLifet
         const string account = "account-1";
         await RulesAsync(new { stack = HarnessFixture.StackOf(account), service = "kv", operation = "put", error = "kv-put-rate-limited" });
 
-        // A user's first request reads the role from D1 and fills the cache: the fill is refused.
+        // A user's first read reads the role from D1 and fills the cache: the fill is refused.
         var (_, user) = await harness.UserAsync(account, "staff");
         using var clients = await user.SendAsync(HttpMethod.Get, "/api/clients?limit=1");
 
         Assert.Equal(HttpStatusCode.OK, clients.StatusCode);
+        // …as the account's workerd says: the rule did fire.
+        var held = await harness.Supervisor.FaultsAsync(HarnessFixture.StackOf(account), CancellationToken.None);
+        Assert.True(held.GetProperty("bindings").GetProperty("CACHE").GetProperty("rules")[0].GetProperty("fired").GetInt32() >= 1, held.ToString());
     }
 
     [Fact]

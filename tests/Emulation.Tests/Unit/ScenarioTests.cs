@@ -123,6 +123,19 @@ public sealed class ScenarioTests
     }
 
     [Fact]
+    public void A_step_that_was_not_done_fails_the_run_though_its_assertions_hold_vacuously()
+    {
+        var scenario = Of("""[{ "at": 2, "action": "demote", "account": "account-1", "role": "readonly" }]""", "writesAfterDemotion == 0");
+        var refused = Report(scenario, [new("account-1", "create", 3, 5, 201)], new ScenarioStepLog(2, 2.1, "demote", "acct-account-1", false, "412"));
+        var done = Report(scenario, [new("account-1", "create", 3, 5, 201)], new ScenarioStepLog(2, 2.1, "demote", "acct-account-1", true, "200"));
+
+        Assert.All(refused.Assertions, a => Assert.True(a.Holds));
+        Assert.False(refused.Passed);
+        Assert.Contains("NOT DONE: 412", refused.ToTable("r.json", "r.png"));
+        Assert.True(done.Passed);
+    }
+
+    [Fact]
     public void A_rule_for_every_stack_or_the_platform_targets_everyone_and_an_API_rule_targets_no_tenant()
     {
         Assert.Equal(["*"], Of("""[{ "at": 1, "action": "faults", "body": [{ "stack": "*", "service": "d1", "error": "d1-cpu-limit" }] }]""").Steps[0].Targets());

@@ -110,14 +110,22 @@ export const admin = new Hono<{ Bindings: PlatformEnv }>()
     const active = results.map((r) => Account.parse(JSON.parse(r.body))).filter((a) => a.status === "active" && a.routing);
     const migrated: string[] = [];
     const failed: { slug: string; error: string }[] = [];
-    for (const account of active) {
-      if (!(await answers(account))) {
-        failed.push({ slug: account.slug, error: "its Worker does not answer" });
-        continue;
+    for (const listed of active) {
+      // Read again: deleted or changed since the list, it is not written back from the list's copy.
+      const account = await findAccountBySlug(c.env.DB, listed.slug);
+      if (!account || account.status !== "active" || !account.routing) continue;
+      try {
+        if (!(await answers(account))) {
+          failed.push({ slug: account.slug, error: "its Worker does not answer" });
+          continue;
+        }
+        const result = await migrate(c.env, account);
+        if (result.release?.error) failed.push({ slug: account.slug, error: result.release.error });
+        else migrated.push(account.slug);
+      } catch (error) {
+        // Its row could not be written, say: reported, and the rollout goes on to the next account.
+        failed.push({ slug: account.slug, error: (error as Error).message });
       }
-      const result = await migrate(c.env, account);
-      if (result.release?.error) failed.push({ slug: account.slug, error: result.release.error });
-      else migrated.push(account.slug);
     }
     return failed.length === 0
       ? c.json({ migrated, failed })
