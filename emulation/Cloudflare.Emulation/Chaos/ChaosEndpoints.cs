@@ -61,73 +61,47 @@ internal static class ChaosEndpoints
             return Api.Ok(settings.Effects);
         });
 
-        app.MapGet(KvStalenessPath, () => Api.Ok(chaos.Settings.KvStaleness));
-        app.MapPost(KvStalenessPath, async (HttpRequest request, CancellationToken ct) =>
-        {
-            var (delays, invalid) = await ReadAsync<List<KvStaleness?>>(request, "an array of delays, e.g. [{\"stack\": \"acct-acme\", \"delayMs\": 60000}]", ct);
-            if (invalid is not null)
-            {
-                return invalid;
-            }
-            if (delays!.Any(d => d is null))
-            {
-                return Api.Invalid("body: an array of delays, e.g. [{\"stack\": \"acct-acme\", \"delayMs\": 60000}]");
-            }
-            var given = delays!.OfType<KvStaleness>().ToList();
-            if (chaos.Problem(given) is { } problem)
-            {
-                return Api.Invalid(problem);
-            }
-            var settings = await chaos.ChangeAsync(s => s with { KvStaleness = given }, ct);
-            return Api.Ok(settings.KvStaleness);
-        });
-        MapSizeLimits(app, chaos);
+        MapList(app, chaos, KvStalenessPath, "an array of delays, e.g. [{\"stack\": \"acct-acme\", \"delayMs\": 60000}]",
+            s => s.KvStaleness, chaos.Problem, (s, given) => s with { KvStaleness = given });
+        MapList(app, chaos, D1SizeLimitsPath, "an array of limits, e.g. [{\"stack\": \"acct-acme\", \"maxSizeBytes\": 52428800}]",
+            s => s.SizeLimits, chaos.Problem, (s, given) => s with { D1SizeLimits = given });
     }
 
-    private static void MapSizeLimits(IEndpointRouteBuilder app, ChaosFaults chaos)
+    /// <summary>GET, and POST replacing it, for one list the chaos API keeps (checked first; a bad item changes nothing).</summary>
+    private static void MapList<T>(IEndpointRouteBuilder app, ChaosFaults chaos, string path, string expected,
+        Func<ChaosSettings, IReadOnlyList<T>> read, Func<IReadOnlyList<T>, string?> problem, Func<ChaosSettings, IReadOnlyList<T>, ChaosSettings> replace)
+        where T : class
     {
-        app.MapGet(D1SizeLimitsPath, () => Api.Ok(chaos.Settings.SizeLimits));
-        app.MapPost(D1SizeLimitsPath, async (HttpRequest request, CancellationToken ct) =>
+        app.MapGet(path, () => Api.Ok(read(chaos.Settings)));
+        app.MapPost(path, async (HttpRequest request, CancellationToken ct) =>
         {
-            const string Expected = "an array of limits, e.g. [{\"stack\": \"acct-acme\", \"maxSizeBytes\": 52428800}]";
-            var (limits, invalid) = await ReadAsync<List<D1SizeLimit?>>(request, Expected, ct);
-            if (invalid is not null)
-            {
-                return invalid;
-            }
-            if (limits!.Any(l => l is null))
-            {
-                return Api.Invalid($"body: {Expected}");
-            }
-            var given = limits!.OfType<D1SizeLimit>().ToList();
-            if (chaos.Problem(given) is { } problem)
-            {
-                return Api.Invalid(problem);
-            }
-            var settings = await chaos.ChangeAsync(s => s with { D1SizeLimits = given }, ct);
-            return Api.Ok(settings.SizeLimits);
+            var (given, invalid) = await ReadListAsync(request, expected, problem, ct);
+            return invalid ?? Api.Ok(read(await chaos.ChangeAsync(s => replace(s, given!), ct)));
         });
+    }
+
+    /// <summary>The body as a list of <typeparamref name="T"/> that checks out, or a 400 naming what does not.</summary>
+    private static async Task<(List<T>? Items, IResult? Invalid)> ReadListAsync<T>(HttpRequest request, string expected,
+        Func<IReadOnlyList<T>, string?> problem, CancellationToken ct) where T : class
+    {
+        var (items, invalid) = await ReadAsync<List<T?>>(request, expected, ct);
+        if (invalid is not null)
+        {
+            return (null, invalid);
+        }
+        if (items!.Any(i => i is null))
+        {
+            return (null, Api.Invalid($"body: {expected}"));
+        }
+        var given = items!.OfType<T>().ToList();
+        return problem(given) is { } found ? (null, Api.Invalid(found)) : (given, null);
     }
 
     private static async Task<IResult> ChangeAsync(HttpRequest request, ChaosFaults chaos,
         Func<IReadOnlyList<FaultRule>, IReadOnlyList<FaultRule>, IReadOnlyList<FaultRule>> change, CancellationToken ct)
     {
-        var (given, invalid) = await ReadAsync<List<FaultRule?>>(request, "an array of fault rules", ct);
-        if (invalid is not null)
-        {
-            return invalid;
-        }
-        if (given!.Any(r => r is null))
-        {
-            return Api.Invalid("body: an array of fault rules");
-        }
-        var rules = given!.OfType<FaultRule>().ToList();
-        if (chaos.Problem(rules) is { } problem)
-        {
-            return Api.Invalid(problem);
-        }
-        var settings = await chaos.ChangeAsync(s => s with { Rules = change(s.Rules, rules) }, ct);
-        return Api.Ok(settings.Rules);
+        var (rules, invalid) = await ReadListAsync<FaultRule>(request, "an array of fault rules", chaos.Problem, ct);
+        return invalid ?? Api.Ok((await chaos.ChangeAsync(s => s with { Rules = change(s.Rules, rules!) }, ct)).Rules);
     }
 
     /// <summary>The body as <typeparamref name="T"/>, or a 400 naming the field that did not read (or the body, when absent).</summary>

@@ -10,8 +10,8 @@ public sealed record TenantOutcome(string Account, string Role, int Requests, in
 /// <summary>One assertion's verdict.</summary>
 public sealed record AssertionOutcome(string Assertion, double? Value, bool Holds);
 
-/// <summary>One second of one account's traffic, for the timeline.</summary>
-public sealed record TimelinePoint(string Account, int Second, int Requests, int Errors, double P50Ms);
+/// <summary>One second of one account's traffic, for the timeline: the median of its answered requests (none: null).</summary>
+public sealed record TimelinePoint(string Account, int Second, int Requests, int Errors, double? P50Ms);
 
 /// <summary>What a scenario run saw: per tenant, per step, the metrics, and whether every assertion held.</summary>
 public sealed record ScenarioReport(
@@ -78,7 +78,9 @@ public sealed record ScenarioReport(
             return new AssertionOutcome(text, value, assertion.Holds(value));
         }).ToList();
         var timeline = samples.GroupBy(s => (s.Account, Second: (int)s.StartSeconds)).OrderBy(g => g.Key.Account).ThenBy(g => g.Key.Second)
-            .Select(g => new TimelinePoint(g.Key.Account, g.Key.Second, g.Count(), g.Count(s => s.Failed), Percentile([.. g.Select(s => s.Milliseconds).Order()], 0.50)))
+            .Select(g => new TimelinePoint(g.Key.Account, g.Key.Second, g.Count(), g.Count(s => s.Failed),
+                // Of the requests that succeeded: failures are often fast, and would pull the line down as the tenant fails.
+                g.Any(s => !s.Failed) ? Percentile([.. g.Where(s => !s.Failed).Select(s => s.Milliseconds).Order()], 0.50) : null))
             .ToList();
         return new ScenarioReport(scenario.Name, scenario.Description, startedAt, trafficSeconds, tenants, steps, metrics, assertions, signups, timeline);
     }

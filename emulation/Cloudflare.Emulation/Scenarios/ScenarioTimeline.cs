@@ -1,8 +1,8 @@
 namespace Cloudflare.Emulation.Scenarios;
 
 /// <summary>
-/// A run's timeline as a PNG: each tenant's median latency per second (left axis) and failed
-/// requests per second (right axis, markers), the span from the first to the last step shaded, and a
+/// A run's timeline as a PNG: each tenant's median latency per second of its successful requests
+/// (left axis; a gap where none succeeded) and failed requests per second (right axis, markers), the span from the first to the last step shaded, and a
 /// line at each step.
 /// </summary>
 public static class ScenarioTimeline
@@ -12,7 +12,7 @@ public static class ScenarioTimeline
         var plot = new ScottPlot.Plot();
         plot.Title($"Scenario {report.Scenario}");
         plot.XLabel("seconds into the run");
-        plot.YLabel("p50 latency (ms)");
+        plot.YLabel("p50 latency of successful requests (ms)");
         plot.Axes.Right.Label.Text = "failed requests / s";
         if (report.Steps.Count > 0)
         {
@@ -38,7 +38,7 @@ public static class ScenarioTimeline
             {
                 continue;
             }
-            var latency = plot.Add.Scatter(points.Select(p => (double)p.Second).ToArray(), points.Select(p => p.P50Ms).ToArray());
+            var latency = plot.Add.Scatter(points.Select(p => (double)p.Second).ToArray(), points.Select(p => p.P50Ms ?? double.NaN).ToArray());
             latency.Color = color;
             latency.LegendText = $"{tenant.Account} ({tenant.Role})";
             var failures = points.Where(p => p.Errors > 0).ToList();
@@ -54,7 +54,7 @@ public static class ScenarioTimeline
         }
         // Both axes from zero: a dip in latency or a few failures should look like what they are.
         plot.Axes.AutoScale();
-        var slowest = report.Timeline.Select(p => p.P50Ms).DefaultIfEmpty(1).Max();
+        var slowest = report.Timeline.Select(p => p.P50Ms ?? 0).DefaultIfEmpty(1).Max();
         var mostFailed = report.Timeline.Select(p => p.Errors).DefaultIfEmpty(0).Max();
         plot.Axes.SetLimitsY(0, slowest * 1.15, plot.Axes.Left);
         plot.Axes.SetLimitsY(0, Math.Max(mostFailed, 1) * 1.15, plot.Axes.Right);

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using Cloudflare.Emulation.Runtime;
 using Emulation.Tests.Infrastructure;
@@ -15,7 +14,7 @@ public sealed class ResidencyCheckProcessTests
         var report = Path.Combine(stateRoot, "report.json");
         try
         {
-            var (exit, output) = await RunAppHostAsync("--accounts", "1", "--state-root", stateRoot, "--hot-reload", "false", "--residency-report", report);
+            var (exit, output) = await AppHostProcess.RunAsync("--accounts", "1", "--state-root", stateRoot, "--hot-reload", "false", "--residency-report", report);
             Assert.True(exit == 0, output);
             Assert.Contains("No violations.", output, StringComparison.Ordinal);
             Assert.Contains("| acct-account-1 | Running | account-1.localhost (gb) | DB: eu |", output, StringComparison.Ordinal);
@@ -36,7 +35,7 @@ public sealed class ResidencyCheckProcessTests
         var stateRoot = RepositoryPaths.NewStateRoot("residency-bad");
         try
         {
-            var (exit, output) = await RunAppHostAsync("--state-root", stateRoot, "--Harness:Residency:UserCountries:0=United Kingdom", "--residency-report", "true");
+            var (exit, output) = await AppHostProcess.RunAsync("--state-root", stateRoot, "--Harness:Residency:UserCountries:0=United Kingdom", "--residency-report", "true");
             Assert.Equal(2, exit);
             Assert.Contains("Harness:Residency:UserCountries", output, StringComparison.Ordinal);
         }
@@ -44,19 +43,5 @@ public sealed class ResidencyCheckProcessTests
         {
             HarnessFixture.TryDelete(stateRoot);
         }
-    }
-
-    private static async Task<(int Exit, string Output)> RunAppHostAsync(params string[] args)
-    {
-        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "AppHost.dll"), .. args])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(4));
-        return (process.ExitCode, await stdout + await stderr);
     }
 }

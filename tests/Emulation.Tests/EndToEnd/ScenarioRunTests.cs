@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using Cloudflare.Emulation.Runtime;
 using Cloudflare.Emulation.Scenarios;
@@ -54,19 +53,10 @@ public sealed class ScenarioCheckProcessTests
             """);
         try
         {
-            var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "AppHost.dll"), "--scenario", file, "--state-root", stateRoot])
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-            };
-            using var process = Process.Start(start)!;
-            var stdout = process.StandardOutput.ReadToEndAsync();
-            var stderr = process.StandardError.ReadToEndAsync();
-            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(4));
-            var output = await stdout + await stderr;
+            var (exit, output) = await AppHostProcess.RunAsync("--scenario", file, "--state-root", stateRoot);
 
             // The kill failed requests: that assertion fails, and so does the run.
-            Assert.True(process.ExitCode == 1, output);
+            Assert.True(exit == 1, output);
             Assert.Matches(@"acknowledgedWritesLost == 0\s+0 pass", output);
             Assert.Matches(@"targetErrors == 0\s+\d+ FAIL", output);
             using var report = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(stateRoot, "reports", "scenario-killed.json")));

@@ -111,6 +111,26 @@ public sealed class ScenarioTests
     }
 
     [Fact]
+    public void The_timeline_is_drawn_with_a_gap_where_a_tenant_answered_nothing()
+    {
+        var scenario = Of("""[{ "at": 1, "action": "kill", "stack": "acct-account-1" }, { "at": 2, "action": "restart", "stack": "acct-account-1" }]""", "requests > 0");
+        var report = Report(scenario,
+            [new("account-1", "list", 0.5, 10, 200), new("account-1", "list", 1.5, 1, 0), new("account-1", "list", 2.5, 12, 200), new("account-2", "list", 1.5, 9, 200)],
+            new ScenarioStepLog(1, 1, "kill", "acct-account-1", true, ""), new ScenarioStepLog(2, 2.2, "restart", "acct-account-1", true, ""));
+        var png = Path.Combine(Path.GetTempPath(), $"timeline-{Guid.NewGuid():N}.png");
+        try
+        {
+            Assert.Null(report.Timeline.Single(p => p.Account == "account-1" && p.Second == 1).P50Ms);
+            ScenarioTimeline.Write(report, png);
+            Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], File.ReadAllBytes(png)[..4]);
+        }
+        finally
+        {
+            File.Delete(png);
+        }
+    }
+
+    [Fact]
     public void A_target_still_failing_at_the_end_never_recovered_and_its_assertion_fails()
     {
         var scenario = Of("""[{ "at": 2, "action": "pause", "stack": "acct-account-2" }]""", "recoveredWithinSeconds <= 10");
