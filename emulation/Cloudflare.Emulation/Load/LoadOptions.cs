@@ -1,0 +1,75 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+
+namespace Cloudflare.Emulation.Load;
+
+/// <summary>
+/// What a load run is asked for: <c>--users N --seconds S [--account account-1] [--think 10s]
+/// [--report DIR]</c>. Bad values stop it before any traffic, naming the argument.
+/// </summary>
+public sealed partial record LoadOptions(int Users, int Seconds, string Account, TimeSpan Think, string? ReportDirectory)
+{
+    public const int MaxUsers = 20_000;
+
+    /// <summary>The options, or what is wrong with the first bad argument (its name first).</summary>
+    public static (LoadOptions? Options, string? Problem) Parse(IReadOnlyList<string> args)
+    {
+        var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (var i = 0; i < args.Count; i++)
+        {
+            if (!args[i].StartsWith("--", StringComparison.Ordinal) || i + 1 >= args.Count)
+            {
+                return (null, $"{args[i]}: expected --users N --seconds S [--account account-1] [--think 10s] [--report DIR]");
+            }
+            values[args[i]] = args[++i];
+        }
+        foreach (var name in values.Keys.Where(k => k is not ("--users" or "--seconds" or "--account" or "--think" or "--report")))
+        {
+            return (null, $"{name}: not an option of load (--users, --seconds, --account, --think, --report)");
+        }
+        if (!int.TryParse(values.GetValueOrDefault("--users", "100"), CultureInfo.InvariantCulture, out var users) || users is < 1 or > MaxUsers)
+        {
+            return (null, $"--users: a whole number from 1 to {MaxUsers}");
+        }
+        if (!int.TryParse(values.GetValueOrDefault("--seconds", "60"), CultureInfo.InvariantCulture, out var seconds) || seconds is < 1 or > 3600)
+        {
+            return (null, "--seconds: a whole number from 1 to 3600");
+        }
+        var account = values.GetValueOrDefault("--account", "account-1");
+        if (!AccountName().IsMatch(account))
+        {
+            return (null, $"--account: '{account}' is not one of the harness's accounts (account-1 … account-20)");
+        }
+        if (ThinkTime().Match(values.GetValueOrDefault("--think", "10s")) is not { Success: true } think
+            || double.Parse(think.Groups[1].Value, CultureInfo.InvariantCulture) is var amount && amount <= 0)
+        {
+            return (null, "--think: a mean think time such as 10s or 500ms, above 0");
+        }
+        var thinkTime = think.Groups[2].Value == "ms" ? TimeSpan.FromMilliseconds(amount) : TimeSpan.FromSeconds(amount);
+        var report = values.GetValueOrDefault("--report");
+        if (report is not null)
+        {
+            try
+            {
+                Directory.CreateDirectory(report);
+                var probe = Path.Combine(report, $".probe-{Guid.NewGuid():N}");
+                File.WriteAllText(probe, "");
+                File.Delete(probe);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException)
+            {
+                return (null, $"--report: '{report}' cannot be written ({ex.Message})");
+            }
+        }
+        return (new LoadOptions(users, seconds, account, thinkTime, report), null);
+    }
+
+    /// <summary>Which account-N: the harness for the run starts that many accounts.</summary>
+    public int AccountNumber => int.Parse(Account["account-".Length..], CultureInfo.InvariantCulture);
+
+    [GeneratedRegex("^account-([1-9]|1[0-9]|20)$")]
+    private static partial Regex AccountName();
+
+    [GeneratedRegex(@"^(\d+(?:\.\d+)?)(s|ms)$")]
+    private static partial Regex ThinkTime();
+}

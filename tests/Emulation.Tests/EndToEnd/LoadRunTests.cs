@@ -1,0 +1,48 @@
+using Cloudflare.Emulation.Load;
+using Emulation.Tests.Infrastructure;
+
+namespace Emulation.Tests.EndToEnd;
+
+/// <summary>
+/// A short load run through the platform (correctness only; numbers belong to the benchmark): many
+/// users, each with its own token and bookmark, in an open model, with no failure and no
+/// read-your-writes violation. Makes users in an account: disruptive harness.
+/// </summary>
+[Collection(DisruptiveHarnessCollection.Name)]
+public sealed class LoadRunTests(DisruptiveHarnessFixture harness)
+{
+    [Fact]
+    public async Task A_short_load_of_many_users_sees_no_error_and_no_read_your_writes_violation()
+    {
+        var (options, problem) = LoadOptions.Parse(["--users", "100", "--seconds", "8", "--think", "1s"]);
+        Assert.Null(problem);
+        var worker = new Uri(harness.Supervisor.Find(HarnessFixture.StackOf("account-1"))!.Url! + "/");
+        var users = await LoadRun.SignInAsync(harness.Http, harness.PlatformUrl, worker, "account-1", harness.Tokens, options!.Users, CancellationToken.None);
+        Assert.Equal(100, users.Select(u => u.Token).Distinct().Count());
+
+        var run = new LoadRun(harness.Http, harness.PlatformUrl, "account-1", options.Think);
+        await run.RunAsync(users, TimeSpan.FromSeconds(options.Seconds), CancellationToken.None);
+        var report = LoadReport.From(options, run);
+
+        Assert.True(report.Overall.Requests > 400, report.Summary);
+        Assert.Equal(0, report.Overall.Errors);
+        Assert.Equal(0, report.ReadYourWritesViolations);
+        Assert.Contains(report.Operations, s => s.Operation == "read-own" && s.Requests > 10);
+        Assert.Matches(@"^load users=100 rps=\d+\.\d p50_ms=[\d.]+ p95_ms=[\d.]+ p99_ms=[\d.]+ errors=0 ryw_violations=0$", report.Summary);
+    }
+
+    [Theory]
+    [InlineData(new[] { "--users", "0" }, "--users")]
+    [InlineData(new[] { "--seconds", "-1" }, "--seconds")]
+    [InlineData(new[] { "--account", "account-99" }, "--account")]
+    [InlineData(new[] { "--think", "soon" }, "--think")]
+    [InlineData(new[] { "--report", "/proc/no-such-folder" }, "--report")]
+    [InlineData(new[] { "--userz", "10" }, "--userz")]
+    public void Bad_arguments_are_refused_naming_the_argument(string[] args, string argument)
+    {
+        var (options, problem) = LoadOptions.Parse(args);
+
+        Assert.Null(options);
+        Assert.StartsWith(argument + ":", problem);
+    }
+}
