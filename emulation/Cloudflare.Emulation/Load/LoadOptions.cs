@@ -5,10 +5,14 @@ namespace Cloudflare.Emulation.Load;
 
 /// <summary>
 /// What a load run is asked for: <c>--users N --seconds S [--account account-1] [--think 10s]
-/// [--report DIR]</c>. Bad values stop it before any traffic, naming the argument.
+/// [--report DIR] [--step K]</c> (with a step: K, 2K, … users up to N, S seconds each, until the
+/// target is missed). Bad values stop it before any traffic, naming the argument.
 /// </summary>
-public sealed partial record LoadOptions(int Users, int Seconds, string Account, TimeSpan Think, string? ReportDirectory)
+public sealed partial record LoadOptions(int Users, int Seconds, string Account, TimeSpan Think, string? ReportDirectory, int? Step = null)
 {
+    /// <summary>What a step must meet to count as capacity (issue 14's target): p99 at most this, and no error.</summary>
+    public const double TargetP99Ms = 250;
+
     public const int MaxUsers = 20_000;
 
     /// <summary>The options, or what is wrong with the first bad argument (its name first).</summary>
@@ -23,9 +27,9 @@ public sealed partial record LoadOptions(int Users, int Seconds, string Account,
             }
             values[args[i]] = args[++i];
         }
-        foreach (var name in values.Keys.Where(k => k is not ("--users" or "--seconds" or "--account" or "--think" or "--report")))
+        foreach (var name in values.Keys.Where(k => k is not ("--users" or "--seconds" or "--account" or "--think" or "--report" or "--step")))
         {
-            return (null, $"{name}: not an option of load (--users, --seconds, --account, --think, --report)");
+            return (null, $"{name}: not an option of load (--users, --seconds, --account, --think, --report, --step)");
         }
         if (!int.TryParse(values.GetValueOrDefault("--users", "100"), CultureInfo.InvariantCulture, out var users) || users is < 1 or > MaxUsers)
         {
@@ -46,6 +50,15 @@ public sealed partial record LoadOptions(int Users, int Seconds, string Account,
             return (null, "--think: a mean think time such as 10s or 500ms, above 0");
         }
         var thinkTime = think.Groups[2].Value == "ms" ? TimeSpan.FromMilliseconds(amount) : TimeSpan.FromSeconds(amount);
+        int? step = null;
+        if (values.TryGetValue("--step", out var stepText))
+        {
+            if (!int.TryParse(stepText, CultureInfo.InvariantCulture, out var stepUsers) || stepUsers < 1 || stepUsers > users)
+            {
+                return (null, $"--step: a whole number of users from 1 to --users ({users})");
+            }
+            step = stepUsers;
+        }
         var report = values.GetValueOrDefault("--report");
         if (report is not null)
         {
@@ -61,7 +74,7 @@ public sealed partial record LoadOptions(int Users, int Seconds, string Account,
                 return (null, $"--report: '{report}' cannot be written ({ex.Message})");
             }
         }
-        return (new LoadOptions(users, seconds, account, thinkTime, report), null);
+        return (new LoadOptions(users, seconds, account, thinkTime, report, step), null);
     }
 
     /// <summary>Which account-N: the harness for the run starts that many accounts.</summary>
