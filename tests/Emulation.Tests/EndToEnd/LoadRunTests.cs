@@ -38,6 +38,8 @@ public sealed class LoadRunTests(DisruptiveHarnessFixture harness)
     [InlineData(new[] { "--think", "soon" }, "--think")]
     [InlineData(new[] { "--report", "/proc/no-such-folder" }, "--report")]
     [InlineData(new[] { "--userz", "10" }, "--userz")]
+    [InlineData(new[] { "--users", "100", "--step", "0" }, "--step")]
+    [InlineData(new[] { "--users", "100", "--step", "200" }, "--step")]
     public void Bad_arguments_are_refused_naming_the_argument(string[] args, string argument)
     {
         var (options, problem) = LoadOptions.Parse(args);
