@@ -33,13 +33,35 @@ internal static class LoadBenchmark
         }
         Console.WriteLine($"load: {options.Seconds} s, mean think {options.Think.TotalSeconds:0.###} s (≈{options.Users / options.Think.TotalSeconds:0} requests/s due)…");
         var run = new LoadRun(http, harness.Platform, options.Account, options.Think);
+        var sampler = new ProcessSampler(Processes(harness, options.Account));
         await run.RunAsync(users, TimeSpan.FromSeconds(options.Seconds), CancellationToken.None);
-        var result = LoadReport.From(options, run);
+        await sampler.DisposeAsync();
+        var result = LoadReport.From(options, run, sampler.Samples);
         result.Write(report);
         Console.Write(result.Table());
+        Console.Write(result.ProcessTable());
         Console.WriteLine($"report: {report}/report.md");
         Console.WriteLine(result.Summary);
         return 0;
+    }
+
+    /// <summary>The processes a run's time is spent in: both workerd, the runtime host, and this one (the driver and the harness's C#).</summary>
+    private static Dictionary<string, int> Processes(BenchHarness harness, string account)
+    {
+        var processes = new Dictionary<string, int> { ["driver + harness (.NET)"] = Environment.ProcessId };
+        if (harness.Supervisor.HostProcessId is { } host)
+        {
+            processes["runtime host (Node)"] = host;
+        }
+        if (harness.Supervisor.Find("platform")?.ProcessId is { } platform)
+        {
+            processes["platform workerd"] = platform;
+        }
+        if (harness.Supervisor.Find($"acct-{account}")?.ProcessId is { } tenant)
+        {
+            processes[$"{account} workerd"] = tenant;
+        }
+        return processes;
     }
 
     /// <summary>
@@ -54,8 +76,10 @@ internal static class LoadBenchmark
         for (var count = step; count <= options.Users; count += step)
         {
             var run = new LoadRun(http, harness.Platform, options.Account, options.Think);
+            var sampler = new ProcessSampler(Processes(harness, options.Account));
             await run.RunAsync([.. users.Take(count)], TimeSpan.FromSeconds(options.Seconds), CancellationToken.None);
-            var result = LoadReport.From(options with { Users = count }, run);
+            await sampler.DisposeAsync();
+            var result = LoadReport.From(options with { Users = count }, run, sampler.Samples);
             result.Write(Path.Combine(report, $"users-{count}"));
             Console.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
                 $"| {count} | {result.RequestsPerSecond:0.0} | {result.Overall.P50Ms:0.0} | {result.Overall.P95Ms:0.0} | {result.Overall.P99Ms:0.0} | {result.Overall.Errors} | {result.ReadYourWritesViolations} |"));

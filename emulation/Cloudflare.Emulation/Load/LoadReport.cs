@@ -20,16 +20,35 @@ public sealed record LoadStats(string Operation, int Requests, int Errors, doubl
 
 /// <summary>A load run's outcome: overall and per kind of request, per second, and the summary line.</summary>
 public sealed record LoadReport(LoadOptions Options, double Seconds, LoadStats Overall, IReadOnlyList<LoadStats> Operations, int ReadYourWritesViolations,
-    IReadOnlyList<(int Second, LoadStats Stats)> PerSecond)
+    IReadOnlyList<(int Second, LoadStats Stats)> PerSecond, IReadOnlyList<ProcessSample> Processes)
 {
-    public static LoadReport From(LoadOptions options, LoadRun run)
+    public static LoadReport From(LoadOptions options, LoadRun run, IReadOnlyList<ProcessSample>? processes = null)
     {
         var samples = run.Samples.ToList();
         var seconds = Math.Max(1, options.Seconds);
         return new LoadReport(options, seconds, LoadStats.Of("all", samples),
             [.. samples.GroupBy(s => s.Operation).OrderByDescending(g => g.Count()).Select(g => LoadStats.Of(g.Key, g))],
             run.ReadYourWritesViolations,
-            [.. samples.GroupBy(s => (int)s.DueSeconds).OrderBy(g => g.Key).Select(g => (g.Key, LoadStats.Of("all", g)))]);
+            [.. samples.GroupBy(s => (int)s.DueSeconds).OrderBy(g => g.Key).Select(g => (g.Key, LoadStats.Of("all", g)))],
+            processes ?? []);
+    }
+
+    /// <summary>Each process's mean and peak CPU (percent of one core) and peak memory over the run.</summary>
+    public string ProcessTable()
+    {
+        if (Processes.Count == 0)
+        {
+            return "";
+        }
+        var text = new StringBuilder();
+        var inv = CultureInfo.InvariantCulture;
+        text.AppendLine("| process | mean CPU (% of a core) | peak CPU | peak RSS (MB) |");
+        text.AppendLine("|---|---|---|---|");
+        foreach (var process in Processes.GroupBy(p => p.Process))
+        {
+            text.AppendLine(inv, $"| {process.Key} | {process.Average(p => p.CpuPercent):0} | {process.Max(p => p.CpuPercent):0} | {process.Max(p => p.RssMegabytes):0} |");
+        }
+        return text.ToString();
     }
 
     public double RequestsPerSecond => Overall.Requests / Seconds;
@@ -79,6 +98,19 @@ public sealed record LoadReport(LoadOptions Options, double Seconds, LoadStats O
         }
         plot.ShowLegend(ScottPlot.Alignment.UpperLeft);
         plot.SavePng(Path.Combine(directory, "latency.png"), 1200, 600);
+        if (Processes.Count > 0)
+        {
+            var cpu = new ScottPlot.Plot();
+            cpu.Title("CPU of each process (percent of one core; the machine has " + Environment.ProcessorCount + ")");
+            cpu.XLabel("seconds into the run");
+            cpu.YLabel("CPU (%)");
+            foreach (var process in Processes.GroupBy(p => p.Process))
+            {
+                cpu.Add.Scatter(process.Select(p => p.Second).ToArray(), process.Select(p => p.CpuPercent).ToArray()).LegendText = process.Key;
+            }
+            cpu.ShowLegend(ScottPlot.Alignment.UpperLeft);
+            cpu.SavePng(Path.Combine(directory, "processes.png"), 1200, 500);
+        }
         File.WriteAllText(Path.Combine(directory, "report.md"), string.Create(CultureInfo.InvariantCulture, $"""
             # Load run: {Options.Users} users on {Options.Account}, {Options.Seconds} s, mean think {Options.Think.TotalSeconds:0.###} s
 
@@ -87,6 +119,9 @@ public sealed record LoadReport(LoadOptions Options, double Seconds, LoadStats O
 
             {Table()}
             ![Latency, throughput and errors per second](latency.png)
+
+            {ProcessTable()}
+            {(Processes.Count > 0 ? "![CPU of each process](processes.png)" : "")}
 
             `{Summary}`
             """));
