@@ -55,16 +55,34 @@ const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "tra
  * Sends `request` (an undici Request from Miniflare) to `targetUrl` (a stack's own origin) and
  * resolves with the answer's status, headers and body stream as soon as its head arrives, also
  * when the target answers before reading the whole body (see UploadAgent).
+ *
+ * A kept-alive connection the target closed just as it was reused fails the request before the
+ * target saw it (a reset on a reused socket, before any answer): sent again on a new connection,
+ * as Node's documentation advises — it could not have run. Bodies that may take a kept-alive
+ * connection are small and held in memory for that; larger ones go on a connection of their own.
  */
-export function sendToStack(targetUrl, request, extraHeaders) {
+export async function sendToStack(targetUrl, request, extraHeaders) {
   const headers = {};
   for (const [name, value] of request.headers) if (!HOP_BY_HOP.has(name)) headers[name] = value;
   Object.assign(headers, extraHeaders);
-  const body = request.body === null ? undefined : Readable.fromWeb(request.body);
-  if (body !== undefined && !(Number(headers["content-length"] ?? "NaN") <= KEEP_ALIVE_BODY_BYTES)) headers.connection = "close";
+  const large = request.body !== null && !(Number(headers["content-length"] ?? "NaN") <= KEEP_ALIVE_BODY_BYTES);
+  if (large) {
+    headers.connection = "close";
+    return sendOnce(targetUrl, request.method, headers, Readable.fromWeb(request.body));
+  }
+  const small = request.body === null ? undefined : Buffer.from(await new Response(request.body).arrayBuffer());
+  try {
+    return await sendOnce(targetUrl, request.method, headers, small === undefined ? undefined : Readable.from([small]));
+  } catch (error) {
+    if (!error.reusedSocket || !(error.code === "ECONNRESET" || error.code === "EPIPE")) throw error;
+    return sendOnce(targetUrl, request.method, headers, small === undefined ? undefined : Readable.from([small]));
+  }
+}
+
+function sendOnce(targetUrl, method, headers, body) {
   return new Promise((resolve, reject) => {
     let answered = false;
-    const outgoing = http.request(targetUrl, { method: request.method, headers, agent });
+    const outgoing = http.request(targetUrl, { method, headers, agent });
     outgoing.on("response", (answer) => {
       answered = true;
       // An answer that ends (or a connection that closes) before the upload does: the target reads
@@ -83,7 +101,7 @@ export function sendToStack(targetUrl, request, extraHeaders) {
       resolve({ status: answer.statusCode, statusText: answer.statusMessage, headers: answerHeaders(answer.rawHeaders), body: answer });
     });
     outgoing.on("error", (error) => {
-      if (!answered) reject(error);
+      if (!answered) reject(Object.assign(error, { reusedSocket: outgoing.reusedSocket }));
     });
     if (body === undefined) outgoing.end();
     else {

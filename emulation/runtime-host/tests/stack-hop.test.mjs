@@ -135,3 +135,41 @@ test("an upload that ends short of its Content-Length reaches the target as a br
 test("a target that is not there is a failed request, not a hang", { timeout: 20_000 }, async () => {
   await assert.rejects(sendToStack("http://127.0.0.1:9/upload", upload(10)), /ECONNREFUSED/);
 });
+
+test("a kept-alive connection the target closes as it is reused is not a failed request: it is sent again on a new one", { timeout: 20_000 }, async (t) => {
+  // The target answers the first request on a connection and keeps it open; a second request on that
+  // connection is met with a reset before any answer (as a target closing an idle connection does).
+  const net = await import("node:net");
+  const served = [];
+  const sockets = new Set();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    let requests = 0;
+    socket.on("data", (chunk) => {
+      if (!chunk.toString().includes("\r\n\r\n")) return;
+      requests++;
+      if (requests === 1) {
+        served.push("answered");
+        socket.write("HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: keep-alive\r\n\r\nok");
+      } else {
+        served.push("reset");
+        socket.resetAndDestroy();
+      }
+    });
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  // The hop keeps its connections alive: they are closed here, or the server would wait for them.
+  t.after(() => {
+    for (const socket of sockets) socket.destroy();
+    server.close();
+  });
+  const origin = `http://127.0.0.1:${server.address().port}`;
+
+  const first = await sendToStack(`${origin}/a`, new Request(`${origin}/a`));
+  for await (const _ of first.body);
+  const second = await sendToStack(`${origin}/b`, new Request(`${origin}/b`, { method: "POST", body: "small", headers: { "content-length": "5" } }));
+
+  assert.equal(second.status, 200);
+  assert.deepEqual(served, ["answered", "reset", "answered"]);
+});

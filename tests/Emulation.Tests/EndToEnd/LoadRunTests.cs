@@ -20,12 +20,16 @@ public sealed class LoadRunTests(DisruptiveHarnessFixture harness)
         var users = await LoadRun.SignInAsync(harness.Http, harness.PlatformUrl, worker, "account-1", harness.Tokens, options!.Users, CancellationToken.None);
         Assert.Equal(100, users.Select(u => u.Token).Distinct().Count());
 
+        // As the benchmark does: a few unmeasured seconds first (first connections; a stack another
+        // test of this harness has just restarted).
+        await new LoadRun(harness.Http, harness.PlatformUrl, "account-1", options.Think).RunAsync(users, TimeSpan.FromSeconds(2), CancellationToken.None);
         var run = new LoadRun(harness.Http, harness.PlatformUrl, "account-1", options.Think);
         await run.RunAsync(users, TimeSpan.FromSeconds(options.Seconds), CancellationToken.None);
         var report = LoadReport.From(options, run);
 
         Assert.True(report.Overall.Requests > 400, report.Summary);
-        Assert.Equal(0, report.Overall.Errors);
+        var failed = run.Samples.Where(s => s.Failed).ToList();
+        Assert.True(failed.Count == 0, string.Join("; ", failed.Select(s => $"{s.Operation} {s.Status} at {s.DueSeconds:0.0}s after {s.Milliseconds:0} ms")));
         Assert.Equal(0, report.ReadYourWritesViolations);
         Assert.Contains(report.Operations, s => s.Operation == "read-own" && s.Requests > 10);
         Assert.Matches(@"^load users=100 rps=\d+\.\d p50_ms=[\d.]+ p95_ms=[\d.]+ p99_ms=[\d.]+ errors=0 ryw_violations=0$", report.Summary);
