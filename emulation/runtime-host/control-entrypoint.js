@@ -10,6 +10,7 @@ import { CONTROL_SECRET } from "./__emulator-control-secret.js";
 import { splitStatements } from "./__emulator-sql-statements.js";
 import { kvRoute, r2Route } from "./__emulator-control-storage.js";
 import { workerFaults } from "./__emulator-worker-faults.js";
+import { invocationUsage } from "./__emulator-invocation-meter.js";
 
 /** A wrapped binding's control (its fault rules; KV's delay) is found through this key of it. */
 const BINDING = Symbol.for("cloudflare-emulator.binding");
@@ -30,6 +31,7 @@ export const emulatorControl = {
     }
     const url = new URL(request.url);
     if (url.pathname === "/faults") return faults(env, request);
+    if (url.pathname === "/usage" && request.method === "GET") return usage(env);
     const r2 = url.pathname.match(/^\/r2\/([A-Za-z_][A-Za-z0-9_]*)\/list$/);
     if (r2) return listObjects(env[r2[1]], url.searchParams.get("prefix") ?? undefined);
     const storage = kvRoute(request, env, url) ?? r2Route(request, env, url);
@@ -154,10 +156,7 @@ async function replication(db, request) {
  * KV binding its delay (staleness by binding name), and each D1 binding the size limit.
  */
 async function faults(env, request) {
-  const bindings = Object.entries(env).flatMap(([name, value]) => {
-    const control = value !== null && typeof value === "object" ? value[BINDING] : undefined;
-    return control ? [[name, control]] : [];
-  });
+  const bindings = wrappedBindings(env);
   if (request.method === "PUT") {
     const { rules = [], effects = {}, staleness = {}, d1MaxSizeBytes = null } = await request.json();
     for (const [name, control] of bindings) {
@@ -178,6 +177,24 @@ async function faults(env, request) {
       ...(control.limit ? { maxSizeBytes: control.limit.get() ?? null } : {}),
     }])),
     worker: { rules: workerFaults.list(), effect: workerFaults.effect },
+  });
+}
+
+/**
+ * What the stack's Worker has used since it started, as production would bill and limit it: its
+ * fetch handler's requests and per-invocation peaks (invocation-meter.js), and each binding's calls
+ * (D1: statements, rows read and written, their time; R2 and KV: calls by method).
+ */
+function usage(env) {
+  const bindings = wrappedBindings(env).map(([name, control]) => [name, { service: control.service, ...structuredClone(control.usage) }]);
+  return Response.json({ worker: invocationUsage, bindings: Object.fromEntries(bindings) });
+}
+
+/** The stack's wrapped bindings (D1, R2, KV), each [name, its control]. */
+function wrappedBindings(env) {
+  return Object.entries(env).flatMap(([name, value]) => {
+    const control = value !== null && typeof value === "object" ? value[BINDING] : undefined;
+    return control ? [[name, control]] : [];
   });
 }
 

@@ -181,10 +181,17 @@ class Replication {
      */
     this.maxSizeBytes = undefined;
     this.sizeBytes = 0;
+    /**
+     * What production would bill and measure: statements run for the Worker, with the rows read and
+     * written and the time they took as each result's meta reports them (the emulator's own log,
+     * position and replica statements left out).
+     */
+    this.usage = { queries: 0, rowsRead: 0, rowsWritten: 0, durationMs: 0 };
     /** What the control entrypoint reaches through the binding (BINDING). */
     this.control = {
       service: "d1",
       faults: this.faults,
+      usage: this.usage,
       limit: { set: ({ maxSizeBytes } = {}) => (this.maxSizeBytes = maxSizeBytes ?? undefined), get: () => this.maxSizeBytes },
     };
   }
@@ -208,6 +215,7 @@ class Replication {
     const writes = statements.some((s) => !isReadOnly(s.sql));
     if (writes) {
       const { results, seq } = await this.#write(statements);
+      this.#meter(results);
       if (session) await this.#advance(session, seq);
       return shape(kind, results, options, { primary: true });
     }
@@ -224,12 +232,16 @@ class Replication {
         return this.execute(session, kind, statements, options, true);
       }
       await this.#advance(session, position.head);
+      this.#meter(results.slice(0, -1));
       return shape(kind, results.slice(0, -1), options, target);
     }
     const db = target.primary ? this.primary : this.replicas[target.replica];
-    const output = await runOn(db, kind, statements, options);
+    // first() is answered from all() (as the batched paths above do), whose result's meta usage counts.
+    const output = await runOn(db, kind === "first" ? "all" : kind, statements, options);
+    if (kind === "raw") this.usage.queries += 1;
+    else this.#meter(kind === "batch" ? output : [output]);
     if (session) await this.#advance(session, target.primary ? await this.#head() : await this.#appliedOf(target.replica));
-    return decorate(kind, output, target);
+    return kind === "first" ? shape(kind, [output], options, target) : decorate(kind, output, target);
   }
 
   async exec(sql) {
@@ -243,6 +255,16 @@ class Replication {
       .run();
     this.sizeBytes = logged.meta?.size_after ?? this.sizeBytes;
     return result;
+  }
+
+  /** Adds results (each with D1's meta) to the usage; a result without meta counts as a query that read nothing. */
+  #meter(results) {
+    for (const result of results) {
+      this.usage.queries += 1;
+      this.usage.rowsRead += result?.meta?.rows_read ?? 0;
+      this.usage.rowsWritten += result?.meta?.rows_written ?? 0;
+      this.usage.durationMs += result?.meta?.duration ?? 0;
+    }
   }
 
   /** A database at or over its size limit takes no write: refused as D1 refuses it, nothing of it run. */

@@ -38,6 +38,8 @@ class UploadAgent extends http.Agent {
 }
 
 const agent = new UploadAgent({ keepAlive: true });
+/** For a request sent again: a connection of its own, as the pool may hold more connections the target has closed. */
+const freshAgent = new UploadAgent({ keepAlive: false });
 
 // A body up to this size is drained by workerd when its Worker answers without reading it (kj's
 // canceled-upload grace), and the connection stays usable. A larger one (or one of unknown size)
@@ -58,7 +60,8 @@ const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "tra
  *
  * A kept-alive connection the target closed just as it was reused fails the request before the
  * target saw it (a reset on a reused socket, before any answer): sent again on a new connection,
- * as Node's documentation advises — it could not have run. Bodies that may take a kept-alive
+ * as Node's documentation advises — it could not have run. (Not on another kept-alive one: the
+ * target may have closed several at once, and the next could fail the same way.) Bodies that may take a kept-alive
  * connection are small and held in memory for that; larger ones go on a connection of their own.
  */
 export async function sendToStack(targetUrl, request, extraHeaders) {
@@ -75,14 +78,14 @@ export async function sendToStack(targetUrl, request, extraHeaders) {
     return await sendOnce(targetUrl, request.method, headers, small === undefined ? undefined : Readable.from([small]));
   } catch (error) {
     if (!error.reusedSocket || !(error.code === "ECONNRESET" || error.code === "EPIPE")) throw error;
-    return sendOnce(targetUrl, request.method, headers, small === undefined ? undefined : Readable.from([small]));
+    return sendOnce(targetUrl, request.method, headers, small === undefined ? undefined : Readable.from([small]), freshAgent);
   }
 }
 
-function sendOnce(targetUrl, method, headers, body) {
+function sendOnce(targetUrl, method, headers, body, through = agent) {
   return new Promise((resolve, reject) => {
     let answered = false;
-    const outgoing = http.request(targetUrl, { method, headers, agent });
+    const outgoing = http.request(targetUrl, { method, headers, agent: through });
     outgoing.on("response", (answer) => {
       answered = true;
       // An answer that ends (or a connection that closes) before the upload does: the target reads

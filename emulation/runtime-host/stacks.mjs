@@ -21,6 +21,7 @@ const CONTROL_STORAGE_SCRIPT = readFileSync(fileURLToPath(new URL("./control-sto
 const SQL_STATEMENTS_SCRIPT = readFileSync(fileURLToPath(new URL("./sql-statements.mjs", import.meta.url)), "utf8");
 const FAULT_RULES_SCRIPT = readFileSync(fileURLToPath(new URL("./fault-rules.mjs", import.meta.url)), "utf8");
 const WORKER_FAULTS_SCRIPT = readFileSync(fileURLToPath(new URL("./worker-faults.js", import.meta.url)), "utf8");
+const INVOCATION_METER_SCRIPT = readFileSync(fileURLToPath(new URL("./invocation-meter.js", import.meta.url)), "utf8");
 // Every D1 binding is the emulator's replicated D1 (d1-replication.js) around the real database.
 const D1_WORKER = "emulator-d1";
 const D1_SCRIPT = wrappedBindingScript("./d1-replication.js", [
@@ -549,6 +550,7 @@ function withControlEntrypoint(moduleName, script, controlSecret) {
     esModule("__emulator-control-storage.js", CONTROL_STORAGE_SCRIPT),
     esModule("__emulator-fault-rules.js", FAULT_RULES_SCRIPT),
     esModule("__emulator-worker-faults.js", WORKER_FAULTS_SCRIPT),
+    esModule("__emulator-invocation-meter.js", INVOCATION_METER_SCRIPT),
     esModule(CONTROL_SECRET_MODULE, `export const CONTROL_SECRET = ${JSON.stringify(controlSecret)};`),
   ];
 }

@@ -22,7 +22,7 @@ const controls = new Map();
 function controlOf(service, name) {
   const key = `${service}:${name}`;
   let control = controls.get(key);
-  if (!control) controls.set(key, (control = { service, name, faults: new FaultRules(), staleness: new Staleness() }));
+  if (!control) controls.set(key, (control = { service, name, faults: new FaultRules(), staleness: new Staleness(), usage: { operations: {} } }));
   return control;
 }
 
@@ -52,6 +52,8 @@ function wrap(inner, control, operationOf, call = undefined) {
       if (!operation) return typeof value === "function" ? value.bind(target) : value;
       const run = (args) => (call && control.staleness.delayMs > 0 ? call(property, args) : value.apply(target, args));
       return (...args) => {
+        // What production would bill (R2 class A/B, KV reads/writes): every call, failed or not.
+        control.usage.operations[property] = (control.usage.operations[property] ?? 0) + 1;
         const rule = control.faults.empty ? null : control.faults.pick(operation);
         if (!rule) return run(args);
         return applyFault(rule, control.service, operation).then(() => run(args));

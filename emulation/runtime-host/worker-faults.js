@@ -2,7 +2,9 @@
 // a Worker that failed — an uncaught exception (1101) or exceeded resource limits (1102) — or
 // answering late. stacks.mjs puts the Worker's default export behind `faultedWorker`; the control
 // entrypoint (same isolate) sets the rules. With no rules a request goes straight to the Worker.
+// Each invocation is also measured (invocation-meter.js) for the load report.
 import { FaultRules } from "./__emulator-fault-rules.js";
+import { endInvocation, meteredEnv, startInvocation } from "./__emulator-invocation-meter.js";
 
 export const workerFaults = new FaultRules();
 
@@ -15,10 +17,15 @@ export function faultedWorker(worker) {
   if (worker === null || typeof worker !== "object" || typeof worker.fetch !== "function") return worker;
   const handler = worker.fetch;
   const faulted = Object.create(worker);
-  faulted.fetch = function (request, env, ctx) {
-    const rule = workerFaults.empty ? null : workerFaults.pick("fetch");
-    if (!rule) return handler.call(worker, request, env, ctx);
-    return answer(rule, () => handler.call(worker, request, env, ctx));
+  faulted.fetch = async function (request, env, ctx) {
+    const invocation = startInvocation(request);
+    const run = () => handler.call(worker, request, meteredEnv(env, invocation), ctx);
+    try {
+      const rule = workerFaults.empty ? null : workerFaults.pick("fetch");
+      return await (rule ? answer(rule, run) : run());
+    } finally {
+      endInvocation(invocation);
+    }
   };
   return faulted;
 }

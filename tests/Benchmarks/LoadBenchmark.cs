@@ -1,4 +1,5 @@
 using Cloudflare.Emulation.Load;
+using Cloudflare.Emulation.Runtime;
 
 namespace Cloudflare.Emulation.Benchmarks;
 
@@ -33,17 +34,25 @@ internal static class LoadBenchmark
         }
         Console.WriteLine($"load: {options.Seconds} s, mean think {options.Think.TotalSeconds:0.###} s (≈{options.Users / options.Think.TotalSeconds:0} requests/s due)…");
         var run = new LoadRun(http, harness.Platform, options.Account, options.Think);
+        var usage = await UsageAsync(harness, options.Account);
         var sampler = new ProcessSampler(Processes(harness, options.Account));
         await run.RunAsync(users, TimeSpan.FromSeconds(options.Seconds), CancellationToken.None);
         await sampler.DisposeAsync();
-        var result = LoadReport.From(options, run, sampler.Samples);
+        var used = await UsageAsync(harness, options.Account);
+        var cost = CostProjection.From(run.Samples.Count, options.Seconds, options.Think, used.Platform.Minus(usage.Platform), used.Account.Minus(usage.Account));
+        var result = LoadReport.From(options, run, sampler.Samples, cost);
         result.Write(report);
         Console.Write(result.Table());
         Console.Write(result.ProcessTable());
+        Console.Write(cost.Table());
         Console.WriteLine($"report: {report}/report.md");
         Console.WriteLine(result.Summary);
         return 0;
     }
+
+    /// <summary>What the platform's and the account's Workers have used so far (read before and after a run).</summary>
+    private static async Task<(StackUsage Platform, StackUsage Account)> UsageAsync(BenchHarness harness, string account) =>
+        (await harness.Supervisor.UsageAsync("platform", CancellationToken.None), await harness.Supervisor.UsageAsync($"acct-{account}", CancellationToken.None));
 
     /// <summary>The processes a run's time is spent in: both workerd, the runtime host, and this one (the driver and the harness's C#).</summary>
     private static Dictionary<string, int> Processes(BenchHarness harness, string account)

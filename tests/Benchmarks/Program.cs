@@ -5,7 +5,8 @@ using Cloudflare.Emulation.Benchmarks;
 // dotnet run --project tests/Benchmarks -c Release -- provisioning [signups]
 // dotnet run --project tests/Benchmarks -c Release -- replication [operations per client]
 // dotnet run --project tests/Benchmarks -c Release -- chaos [requests per round]
-// dotnet run --project tests/Benchmarks -c Release -- load --users N --seconds S [--account account-1] [--think 10s] [--report DIR]
+// dotnet run --project tests/Benchmarks -c Release -- load --users N --seconds S [--account account-1] [--think 10s] [--report DIR] [--step K]
+// dotnet run --project tests/Benchmarks -c Release -- capacity --years N [--scale 0.1] [--account account-1] [--report DIR]
 var command = args.FirstOrDefault() ?? "stacks";
 switch (command)
 {
@@ -27,7 +28,9 @@ switch (command)
         return 0;
     case "load":
         return await LoadBenchmark.RunAsync(args.Skip(1).ToList());
+    case "capacity":
+        return await CapacityBenchmark.RunAsync(args.Skip(1).ToList());
     default:
-        Console.Error.WriteLine($"Unknown benchmark '{command}'. Available: stacks [K ...], queries [clients], provisioning [signups], replication [operations per client], chaos [requests per round], load --users N --seconds S [--account account-1] [--think 10s] [--report DIR]");
+        Console.Error.WriteLine($"Unknown benchmark '{command}'. Available: stacks [K ...], queries [clients], provisioning [signups], replication [operations per client], chaos [requests per round], load --users N --seconds S [--account account-1] [--think 10s] [--report DIR] [--step K], capacity --years N [--scale 0.1] [--account account-1] [--report DIR]");
         return 2;
 }

@@ -21,6 +21,22 @@ internal static class StackControlEndpoints
 
     public static void Map(IEndpointRouteBuilder app, StackSupervisor supervisor)
     {
+        // What the stack's Worker has used since its workerd started, as production would bill and limit it.
+        app.MapGet("/__emulator/stacks/{name}/usage", async (string name, CancellationToken ct) =>
+        {
+            if (supervisor.Find(name) is null)
+            {
+                return Api.NotFound($"stack {name}");
+            }
+            try
+            {
+                return Api.Ok(await supervisor.UsageAsync(name, ct));
+            }
+            catch (RuntimeHostException ex)
+            {
+                return Api.Error(StatusCodes.Status503ServiceUnavailable, Api.NotServing, $"stack {name}: {ex.Message}");
+            }
+        });
         app.MapPost("/__emulator/stacks/{name}/{action}", async (string name, string action, CancellationToken ct) =>
         {
             if (!Actions.Contains(action))

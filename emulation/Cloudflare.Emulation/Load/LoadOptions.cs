@@ -39,10 +39,10 @@ public sealed partial record LoadOptions(int Users, int Seconds, string Account,
         {
             return (null, "--seconds: a whole number from 1 to 3600");
         }
-        var account = values.GetValueOrDefault("--account", "account-1");
-        if (!AccountName().IsMatch(account))
+        var (account, accountProblem) = ParseAccount(values.GetValueOrDefault("--account", "account-1"), "--account");
+        if (account is null)
         {
-            return (null, $"--account: '{account}' is not one of the harness's accounts (account-1 … account-20)");
+            return (null, accountProblem);
         }
         if (ThinkTime().Match(values.GetValueOrDefault("--think", "10s")) is not { Success: true } think
             || double.Parse(think.Groups[1].Value, CultureInfo.InvariantCulture) is var amount && amount <= 0)
@@ -60,25 +60,39 @@ public sealed partial record LoadOptions(int Users, int Seconds, string Account,
             step = stepUsers;
         }
         var report = values.GetValueOrDefault("--report");
-        if (report is not null)
+        if (report is not null && UnwritableFolder(report, "--report") is { } reportProblem)
         {
-            try
-            {
-                Directory.CreateDirectory(report);
-                var probe = Path.Combine(report, $".probe-{Guid.NewGuid():N}");
-                File.WriteAllText(probe, "");
-                File.Delete(probe);
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException)
-            {
-                return (null, $"--report: '{report}' cannot be written ({ex.Message})");
-            }
+            return (null, reportProblem);
         }
         return (new LoadOptions(users, seconds, account, thinkTime, report, step), null);
     }
 
     /// <summary>Which account-N: the harness for the run starts that many accounts.</summary>
-    public int AccountNumber => int.Parse(Account["account-".Length..], CultureInfo.InvariantCulture);
+    public int AccountNumber => NumberOf(Account);
+
+    /// <summary>The N of account-N.</summary>
+    public static int NumberOf(string account) => int.Parse(account["account-".Length..], CultureInfo.InvariantCulture);
+
+    /// <summary>One of the harness's accounts (account-1 … account-20), or what is wrong with it under the argument's name.</summary>
+    public static (string? Account, string? Problem) ParseAccount(string account, string argument) =>
+        AccountName().IsMatch(account) ? (account, null) : (null, $"{argument}: '{account}' is not one of the harness's accounts (account-1 … account-20)");
+
+    /// <summary>Null when the folder can be made and written to; otherwise why not, under the argument's name.</summary>
+    public static string? UnwritableFolder(string folder, string argument)
+    {
+        try
+        {
+            Directory.CreateDirectory(folder);
+            var probe = Path.Combine(folder, $".probe-{Guid.NewGuid():N}");
+            File.WriteAllText(probe, "");
+            File.Delete(probe);
+            return null;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            return $"{argument}: '{folder}' cannot be written ({ex.Message})";
+        }
+    }
 
     [GeneratedRegex("^account-([1-9]|1[0-9]|20)$")]
     private static partial Regex AccountName();

@@ -20,9 +20,12 @@ public sealed record LoadStats(string Operation, int Requests, int Errors, doubl
 
 /// <summary>A load run's outcome: overall and per kind of request, per second, and the summary line.</summary>
 public sealed record LoadReport(LoadOptions Options, double Seconds, LoadStats Overall, IReadOnlyList<LoadStats> Operations, int ReadYourWritesViolations,
-    IReadOnlyList<(int Second, LoadStats Stats)> PerSecond, IReadOnlyList<ProcessSample> Processes)
+    IReadOnlyList<(int Second, LoadStats Stats)> PerSecond, IReadOnlyList<ProcessSample> Processes, CostProjection? Cost = null)
 {
-    public static LoadReport From(LoadOptions options, LoadRun run, IReadOnlyList<ProcessSample>? processes = null)
+    /// <summary>Each kind of failure (request, status, what the answer said) with how often it came, most frequent first.</summary>
+    public IReadOnlyList<(string What, int Count)> Failures { get; init; } = [];
+
+    public static LoadReport From(LoadOptions options, LoadRun run, IReadOnlyList<ProcessSample>? processes = null, CostProjection? cost = null)
     {
         var samples = run.Samples.ToList();
         var seconds = Math.Max(1, options.Seconds);
@@ -30,7 +33,10 @@ public sealed record LoadReport(LoadOptions Options, double Seconds, LoadStats O
             [.. samples.GroupBy(s => s.Operation).OrderByDescending(g => g.Count()).Select(g => LoadStats.Of(g.Key, g))],
             run.ReadYourWritesViolations,
             [.. samples.GroupBy(s => (int)s.DueSeconds).OrderBy(g => g.Key).Select(g => (g.Key, LoadStats.Of("all", g)))],
-            processes ?? []);
+            processes ?? [], cost)
+        {
+            Failures = [.. samples.Where(s => s.Failed).GroupBy(s => $"{s.Operation} {s.Status}: {s.Failure}").Select(g => (g.Key, g.Count())).OrderByDescending(f => f.Item2)],
+        };
     }
 
     /// <summary>Each process's mean and peak CPU (percent of one core) and peak memory over the run.</summary>
@@ -118,10 +124,13 @@ public sealed record LoadReport(LoadOptions Options, double Seconds, LoadStats O
             Latency counts from when each request was due (open model), through the platform.
 
             {Table()}
+            {(Failures.Count == 0 ? "" : "Failures (request, status: what the answer said):\n\n" + string.Concat(Failures.Take(10).Select(f => $"- {f.Count} × {f.What}\n")))}
             ![Latency, throughput and errors per second](latency.png)
 
             {ProcessTable()}
             {(Processes.Count > 0 ? "![CPU of each process](processes.png)" : "")}
+
+            {(Cost is null ? "" : "## What it would use and cost in production\n\n" + Cost.Table())}
 
             `{Summary}`
             """));

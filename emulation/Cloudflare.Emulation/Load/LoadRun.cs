@@ -6,8 +6,11 @@ using System.Text.Json;
 
 namespace Cloudflare.Emulation.Load;
 
-/// <summary>One request of a load run: its kind, when it was due (seconds in), how long from then until its answer, its status (0: none).</summary>
-public sealed record LoadSample(string Operation, double DueSeconds, double Milliseconds, int Status)
+/// <summary>
+/// One request of a load run: its kind, when it was due (seconds in), how long from then until its
+/// answer, its status (0: none), and for a failure what the answer said (or why there was none).
+/// </summary>
+public sealed record LoadSample(string Operation, double DueSeconds, double Milliseconds, int Status, string? Failure = null)
 {
     /// <summary>A failure a user would see: a server error, a rate limit, or no answer.</summary>
     public bool Failed => Status is 0 or 429 or >= 500;
@@ -168,6 +171,7 @@ public sealed class LoadRun(HttpClient http, Uri platform, string account, TimeS
         using var timeout = new CancellationTokenSource(Timeout);
         var status = 0;
         JsonElement? body = null;
+        string? failure = null;
         try
         {
             using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
@@ -181,6 +185,10 @@ public sealed class LoadRun(HttpClient http, Uri platform, string account, TimeS
                 }
             }
             var bytes = await response.Content.ReadAsByteArrayAsync(timeout.Token);
+            if (status is 429 or >= 500)
+            {
+                failure = System.Text.Encoding.UTF8.GetString(bytes, 0, Math.Min(bytes.Length, 300));
+            }
             if (response.Content.Headers.ContentType?.MediaType == "application/json" && bytes.Length > 0)
             {
                 body = JsonDocument.Parse(bytes).RootElement.Clone();
@@ -189,8 +197,9 @@ public sealed class LoadRun(HttpClient http, Uri platform, string account, TimeS
         catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or JsonException or IOException)
         {
             // No answer in time, the connection failed, or the body did not arrive whole.
+            failure = ex.Message;
         }
-        _samples.Enqueue(new LoadSample(operation, dueSeconds, (_clock.Elapsed.TotalSeconds - dueSeconds) * 1000, status));
+        _samples.Enqueue(new LoadSample(operation, dueSeconds, (_clock.Elapsed.TotalSeconds - dueSeconds) * 1000, status, failure));
         return (status, body);
     }
 }

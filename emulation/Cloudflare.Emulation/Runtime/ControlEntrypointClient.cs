@@ -45,6 +45,11 @@ internal sealed class ControlEntrypointClient(HttpClient http)
     public Task<JsonElement> FaultsAsync(StackControl control, CancellationToken cancellationToken) =>
         SendAsync(control, HttpMethod.Get, "faults", null, "fault rules", cancellationToken);
 
+    /// <summary>What the stack's Worker has used since it started (requests, per-invocation peaks, each binding's calls).</summary>
+    public async Task<StackUsage> UsageAsync(StackControl control, CancellationToken cancellationToken) =>
+        (await SendAsync(control, HttpMethod.Get, "usage", null, "usage", cancellationToken)).Deserialize<StackUsage>(HostJson.Options)
+            ?? throw new RuntimeHostException("usage: the control entrypoint answered null");
+
     public Task<JsonElement> KvEntriesAsync(StackControl control, string binding, CancellationToken cancellationToken) =>
         SendAsync(control, HttpMethod.Get, $"kv/{binding}/entries", null, "KV listing", cancellationToken);
 

@@ -85,6 +85,16 @@ const scenarios = {
     await db.prepare("INSERT INTO notes (body) VALUES ('free again')").run();
     return { written, message: error?.message, cause: error?.cause?.message, again, before, after, freed: await count() };
   },
+  // Usage counts the Worker's statements with D1's rows read and written: not the emulator's own.
+  async usage(db) {
+    const usage = db[Symbol.for("cloudflare-emulator.binding")].usage;
+    const before = { ...usage };
+    await db.batch([db.prepare("INSERT INTO notes (body) VALUES ('a')"), db.prepare("INSERT INTO notes (body) VALUES ('b')")]);
+    const first = await db.prepare("SELECT body FROM notes ORDER BY id").first("body");
+    await db.withSession("first-primary").prepare("SELECT * FROM notes").all();
+    const after = { ...usage };
+    return { first, queries: after.queries - before.queries, rowsRead: after.rowsRead - before.rowsRead, rowsWritten: after.rowsWritten - before.rowsWritten };
+  },
   async settings(db) {
     const errors = [];
     for (const settings of [{ replicas: ${MAX_REPLICAS} + 1 }, { lagMs: -1 }]) {
@@ -164,4 +174,13 @@ test("settings out of range are refused naming the setting", { timeout: 30_000 }
   const { errors } = await run("settings");
   assert.match(errors[0], /^replicas: between 0 and/);
   assert.match(errors[1], /^lagMs: between 0 and/);
+});
+
+test("usage counts the Worker's statements with the rows D1 reports read and written, not the emulator's own", { timeout: 30_000 }, async () => {
+  const { first, queries, rowsRead, rowsWritten } = await run("usage");
+  assert.equal(first, "a");
+  assert.equal(queries, 4);
+  assert.equal(rowsWritten, 2);
+  // first() reads both rows (no LIMIT), the session's read both again.
+  assert.equal(rowsRead, 4);
 });

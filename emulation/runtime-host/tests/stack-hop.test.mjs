@@ -173,3 +173,42 @@ test("a kept-alive connection the target closes as it is reused is not a failed 
   assert.equal(second.status, 200);
   assert.deepEqual(served, ["answered", "reset", "answered"]);
 });
+
+test("when the target has closed every kept-alive connection, the request sent again takes a new one, not the next closed one", { timeout: 20_000 }, async (t) => {
+  // The target answers the first request on a connection and keeps it open; a second request on that
+  // connection is met with a reset before any answer (as a target closing an idle connection does).
+  const net = await import("node:net");
+  const served = [];
+  const sockets = new Set();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    let requests = 0;
+    socket.on("data", (chunk) => {
+      if (!chunk.toString().includes("\r\n\r\n")) return;
+      requests++;
+      if (requests === 1) {
+        served.push("answered");
+        socket.write("HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: keep-alive\r\n\r\nok");
+      } else {
+        served.push("reset");
+        socket.resetAndDestroy();
+      }
+    });
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  // The hop keeps its connections alive: they are closed here, or the server would wait for them.
+  t.after(() => {
+    for (const socket of sockets) socket.destroy();
+    server.close();
+  });
+  const origin = `http://127.0.0.1:${server.address().port}`;
+
+  // Two connections kept alive (two requests at once), both then closed by the target when reused.
+  const firsts = await Promise.all([sendToStack(`${origin}/a`, new Request(`${origin}/a`)), sendToStack(`${origin}/a`, new Request(`${origin}/a`))]);
+  for (const first of firsts) for await (const _ of first.body);
+  const second = await sendToStack(`${origin}/b`, new Request(`${origin}/b`, { method: "POST", body: "small", headers: { "content-length": "5" } }));
+
+  assert.equal(second.status, 200);
+  assert.deepEqual(served, ["answered", "answered", "reset", "answered"]);
+});

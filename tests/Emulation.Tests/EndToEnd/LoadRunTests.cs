@@ -1,4 +1,6 @@
+using System.Text.Json;
 using Cloudflare.Emulation.Load;
+using Cloudflare.Emulation.Runtime;
 using Emulation.Tests.Infrastructure;
 
 namespace Emulation.Tests.EndToEnd;
@@ -24,15 +26,38 @@ public sealed class LoadRunTests(DisruptiveHarnessFixture harness)
         // test of this harness has just restarted).
         await new LoadRun(harness.Http, harness.PlatformUrl, "account-1", options.Think).RunAsync(users, TimeSpan.FromSeconds(2), CancellationToken.None);
         var run = new LoadRun(harness.Http, harness.PlatformUrl, "account-1", options.Think);
+        var stack = HarnessFixture.StackOf("account-1");
+        var (platformBefore, accountBefore) = (await UsageAsync("platform"), await UsageAsync(stack));
         await run.RunAsync(users, TimeSpan.FromSeconds(options.Seconds), CancellationToken.None);
-        var report = LoadReport.From(options, run);
+        var account = (await UsageAsync(stack)).Minus(accountBefore);
+        var cost = CostProjection.From(run.Samples.Count, options.Seconds, options.Think, (await UsageAsync("platform")).Minus(platformBefore), account);
+        var report = LoadReport.From(options, run, cost: cost);
 
         Assert.True(report.Overall.Requests > 400, report.Summary);
         var failed = run.Samples.Where(s => s.Failed).ToList();
-        Assert.True(failed.Count == 0, string.Join("; ", failed.Select(s => $"{s.Operation} {s.Status} at {s.DueSeconds:0.0}s after {s.Milliseconds:0} ms")));
+        Assert.True(failed.Count == 0, string.Join("; ", failed.Select(s => $"{s.Operation} {s.Status} at {s.DueSeconds:0.0}s after {s.Milliseconds:0} ms: {s.Failure}")));
         Assert.Equal(0, report.ReadYourWritesViolations);
         Assert.Contains(report.Operations, s => s.Operation == "read-own" && s.Requests > 10);
+        // The stacks counted what production would bill: every request the platform forwarded reached
+        // the account's Worker, each upload one R2 put, each download one R2 get.
+        var sent = run.Samples.Count(s => s.Status != 0);
+        Assert.InRange(account.Worker.Requests, sent, sent + 20);
+        var bucket = Assert.Single(account.Of("r2"));
+        Assert.Equal(run.Samples.Count(s => s.Operation == "upload" && s.Status == 201), bucket.Calls("put"));
+        Assert.Equal(run.Samples.Count(s => s.Operation == "download" && s.Status == 200), bucket.Calls("get"));
+        var d1 = Assert.Single(account.Of("d1"));
+        Assert.True(d1.Queries >= sent && d1.RowsRead > 0 && d1.RowsWritten > 0 && d1.DurationMs > 0, d1.ToString());
+        Assert.True(account.Worker.MaxD1Queries is > 0 and < 1000 && account.Worker.MaxRequestBodyBytes > 100_000, account.Worker.ToString());
+        Assert.True(cost.AccountD1MeanQueryMs > 0 && cost.UsdPerMonth >= CloudflarePricing.BaseUsdPerMonth, cost.Table());
+        Assert.DoesNotContain(cost.Limits, l => l.Crossed);
         Assert.Matches(@"^load users=100 rps=\d+\.\d p50_ms=[\d.]+ p95_ms=[\d.]+ p99_ms=[\d.]+ errors=0 ryw_violations=0$", report.Summary);
+    }
+
+    private async Task<StackUsage> UsageAsync(string stack)
+    {
+        var (status, envelope) = await harness.CloudflareAsync(HttpMethod.Get, $"/__emulator/stacks/{stack}/usage");
+        Assert.Equal(System.Net.HttpStatusCode.OK, status);
+        return envelope.GetProperty("result").Deserialize<StackUsage>(new JsonSerializerOptions(JsonSerializerDefaults.Web))!;
     }
 
     [Theory]
