@@ -70,16 +70,27 @@ export async function sendToStack(targetUrl, request, extraHeaders) {
   Object.assign(headers, extraHeaders);
   const large = request.body !== null && !(Number(headers["content-length"] ?? "NaN") <= KEEP_ALIVE_BODY_BYTES);
   if (large) {
+    // A new connection (not one from the pool, which the target may have closed while idle), closed after.
     headers.connection = "close";
-    return sendOnce(targetUrl, request.method, headers, Readable.fromWeb(request.body));
+    return sendOnce(targetUrl, request.method, headers, Readable.fromWeb(request.body), freshAgent).catch((error) => {
+      throw said(error, "on a connection of its own");
+    });
   }
   const small = request.body === null ? undefined : Buffer.from(await new Response(request.body).arrayBuffer());
   try {
     return await sendOnce(targetUrl, request.method, headers, small === undefined ? undefined : Readable.from([small]));
   } catch (error) {
-    if (!error.reusedSocket || !(error.code === "ECONNRESET" || error.code === "EPIPE")) throw error;
-    return sendOnce(targetUrl, request.method, headers, small === undefined ? undefined : Readable.from([small]), freshAgent);
+    if (!error.reusedSocket || !(error.code === "ECONNRESET" || error.code === "EPIPE")) throw said(error, error.reusedSocket ? "on a kept-alive connection" : "on a new connection");
+    return sendOnce(targetUrl, request.method, headers, small === undefined ? undefined : Readable.from([small]), freshAgent).catch((again) => {
+      throw said(again, `sent again on a new connection after a kept-alive one failed: ${error.message}`);
+    });
   }
+}
+
+/** The error with where it happened added to its message (what a failed request's 502 says). */
+function said(error, where) {
+  error.message = `${error.message} (${where})`;
+  return error;
 }
 
 function sendOnce(targetUrl, method, headers, body, through = agent) {

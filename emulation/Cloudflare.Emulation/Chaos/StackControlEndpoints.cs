@@ -13,7 +13,8 @@ namespace Cloudflare.Emulation.Chaos;
 /// run time. Kill is SIGKILL of its workerd (the stack is crashed until restarted); pause is SIGSTOP
 /// (requests hang, then time out) until resume; partition cuts every other stack's route to it (the
 /// platform's calls fail as a lost connection; its own port still answers) until heal. Answers the
-/// stack's status.
+/// stack's status. <c>GET /__emulator/stacks/&lt;name&gt;/usage</c> reads what its Worker has used since it
+/// started (requests, per-invocation peaks, D1/R2/KV calls: <see cref="StackUsage"/>).
 /// </summary>
 internal static class StackControlEndpoints
 {

@@ -212,3 +212,43 @@ test("when the target has closed every kept-alive connection, the request sent a
   assert.equal(second.status, 200);
   assert.deepEqual(served, ["answered", "answered", "reset", "answered"]);
 });
+
+test("a large upload takes a new connection, never a kept-alive one the target may have closed", { timeout: 20_000 }, async (t) => {
+  // The target answers the first request on a connection and keeps it open; a second request on that
+  // connection is met with a reset before any answer (as a target closing an idle connection does).
+  const net = await import("node:net");
+  const served = [];
+  const sockets = new Set();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    let requests = 0;
+    socket.on("data", (chunk) => {
+      if (!chunk.toString().includes("\r\n\r\n")) return;
+      requests++;
+      if (requests === 1) {
+        served.push("answered");
+        socket.write("HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: keep-alive\r\n\r\nok");
+      } else {
+        served.push("reset");
+        socket.resetAndDestroy();
+      }
+    });
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  // The hop keeps its connections alive: they are closed here, or the server would wait for them.
+  t.after(() => {
+    for (const socket of sockets) socket.destroy();
+    server.close();
+  });
+  const origin = `http://127.0.0.1:${server.address().port}`;
+
+  const first = await sendToStack(`${origin}/a`, new Request(`${origin}/a`));
+  for await (const _ of first.body);
+  // Too large to be held for a second try: it must not meet the connection the target resets.
+  const second = await sendToStack(`${origin}/b`, upload(200 * 1024));
+
+  assert.equal(second.status, 200);
+  // Each connection's first request answered (what follows on the upload's own connection is its body).
+  assert.deepEqual(served.slice(0, 2), ["answered", "answered"]);
+});
