@@ -32,8 +32,12 @@ public sealed record ControlPlaneSnapshot(
     IReadOnlyList<WorkerScriptRecord> Scripts,
     IReadOnlyList<ApiTokenRecord>? Tokens = null,
     IReadOnlyList<RegionalHostnameRecord>? RegionalHostnames = null,
-    IReadOnlyList<WorkerScriptRecord>? Versions = null)
+    IReadOnlyList<WorkerScriptRecord>? Versions = null,
+    IReadOnlyList<CustomHostnameRecord>? CustomHostnames = null)
 {
+    /// <summary>Cloudflare for SaaS custom hostnames of the tenants' zone (none in state files from before them).</summary>
+    public IReadOnlyList<CustomHostnameRecord> AllCustomHostnames => CustomHostnames ?? [];
+
     /// <summary>Versions uploaded (wrangler deploy's first step) and not deployed yet; their code is beside each script's.</summary>
     public IReadOnlyList<WorkerScriptRecord> PendingVersions => Versions ?? [];
 

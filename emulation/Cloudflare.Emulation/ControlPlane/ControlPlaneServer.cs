@@ -152,6 +152,7 @@ public sealed class ControlPlaneServer : IAsyncDisposable
         TokenEndpoints.Map(account, store, deployer);
         S3Endpoint.Map(app, store, supervisor, deployer.Hosts, chaos);
         ZoneEndpoints.Map(app, store, residency, zoneName);
+        CustomHostnameEndpoints.Map(app, store, zoneName);
         app.MapFallback(() => Api.Error(StatusCodes.Status404NotFound, 7000, "No route for that URI"));
 
         await app.StartAsync(cancellationToken);

@@ -30,9 +30,11 @@ internal static class ZoneEndpoints
             var body = await ResourceEndpoints.ReadJsonAsync(request);
             var hostname = body?.TryGetProperty("hostname", out var h) == true ? h.Text() : null;
             var region = body?.TryGetProperty("region_key", out var r) == true ? r.Text() : null;
-            if (hostname is null || !hostname.EndsWith("." + zoneName, StringComparison.Ordinal) || hostname.Length > 253)
+            // A name of the zone, or one of its custom hostnames (Regional Services for SaaS).
+            if (hostname is null || hostname.Length > 253
+                || !(hostname.EndsWith("." + zoneName, StringComparison.Ordinal) || store.Snapshot.AllCustomHostnames.Any(c => c.Hostname == hostname)))
             {
-                return Api.Invalid($"hostname: a host name in the zone {zoneName} is required");
+                return Api.Invalid($"hostname: a host name in the zone {zoneName}, or one of its custom hostnames, is required");
             }
             if (region is null)
             {

@@ -44,6 +44,7 @@ public static class CloudflareEmulatorBuilderExtensions
         builder.Services.TryAddSingleton<EndpointsWriter>();
         builder.Services.TryAddSingleton<ResidencyCommand>();
         builder.Services.TryAddSingleton<SnapshotCommands>();
+        builder.Services.TryAddSingleton<CustomHostnameCommand>();
         builder.Services.TryAddSingleton<ScenarioCommand>();
         builder.Services.TryAddSingleton<ControlPlaneHandle>();
         builder.Services.AddHostedService<SupervisorShutdownService>();
@@ -99,6 +100,13 @@ public static class CloudflareEmulatorBuilderExtensions
                     Description = "Put the whole state back as a snapshot holds it: every stack is stopped, its data replaced, and started again.",
                     IconName = "History",
                     ConfirmationMessage = "Restore a snapshot? Every change since it was taken is lost.",
+                })
+            .WithCommand("verify-custom-hostname", "Verify custom hostname…",
+                ctx => ctx.Services.GetRequiredService<CustomHostnameCommand>().RunAsync(ctx.CancellationToken),
+                new CommandOptions
+                {
+                    Description = "Take a pending custom hostname's (a tenant's own domain) ownership and certificate records as published: it becomes active and routes to its tenant.",
+                    IconName = "Globe",
                 })
             .WithCommand("run-scenario", "Run scenario…",
                 ctx => ctx.Services.GetRequiredService<ScenarioCommand>().RunAsync(ctx.CancellationToken),

@@ -67,7 +67,11 @@ public sealed record CapacityReport(CapacityOptions Options, IReadOnlyList<Capac
         times.YLabel("milliseconds");
         times.Add.Scatter(years, Years.Select(y => y.ListP95Ms).ToArray()).LegendText = "list page p95";
         times.Add.Scatter(years, Years.Select(y => y.SearchP95Ms).ToArray()).LegendText = "search p95";
-        times.Add.Scatter(years, Years.Select(y => y.ExportMs).ToArray()).LegendText = "full export";
+        // The export takes seconds where the rest take milliseconds: on its own axis, in seconds.
+        var export = times.Add.Scatter(years, Years.Select(y => y.ExportMs / 1000).ToArray());
+        export.LegendText = "full export (s, right axis)";
+        export.Axes.YAxis = times.Axes.Right;
+        times.Axes.Right.Label.Text = "export (seconds)";
         times.Add.Scatter(years, Years.Select(y => y.RestartMs).ToArray()).LegendText = "stack restart";
         times.Add.Scatter(years, Years.Select(y => y.MigrationMs).ToArray()).LegendText = "new migration (column + index)";
         times.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericFixedInterval(1);

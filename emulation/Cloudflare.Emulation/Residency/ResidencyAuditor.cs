@@ -30,6 +30,15 @@ public sealed partial class ResidencyAuditor(StackSupervisor supervisor, Control
         {
             stacks.Add(await AuditStackAsync(status, egress.GetValueOrDefault(status.Name) ?? [], violations, cancellationToken));
         }
+        // Tenants' own domains (custom hostnames) are served where their region says, as tenant hosts are.
+        foreach (var custom in store.Snapshot.AllCustomHostnames)
+        {
+            var region = store.Snapshot.AllRegionalHostnames.FirstOrDefault(h => h.Hostname == custom.Hostname)?.RegionKey;
+            if (region != policy.HostnameRegion)
+            {
+                violations.Add($"custom hostname {custom.Hostname} is served in '{region ?? "any region"}', the policy needs '{policy.HostnameRegion}'");
+            }
+        }
         return new ResidencyReport(DateTimeOffset.UtcNow, policy, stacks, violations);
     }
 

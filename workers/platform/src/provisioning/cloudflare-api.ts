@@ -1,4 +1,5 @@
 import type { PlatformEnv } from "../env";
+import type { CustomHostname } from "../domains";
 
 /** An error answer of Cloudflare's v4 API (its envelope's first error). */
 export class CloudflareApiError extends Error {
@@ -144,6 +145,23 @@ export class CloudflareApi {
 
   deleteRegionalHostname(hostname: string) {
     return this.call<null>("DELETE", `zones/${this.env.CLOUDFLARE_ZONE_ID}/addressing/regional_hostnames/${hostname}`);
+  }
+
+  /** Cloudflare for SaaS: a tenant's own domain on the zone, its certificate validated by TXT record. */
+  createCustomHostname(hostname: string, accountId: string) {
+    return this.call<CustomHostname>("POST", `zones/${this.env.CLOUDFLARE_ZONE_ID}/custom_hostnames`, {
+      hostname,
+      ssl: { method: "txt", type: "dv", settings: { min_tls_version: "1.2" } },
+      custom_metadata: { account: accountId },
+    });
+  }
+
+  customHostname(id: string) {
+    return this.call<CustomHostname>("GET", `zones/${this.env.CLOUDFLARE_ZONE_ID}/custom_hostnames/${id}`);
+  }
+
+  deleteCustomHostname(id: string) {
+    return this.call<{ id: string }>("DELETE", `zones/${this.env.CLOUDFLARE_ZONE_ID}/custom_hostnames/${id}`);
   }
 
   workersSubdomain() {

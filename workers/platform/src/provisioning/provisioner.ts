@@ -3,6 +3,8 @@ import type { Account } from "../models/account";
 import { saveAccount } from "../accounts";
 import { CloudflareApi, CloudflareApiError } from "./cloudflare-api";
 import { seal, sha256Hex } from "./sealed";
+import { domainsOf } from "../domains";
+import { removeDomain } from "../routes/domains";
 
 /**
  * The seed's provisioning steps, in order. Each is idempotent — it finds what an earlier,
@@ -168,6 +170,8 @@ export async function deprovision(env: PlatformEnv, account: Account): Promise<{
     }
   };
   try {
+    // Its own domains first: nothing routes to the account while the rest goes.
+    for (const domain of await domainsOf(env.DB, account.id)) await removeDomain(env, domain);
     await ignoreMissing(() => api.deleteScript(resources.script ?? names.script));
     if (resources.r2AccessKeyId) await ignoreMissing(() => api.deleteToken(resources.r2AccessKeyId!));
     await ignoreMissing(() => api.deleteRegionalHostname(tenantHostname(env, account.slug)));

@@ -10,6 +10,7 @@ import { forgetRouting } from "./router";
 import { MAX_USER_TOKEN_SECONDS, signServiceToken, signToken } from "../../../shared/auth";
 import * as z from "zod/mini";
 import { providerAdmin } from "./providers";
+import { domainAdmin } from "./domains";
 import { unseal } from "../provisioning/sealed";
 
 const TokenRequest = z.strictObject({
@@ -40,6 +41,7 @@ const HEALTH_RETRY_MS = 500;
 export const admin = new Hono<{ Bindings: PlatformEnv }>()
   .use("*", bearerAuth({ verifyToken: (token, c) => timingSafeEqual(token, (c.env as PlatformEnv).ADMIN_TOKEN) }))
   .route("/providers", providerAdmin)
+  .route("/accounts/:slug/domains", domainAdmin)
   // Signup: the account row first (status provisioning), then the seed's provisioning steps.
   .post("/accounts", async (c) => {
     const input = await readJson(c, SignupInput);

@@ -4,6 +4,9 @@ import { findAccountBySlug } from "../accounts";
 import type { Account } from "../models/account";
 import { problem } from "../../../shared/http";
 import { bearerToken, TokenRejected, verifyToken } from "../../../shared/auth";
+import { type Domain, findDomain, routedDomain } from "../domains";
+import { normalizeHost } from "./hosts";
+import { CloudflareApi, CloudflareApiError } from "../provisioning/cloudflare-api";
 
 type Ctx = Context<{ Bindings: PlatformEnv }>;
 
@@ -13,6 +16,39 @@ const routingCache = new Map<string, { account: Account; until: number }>();
 
 export function forgetRouting(slug: string) {
   routingCache.delete(slug);
+}
+
+/** Active custom domains, cached per isolate as accounts' routing is; admin writes evict. */
+const domainCache = new Map<string, { domain: Domain; until: number }>();
+
+export function forgetDomain(hostname: string) {
+  domainCache.delete(normalizeHost(hostname));
+}
+
+/**
+ * A request to a tenant's own domain: routed to that tenant (with the same token check as its tenant
+ * host) once the domain is active; while pending, a clear 421 naming what is missing; null when no
+ * tenant has the host name. Cloudflare not answering whether a pending domain is active yet leaves it
+ * pending.
+ */
+export async function routeByDomain(c: Ctx, host: string, path: string): Promise<Response | null> {
+  const name = normalizeHost(host);
+  const hit = domainCache.get(name);
+  let domain: Domain | null = hit && hit.until > Date.now() ? hit.domain : null;
+  if (!domain) {
+    try {
+      domain = await routedDomain(c.env, name, (id) => new CloudflareApi(c.env).customHostname(id));
+    } catch (error) {
+      if (!(error instanceof CloudflareApiError)) throw error;
+      domain = await findDomain(c.env.DB, name);
+    }
+  }
+  if (!domain) return null;
+  if (domain.status !== "active") {
+    return problem(c, 421, "domain_pending", `host: ${name} is not active yet — its owner has not published the records Cloudflare asked for (see the account's domains)`, "host");
+  }
+  domainCache.set(name, { domain, until: Date.now() + ROUTING_TTL_MS });
+  return routeTo(c, domain.slug, path);
 }
 
 async function activeAccount(env: PlatformEnv, slug: string): Promise<Account | null> {

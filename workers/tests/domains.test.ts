@@ -1,0 +1,30 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { domainOf, type CustomHostname } from "../platform/src/domains";
+
+const account = { id: "00000000-0000-4000-8000-000000000001", slug: "acme" };
+const pending: CustomHostname = {
+  id: "ch-1",
+  hostname: "Clients.Acme-Advisers.co.uk",
+  status: "pending",
+  ssl: { status: "pending_validation", validation_records: [{ txt_name: "_acme-challenge.clients.acme-advisers.co.uk", txt_value: "dcv" }] },
+  ownership_verification: { type: "txt", name: "_cf-custom-hostname.clients.acme-advisers.co.uk", value: "owner" },
+};
+
+test("a pending custom hostname becomes a pending domain listing what its owner must publish", () => {
+  const domain = domainOf(pending, account, "2026-12-01T00:00:00.000Z");
+  assert.equal(domain.status, "pending");
+  assert.equal(domain.hostname, "clients.acme-advisers.co.uk");
+  assert.deepEqual(domain.records, [
+    { type: "txt", name: "_cf-custom-hostname.clients.acme-advisers.co.uk", value: "owner" },
+    { type: "txt", name: "_acme-challenge.clients.acme-advisers.co.uk", value: "dcv" },
+  ]);
+  assert.deepEqual([domain.accountId, domain.slug, domain.id], [account.id, "acme", "ch-1"]);
+});
+
+test("a domain is active only when the hostname and its certificate both are", () => {
+  assert.equal(domainOf({ ...pending, status: "active" }, account, "").status, "pending");
+  const active = domainOf({ ...pending, status: "active", ssl: { status: "active", validation_records: [] } }, account, "");
+  assert.equal(active.status, "active");
+  assert.deepEqual(active.records, []);
+});
