@@ -108,6 +108,59 @@ public sealed class CustomDomainTests(HarnessFixture harness)
         Assert.Equal(HttpStatusCode.NotFound, gone.StatusCode);
     }
 
+    [Fact]
+    public async Task An_accounts_owner_manages_its_domains_with_its_token_and_no_one_else_can()
+    {
+        await using var a = await TemporaryAccount.CreateAsync(harness, "domf");
+        await using var b = await TemporaryAccount.CreateAsync(harness, "domg");
+        var owner = harness.Tokens.Issue(a.Slug, a.OwnerId, TimeSpan.FromMinutes(10));
+        var otherOwner = harness.Tokens.Issue(b.Slug, b.OwnerId, TimeSpan.FromMinutes(10));
+        var staffId = await a.Api.CreateIdAsync("users", new { email = $"staff-{Guid.NewGuid():N}@example.co.uk", name = "Staff", role = "staff" });
+        var staff = harness.Tokens.Issue(a.Slug, staffId, TimeSpan.FromMinutes(10));
+        var domain = $"own-{Guid.NewGuid():N}"[..16] + ".example.co.uk";
+
+        using (var byStaff = await OwnDomainsAsync(HttpMethod.Post, "", staff, new { hostname = domain }))
+        {
+            Assert.Equal("authorization", await AccountApi.ProblemFieldAsync(byStaff, HttpStatusCode.Forbidden));
+        }
+        using (var added = await OwnDomainsAsync(HttpMethod.Post, "", owner, new { hostname = domain }))
+        {
+            Assert.Equal("pending", (await AccountApi.ReadAsync(added, HttpStatusCode.Created)).GetProperty("status").GetString());
+        }
+        using (var listed = await OwnDomainsAsync(HttpMethod.Get, "", owner))
+        {
+            Assert.Equal(domain, Assert.Single((await AccountApi.ReadAsync(listed, HttpStatusCode.OK)).GetProperty("items").EnumerateArray()).GetProperty("hostname").GetString());
+        }
+        // Another account's owner sees none of it and cannot remove it.
+        using (var theirs = await OwnDomainsAsync(HttpMethod.Get, "", otherOwner))
+        {
+            Assert.Empty((await AccountApi.ReadAsync(theirs, HttpStatusCode.OK)).GetProperty("items").EnumerateArray());
+        }
+        using (var stolen = await OwnDomainsAsync(HttpMethod.Delete, $"/{domain}", otherOwner))
+        {
+            Assert.Equal(HttpStatusCode.NotFound, stolen.StatusCode);
+        }
+        using (var noToken = await OwnDomainsAsync(HttpMethod.Get, "", null))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, noToken.StatusCode);
+        }
+        using (var removed = await OwnDomainsAsync(HttpMethod.Delete, $"/{domain}", owner))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, removed.StatusCode);
+        }
+    }
+
+    private async Task<HttpResponseMessage> OwnDomainsAsync(HttpMethod method, string path, string? token, object? body = null)
+    {
+        using var request = new HttpRequestMessage(method, new Uri(harness.PlatformUrl, "/domains" + path));
+        if (token is not null)
+        {
+            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        }
+        request.Content = body is null ? null : JsonContent.Create(body);
+        return await harness.Http.SendAsync(request);
+    }
+
     [Theory]
     [InlineData("10.0.0.1")]
     [InlineData("[::1]")]

@@ -7,6 +7,7 @@ import { admin } from "./routes/admin";
 import { routeByDomain, routeTo } from "./routes/router";
 import { classifyHost } from "./routes/hosts";
 import { providerLookup } from "./routes/providers";
+import { ownDomains } from "./routes/domains";
 import { drainUnreadBody, notFound, onError, problem } from "../../shared/http";
 
 const app = new Hono<{ Bindings: PlatformEnv }>();
@@ -25,9 +26,16 @@ app.use("*", async (c, next) => {
   }
   return next();
 });
+/** Admin and domain requests are small JSON. */
+const smallJson = bodyLimit({ maxSize: 64 * 1024, onError: (c) => problem(c, 413, "too_large", "body: at most 65536 bytes", "body") });
+
 app.get("/healthz", (c) => c.json({ ok: true, service: "platform" }));
-app.use("/admin/*", bodyLimit({ maxSize: 64 * 1024, onError: (c) => problem(c, 413, "too_large", "body: at most 65536 bytes", "body") }));
+app.use("/admin/*", smallJson);
 app.route("/admin", admin);
+// A tenant's own domains, managed by its admins with their token (the platform admin: /admin/…).
+app.use("/domains", smallJson);
+app.use("/domains/*", smallJson);
+app.route("/domains", ownDomains);
 // Marketplace: public lookup of providers by category and region.
 app.route("/providers", providerLookup);
 // By path: /accounts/acme/api/… → acme's Worker /api/… (the token must be for acme too).
