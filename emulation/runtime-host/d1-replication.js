@@ -249,6 +249,7 @@ class Replication {
     await this.#init();
     this.#checkSize();
     const result = await this.primary.exec(sql);
+    this.usage.queries += result?.count ?? 1;
     const logged = await this.primary
       .prepare("INSERT INTO _emulator_d1_log (committed_at, statements) VALUES (?, ?)")
       .bind(Date.now(), JSON.stringify([{ sql, params: [], exec: true }]))

@@ -1,6 +1,6 @@
 // What one invocation of a stack Worker's fetch handler asks of the platform, measured against the
-// per-invocation limits Cloudflare documents: D1 queries, calls to R2 and KV (subrequests), calls in
-// flight at once (simultaneous connections) and the request body's size. The handler gets its `env`
+// per-invocation limits Cloudflare documents: D1 queries, calls to R2 and KV (subrequests), R2 and KV calls
+// in flight at once (simultaneous connections) and the request body's size. The handler gets its `env`
 // through a proxy that counts the calls its D1, R2 and KV bindings receive; when it answers, the
 // invocation's counts raise the largest seen. Each stack's totals (requests, these largest) are read
 // through the control entrypoint (GET /usage); the limits themselves live with the harness's pricing
@@ -53,7 +53,10 @@ export function meteredEnv(env, invocation) {
   });
 }
 
-/** Counts a call in flight until it settles. */
+/**
+ * Counts an R2 or KV call in flight until it settles: Cloudflare's simultaneous-connection limit
+ * counts those (and fetch), not D1 queries.
+ */
 function track(invocation, result) {
   if (result === null || typeof result?.then !== "function") return result;
   invocation.inFlight += 1;
@@ -92,11 +95,11 @@ class MeteredD1 {
   }
   batch(statements) {
     this.#invocation.d1Queries += statements.length;
-    return track(this.#invocation, this.#inner.batch(statements.map((s) => (s instanceof MeteredStatement ? s.inner : s))));
+    return this.#inner.batch(statements.map((s) => (s instanceof MeteredStatement ? s.inner : s)));
   }
   exec(sql) {
     this.#invocation.d1Queries += 1;
-    return track(this.#invocation, this.#inner.exec(sql));
+    return this.#inner.exec(sql);
   }
   withSession(...args) {
     return new MeteredD1(this.#inner.withSession(...args), this.#invocation);
@@ -132,6 +135,6 @@ class MeteredStatement {
   }
   #run(call) {
     this.#invocation.d1Queries += 1;
-    return track(this.#invocation, call());
+    return call();
   }
 }

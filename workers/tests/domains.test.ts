@@ -28,3 +28,45 @@ test("a domain is active only when the hostname and its certificate both are", (
   assert.equal(active.status, "active");
   assert.deepEqual(active.records, []);
 });
+
+/** A D1 stand-in holding one domains table in a Map: what refreshDomain reads and writes. */
+function fakeDb(rows: Map<string, string>) {
+  return {
+    prepare(sql: string) {
+      return {
+        bind(...params: unknown[]) {
+          return {
+            async run() {
+              if (sql.startsWith("UPDATE")) {
+                const [id, body] = params as [string, string];
+                const changes = rows.has(id) ? 1 : 0;
+                if (changes) rows.set(id, body);
+                return { meta: { changes } };
+              }
+              if (sql.startsWith("DELETE")) rows.delete(params[0] as string);
+              return { meta: { changes: 1 } };
+            },
+          };
+        },
+      };
+    },
+  } as unknown as D1Database;
+}
+
+test("a refreshed domain keeps its account, becomes active when Cloudflare says so, and never comes back once removed", async () => {
+  const { refreshDomain } = await import("../platform/src/domains");
+  const stored = domainOf(pending, account, "2026-12-01T00:00:00.000Z");
+  const rows = new Map([[stored.id, JSON.stringify(stored)]]);
+  const active = await refreshDomain(fakeDb(rows), stored, { ...pending, status: "active", ssl: { status: "active" } });
+  assert.deepEqual([active?.status, active?.accountId, active?.slug], ["active", account.id, "acme"]);
+  assert.equal(JSON.parse(rows.get(stored.id)!).accountId, account.id);
+
+  // Removed meanwhile: the refresh does not insert it again.
+  rows.clear();
+  assert.equal(await refreshDomain(fakeDb(rows), stored, pending), null);
+  assert.equal(rows.size, 0);
+  // Gone at Cloudflare: gone here too.
+  rows.set(stored.id, JSON.stringify(stored));
+  assert.equal(await refreshDomain(fakeDb(rows), stored, null), null);
+  assert.equal(rows.size, 0);
+});

@@ -115,13 +115,9 @@ internal static class CustomHostnameEndpoints
 
         zone.MapDelete("/{id}", (string id) =>
         {
-            var removed = store.Update(s => s.AllCustomHostnames.FirstOrDefault(x => x.Id == id) is { } record
-                ? (s with
-                {
-                    CustomHostnames = [.. s.AllCustomHostnames.Where(x => x.Id != id)],
-                    // Its Regional Services setting goes with it: nothing keeps routing the name.
-                    RegionalHostnames = [.. s.AllRegionalHostnames.Where(x => x.Hostname != record.Hostname)],
-                }, true)
+            // Its Regional Services setting is the caller's to delete (a separate resource).
+            var removed = store.Update(s => s.AllCustomHostnames.Any(x => x.Id == id)
+                ? (s with { CustomHostnames = [.. s.AllCustomHostnames.Where(x => x.Id != id)] }, true)
                 : (s, false));
             return removed ? Api.Ok(new { id }) : Api.NotFound($"custom hostname {id}");
         }).WithName("custom_hostnames.delete");

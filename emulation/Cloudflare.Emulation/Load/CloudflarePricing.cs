@@ -44,7 +44,7 @@ public static class CloudflarePricing
 
     public static readonly Limit D1QueriesPerInvocation = new("D1 queries per Worker invocation (paid)", 1_000, D1Limits);
     public static readonly Limit SubrequestsPerInvocation = new("subrequests per invocation (paid; D1, R2 and KV calls count)", 10_000, WorkerLimits);
-    public static readonly Limit SimultaneousConnections = new("simultaneous open connections per invocation", 6, WorkerLimits);
+    public static readonly Limit SimultaneousConnections = new("simultaneous open connections per invocation (R2 and KV calls here; more wait)", 6, WorkerLimits);
     public static readonly Limit RequestBodyBytes = new("request body size (Free and Pro plans)", 100L * 1000 * 1000, WorkerLimits);
     public static readonly Limit D1DatabaseBytes = new("D1 database size (paid)", 10L * 1000 * 1000 * 1000, D1Limits);
 }

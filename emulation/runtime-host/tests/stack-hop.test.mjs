@@ -137,34 +137,7 @@ test("a target that is not there is a failed request, not a hang", { timeout: 20
 });
 
 test("a kept-alive connection the target closes as it is reused is not a failed request: it is sent again on a new one", { timeout: 20_000 }, async (t) => {
-  // The target answers the first request on a connection and keeps it open; a second request on that
-  // connection is met with a reset before any answer (as a target closing an idle connection does).
-  const net = await import("node:net");
-  const served = [];
-  const sockets = new Set();
-  const server = net.createServer((socket) => {
-    sockets.add(socket);
-    let requests = 0;
-    socket.on("data", (chunk) => {
-      if (!chunk.toString().includes("\r\n\r\n")) return;
-      requests++;
-      if (requests === 1) {
-        served.push("answered");
-        socket.write("HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: keep-alive\r\n\r\nok");
-      } else {
-        served.push("reset");
-        socket.resetAndDestroy();
-      }
-    });
-  });
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  // The hop keeps its connections alive: they are closed here, or the server would wait for them.
-  t.after(() => {
-    for (const socket of sockets) socket.destroy();
-    server.close();
-  });
-  const origin = `http://127.0.0.1:${server.address().port}`;
+  const { origin, served } = await resetOnReuse(t);
 
   const first = await sendToStack(`${origin}/a`, new Request(`${origin}/a`));
   for await (const _ of first.body);
@@ -175,34 +148,7 @@ test("a kept-alive connection the target closes as it is reused is not a failed 
 });
 
 test("when the target has closed every kept-alive connection, the request sent again takes a new one, not the next closed one", { timeout: 20_000 }, async (t) => {
-  // The target answers the first request on a connection and keeps it open; a second request on that
-  // connection is met with a reset before any answer (as a target closing an idle connection does).
-  const net = await import("node:net");
-  const served = [];
-  const sockets = new Set();
-  const server = net.createServer((socket) => {
-    sockets.add(socket);
-    let requests = 0;
-    socket.on("data", (chunk) => {
-      if (!chunk.toString().includes("\r\n\r\n")) return;
-      requests++;
-      if (requests === 1) {
-        served.push("answered");
-        socket.write("HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: keep-alive\r\n\r\nok");
-      } else {
-        served.push("reset");
-        socket.resetAndDestroy();
-      }
-    });
-  });
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  // The hop keeps its connections alive: they are closed here, or the server would wait for them.
-  t.after(() => {
-    for (const socket of sockets) socket.destroy();
-    server.close();
-  });
-  const origin = `http://127.0.0.1:${server.address().port}`;
+  const { origin, served } = await resetOnReuse(t);
 
   // Two connections kept alive (two requests at once), both then closed by the target when reused.
   const firsts = await Promise.all([sendToStack(`${origin}/a`, new Request(`${origin}/a`)), sendToStack(`${origin}/a`, new Request(`${origin}/a`))]);
@@ -214,8 +160,24 @@ test("when the target has closed every kept-alive connection, the request sent a
 });
 
 test("a large upload takes a new connection, never a kept-alive one the target may have closed", { timeout: 20_000 }, async (t) => {
-  // The target answers the first request on a connection and keeps it open; a second request on that
-  // connection is met with a reset before any answer (as a target closing an idle connection does).
+  const { origin, served } = await resetOnReuse(t);
+
+  const first = await sendToStack(`${origin}/a`, new Request(`${origin}/a`));
+  for await (const _ of first.body);
+  // Too large to be held for a second try: it must not meet the connection the target resets.
+  const second = await sendToStack(`${origin}/b`, upload(200 * 1024));
+
+  assert.equal(second.status, 200);
+  // Each connection's first request answered (what follows on the upload's own connection is its body).
+  assert.deepEqual(served.slice(0, 2), ["answered", "answered"]);
+});
+
+/**
+ * A target that answers the first request on each connection and keeps it open, and meets a second
+ * request on that connection with a reset before any answer (as a target closing an idle connection
+ * does); `served` records what each request met.
+ */
+async function resetOnReuse(t) {
   const net = await import("node:net");
   const served = [];
   const sockets = new Set();
@@ -241,14 +203,5 @@ test("a large upload takes a new connection, never a kept-alive one the target m
     for (const socket of sockets) socket.destroy();
     server.close();
   });
-  const origin = `http://127.0.0.1:${server.address().port}`;
-
-  const first = await sendToStack(`${origin}/a`, new Request(`${origin}/a`));
-  for await (const _ of first.body);
-  // Too large to be held for a second try: it must not meet the connection the target resets.
-  const second = await sendToStack(`${origin}/b`, upload(200 * 1024));
-
-  assert.equal(second.status, 200);
-  // Each connection's first request answered (what follows on the upload's own connection is its body).
-  assert.deepEqual(served.slice(0, 2), ["answered", "answered"]);
-});
+  return { origin: `http://127.0.0.1:${server.address().port}`, served };
+}

@@ -48,7 +48,11 @@ public sealed class LoadRunTests(DisruptiveHarnessFixture harness)
         var d1 = Assert.Single(account.Of("d1"));
         Assert.True(d1.Queries >= sent && d1.RowsRead > 0 && d1.RowsWritten > 0 && d1.DurationMs > 0, d1.ToString());
         Assert.True(account.Worker.MaxD1Queries is > 0 and < 1000 && account.Worker.MaxRequestBodyBytes > 100_000, account.Worker.ToString());
-        Assert.True(cost.AccountD1MeanQueryMs > 0 && cost.UsdPerMonth >= CloudflarePricing.BaseUsdPerMonth, cost.Table());
+        // The projection's lines are the counts per user request: R2 class A is the uploads' puts.
+        var classA = Assert.Single(cost.Lines, l => l.Price == CloudflarePricing.R2ClassA);
+        Assert.Equal(bucket.Calls("put") / (double)run.Samples.Count, classA.PerRequest, 9);
+        Assert.Equal(classA.PerRequest * cost.TargetRequestsPerMonth, classA.PerMonth, 3);
+        Assert.True(cost.AccountD1MeanQueryMs > 0, cost.Table());
         Assert.DoesNotContain(cost.Limits, l => l.Crossed);
         Assert.Matches(@"^load users=100 rps=\d+\.\d p50_ms=[\d.]+ p95_ms=[\d.]+ p99_ms=[\d.]+ errors=0 ryw_violations=0$", report.Summary);
     }

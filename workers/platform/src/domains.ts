@@ -65,10 +65,22 @@ const PENDING_CHECK_MS = 15_000;
  * The domain a request's host name names, with its status brought up to date: a pending one asks
  * Cloudflare again (at most every PENDING_CHECK_MS, so traffic to it cannot flood the API).
  */
-export async function routedDomain(env: PlatformEnv, host: string, check: (id: string) => Promise<CustomHostname>): Promise<Domain | null> {
+export async function routedDomain(env: PlatformEnv, host: string, check: (id: string) => Promise<CustomHostname | null>): Promise<Domain | null> {
   const domain = await findDomain(env.DB, host);
   if (!domain || domain.status === "active" || Date.now() - Date.parse(domain.checkedAt) < PENDING_CHECK_MS) return domain;
-  const now = domainOf(await check(domain.id), domain, domain.createdAt);
-  await saveDomain(env.DB, now);
-  return now;
+  return refreshDomain(env.DB, domain, await check(domain.id));
+}
+
+/**
+ * A domain as Cloudflare now reports its custom hostname (null: Cloudflare no longer has it, so
+ * neither does the platform). The row is updated, never inserted: a domain removed meanwhile stays removed.
+ */
+export async function refreshDomain(db: D1Database, domain: Domain, hostname: CustomHostname | null): Promise<Domain | null> {
+  if (!hostname) {
+    await deleteDomain(db, domain.id);
+    return null;
+  }
+  const now = domainOf(hostname, { id: domain.accountId, slug: domain.slug }, domain.createdAt);
+  const { meta } = await db.prepare("UPDATE domains SET body = ?2 WHERE id = ?1").bind(now.id, JSON.stringify(now)).run();
+  return meta.changes > 0 ? now : null;
 }

@@ -156,8 +156,14 @@ export class CloudflareApi {
     });
   }
 
-  customHostname(id: string) {
-    return this.call<CustomHostname>("GET", `zones/${this.env.CLOUDFLARE_ZONE_ID}/custom_hostnames/${id}`);
+  /** The custom hostname, or null when the zone no longer has it. */
+  async customHostname(id: string): Promise<CustomHostname | null> {
+    try {
+      return await this.call<CustomHostname>("GET", `zones/${this.env.CLOUDFLARE_ZONE_ID}/custom_hostnames/${id}`);
+    } catch (error) {
+      if (error instanceof CloudflareApiError && error.status === 404) return null;
+      throw error;
+    }
   }
 
   deleteCustomHostname(id: string) {

@@ -7,7 +7,7 @@ import { Hono, type Context } from "hono";
 import type { PlatformEnv } from "../env";
 import { findAccountBySlug } from "../accounts";
 import { CloudflareApi, CloudflareApiError } from "../provisioning/cloudflare-api";
-import { deleteDomain, DomainInput, domainOf, domainsOf, findDomain, saveDomain } from "../domains";
+import { deleteDomain, type Domain, DomainInput, domainOf, domainsOf, findDomain, refreshDomain, saveDomain } from "../domains";
 import { problem, readJson } from "../../../shared/http";
 import { bearerToken, signServiceToken, TokenRejected, verifyToken } from "../../../shared/auth";
 import type { Account } from "../models/account";
@@ -42,7 +42,9 @@ function domainRoutes(accountOf: AccountOf) {
         return c.json(domain, 201);
       } catch (error) {
         // Not stored: nothing must point at a custom hostname the platform does not route.
-        await api.deleteCustomHostname(created.id).catch(() => undefined);
+        await removeAtCloudflare(api, created).catch((cleanup: Error) =>
+          console.error(`custom hostname ${created.hostname} (${created.id}) left at Cloudflare after a failed add: ${cleanup.message}`),
+        );
         throw error;
       }
     })
@@ -56,10 +58,15 @@ function domainRoutes(accountOf: AccountOf) {
           items.push(domain);
           continue;
         }
-        const now = domainOf(await api.customHostname(domain.id), account, domain.createdAt);
-        await saveDomain(c.env.DB, now);
-        if (now.status === "active") forgetDomain(now.hostname);
-        items.push(now);
+        let now: Domain | null;
+        try {
+          now = await refreshDomain(c.env.DB, domain, await api.customHostname(domain.id));
+        } catch (error) {
+          // Cloudflare not answering: the status as last reported.
+          if (!(error instanceof CloudflareApiError)) throw error;
+          now = domain;
+        }
+        if (now) items.push(now);
       }
       return c.json({ items });
     })
@@ -111,7 +118,14 @@ export const ownDomains = domainRoutes(async (c) => {
 
 /** Deletes a domain at Cloudflare (already gone is fine), then its row. */
 export async function removeDomain(env: PlatformEnv, domain: { id: string; hostname: string }): Promise<void> {
-  const api = new CloudflareApi(env);
+  forgetDomain(domain.hostname);
+  await removeAtCloudflare(new CloudflareApi(env), domain);
+  await deleteDomain(env.DB, domain.id);
+  forgetDomain(domain.hostname);
+}
+
+/** The custom hostname and its region setting, each already gone or deleted now. */
+async function removeAtCloudflare(api: CloudflareApi, domain: { id: string; hostname: string }): Promise<void> {
   const ignoreMissing = async (work: () => Promise<unknown>) => {
     try {
       await work();
@@ -119,11 +133,8 @@ export async function removeDomain(env: PlatformEnv, domain: { id: string; hostn
       if (!(error instanceof CloudflareApiError && error.status === 404)) throw error;
     }
   };
-  forgetDomain(domain.hostname);
   await ignoreMissing(() => api.deleteRegionalHostname(domain.hostname));
   await ignoreMissing(() => api.deleteCustomHostname(domain.id));
-  await deleteDomain(env.DB, domain.id);
-  forgetDomain(domain.hostname);
 }
 
 /** The API's message ("400 7400: hostname: …") as the platform's, which starts with the field. */

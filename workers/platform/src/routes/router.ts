@@ -48,7 +48,7 @@ export async function routeByDomain(c: Ctx, host: string, path: string): Promise
     return problem(c, 421, "domain_pending", `host: ${name} is not active yet — its owner has not published the records Cloudflare asked for (see the account's domains)`, "host");
   }
   domainCache.set(name, { domain, until: Date.now() + ROUTING_TTL_MS });
-  return routeTo(c, domain.slug, path);
+  return routeTo(c, domain.slug, path, domain.accountId);
 }
 
 async function activeAccount(env: PlatformEnv, slug: string): Promise<Account | null> {
@@ -63,8 +63,9 @@ async function activeAccount(env: PlatformEnv, slug: string): Promise<Account | 
 /**
  * Sends a request to one account's Worker: only with a valid token for that same account, and only
  * to the Worker named by the routing metadata on that account's row. A token for A never reaches B.
+ * With `accountId` (a custom domain's), the account found by slug must be that one.
  */
-export async function routeTo(c: Ctx, slug: string | undefined, path: string): Promise<Response> {
+export async function routeTo(c: Ctx, slug: string | undefined, path: string, accountId?: string): Promise<Response> {
   // UK-only users: a request from anywhere else (or from nowhere known) stops here, before any lookup.
   const country = (c.req.raw.cf as IncomingRequestCfProperties | undefined)?.country;
   const allowed = c.env.ALLOWED_COUNTRIES.split(",").map((x) => x.trim().toUpperCase());
@@ -81,7 +82,8 @@ export async function routeTo(c: Ctx, slug: string | undefined, path: string): P
   }
   const target = slug ?? tokenAccount;
   const account = await activeAccount(c.env, target);
-  if (!account) return problem(c, 404, "unknown_account", `account: no account ${target}`, "account");
+  // A domain names its account by id too: a later account that took a deleted one's slug is not it.
+  if (!account || (accountId !== undefined && account.id !== accountId)) return problem(c, 404, "unknown_account", `account: no account ${target}`, "account");
   if (account.status !== "active" || !account.routing) return problem(c, 503, "account_unavailable", `account: ${target} is ${account.status}`, "account");
 
   const incoming = new URL(c.req.url);
