@@ -10,7 +10,7 @@ import { CONTROL_SECRET } from "./__emulator-control-secret.js";
 import { splitStatements } from "./__emulator-sql-statements.js";
 import { kvRoute, r2Route } from "./__emulator-control-storage.js";
 import { workerFaults } from "./__emulator-worker-faults.js";
-import { invocationUsage } from "./__emulator-invocation-meter.js";
+import { invocationUsage, resetPeaks } from "./__emulator-invocation-meter.js";
 
 /** A wrapped binding's control (its fault rules; KV's delay) is found through this key of it. */
 const BINDING = Symbol.for("cloudflare-emulator.binding");
@@ -32,6 +32,10 @@ export const emulatorControl = {
     const url = new URL(request.url);
     if (url.pathname === "/faults") return faults(env, request);
     if (url.pathname === "/usage" && request.method === "GET") return usage(env);
+    if (url.pathname === "/usage/peaks" && request.method === "DELETE") {
+      resetPeaks();
+      return usage(env);
+    }
     const r2 = url.pathname.match(/^\/r2\/([A-Za-z_][A-Za-z0-9_]*)\/list$/);
     if (r2) return listObjects(env[r2[1]], url.searchParams.get("prefix") ?? undefined);
     const storage = kvRoute(request, env, url) ?? r2Route(request, env, url);

@@ -23,6 +23,11 @@ export const invocationUsage = {
   maxRequestBodyBytes: 0,
 };
 
+/** Starts the largest-per-invocation figures again (a load run measures its own window). */
+export function resetPeaks() {
+  for (const key of Object.keys(invocationUsage)) if (key.startsWith("max")) invocationUsage[key] = 0;
+}
+
 /** One invocation's counts, started for a request; `end` folds them into the totals. */
 export function startInvocation(request) {
   invocationUsage.requests += 1;

@@ -34,7 +34,7 @@ internal static class LoadBenchmark
         }
         Console.WriteLine($"load: {options.Seconds} s, mean think {options.Think.TotalSeconds:0.###} s (≈{options.Users / options.Think.TotalSeconds:0} requests/s due)…");
         var run = new LoadRun(http, harness.Platform, options.Account, options.Think);
-        var usage = await UsageAsync(harness, options.Account);
+        var usage = await UsageAsync(harness, options.Account, resetPeaks: true);
         var sampler = new ProcessSampler(Processes(harness, options.Account));
         await run.RunAsync(users, TimeSpan.FromSeconds(options.Seconds), CancellationToken.None);
         await sampler.DisposeAsync();
@@ -50,9 +50,13 @@ internal static class LoadBenchmark
         return 0;
     }
 
-    /// <summary>What the platform's and the account's Workers have used so far (read before and after a run).</summary>
-    private static async Task<(StackUsage Platform, StackUsage Account)> UsageAsync(BenchHarness harness, string account) =>
-        (await harness.Supervisor.UsageAsync("platform", CancellationToken.None), await harness.Supervisor.UsageAsync($"acct-{account}", CancellationToken.None));
+    /// <summary>
+    /// What the platform's and the account's Workers have used so far (read before and after a run;
+    /// before, the per-invocation peaks start again, so the run's are its own).
+    /// </summary>
+    private static async Task<(StackUsage Platform, StackUsage Account)> UsageAsync(BenchHarness harness, string account, bool resetPeaks = false) =>
+        (await harness.Supervisor.UsageAsync("platform", CancellationToken.None, resetPeaks),
+         await harness.Supervisor.UsageAsync($"acct-{account}", CancellationToken.None, resetPeaks));
 
     /// <summary>The processes a run's time is spent in: both workerd, the runtime host, and this one (the driver and the harness's C#).</summary>
     private static Dictionary<string, int> Processes(BenchHarness harness, string account)

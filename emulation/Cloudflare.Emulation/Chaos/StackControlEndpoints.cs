@@ -23,21 +23,10 @@ internal static class StackControlEndpoints
     public static void Map(IEndpointRouteBuilder app, StackSupervisor supervisor)
     {
         // What the stack's Worker has used since its workerd started, as production would bill and limit it.
-        app.MapGet("/__emulator/stacks/{name}/usage", async (string name, CancellationToken ct) =>
-        {
-            if (supervisor.Find(name) is null)
-            {
-                return Api.NotFound($"stack {name}");
-            }
-            try
-            {
-                return Api.Ok(await supervisor.UsageAsync(name, ct));
-            }
-            catch (RuntimeHostException ex)
-            {
-                return Api.Error(StatusCodes.Status503ServiceUnavailable, Api.NotServing, $"stack {name}: {ex.Message}");
-            }
-        });
+        // DELETE …/usage/peaks: the same, then its per-invocation peaks start again (a measuring window of one's own).
+        app.MapMethods("/__emulator/stacks/{name}/usage/peaks", ["DELETE"], (string name, CancellationToken ct) => UsageAsync(supervisor, name, resetPeaks: true, ct));
+        app.MapGet("/__emulator/stacks/{name}/usage", (string name, CancellationToken ct) => UsageAsync(supervisor, name, resetPeaks: false, ct));
+
         app.MapPost("/__emulator/stacks/{name}/{action}", async (string name, string action, CancellationToken ct) =>
         {
             if (!Actions.Contains(action))
@@ -85,5 +74,21 @@ internal static class StackControlEndpoints
                 return Api.Error(StatusCodes.Status503ServiceUnavailable, Api.NotServing, $"stack {name}: {ex.Message}");
             }
         });
+    }
+
+    private static async Task<IResult> UsageAsync(StackSupervisor supervisor, string name, bool resetPeaks, CancellationToken ct)
+    {
+        if (supervisor.Find(name) is null)
+        {
+            return Api.NotFound($"stack {name}");
+        }
+        try
+        {
+            return Api.Ok(await supervisor.UsageAsync(name, ct, resetPeaks));
+        }
+        catch (RuntimeHostException ex)
+        {
+            return Api.Error(StatusCodes.Status503ServiceUnavailable, Api.NotServing, $"stack {name}: {ex.Message}");
+        }
     }
 }

@@ -98,7 +98,7 @@ public sealed record CostProjection(
         text.AppendLine();
         text.AppendLine(inv, $"Account D1 (one database, one query at a time): mean query {AccountD1MeanQueryMs:0.###} ms; busy {AccountD1UtilisationMeasured:P1} of the run; at {TargetUsers} users it would be {AccountD1UtilisationAtTarget:P1} busy.");
         text.AppendLine();
-        text.AppendLine("| limit (per invocation) | largest since the stacks started | limit | crossed |");
+        text.AppendLine("| limit (per invocation) | largest in the run | limit | crossed |");
         text.AppendLine("|---|---|---|---|");
         foreach (var check in Limits)
         {

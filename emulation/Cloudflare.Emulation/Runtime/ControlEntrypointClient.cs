@@ -46,9 +46,10 @@ internal sealed class ControlEntrypointClient(HttpClient http)
         SendAsync(control, HttpMethod.Get, "faults", null, "fault rules", cancellationToken);
 
     /// <summary>What the stack's Worker has used since it started (requests, per-invocation peaks, each binding's calls).</summary>
-    public async Task<StackUsage> UsageAsync(StackControl control, CancellationToken cancellationToken) =>
-        (await SendAsync(control, HttpMethod.Get, "usage", null, "usage", cancellationToken)).Deserialize<StackUsage>(HostJson.Options)
-            ?? throw new RuntimeHostException("usage: the control entrypoint answered null");
+    /// <summary>With <paramref name="resetPeaks"/>, the per-invocation peaks start again afterwards (counters go on).</summary>
+    public async Task<StackUsage> UsageAsync(StackControl control, bool resetPeaks, CancellationToken cancellationToken) =>
+        (await SendAsync(control, resetPeaks ? HttpMethod.Delete : HttpMethod.Get, resetPeaks ? "usage/peaks" : "usage", null, "usage", cancellationToken))
+            .Deserialize<StackUsage>(HostJson.Options) ?? throw new RuntimeHostException("usage: the control entrypoint answered null");
 
     public Task<JsonElement> KvEntriesAsync(StackControl control, string binding, CancellationToken cancellationToken) =>
         SendAsync(control, HttpMethod.Get, $"kv/{binding}/entries", null, "KV listing", cancellationToken);

@@ -231,9 +231,12 @@ public sealed class StackSupervisor : IAsyncDisposable
     public Task<JsonElement> FaultsAsync(string name, CancellationToken cancellationToken) =>
         OnControlAsync(name, control => _control.FaultsAsync(control, cancellationToken), cancellationToken);
 
-    /// <summary>What a stack's Worker has used since its workerd started, read from the running Worker.</summary>
-    public Task<StackUsage> UsageAsync(string name, CancellationToken cancellationToken) =>
-        OnControlAsync(name, control => _control.UsageAsync(control, cancellationToken), cancellationToken);
+    /// <summary>
+    /// What a stack's Worker has used since its workerd started, read from the running Worker; with
+    /// <paramref name="resetPeaks"/>, its per-invocation peaks start again after this reading.
+    /// </summary>
+    public Task<StackUsage> UsageAsync(string name, CancellationToken cancellationToken, bool resetPeaks = false) =>
+        OnControlAsync(name, control => _control.UsageAsync(control, resetPeaks, cancellationToken), cancellationToken);
 
     /// <summary>Runs statements in one D1 session (Sessions API) that starts from a bookmark or constraint.</summary>
     public Task<JsonElement> D1SessionAsync(string name, string binding, string? bookmark,

@@ -3,7 +3,7 @@
 // itself is plain JavaScript; on workerd it runs as stacks.mjs puts it (LoadRunTests drives it there).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { endInvocation, invocationUsage, meteredEnv, startInvocation } from "../invocation-meter.js";
+import { endInvocation, invocationUsage, meteredEnv, resetPeaks, startInvocation } from "../invocation-meter.js";
 
 const BINDING = Symbol.for("cloudflare-emulator.binding");
 const later = (value) => new Promise((resolve) => setTimeout(() => resolve(value), 5));
@@ -56,4 +56,16 @@ test("a request without a length counts no body bytes, and a failed call leaves 
   assert.equal(invocation.inFlight, 0);
   assert.equal(invocation.bodyBytes, 0);
   assert.equal(invocation.storageOperations, 1);
+});
+
+test("the peaks start again on demand; the request count goes on", () => {
+  const invocation = startInvocation(request(999));
+  endInvocation(invocation);
+  const requests = invocationUsage.requests;
+  resetPeaks();
+  assert.deepEqual(
+    [invocationUsage.maxD1Queries, invocationUsage.maxSubrequests, invocationUsage.maxConcurrentCalls, invocationUsage.maxRequestBodyBytes],
+    [0, 0, 0, 0],
+  );
+  assert.equal(invocationUsage.requests, requests);
 });
