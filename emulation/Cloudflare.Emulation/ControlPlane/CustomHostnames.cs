@@ -40,7 +40,7 @@ public static partial class CustomHostnameRules
         {
             return (null, $"hostname: at most 253 characters (this one has {name.Length})");
         }
-        if (name.StartsWith("*.", StringComparison.Ordinal) || name.Contains('*', StringComparison.Ordinal))
+        if (name.Contains('*', StringComparison.Ordinal))
         {
             return (null, "hostname: wildcard custom hostnames are not allowed here; add each host name");
         }

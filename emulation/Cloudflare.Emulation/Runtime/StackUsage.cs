@@ -8,8 +8,6 @@ namespace Cloudflare.Emulation.Runtime;
 /// </summary>
 public sealed record StackUsage(InvocationUsage Worker, IReadOnlyDictionary<string, BindingUsage> Bindings)
 {
-    public static readonly StackUsage None = new(new InvocationUsage(0, 0, 0, 0, 0, 0), new Dictionary<string, BindingUsage>());
-
     /// <summary>This reading less an earlier one (peaks are this reading's: they cannot be taken apart).</summary>
     public StackUsage Minus(StackUsage earlier) => new(
         Worker with { Requests = Worker.Requests - earlier.Worker.Requests },

@@ -121,6 +121,7 @@ export async function removeDomain(env: PlatformEnv, domain: { id: string; hostn
   forgetDomain(domain.hostname);
   await removeAtCloudflare(new CloudflareApi(env), domain);
   await deleteDomain(env.DB, domain.id);
+  // Again: a request in between may have cached it from the row not yet deleted.
   forgetDomain(domain.hostname);
 }
 
