@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
@@ -31,8 +32,9 @@ public static class Extensions
         return builder;
     }
 
-    public static TBuilder ConfigureOpenTelemetry<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
+    public static TBuilder ConfigureOpenTelemetry<TBuilder>(this TBuilder builder, TelemetryScope? scope = null) where TBuilder : IHostApplicationBuilder
     {
+        scope ??= TelemetryScope.Everything;
         builder.Logging.AddOpenTelemetry(logging =>
         {
             logging.IncludeFormattedMessage = true;
@@ -41,10 +43,11 @@ public static class Extensions
         builder.Services.AddOpenTelemetry()
             .WithMetrics(metrics => metrics.AddAspNetCoreInstrumentation().AddHttpClientInstrumentation().AddRuntimeInstrumentation())
             .WithTracing(tracing => tracing
-                .AddSource(builder.Environment.ApplicationName)
+                .AddSource([builder.Environment.ApplicationName, .. scope.Sources])
                 .AddAspNetCoreInstrumentation(o => o.Filter = ctx =>
-                    !ctx.Request.Path.StartsWithSegments(HealthEndpointPath) && !ctx.Request.Path.StartsWithSegments(AlivenessEndpointPath))
-                .AddHttpClientInstrumentation());
+                    !ctx.Request.Path.StartsWithSegments(HealthEndpointPath) && !ctx.Request.Path.StartsWithSegments(AlivenessEndpointPath)
+                    && scope.Requests(ctx))
+                .AddHttpClientInstrumentation(o => o.FilterHttpRequestMessage = scope.Outgoing));
 
         // Export only when Aspire gave us its local endpoint: nothing leaves the machine otherwise.
         if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
@@ -66,4 +69,13 @@ public static class Extensions
         app.MapHealthChecks(AlivenessEndpointPath, new HealthCheckOptions { Predicate = r => r.Tags.Contains("live") });
         return app;
     }
+}
+
+/// <summary>
+/// What a service traces, for one that shares its process with others (the harness's local Cloudflare
+/// API runs inside the AppHost): its own requests and sources, and only the outgoing calls it chooses.
+/// </summary>
+public sealed record TelemetryScope(Func<HttpContext, bool> Requests, Func<HttpRequestMessage, bool> Outgoing, IReadOnlyList<string> Sources)
+{
+    public static readonly TelemetryScope Everything = new(_ => true, _ => true, []);
 }

@@ -28,6 +28,11 @@ import { FaultRules, applyFault } from "./fault-rules.js";
 const REPLICATION = Symbol.for("cloudflare-emulator.d1-replication");
 /** …and its fault rules through this one, as every wrapped binding's (storage-bindings.js). */
 const BINDING = Symbol.for("cloudflare-emulator.binding");
+/**
+ * workerd's tracing API, which a wrapped binding cannot import (cloudflare:workers is not among its
+ * modules): the traced Worker's entry puts it here (trace-context.js); the isolate is the same.
+ */
+const TRACING = Symbol.for("cloudflare-emulator.tracing");
 
 const CONFIG_TTL_MS = 200;
 const PULL_PAGE = 200;
@@ -82,7 +87,7 @@ class ReplicatedDatabase {
     return new Statement(this.#replication, null, sql, []);
   }
   batch(statements) {
-    return this.#replication.execute(null, "batch", statements.map(own), undefined);
+    return this.#replication.query(null, "batch", statements.map(own), undefined);
   }
   async exec(sql) {
     // exec runs unprepared, possibly several statements: primary only, and logged as one entry.
@@ -108,7 +113,7 @@ class Session {
     return new Statement(this.#replication, this, sql, []);
   }
   batch(statements) {
-    return this.#replication.execute(this, "batch", statements.map(own), undefined);
+    return this.#replication.query(this, "batch", statements.map(own), undefined);
   }
   getBookmark() {
     return this.state.bookmark ?? (BOOKMARK.test(this.state.start) ? this.state.start : null);
@@ -129,16 +134,16 @@ class Statement {
     return new Statement(this.#replication, this.session, this.sql, values);
   }
   all() {
-    return this.#replication.execute(this.session, "all", [this], undefined);
+    return this.#replication.query(this.session, "all", [this], undefined);
   }
   run() {
-    return this.#replication.execute(this.session, "run", [this], undefined);
+    return this.#replication.query(this.session, "run", [this], undefined);
   }
   first(column) {
-    return this.#replication.execute(this.session, "first", [this], column);
+    return this.#replication.query(this.session, "first", [this], column);
   }
   raw(options) {
-    return this.#replication.execute(this.session, "raw", [this], options);
+    return this.#replication.query(this.session, "raw", [this], options);
   }
 }
 
@@ -153,6 +158,8 @@ function own(statement) {
 class Replication {
   constructor(env) {
     this.databaseId = env.databaseId;
+    /** Whether each call is a span of its own (the stack's telemetry is on). */
+    this.traced = env.traced === true;
     this.primary = env[env.primaryBinding];
     /** The most replicas an architect may ask for; the runtime host adds their databases on first use. */
     this.maxReplicas = env.maxReplicas;
@@ -203,7 +210,46 @@ class Replication {
 
   // ---- execution ------------------------------------------------------------------------
 
-  async execute(session, kind, statements, options, faultChecked = false) {
+  /**
+   * One call of the Worker's. In a traced stack (the harness collects telemetry, ADR 0036) it is one
+   * D1 span, as production's D1 opens one a call: the Worker's SQL (never its bound values), rows read
+   * and written, where it ran and the session's bookmark after it. What the emulator runs for it (the
+   * real database, its replication log) is traced inside it and left out by the stack's tail Worker.
+   */
+  query(session, kind, statements, options) {
+    if (!this.traced || !globalThis[TRACING]) return this.execute(session, kind, statements, options);
+    return this.#span(kind, statements.map((s) => s.sql).join(";\n"), session, (trace) => this.execute(session, kind, statements, options, false, trace));
+  }
+
+  #span(kind, sql, session, run) {
+    return globalThis[TRACING].enterSpan(`d1_${kind}`, async (span) => {
+      const trace = { rowsRead: 0, rowsWritten: 0, target: undefined };
+      span.setAttribute("emulator.binding", "d1");
+      span.setAttribute("db.system.name", "cloudflare-d1");
+      span.setAttribute("db.operation.name", kind);
+      span.setAttribute("db.query.text", sql);
+      span.setAttribute("cloudflare.binding.type", "D1");
+      span.setAttribute("cloudflare.d1.database_id", this.databaseId);
+      try {
+        return await run(trace);
+      } catch (error) {
+        // A user span has no status of its own: the tail Worker marks the span failed from this.
+        span.setAttribute("emulator.error", String(error?.message ?? error));
+        throw error;
+      } finally {
+        span.setAttribute("cloudflare.d1.response.rows_read", trace.rowsRead);
+        span.setAttribute("cloudflare.d1.response.rows_written", trace.rowsWritten);
+        if (trace.target) {
+          span.setAttribute("cloudflare.d1.response.served_by_primary", trace.target.primary);
+          span.setAttribute("cloudflare.d1.response.served_by_region", regionOf(trace.target));
+        }
+        const bookmark = session?.getBookmark();
+        if (bookmark) span.setAttribute("cloudflare.d1.session.bookmark", bookmark);
+      }
+    });
+  }
+
+  async execute(session, kind, statements, options, faultChecked = false, trace = undefined) {
     // Miniflare's D1 dumps the database for this pragma only when it arrives as a statement on its
     // own (the harness's export; it changes nothing): it goes to the primary as it is.
     if (statements.length === 1 && statements[0].sql === EXPORT_PRAGMA) return runOn(this.primary, kind, statements, options);
@@ -215,7 +261,8 @@ class Replication {
     const writes = statements.some((s) => !isReadOnly(s.sql));
     if (writes) {
       const { results, seq } = await this.#write(statements);
-      this.#meter(results);
+      this.#meter(results, trace);
+      if (trace) trace.target = { primary: true };
       if (session) await this.#advance(session, seq);
       return shape(kind, results, options, { primary: true });
     }
@@ -229,22 +276,33 @@ class Replication {
       const position = results.at(-1).results[0];
       if (target.settingsDue && (await this.#settle(position)).replicas > 0) {
         // A replica may serve it after all: choose again with the fresh settings.
-        return this.execute(session, kind, statements, options, true);
+        return this.execute(session, kind, statements, options, true, trace);
       }
       await this.#advance(session, position.head);
-      this.#meter(results.slice(0, -1));
+      this.#meter(results.slice(0, -1), trace);
+      if (trace) trace.target = target;
       return shape(kind, results.slice(0, -1), options, target);
     }
     const db = target.primary ? this.primary : this.replicas[target.replica];
     // first() is answered from all() (as the batched paths above do), whose result's meta usage counts.
     const output = await runOn(db, kind === "first" ? "all" : kind, statements, options);
     if (kind === "raw") this.usage.queries += 1;
-    else this.#meter(kind === "batch" ? output : [output]);
+    else this.#meter(kind === "batch" ? output : [output], trace);
+    if (trace) trace.target = target;
     if (session) await this.#advance(session, target.primary ? await this.#head() : await this.#appliedOf(target.replica));
     return kind === "first" ? shape(kind, [output], options, target) : decorate(kind, output, target);
   }
 
-  async exec(sql) {
+  exec(sql) {
+    if (!this.traced || !globalThis[TRACING]) return this.#exec(sql);
+    return this.#span("exec", sql, null, async (trace) => {
+      const result = await this.#exec(sql);
+      trace.target = { primary: true };
+      return result;
+    });
+  }
+
+  async #exec(sql) {
     if (!this.faults.empty) await this.#fault("exec");
     await this.#init();
     this.#checkSize();
@@ -259,8 +317,12 @@ class Replication {
   }
 
   /** Adds results (each with D1's meta) to the usage; a result without meta counts as a query that read nothing. */
-  #meter(results) {
+  #meter(results, trace) {
     for (const result of results) {
+      if (trace) {
+        trace.rowsRead += result?.meta?.rows_read ?? 0;
+        trace.rowsWritten += result?.meta?.rows_written ?? 0;
+      }
       this.usage.queries += 1;
       this.usage.rowsRead += result?.meta?.rows_read ?? 0;
       this.usage.rowsWritten += result?.meta?.rows_written ?? 0;
@@ -673,10 +735,15 @@ function shape(kind, results, options, target) {
   return decorate(kind, result, target);
 }
 
+/** The region of where a query ran: the primary's, or its replica's. */
+function regionOf(target) {
+  return target.primary ? PRIMARY_REGION : REPLICA_REGIONS[target.replica % REPLICA_REGIONS.length];
+}
+
 /** D1 reports where a query ran in meta.served_by_primary and meta.served_by_region. */
 function decorate(kind, output, target) {
   if (kind === "first" || kind === "raw") return output;
-  const region = target.primary ? PRIMARY_REGION : REPLICA_REGIONS[target.replica % REPLICA_REGIONS.length];
+  const region = regionOf(target);
   for (const result of Array.isArray(output) ? output : [output]) {
     if (result?.meta) {
       result.meta.served_by_primary = target.primary;

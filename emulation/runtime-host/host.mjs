@@ -17,6 +17,7 @@ import { WorkerBundler } from "./bundler.mjs";
 import { watchWorkers } from "./watch.mjs";
 import { useOwnTempFolder } from "./temp-folder.mjs";
 import { PROTOCOL_VERSION, commandProblem, replyProblem } from "./protocol.mjs";
+import { Telemetry } from "./telemetry.mjs";
 
 const { values: args } = parseArgs({
   options: {
@@ -63,12 +64,20 @@ function flushLogs() {
 delete process.env.NODE_EXTRA_CA_CERTS;
 const removeTempFolder = useOwnTempFolder();
 const bundler = new WorkerBundler(workersDir, requireFromWorkers("esbuild"));
-const stacks = new StackRegistry({
+// Telemetry (ADR 0036): on when the supervisor gives an OTLP endpoint (the dashboard's), as OpenTelemetry SDKs are configured.
+let stacks;
+const telemetry = Telemetry.fromEnvironment(process.env, {
+  processOf: (name) => stacks?.pidOf(name),
+  say: (line) => parentGone || process.stdout.write(line + "\n"),
+});
+const telemetrySink = telemetry ? await telemetry.start() : undefined;
+stacks = new StackRegistry({
   miniflare: requireFromWorkers("miniflare"),
   bundler,
   workersDir,
   emit,
   workersSubdomain: args["workers-subdomain"],
+  telemetrySink,
 });
 
 // One handler per operation of protocol.mjs; each receives its request already checked.
@@ -117,6 +126,8 @@ async function shutdown(code) {
   // A stack caught mid-start can keep Miniflare's dispose waiting forever: give it a grace period,
   // then kill whatever children remain, so nothing outlives the host.
   await Promise.race([stacks.disposeAll(), new Promise((resolve) => setTimeout(resolve, DISPOSE_GRACE_MS))]);
+  // What the stacks sent last goes out (within the export timeout) before the host exits.
+  await telemetry?.close();
   for (const pid of childPids(process.pid)) {
     try {
       process.kill(pid, "SIGKILL");

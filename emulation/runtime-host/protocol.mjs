@@ -37,8 +37,9 @@ const StackSpec = {
   compatibilityFlags: ["string"],
   persist: { d1: "string?", r2: "string?", kv: "string?" },
   r2Credentials: { "*": { accessKeyId: "string", secretAccessKey: "string" } },
+  resource: "string?",
 };
-optional(StackSpec, "compatibilityFlags", "persist", "r2Credentials");
+optional(StackSpec, "compatibilityFlags", "persist", "r2Credentials", "resource");
 
 const StackStarted = {
   name: "string",

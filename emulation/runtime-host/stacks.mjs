@@ -22,15 +22,21 @@ const SQL_STATEMENTS_SCRIPT = readFileSync(fileURLToPath(new URL("./sql-statemen
 const FAULT_RULES_SCRIPT = readFileSync(fileURLToPath(new URL("./fault-rules.mjs", import.meta.url)), "utf8");
 const WORKER_FAULTS_SCRIPT = readFileSync(fileURLToPath(new URL("./worker-faults.js", import.meta.url)), "utf8");
 const INVOCATION_METER_SCRIPT = readFileSync(fileURLToPath(new URL("./invocation-meter.js", import.meta.url)), "utf8");
+// With telemetry on (ADR 0036): each invocation's trace context, and the stack's streaming tail Worker.
+const TRACE_CONTEXT_SCRIPT = inlinedScript("./trace-context.js", [["./trace-ids.mjs", "./trace-ids.mjs"]]);
+const TELEMETRY_WORKER = "emulator-telemetry";
+const TELEMETRY_SCRIPT = inlinedScript("./telemetry-tail.js", [["./trace-ids.mjs", "./trace-ids.mjs"]]);
+/** What workerd needs to stream a Worker's spans to a tail Worker, and the trace context's AsyncLocalStorage. */
+const TELEMETRY_FLAGS = ["streaming_tail_worker", "tail_worker_user_spans", "nodejs_als"];
 // Every D1 binding is the emulator's replicated D1 (d1-replication.js) around the real database.
 const D1_WORKER = "emulator-d1";
-const D1_SCRIPT = wrappedBindingScript("./d1-replication.js", [
+const D1_SCRIPT = inlinedScript("./d1-replication.js", [
   ["./d1-bookmarks.js", "./d1-bookmarks.mjs"],
   ["./fault-rules.js", "./fault-rules.mjs"],
 ]);
 // Every R2 and KV binding is the real one behind the emulator's fault rules (storage-bindings.js).
 const STORAGE_WORKER = "emulator-storage";
-const STORAGE_SCRIPT = wrappedBindingScript("./storage-bindings.js", [["./fault-rules.js", "./fault-rules.mjs"]]);
+const STORAGE_SCRIPT = inlinedScript("./storage-bindings.js", [["./fault-rules.js", "./fault-rules.mjs"]]);
 /**
  * Read replicas per database — one per EU region (WEUR, EEUR), as D1 keeps one replica per region.
  * Their databases are bound only once replication is first turned on for the stack (each costs
@@ -65,7 +71,9 @@ export class StackRegistry {
   /** @type {Map<string, Stack>} */
   #stacks = new Map();
 
-  constructor({ miniflare, bundler, workersDir, emit, workersSubdomain }) {
+  constructor({ miniflare, bundler, workersDir, emit, workersSubdomain, telemetrySink = undefined }) {
+    /** Where each stack's tail Worker sends its telemetry ("127.0.0.1:port"); undefined: telemetry off. */
+    this.telemetrySink = telemetrySink;
     /** Stacks cut off from the others (the chaos API's partition): by name, so a restart keeps it. */
     this.partitioned = new Set();
     this.guard = new EgressGuard({
@@ -189,6 +197,11 @@ export class StackRegistry {
   async disposeAll() {
     this.runtimes.close();
     await Promise.allSettled([...this.#stacks.values()].map((s) => s.dispose()));
+  }
+
+  /** The workerd process of a running stack (for its CPU time). */
+  pidOf(name) {
+    return this.#stacks.get(name)?.pid;
   }
 
   /** The stack, once it is no longer reloading: the emulator's own calls wait a reload out, as requests do. */
@@ -418,16 +431,18 @@ class Stack {
   }
 
   #options(bundle) {
-    const { bindings: d1Bindings, worker: d1Worker } = replicatedD1(this.spec.d1 ?? {}, this.replicaSlots);
+    const sink = this.registry.telemetrySink;
+    const { bindings: d1Bindings, worker: d1Worker } = replicatedD1(this.spec.d1 ?? {}, this.replicaSlots, sink !== undefined);
     const { bindings: storageBindings, worker: storageWorker } = faultedStorage(this.spec.r2 ?? {}, this.spec.kv ?? {}, this.spec.r2Credentials ?? {});
     return {
       workers: [
         {
           // The stack's own Worker comes first: it receives every request to the stack's URL.
           name: this.name,
-          modules: withControlEntrypoint(`${this.spec.worker}.js`, bundle.script, this.controlSecret),
+          modules: withControlEntrypoint(`${this.spec.worker}.js`, bundle.script, this.controlSecret, sink !== undefined),
           compatibilityDate: bundle.compatibilityDate,
-          compatibilityFlags: bundle.compatibilityFlags,
+          compatibilityFlags: sink === undefined ? bundle.compatibilityFlags : [...new Set([...(bundle.compatibilityFlags ?? []), ...TELEMETRY_FLAGS])],
+          ...(sink === undefined ? {} : { streamingTails: [TELEMETRY_WORKER] }),
           wrappedBindings: { ...d1Bindings, ...storageBindings },
           bindings: this.spec.vars ?? {},
           outboundService: (request) => this.registry.guard.outbound(this, request),
@@ -438,6 +453,7 @@ class Stack {
         },
         ...(d1Worker ? [d1Worker] : []),
         ...(storageWorker ? [storageWorker] : []),
+        ...(sink === undefined ? [] : [telemetryWorker(this.name, this.spec.resource ?? this.name, this.spec.vars?.ACCOUNT_ID, bundle.compatibilityDate, sink)]),
       ],
       defaultPersistRoot: this.spec.persistDir,
       // Resources created through the control plane keep their data in folders of their own, so a
@@ -493,13 +509,13 @@ class Stack {
  * the real databases: each primary plus its replica databases, when the stack has them (Miniflare
  * creates a database's file on first use).
  */
-export function replicatedD1(databases, replicaSlots) {
+export function replicatedD1(databases, replicaSlots, traced = false) {
   const entries = Object.entries(databases);
   if (entries.length === 0) return { bindings: {}, worker: undefined };
   const bindings = {};
   const d1Databases = {};
   for (const [binding, id] of entries) {
-    bindings[binding] = { scriptName: D1_WORKER, bindings: { databaseId: id, primaryBinding: binding, maxReplicas: MAX_REPLICAS, replicaSlots } };
+    bindings[binding] = { scriptName: D1_WORKER, bindings: { databaseId: id, primaryBinding: binding, maxReplicas: MAX_REPLICAS, replicaSlots, traced } };
     d1Databases[binding] = id;
     for (let i = 0; i < replicaSlots; i++) d1Databases[`${binding}__replica_${i}`] = `${id}-replica-${i}`;
   }
@@ -533,13 +549,14 @@ export function faultedStorage(buckets, namespaces, r2Credentials = {}) {
  * (worker-faults.js), and adds the emulator's control entrypoint. Modules are listed rather than
  * handed over as one script, which Miniflare would parse again on every start (ADR 0016).
  */
-function withControlEntrypoint(moduleName, script, controlSecret) {
+function withControlEntrypoint(moduleName, script, controlSecret, traced = false) {
   const hasDefault = /export\s+default\b|export\s*\{[^}]*\bdefault\b[^}]*\}/.test(script);
   const entry = [
     `export * from "./${moduleName}";`,
     hasDefault ? `import worker from "./${moduleName}";` : "",
     hasDefault ? `import { faultedWorker } from "./__emulator-worker-faults.js";` : "",
-    hasDefault ? "export default faultedWorker(worker);" : "",
+    hasDefault && traced ? `import { tracedWorker } from "./__emulator-trace-context.js";` : "",
+    hasDefault ? `export default ${traced ? "tracedWorker(faultedWorker(worker))" : "faultedWorker(worker)"};` : "",
     `export { emulatorControl as ${CONTROL_ENTRYPOINT} } from "./${CONTROL_MODULE}";`,
   ].join("\n");
   return [
@@ -552,14 +569,30 @@ function withControlEntrypoint(moduleName, script, controlSecret) {
     esModule("__emulator-worker-faults.js", WORKER_FAULTS_SCRIPT),
     esModule("__emulator-invocation-meter.js", INVOCATION_METER_SCRIPT),
     esModule(CONTROL_SECRET_MODULE, `export const CONTROL_SECRET = ${JSON.stringify(controlSecret)};`),
+    ...(traced ? [esModule("__emulator-trace-context.js", TRACE_CONTEXT_SCRIPT)] : []),
   ];
 }
 
 /**
- * A wrapped binding's script, which Miniflare takes only as one module: `main` with the modules it
- * imports (each [specifier, file beside this one]) written in ahead of it.
+ * The stack's streaming tail Worker (telemetry-tail.js): workerd streams it every invocation of the
+ * stack's Worker; it sends them on to the runtime host's exporter at `sink`.
  */
-function wrappedBindingScript(main, imports) {
+function telemetryWorker(stack, resource, tenant, compatibilityDate, sink) {
+  return {
+    name: TELEMETRY_WORKER,
+    modules: [esModule("telemetry-tail.js", TELEMETRY_SCRIPT)],
+    compatibilityDate,
+    bindings: { STACK: stack, RESOURCE: resource, TENANT: tenant ?? "" },
+    serviceBindings: { SINK: { external: { address: sink, http: {} } } },
+  };
+}
+
+/**
+ * One module of `main` with the modules it imports (each [specifier, file beside this one]) written in
+ * ahead of it: a wrapped binding's script, which Miniflare takes only as one module, and the files the
+ * harness adds to a Worker, which import each other on disk (where the node tests run them).
+ */
+function inlinedScript(main, imports) {
   const read = (name) => readFileSync(fileURLToPath(new URL(name, import.meta.url)), "utf8");
   let code = read(main);
   const inlined = [];

@@ -38,11 +38,11 @@ internal sealed class BenchHarness : IAsyncDisposable
     /// <summary>The running local Cloudflare API (its base URL and token).</summary>
     public ControlPlane.ControlPlaneServer ControlPlane => _app.Services.GetRequiredService<ControlPlane.ControlPlaneHandle>().Server!;
 
-    public static async Task<BenchHarness> StartAsync(int accounts)
+    public static async Task<BenchHarness> StartAsync(int accounts, params string[] extra)
     {
         var stateRoot = Path.Combine(Path.GetTempPath(), "emulation-bench", Guid.NewGuid().ToString("N"));
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(
-            ["--accounts", accounts.ToString(System.Globalization.CultureInfo.InvariantCulture), "--state-root", stateRoot, "--hot-reload", "false"]);
+            ["--accounts", accounts.ToString(System.Globalization.CultureInfo.InvariantCulture), "--state-root", stateRoot, "--hot-reload", "false", .. extra]);
         var app = await builder.BuildAsync();
         await app.StartAsync();
         foreach (var name in new[] { "platform" }.Concat(Enumerable.Range(1, accounts).Select(i => $"account-{i}")))

@@ -42,6 +42,18 @@ public sealed record HarnessOptions
     /// <summary>A scenario file to run headless (--scenario), instead of the dashboard.</summary>
     public string? ScenarioPath { get; init; }
 
+    /// <summary>
+    /// Traces, structured logs and metrics of every Worker and of the local Cloudflare API, sent to the
+    /// dashboard (--telemetry false turns them off). Where they go: <see cref="TelemetryEndpoint"/>.
+    /// </summary>
+    public bool Telemetry { get; init; } = true;
+
+    /// <summary>
+    /// The OTLP/HTTP endpoint telemetry goes to (Harness:TelemetryEndpoint); null: the dashboard's,
+    /// when the AppHost runs one. Loopback only: nothing leaves the machine.
+    /// </summary>
+    public Uri? TelemetryEndpoint { get; init; }
+
     /// <summary>Where tenant data may live and travel (Harness:Residency).</summary>
     public ResidencyPolicy Residency { get; init; } = ResidencyPolicy.Default;
 
@@ -55,6 +67,7 @@ public sealed record HarnessOptions
         ["--reset-state"] = $"{Section}:{nameof(ResetState)}",
         ["--residency-report"] = $"{Section}:ResidencyReport",
         ["--scenario"] = $"{Section}:Scenario",
+        ["--telemetry"] = $"{Section}:{nameof(Telemetry)}",
     };
 
     /// <summary>
@@ -73,6 +86,8 @@ public sealed record HarnessOptions
             PlatformPort = ReadInt(section, nameof(PlatformPort), 0, "--platform-port"),
             HotReload = ReadBool(section, nameof(HotReload), false, "--hot-reload"),
             ResetState = ReadBool(section, nameof(ResetState), false, "--reset-state"),
+            Telemetry = ReadBool(section, nameof(Telemetry), true, "--telemetry"),
+            TelemetryEndpoint = LoopbackUri(section[nameof(TelemetryEndpoint)], $"{Section}:{nameof(TelemetryEndpoint)}"),
             Node = section[nameof(Node)] ?? "node",
             Residency = ResidencyPolicy.Load(configuration),
         };
@@ -140,6 +155,18 @@ public sealed record HarnessOptions
         string.IsNullOrEmpty(raw) ? null
         : File.Exists(Path.GetFullPath(raw)) ? Path.GetFullPath(raw)
         : Path.GetFullPath(raw, repositoryRoot);
+
+    /// <summary>An http URL on loopback (telemetry stays on the machine), or null when not set.</summary>
+    private static Uri? LoopbackUri(string? raw, string option)
+    {
+        if (string.IsNullOrWhiteSpace(raw))
+        {
+            return null;
+        }
+        return Uri.TryCreate(raw, UriKind.Absolute, out var uri) && uri.Scheme == Uri.UriSchemeHttp && uri.IsLoopback
+            ? uri
+            : throw new HarnessConfigurationException(option, $"must be an http URL on loopback (e.g. http://127.0.0.1:4318), got '{raw}'.");
+    }
 
     private static string? ReportPath(string? raw, string stateRoot, string repositoryRoot) => raw switch
     {

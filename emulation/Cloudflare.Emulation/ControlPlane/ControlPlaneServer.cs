@@ -1,6 +1,9 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using Cloudflare.Emulation.Configuration;
 using Cloudflare.Emulation.Supervision;
+using Cloudflare.Emulation.Telemetry;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -8,6 +11,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace Cloudflare.Emulation.ControlPlane;
@@ -61,8 +65,11 @@ public sealed class ControlPlaneServer : IAsyncDisposable
     /// <summary>Base URL of the v4 API, e.g. http://127.0.0.1:PORT/client/v4.</summary>
     public Uri BaseUrl { get; private set; } = null!;
 
+    /// <summary>The API's name in the dashboard and in its telemetry (its resource is the emulator's "-api" row).</summary>
+    public const string ServiceName = "cloudflare-api";
+
     public static async Task<ControlPlaneServer> StartAsync(string stateRoot, StackSupervisor supervisor, int port, CancellationToken cancellationToken,
-        ResidencyPolicy? residency = null, string zoneName = DefaultZone)
+        ResidencyPolicy? residency = null, string zoneName = DefaultZone, TelemetryExport? telemetry = null)
     {
         residency ??= ResidencyPolicy.Default;
         var store = new ControlPlaneStore(stateRoot);
@@ -72,6 +79,22 @@ public sealed class ControlPlaneServer : IAsyncDisposable
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(k => k.Listen(System.Net.IPAddress.Loopback, port));
+        var listening = new StrongBox<int>();
+        if (telemetry is not null)
+        {
+            // Traces (each API request, each provisioning step in the trace of the Worker that asked),
+            // logs and metrics, set up as every Aspire service's are — scoped to this API: it shares the
+            // AppHost's process with the dashboard's resource service and the harness's own clients.
+            foreach (var (key, value) in telemetry.Settings(ServiceName, "http/protobuf"))
+            {
+                builder.Configuration[key] = value;
+            }
+            builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+            builder.ConfigureOpenTelemetry(new TelemetryScope(
+                Requests: context => context.Connection.LocalPort == listening.Value,
+                Outgoing: _ => Activity.Current?.Parent is not null,
+                Sources: [HarnessTracing.SourceName]));
+        }
         var app = builder.Build();
 
         // The emulator's own routes answer under the v4 base too (<cloudflare-api>/__emulator/…), as
@@ -164,6 +187,7 @@ public sealed class ControlPlaneServer : IAsyncDisposable
             Snapshots = snapshots,
         };
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        listening.Value = new Uri(address).Port;
         server.BaseUrl = new Uri(address.TrimEnd('/') + "/client/v4/");
         return server;
     }

@@ -48,10 +48,10 @@ public sealed class WorkerStackResource(string name, StackKind kind, CloudflareE
     public string StackName => Kind == StackKind.Platform || Name.StartsWith(AccountScriptPrefix, StringComparison.Ordinal) ? Name : AccountScriptPrefix + Name;
 
     /// <summary>The account's slug: the row's name, or for a row named after its script (acct-&lt;slug&gt;), the slug in it.</summary>
-    public string AccountSlug => Name.StartsWith(AccountScriptPrefix, StringComparison.Ordinal) ? Name[AccountScriptPrefix.Length..] : Name;
+    public string AccountSlug => Supervision.StackName.RowNameOf(Name);
 
     /// <summary>Provisioning names an account's script acct-&lt;slug&gt; (workers/platform/src/provisioning).</summary>
-    public const string AccountScriptPrefix = "acct-";
+    public const string AccountScriptPrefix = Supervision.StackName.AccountScriptPrefix;
 
     internal List<StackBindingResource> Bindings { get; } = [];
 }

@@ -3,6 +3,8 @@ using Cloudflare.Emulation.Configuration;
 using Cloudflare.Emulation.ControlPlane;
 using Cloudflare.Emulation.Platform;
 using Cloudflare.Emulation.Supervision;
+using Cloudflare.Emulation.Telemetry;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 
 namespace Cloudflare.Emulation.Hosting;
@@ -27,8 +29,12 @@ internal sealed class EmulatorStartup(
     EndpointsWriter endpoints,
     ResourceNotificationService notifications,
     ResourceLoggerService loggers,
+    IConfiguration configuration,
     ILogger<EmulatorStartup> logger)
 {
+    /// <summary>The resource Aspire adds for its dashboard, when it runs one.</summary>
+    private const string DashboardResourceName = "aspire-dashboard";
+
     /// <summary>The emulator row's start: the runtime host, then the local Cloudflare API.</summary>
     public async Task StartAsync(CloudflareEmulatorResource emulator, CancellationToken cancellationToken)
     {
@@ -88,6 +94,8 @@ internal sealed class EmulatorStartup(
     private async Task StartSupervisorAsync(CloudflareEmulatorResource emulator, CancellationToken cancellationToken)
     {
         await notifications.PublishUpdateAsync(emulator, s => s with { State = KnownResourceStates.Starting });
+        // Telemetry goes to the dashboard, when this AppHost runs one (not headless, not in tests that do not ask).
+        supervisor.Telemetry = TelemetryExport.Resolve(options, configuration, dashboardRuns: model.Resources.Any(r => r.Name == DashboardResourceName));
         try
         {
             await supervisor.StartAsync(cancellationToken);
@@ -105,7 +113,7 @@ internal sealed class EmulatorStartup(
     {
         var api = model.Resources.OfType<CloudflareApiResource>().Single(r => r.Parent == emulator);
         await notifications.PublishUpdateAsync(api, s => s with { State = KnownResourceStates.Starting });
-        var server = await ControlPlaneServer.StartAsync(options.StateRoot, supervisor, port: 0, cancellationToken, options.Residency);
+        var server = await ControlPlaneServer.StartAsync(options.StateRoot, supervisor, port: 0, cancellationToken, options.Residency, telemetry: supervisor.Telemetry);
         controlPlane.Server = server;
         // The egress guard: Workers may reach each other, the Cloudflare API, and what the policy lists.
         await supervisor.SetEgressPolicyAsync(options.Residency.Egress, server.BaseUrl.Authority, cancellationToken);

@@ -153,7 +153,7 @@ internal sealed class StackRows(
             // An account's row is named after the account, as the AppHost's are (its script, acct-<slug>,
             // is the row's stack.script); any other uploaded script's row after the script. The
             // commands of the AppHost's account rows, and deletion.
-            var rowName = name.StartsWith(WorkerStackResource.AccountScriptPrefix, StringComparison.Ordinal) ? name[WorkerStackResource.AccountScriptPrefix.Length..] : name;
+            var rowName = StackName.RowNameOf(name);
             var resource = new WorkerStackResource(rowName, StackKind.Account, emulator);
             void Command(StackCommand command, Func<CancellationToken, Task<ExecuteCommandResult>> action, string? confirmation = null) =>
                 resource.Annotations.Add(new ResourceCommandAnnotation(command.Id, command.Label, _ => ResourceCommandState.Enabled, ctx => action(ctx.CancellationToken),

@@ -17,7 +17,8 @@ public sealed record HostStackSpec(
     string? CompatibilityDate = null,
     IReadOnlyList<string>? CompatibilityFlags = null,
     StackPersistence? Persist = null,
-    IReadOnlyDictionary<string, S3Credentials>? R2Credentials = null);
+    IReadOnlyDictionary<string, S3Credentials>? R2Credentials = null,
+    string? Resource = null);
 
 /// <summary>S3 credentials of an R2 bucket (by bucket name): Miniflare's local S3 endpoint checks requests against them.</summary>
 public sealed record S3Credentials(string AccessKeyId, string SecretAccessKey);

@@ -13,6 +13,16 @@ public static partial class StackName
 
     public static bool IsValid(string name) => Pattern().IsMatch(name);
 
+    /// <summary>Provisioning names an account's script acct-&lt;slug&gt; (workers/platform/src/provisioning).</summary>
+    public const string AccountScriptPrefix = "acct-";
+
+    /// <summary>
+    /// The dashboard row (and telemetry resource) of a stack: an account's script, acct-&lt;slug&gt;, shows
+    /// as its account, &lt;slug&gt;; any other stack under its own name.
+    /// </summary>
+    public static string RowNameOf(string stack) =>
+        stack.StartsWith(AccountScriptPrefix, StringComparison.Ordinal) ? stack[AccountScriptPrefix.Length..] : stack;
+
     [GeneratedRegex("^[a-z0-9][a-z0-9-]{0,62}$")]
     private static partial Regex Pattern();
 }

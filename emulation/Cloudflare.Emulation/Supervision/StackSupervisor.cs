@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Text.Json;
 using Cloudflare.Emulation.Configuration;
 using Cloudflare.Emulation.Runtime;
+using Cloudflare.Emulation.Telemetry;
 using Microsoft.Extensions.Logging;
 
 namespace Cloudflare.Emulation.Supervision;
@@ -87,6 +88,9 @@ public sealed class StackSupervisor : IAsyncDisposable
     public string WorkersDirectory => _options.WorkersDirectory;
 
     public string StackDirectory(string name) => Path.Combine(_options.StateRoot, "stacks", name);
+
+    /// <summary>Where the runtime host exports every Worker's telemetry (null: off); read when the host starts.</summary>
+    public TelemetryExport? Telemetry { get; set; }
 
     /// <summary>Locks the state root, removes leftovers of a killed harness, and starts the runtime host.</summary>
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -376,6 +380,10 @@ public sealed class StackSupervisor : IAsyncDisposable
         var directory = StackDirectory(definition.Name);
         Directory.CreateDirectory(directory);
         Update(definition.Name, s => s with { State = meanwhile, LastError = null, Crashed = false });
+        // A span of its own, in the trace of whatever asked for it (a deploy through the API, a signup).
+        using var activity = HarnessTracing.Source.StartActivity(redeploy ? "stack redeploy" : "stack start");
+        activity?.SetTag("cloudflare.script_name", definition.Name);
+        activity?.SetTag("cloudflare.worker", definition.Worker);
         try
         {
             await EnsureHostAsync(cancellationToken);
@@ -384,10 +392,11 @@ public sealed class StackSupervisor : IAsyncDisposable
             var spec = new HostStackSpec(definition.Name, definition.Worker, directory, port,
                 definition.D1, definition.R2, definition.Kv, definition.Vars,
                 definition.Script?.MainModule, definition.Script?.CompatibilityDate, definition.Script?.CompatibilityFlags, definition.Persist,
-                definition.R2Credentials);
+                definition.R2Credentials, StackName.RowNameOf(definition.Name));
             var started = redeploy
                 ? await Host.SendAsync(new RedeployStack(spec), cancellationToken)
                 : await Host.SendAsync(new StartStack(spec), cancellationToken);
+            activity?.SetTag("emulator.start_ms", started.StartMs);
             return Update(definition.Name, s => s with
             {
                 State = StackState.Running,
@@ -400,6 +409,7 @@ public sealed class StackSupervisor : IAsyncDisposable
         }
         catch (RuntimeHostException ex)
         {
+            activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, ex.Message);
             Update(definition.Name, s => s with { State = StackState.Failed, LastError = ex.Message, ProcessId = null });
             throw;
         }
@@ -461,6 +471,11 @@ public sealed class StackSupervisor : IAsyncDisposable
                 ["FORCE_COLOR"] = "0",
                 ["NODE_NO_WARNINGS"] = "1",
             };
+            // Every Worker's telemetry, exported by the host as OTLP JSON (or none: no endpoint).
+            foreach (var (key, value) in Telemetry?.Settings("runtime-host", "http/json") ?? TelemetryExport.Off)
+            {
+                environment[key] = value;
+            }
             string[] arguments =
             [
                 "--workers-dir", _options.WorkersDirectory,

@@ -18,6 +18,9 @@ public class HarnessFixture : IAsyncLifetime
     /// </summary>
     protected virtual bool HotReload => false;
 
+    /// <summary>More command-line settings for the AppHost (a fixture of its own adds them), read once its start is prepared.</summary>
+    protected virtual Task<string[]> ExtraArgumentsAsync() => Task.FromResult(Array.Empty<string>());
+
     public static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(120);
     public static readonly string[] Accounts = ["account-1", "account-2"];
 
@@ -61,7 +64,7 @@ public class HarnessFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        App = await StartAsync(StateRoot, accounts: 2, HotReload);
+        App = await StartAsync(StateRoot, accounts: 2, HotReload, await ExtraArgumentsAsync());
         Supervisor = App.Services.GetRequiredService<StackSupervisor>();
         Tokens = App.Services.GetRequiredService<TokenIssuer>();
         var bootstrap = new AccountOwnerBootstrap(Http, Tokens);
@@ -118,13 +121,14 @@ public class HarnessFixture : IAsyncLifetime
     }
 
     /// <summary>Starts the AppHost the way `dotnet run` does, with test settings, and waits for every stack to be healthy.</summary>
-    public static async Task<DistributedApplication> StartAsync(string stateRoot, int accounts, bool hotReload)
+    public static async Task<DistributedApplication> StartAsync(string stateRoot, int accounts, bool hotReload, string[]? extra = null)
     {
         using var cts = new CancellationTokenSource(StartTimeout);
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(
             ["--accounts", accounts.ToString(System.Globalization.CultureInfo.InvariantCulture),
              "--state-root", stateRoot,
-             "--hot-reload", hotReload ? "true" : "false"],
+             "--hot-reload", hotReload ? "true" : "false",
+             .. extra ?? []],
             cts.Token);
         var app = await builder.BuildAsync(cts.Token);
         await app.StartAsync(cts.Token);
@@ -135,7 +139,7 @@ public class HarnessFixture : IAsyncLifetime
         return app;
     }
 
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         Http.Dispose();
         await App.DisposeAsync();

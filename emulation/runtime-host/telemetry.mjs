@@ -1,0 +1,321 @@
+// The runtime host's telemetry exporter (ADR 0036). Each stack's tail Worker (telemetry-tail.js) sends
+// its finished invocations here — spans, log records and a summary — over a loopback socket; this
+// exports them as OTLP/HTTP JSON to the endpoint the harness was given (the Aspire dashboard's), one
+// resource per stack, and keeps each stack's metrics (requests, errors, latency, CPU time, D1 rows,
+// R2 and KV operations), exported on their own interval.
+//
+// Configured as OpenTelemetry SDKs are: OTEL_EXPORTER_OTLP_ENDPOINT (no endpoint: telemetry off),
+// OTEL_EXPORTER_OTLP_HEADERS, OTEL_BSP_SCHEDULE_DELAY and OTEL_METRIC_EXPORT_INTERVAL (ms).
+// An endpoint that is down or refuses never slows a request: exports run on their own timer, time out,
+// and what they carried is dropped, with one warning line until exports succeed again.
+import http from "node:http";
+import { readFileSync } from "node:fs";
+
+/** Spans and log records waiting for an export, at most (beyond: dropped and counted). */
+const MAX_QUEUED = 20000;
+const EXPORT_TIMEOUT_MS = 2000;
+/** Latency buckets (ms), as a dashboard would chart a Worker's response times. */
+export const LATENCY_BOUNDS_MS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000];
+const CLOCK_TICK_MS = 10;
+const SCOPE = { name: "cloudflare-emulator.runtime-host" };
+const SEVERITY = { debug: 5, info: 9, log: 9, warn: 13, error: 17 };
+
+export class Telemetry {
+  #queue = new Map();
+  /** Each stack's dashboard resource (its row's name). */
+  #resources = new Map();
+  #queued = 0;
+  #dropped = 0;
+  #metrics = new Map();
+  #failing = false;
+  #exporting = false;
+  #timers = [];
+  #server;
+
+  /**
+   * @param {{ endpoint: string, headers: Record<string, string>, spanDelayMs: number, metricIntervalMs: number,
+   *   processOf: (stack: string) => number | undefined, say: (line: string) => void }} options
+   */
+  constructor({ endpoint, headers = {}, spanDelayMs = 1000, metricIntervalMs = 5000, processOf = () => undefined, say = console.log }) {
+    this.endpoint = endpoint.replace(/\/+$/, "");
+    this.headers = { "content-type": "application/json", ...headers };
+    this.spanDelayMs = spanDelayMs;
+    this.metricIntervalMs = metricIntervalMs;
+    this.processOf = processOf;
+    this.say = say;
+    this.startedAt = Date.now();
+  }
+
+  /** From the standard OpenTelemetry environment variables; undefined when no endpoint is set (or the SDK is disabled). */
+  static fromEnvironment(env, options = {}) {
+    const endpoint = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();
+    if (!endpoint || env.OTEL_SDK_DISABLED === "true") return undefined;
+    return new Telemetry({
+      endpoint,
+      headers: parseHeaders(env.OTEL_EXPORTER_OTLP_HEADERS),
+      spanDelayMs: positive(env.OTEL_BSP_SCHEDULE_DELAY, 1000),
+      metricIntervalMs: positive(env.OTEL_METRIC_EXPORT_INTERVAL, 5000),
+      ...options,
+    });
+  }
+
+  /** Listens for tail Workers on a loopback port; resolves with the address they send to ("127.0.0.1:port"). */
+  async start() {
+    this.#server = http.createServer((request, response) => this.#receive(request, response));
+    await new Promise((resolve) => this.#server.listen(0, "127.0.0.1", resolve));
+    this.#timers.push(setInterval(() => void this.flushSpans(), this.spanDelayMs).unref());
+    this.#timers.push(setInterval(() => void this.flushMetrics(), this.metricIntervalMs).unref());
+    return `127.0.0.1:${this.#server.address().port}`;
+  }
+
+  async close() {
+    for (const timer of this.#timers) clearInterval(timer);
+    await Promise.allSettled([this.flushSpans(), this.flushMetrics()]);
+    await new Promise((resolve) => (this.#server ? this.#server.close(resolve) : resolve()));
+  }
+
+  #receive(request, response) {
+    const chunks = [];
+    request.on("data", (chunk) => chunks.push(chunk));
+    request.on("end", () => {
+      response.writeHead(204).end();
+      try {
+        const { stack, resource, invocations } = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+        this.record(stack, invocations, resource);
+      } catch {
+        // A tail Worker's batch that cannot be read is dropped: telemetry never fails a request.
+      }
+    });
+  }
+
+  /** A stack's finished invocations: their spans and logs queued for export, their summaries counted. */
+  record(stack, invocations, resource = stack) {
+    if (typeof stack !== "string" || !Array.isArray(invocations)) return;
+    this.#resources.set(stack, typeof resource === "string" ? resource : stack);
+    const queued = this.#queue.get(stack) ?? { spans: [], logs: [] };
+    this.#queue.set(stack, queued);
+    const metrics = this.#metricsOf(stack);
+    for (const { spans = [], logs = [], summary } of invocations) {
+      if (summary) metrics.add(summary);
+      for (const [list, items] of [[queued.spans, spans], [queued.logs, logs]]) {
+        for (const item of items) {
+          if (this.#queued >= MAX_QUEUED) this.#dropped += 1;
+          else {
+            list.push(item);
+            this.#queued += 1;
+          }
+        }
+      }
+    }
+  }
+
+  /** Exports the queued spans and logs (one request each); the next timer tick waits for this one. */
+  async flushSpans() {
+    if (this.#exporting || this.#queued === 0) return;
+    this.#exporting = true;
+    const batch = this.#queue;
+    this.#queue = new Map();
+    this.#queued = 0;
+    try {
+      const traces = { resourceSpans: [...batch].filter(([, q]) => q.spans.length > 0).map(([stack, q]) => ({ resource: this.#resourceOf(stack), scopeSpans: [{ scope: SCOPE, spans: q.spans.map(otlpSpan) }] })) };
+      const logs = { resourceLogs: [...batch].filter(([, q]) => q.logs.length > 0).map(([stack, q]) => ({ resource: this.#resourceOf(stack), scopeLogs: [{ scope: SCOPE, logRecords: q.logs.map(otlpLog) }] })) };
+      if (traces.resourceSpans.length > 0) await this.#post("/v1/traces", traces);
+      if (logs.resourceLogs.length > 0) await this.#post("/v1/logs", logs);
+    } finally {
+      this.#exporting = false;
+    }
+  }
+
+  async flushMetrics() {
+    if (this.#metrics.size === 0) return;
+    const now = Date.now();
+    const resourceMetrics = [...this.#metrics].map(([stack, metrics]) => ({
+      resource: this.#resourceOf(stack),
+      scopeMetrics: [{ scope: SCOPE, metrics: metrics.otlp(this.startedAt, now, cpuMsOf(this.processOf(stack))) }],
+    }));
+    await this.#post("/v1/metrics", { resourceMetrics });
+  }
+
+  /** A stack's OTLP resource: its dashboard row's name as the service, its script name beside it. */
+  #resourceOf(stack) {
+    return { attributes: attributes({ "service.name": this.#resources.get(stack) ?? stack, "service.namespace": "cloudflare", "cloudflare.script_name": stack }) };
+  }
+
+  #metricsOf(stack) {
+    let metrics = this.#metrics.get(stack);
+    if (!metrics) this.#metrics.set(stack, (metrics = new StackMetrics()));
+    return metrics;
+  }
+
+  async #post(path, body) {
+    try {
+      const answer = await fetch(this.endpoint + path, { method: "POST", headers: this.headers, body: JSON.stringify(body), signal: AbortSignal.timeout(EXPORT_TIMEOUT_MS) });
+      await answer.arrayBuffer();
+      if (!answer.ok) throw new Error(`${answer.status} ${answer.statusText}`);
+      if (this.#failing) {
+        this.#failing = false;
+        this.say(`telemetry: exports to ${this.endpoint} succeed again (${this.#dropped} spans and log records were dropped meanwhile)`);
+        this.#dropped = 0;
+      }
+    } catch (error) {
+      if (!this.#failing) {
+        this.#failing = true;
+        this.say(`telemetry: export to ${this.endpoint}${path} failed (${error.cause?.code ?? error.message}); dropping telemetry until it answers — requests are not affected`);
+      }
+    }
+  }
+
+  /** What has been dropped since exports last succeeded (a full queue, or a failing endpoint). */
+  get dropped() {
+    return this.#dropped;
+  }
+}
+
+/** One stack's cumulative counters and latency histogram, as OTLP metrics. */
+export class StackMetrics {
+  requests = 0;
+  errors = 0;
+  d1Queries = 0;
+  d1RowsRead = 0;
+  d1RowsWritten = 0;
+  r2Operations = 0;
+  kvOperations = 0;
+  latency = { count: 0, sum: 0, min: Infinity, max: 0, buckets: new Array(LATENCY_BOUNDS_MS.length + 1).fill(0) };
+  #lastCpu = undefined;
+
+  add(summary) {
+    this.requests += 1;
+    if (summary.error) this.errors += 1;
+    this.d1Queries += summary.d1Queries ?? 0;
+    this.d1RowsRead += summary.d1RowsRead ?? 0;
+    this.d1RowsWritten += summary.d1RowsWritten ?? 0;
+    this.r2Operations += summary.r2Operations ?? 0;
+    this.kvOperations += summary.kvOperations ?? 0;
+    const ms = Math.max(0, Number(summary.durationMs) || 0);
+    const bucket = LATENCY_BOUNDS_MS.findIndex((bound) => ms <= bound);
+    this.latency.buckets[bucket === -1 ? LATENCY_BOUNDS_MS.length : bucket] += 1;
+    this.latency.count += 1;
+    this.latency.sum += ms;
+    this.latency.min = Math.min(this.latency.min, ms);
+    this.latency.max = Math.max(this.latency.max, ms);
+  }
+
+  /** The metrics at `now` (cumulative since `start`); `cpuMs` is the stack's workerd CPU time, when known. */
+  otlp(start, now, cpuMs) {
+    const point = (value) => ({ startTimeUnixNano: nanos(start), timeUnixNano: nanos(now), asInt: String(value) });
+    const counter = (name, unit, description, value) => ({ name, unit, description, sum: { dataPoints: [point(value)], aggregationTemporality: 2, isMonotonic: true } });
+    const metrics = [
+      counter("cloudflare.worker.requests", "{request}", "Requests the stack's Worker served", this.requests),
+      counter("cloudflare.worker.errors", "{request}", "Requests that threw, exceeded a limit or answered 5xx", this.errors),
+      counter("cloudflare.d1.queries", "{query}", "D1 queries the Worker ran", this.d1Queries),
+      counter("cloudflare.d1.rows_read", "{row}", "D1 rows read", this.d1RowsRead),
+      counter("cloudflare.d1.rows_written", "{row}", "D1 rows written", this.d1RowsWritten),
+      counter("cloudflare.r2.operations", "{operation}", "R2 operations", this.r2Operations),
+      counter("cloudflare.kv.operations", "{operation}", "KV operations", this.kvOperations),
+      {
+        name: "cloudflare.worker.duration",
+        unit: "ms",
+        description: "Wall time of each request, from its arrival to its response",
+        histogram: {
+          aggregationTemporality: 2,
+          dataPoints: [{
+            startTimeUnixNano: nanos(start),
+            timeUnixNano: nanos(now),
+            count: String(this.latency.count),
+            sum: this.latency.sum,
+            ...(this.latency.count > 0 ? { min: this.latency.min, max: this.latency.max } : {}),
+            bucketCounts: this.latency.buckets.map(String),
+            explicitBounds: LATENCY_BOUNDS_MS,
+          }],
+        },
+      },
+    ];
+    if (cpuMs !== undefined) {
+      metrics.push(counter("cloudflare.worker.cpu_time", "ms", "CPU time of the stack's workerd process (the Worker, its bindings and its tail)", Math.round(cpuMs)));
+      // Per request over the last interval: workerd reports no CPU time per invocation locally.
+      const last = this.#lastCpu;
+      this.#lastCpu = { cpuMs, requests: this.requests };
+      if (last && this.requests > last.requests) {
+        metrics.push({ name: "cloudflare.worker.cpu_time_per_request", unit: "ms", description: "The stack's CPU time per request over the last interval", gauge: { dataPoints: [{ timeUnixNano: nanos(now), asDouble: (cpuMs - last.cpuMs) / (this.requests - last.requests) }] } });
+      }
+    }
+    return metrics;
+  }
+}
+
+/** The CPU time (user + system, ms) of a process, from /proc; undefined when it cannot be read. */
+export function cpuMsOf(pid) {
+  if (!pid) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * CLOCK_TICK_MS;
+  } catch {
+    return undefined;
+  }
+}
+
+export function otlpSpan(span) {
+  return {
+    traceId: span.traceId,
+    spanId: span.spanId,
+    ...(span.parentSpanId ? { parentSpanId: span.parentSpanId } : {}),
+    name: span.name,
+    kind: span.kind,
+    startTimeUnixNano: nanos(span.start),
+    endTimeUnixNano: nanos(span.end ?? span.start),
+    attributes: attributes(span.attributes),
+    status: span.error ? { code: 2, ...(span.message ? { message: span.message } : {}) } : { code: 0 },
+  };
+}
+
+export function otlpLog(log) {
+  const extra = log.exception ? { "exception.type": log.exception.type, "exception.message": log.exception.message, "exception.stacktrace": log.exception.stacktrace } : {};
+  return {
+    timeUnixNano: nanos(log.time),
+    observedTimeUnixNano: nanos(log.time),
+    severityNumber: SEVERITY[log.level] ?? 9,
+    severityText: (log.level ?? "info").toUpperCase(),
+    body: { stringValue: log.message },
+    attributes: attributes({ ...log.attributes, ...extra }),
+    traceId: log.traceId,
+    spanId: log.spanId,
+  };
+}
+
+/** Attributes as OTLP key-values; undefined and null values are left out. */
+export function attributes(values = {}) {
+  const list = [];
+  for (const [key, value] of Object.entries(values)) {
+    if (value === undefined || value === null) continue;
+    list.push({ key, value: anyValue(value) });
+  }
+  return list;
+}
+
+function anyValue(value) {
+  if (typeof value === "boolean") return { boolValue: value };
+  if (typeof value === "number") return Number.isInteger(value) ? { intValue: String(value) } : { doubleValue: value };
+  if (Array.isArray(value)) return { arrayValue: { values: value.map(anyValue) } };
+  return { stringValue: String(value) };
+}
+
+function nanos(ms) {
+  return (BigInt(Math.round(ms * 1000)) * 1000n).toString();
+}
+
+/** OTEL_EXPORTER_OTLP_HEADERS: "key=value,key2=value2" (values URL-encoded). */
+export function parseHeaders(text) {
+  const headers = {};
+  for (const pair of (text ?? "").split(",")) {
+    const at = pair.indexOf("=");
+    if (at <= 0) continue;
+    headers[pair.slice(0, at).trim()] = decodeURIComponent(pair.slice(at + 1).trim());
+  }
+  return headers;
+}
+
+function positive(text, fallback) {
+  const value = Number(text);
+  return Number.isFinite(value) && value > 0 ? value : fallback;
+}
