@@ -29,8 +29,8 @@ const REPLICATION = Symbol.for("cloudflare-emulator.d1-replication");
 /** …and its fault rules through this one, as every wrapped binding's (storage-bindings.js). */
 const BINDING = Symbol.for("cloudflare-emulator.binding");
 /**
- * workerd's tracing API, which a wrapped binding cannot import (cloudflare:workers is not among its
- * modules): the traced Worker's entry puts it here (trace-context.js); the isolate is the same.
+ * The traced Worker's span recorder (trace-context.js), which a wrapped binding cannot import: the
+ * Worker's entry puts it here; the isolate is the same.
  */
 const TRACING = Symbol.for("cloudflare-emulator.tracing");
 
@@ -213,8 +213,8 @@ class Replication {
   /**
    * One call of the Worker's. In a traced stack (the harness collects telemetry, ADR 0036) it is one
    * D1 span, as production's D1 opens one a call: the Worker's SQL (never its bound values), rows read
-   * and written, where it ran and the session's bookmark after it. What the emulator runs for it (the
-   * real database, its replication log) is traced inside it and left out by the stack's tail Worker.
+   * and written, where it ran and the session's bookmark after it — not what the emulator runs for it
+   * (its replication log).
    */
   query(session, kind, statements, options) {
     if (!this.traced || !globalThis[TRACING]) return this.execute(session, kind, statements, options);
@@ -222,29 +222,20 @@ class Replication {
   }
 
   #span(kind, sql, session, run) {
-    return globalThis[TRACING].enterSpan(`d1_${kind}`, async (span) => {
+    const attributes = { "db.system.name": "cloudflare-d1", "db.operation.name": kind, "db.query.text": sql, "cloudflare.binding.type": "D1", "cloudflare.d1.database_id": this.databaseId };
+    return globalThis[TRACING].span(`d1_${kind}`, attributes, async (span) => {
       const trace = { rowsRead: 0, rowsWritten: 0, target: undefined };
-      span.setAttribute("emulator.binding", "d1");
-      span.setAttribute("db.system.name", "cloudflare-d1");
-      span.setAttribute("db.operation.name", kind);
-      span.setAttribute("db.query.text", sql);
-      span.setAttribute("cloudflare.binding.type", "D1");
-      span.setAttribute("cloudflare.d1.database_id", this.databaseId);
       try {
         return await run(trace);
-      } catch (error) {
-        // A user span has no status of its own: the tail Worker marks the span failed from this.
-        span.setAttribute("emulator.error", String(error?.message ?? error));
-        throw error;
       } finally {
-        span.setAttribute("cloudflare.d1.response.rows_read", trace.rowsRead);
-        span.setAttribute("cloudflare.d1.response.rows_written", trace.rowsWritten);
+        span.attributes["cloudflare.d1.response.rows_read"] = trace.rowsRead;
+        span.attributes["cloudflare.d1.response.rows_written"] = trace.rowsWritten;
         if (trace.target) {
-          span.setAttribute("cloudflare.d1.response.served_by_primary", trace.target.primary);
-          span.setAttribute("cloudflare.d1.response.served_by_region", regionOf(trace.target));
+          span.attributes["cloudflare.d1.response.served_by_primary"] = trace.target.primary;
+          span.attributes["cloudflare.d1.response.served_by_region"] = regionOf(trace.target);
         }
         const bookmark = session?.getBookmark();
-        if (bookmark) span.setAttribute("cloudflare.d1.session.bookmark", bookmark);
+        if (bookmark) span.attributes["cloudflare.d1.session.bookmark"] = bookmark;
       }
     });
   }

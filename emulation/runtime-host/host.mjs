@@ -70,14 +70,14 @@ const telemetry = Telemetry.fromEnvironment(process.env, {
   processOf: (name) => stacks?.pidOf(name),
   say: (line) => parentGone || process.stdout.write(line + "\n"),
 });
-const telemetrySink = telemetry ? await telemetry.start() : undefined;
+telemetry?.start();
 stacks = new StackRegistry({
   miniflare: requireFromWorkers("miniflare"),
   bundler,
   workersDir,
   emit,
   workersSubdomain: args["workers-subdomain"],
-  telemetrySink,
+  telemetry,
 });
 
 // One handler per operation of protocol.mjs; each receives its request already checked.

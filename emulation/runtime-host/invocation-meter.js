@@ -11,6 +11,8 @@
 
 /** A wrapped binding (D1, R2, KV) is recognised by this key (storage-bindings.js, d1-replication.js). */
 const BINDING = Symbol.for("cloudflare-emulator.binding");
+/** In a traced stack, each R2 and KV call is also a span of the invocation (trace-context.js). */
+const TRACING = Symbol.for("cloudflare-emulator.tracing");
 
 /** The fetch handler's totals since the stack started. */
 export const invocationUsage = {
@@ -52,7 +54,7 @@ export function meteredEnv(env, invocation) {
       const value = Reflect.get(target, property);
       const control = value !== null && typeof value === "object" ? value[BINDING] : undefined;
       if (!control) return value;
-      if (!metered.has(property)) metered.set(property, control.service === "d1" ? new MeteredD1(value, invocation) : meteredStorage(value, invocation));
+      if (!metered.has(property)) metered.set(property, control.service === "d1" ? new MeteredD1(value, invocation) : meteredStorage(value, invocation, control.service, String(property)));
       return metered.get(property);
     },
   });
@@ -69,20 +71,31 @@ function track(invocation, result) {
   return result.finally(() => (invocation.inFlight -= 1));
 }
 
-/** An R2 bucket or KV namespace whose asynchronous calls each count as one operation. */
-function meteredStorage(binding, invocation) {
+/** An R2 bucket or KV namespace whose asynchronous calls each count as one operation (and, traced, are spans). */
+function meteredStorage(binding, invocation, service, name) {
+  const tracing = globalThis[TRACING];
   return new Proxy(binding, {
     get(target, property) {
       const value = Reflect.get(target, property);
       if (typeof value !== "function") return value;
-      return (...args) => {
+      const call = (args) => {
         const result = value.apply(target, args);
         if (typeof result?.then !== "function") return result;
         invocation.storageOperations += 1;
         return track(invocation, result);
       };
+      if (!tracing || typeof property !== "string") return (...args) => call(args);
+      return (...args) => tracing.span(`${service}_${property}`, storageAttributes(service, name, args[0]), () => call(args));
     },
   });
+}
+
+/** A storage span (named as workerd names them: r2_put, kv_get…) says what workerd's do: the binding and the key, not the value. */
+function storageAttributes(service, name, key) {
+  const keyText = typeof key === "string" ? key : undefined;
+  return service === "kv"
+    ? { "db.system.name": "cloudflare-kv", "cloudflare.binding.type": "KV", "cloudflare.binding.name": name, ...(keyText ? { "cloudflare.kv.query.keys": keyText } : {}) }
+    : { "cloudflare.binding.type": "r2", "cloudflare.binding.name": name, ...(keyText ? { "cloudflare.r2.request.key": keyText } : {}) };
 }
 
 /** D1's database (or a session of it): each statement run is one query. */

@@ -22,12 +22,12 @@ const SQL_STATEMENTS_SCRIPT = readFileSync(fileURLToPath(new URL("./sql-statemen
 const FAULT_RULES_SCRIPT = readFileSync(fileURLToPath(new URL("./fault-rules.mjs", import.meta.url)), "utf8");
 const WORKER_FAULTS_SCRIPT = readFileSync(fileURLToPath(new URL("./worker-faults.js", import.meta.url)), "utf8");
 const INVOCATION_METER_SCRIPT = readFileSync(fileURLToPath(new URL("./invocation-meter.js", import.meta.url)), "utf8");
-// With telemetry on (ADR 0036): each invocation's trace context, and the stack's streaming tail Worker.
-const TRACE_CONTEXT_SCRIPT = inlinedScript("./trace-context.js", [["./trace-ids.mjs", "./trace-ids.mjs"]]);
-const TELEMETRY_WORKER = "emulator-telemetry";
-const TELEMETRY_SCRIPT = inlinedScript("./telemetry-tail.js", [["./trace-ids.mjs", "./trace-ids.mjs"]]);
-/** What workerd needs to stream a Worker's spans to a tail Worker, and the trace context's AsyncLocalStorage. */
-const TELEMETRY_FLAGS = ["streaming_tail_worker", "tail_worker_user_spans", "nodejs_als"];
+// With telemetry on (ADR 0036): each invocation recorded, with its trace context, in an AsyncLocalStorage.
+const TRACE_CONTEXT_SCRIPT = inlinedScript("./trace-context.js", [
+  ["./trace-ids.mjs", "./trace-ids.mjs"],
+  ["./otlp.mjs", "./otlp.mjs"],
+]);
+const TELEMETRY_FLAGS = ["nodejs_als"];
 // Every D1 binding is the emulator's replicated D1 (d1-replication.js) around the real database.
 const D1_WORKER = "emulator-d1";
 const D1_SCRIPT = inlinedScript("./d1-replication.js", [
@@ -71,9 +71,9 @@ export class StackRegistry {
   /** @type {Map<string, Stack>} */
   #stacks = new Map();
 
-  constructor({ miniflare, bundler, workersDir, emit, workersSubdomain, telemetrySink = undefined }) {
-    /** Where each stack's tail Worker sends its telemetry ("127.0.0.1:port"); undefined: telemetry off. */
-    this.telemetrySink = telemetrySink;
+  constructor({ miniflare, bundler, workersDir, emit, workersSubdomain, telemetry = undefined }) {
+    /** The exporter of every stack's invocation records (telemetry.mjs); undefined: telemetry off. */
+    this.telemetry = telemetry;
     /** Stacks cut off from the others (the chaos API's partition): by name, so a restart keeps it. */
     this.partitioned = new Set();
     this.guard = new EgressGuard({
@@ -233,6 +233,8 @@ class Stack {
   controlUrl = undefined;
   /** What calls to this stack's control entrypoint carry: one per Stack object (a start after a stop or failure makes a new one). */
   controlSecret = newControlSecret();
+  /** What starts a line of this stack's stdout that is an invocation record, not output (trace-context.js). */
+  telemetryMarker = `@@telemetry-${newControlSecret()} `;
   recent = [];
   /** Requests from other Workers (through the egress guard) that this stack is answering. */
   inFlight = 0;
@@ -431,18 +433,18 @@ class Stack {
   }
 
   #options(bundle) {
-    const sink = this.registry.telemetrySink;
-    const { bindings: d1Bindings, worker: d1Worker } = replicatedD1(this.spec.d1 ?? {}, this.replicaSlots, sink !== undefined);
+    const traced = this.registry.telemetry !== undefined;
+    const { bindings: d1Bindings, worker: d1Worker } = replicatedD1(this.spec.d1 ?? {}, this.replicaSlots, traced);
+    const tracing = traced ? { marker: this.telemetryMarker, stack: this.name, tenant: this.spec.vars?.ACCOUNT_ID } : undefined;
     const { bindings: storageBindings, worker: storageWorker } = faultedStorage(this.spec.r2 ?? {}, this.spec.kv ?? {}, this.spec.r2Credentials ?? {});
     return {
       workers: [
         {
           // The stack's own Worker comes first: it receives every request to the stack's URL.
           name: this.name,
-          modules: withControlEntrypoint(`${this.spec.worker}.js`, bundle.script, this.controlSecret, sink !== undefined),
+          modules: withControlEntrypoint(`${this.spec.worker}.js`, bundle.script, this.controlSecret, tracing),
           compatibilityDate: bundle.compatibilityDate,
-          compatibilityFlags: sink === undefined ? bundle.compatibilityFlags : [...new Set([...(bundle.compatibilityFlags ?? []), ...TELEMETRY_FLAGS])],
-          ...(sink === undefined ? {} : { streamingTails: [TELEMETRY_WORKER] }),
+          compatibilityFlags: traced ? [...new Set([...(bundle.compatibilityFlags ?? []), ...TELEMETRY_FLAGS])] : bundle.compatibilityFlags,
           wrappedBindings: { ...d1Bindings, ...storageBindings },
           bindings: this.spec.vars ?? {},
           outboundService: (request) => this.registry.guard.outbound(this, request),
@@ -453,7 +455,6 @@ class Stack {
         },
         ...(d1Worker ? [d1Worker] : []),
         ...(storageWorker ? [storageWorker] : []),
-        ...(sink === undefined ? [] : [telemetryWorker(this.name, this.spec.resource ?? this.name, this.spec.vars?.ACCOUNT_ID, bundle.compatibilityDate, sink)]),
       ],
       defaultPersistRoot: this.spec.persistDir,
       // Resources created through the control plane keep their data in folders of their own, so a
@@ -481,7 +482,12 @@ class Stack {
   }
 
   #pipe(stream, level) {
-    createInterface({ input: stream }).on("line", (line) => this.#log(level, line));
+    const marker = this.telemetryMarker;
+    createInterface({ input: stream }).on("line", (line) => {
+      // An invocation's record (trace-context.js) goes to the exporter, never to the stack's log.
+      if (line.startsWith(marker)) this.registry.telemetry?.recordLine(this.name, this.spec.resource ?? this.name, line.slice(marker.length));
+      else this.#log(level, line);
+    });
   }
 
   #log(level, line) {
@@ -549,14 +555,15 @@ export function faultedStorage(buckets, namespaces, r2Credentials = {}) {
  * (worker-faults.js), and adds the emulator's control entrypoint. Modules are listed rather than
  * handed over as one script, which Miniflare would parse again on every start (ADR 0016).
  */
-function withControlEntrypoint(moduleName, script, controlSecret, traced = false) {
+function withControlEntrypoint(moduleName, script, controlSecret, tracing = undefined) {
   const hasDefault = /export\s+default\b|export\s*\{[^}]*\bdefault\b[^}]*\}/.test(script);
   const entry = [
     `export * from "./${moduleName}";`,
     hasDefault ? `import worker from "./${moduleName}";` : "",
     hasDefault ? `import { faultedWorker } from "./__emulator-worker-faults.js";` : "",
-    hasDefault && traced ? `import { tracedWorker } from "./__emulator-trace-context.js";` : "",
-    hasDefault ? `export default ${traced ? "tracedWorker(faultedWorker(worker))" : "faultedWorker(worker)"};` : "",
+    hasDefault && tracing ? `import { installTracing, tracedWorker } from "./__emulator-trace-context.js";` : "",
+    hasDefault && tracing ? "installTracing();" : "",
+    hasDefault ? `export default ${tracing ? `tracedWorker(faultedWorker(worker), ${JSON.stringify(tracing)})` : "faultedWorker(worker)"};` : "",
     `export { emulatorControl as ${CONTROL_ENTRYPOINT} } from "./${CONTROL_MODULE}";`,
   ].join("\n");
   return [
@@ -569,22 +576,8 @@ function withControlEntrypoint(moduleName, script, controlSecret, traced = false
     esModule("__emulator-worker-faults.js", WORKER_FAULTS_SCRIPT),
     esModule("__emulator-invocation-meter.js", INVOCATION_METER_SCRIPT),
     esModule(CONTROL_SECRET_MODULE, `export const CONTROL_SECRET = ${JSON.stringify(controlSecret)};`),
-    ...(traced ? [esModule("__emulator-trace-context.js", TRACE_CONTEXT_SCRIPT)] : []),
+    ...(tracing ? [esModule("__emulator-trace-context.js", TRACE_CONTEXT_SCRIPT)] : []),
   ];
-}
-
-/**
- * The stack's streaming tail Worker (telemetry-tail.js): workerd streams it every invocation of the
- * stack's Worker; it sends them on to the runtime host's exporter at `sink`.
- */
-function telemetryWorker(stack, resource, tenant, compatibilityDate, sink) {
-  return {
-    name: TELEMETRY_WORKER,
-    modules: [esModule("telemetry-tail.js", TELEMETRY_SCRIPT)],
-    compatibilityDate,
-    bindings: { STACK: stack, RESOURCE: resource, TENANT: tenant ?? "" },
-    serviceBindings: { SINK: { external: { address: sink, http: {} } } },
-  };
 }
 
 /**

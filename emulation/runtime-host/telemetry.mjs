@@ -1,8 +1,8 @@
-// The runtime host's telemetry exporter (ADR 0036). Each stack's tail Worker (telemetry-tail.js) sends
-// its finished invocations here — spans, log records and a summary — over a loopback socket; this
-// exports them as OTLP/HTTP JSON to the endpoint the harness was given (the Aspire dashboard's), one
-// resource per stack, and keeps each stack's metrics (requests, errors, latency, CPU time, D1 rows,
-// R2 and KV operations), exported on their own interval.
+// The runtime host's telemetry exporter (ADR 0036). Each stack's Worker records its invocations
+// (trace-context.js) — spans, log records and a summary — and writes each as a line on its stdout,
+// which stacks.mjs hands here; this exports them as OTLP/HTTP JSON to the endpoint the harness was
+// given (the Aspire dashboard's), one resource per stack, and keeps each stack's metrics (requests,
+// errors, latency, CPU time, D1 rows, R2 and KV operations), exported on their own interval.
 //
 // Configured as OpenTelemetry SDKs are: OTEL_EXPORTER_OTLP_ENDPOINT (no endpoint: telemetry off),
 // OTEL_EXPORTER_OTLP_HEADERS, OTEL_BSP_SCHEDULE_DELAY and OTEL_METRIC_EXPORT_INTERVAL (ms).
@@ -10,27 +10,28 @@
 // and what they carried is dropped, with one warning line until exports succeed again.
 import http from "node:http";
 import { readFileSync } from "node:fs";
+import { attributes, nanos, readRecordLine } from "./otlp.mjs";
 
-/** Spans and log records waiting for an export, at most (beyond: dropped and counted). */
-const MAX_QUEUED = 20000;
+/** Bytes of spans and log records waiting for an export, at most (beyond: dropped and counted). */
+const MAX_QUEUED_BYTES = 16 * 1024 * 1024;
 const EXPORT_TIMEOUT_MS = 2000;
 /** Latency buckets (ms), as a dashboard would chart a Worker's response times. */
 export const LATENCY_BOUNDS_MS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000];
 const CLOCK_TICK_MS = 10;
 const SCOPE = { name: "cloudflare-emulator.runtime-host" };
-const SEVERITY = { debug: 5, info: 9, log: 9, warn: 13, error: 17 };
+const SCOPE_JSON = JSON.stringify(SCOPE);
 
 export class Telemetry {
+  /** By stack: its spans and log records as OTLP JSON text (comma-separated), waiting for the next export. */
   #queue = new Map();
+  #queuedBytes = 0;
   /** Each stack's dashboard resource (its row's name). */
   #resources = new Map();
-  #queued = 0;
   #dropped = 0;
   #metrics = new Map();
   #failing = false;
   #exporting = false;
   #timers = [];
-  #server;
 
   /**
    * @param {{ endpoint: string, headers: Record<string, string>, spanDelayMs: number, metricIntervalMs: number,
@@ -59,68 +60,59 @@ export class Telemetry {
     });
   }
 
-  /** Listens for tail Workers on a loopback port; resolves with the address they send to ("127.0.0.1:port"). */
-  async start() {
-    this.#server = http.createServer((request, response) => this.#receive(request, response));
-    await new Promise((resolve) => this.#server.listen(0, "127.0.0.1", resolve));
+  /** Exports on their own timers from now on. */
+  start() {
     this.#timers.push(setInterval(() => void this.flushSpans(), this.spanDelayMs).unref());
     this.#timers.push(setInterval(() => void this.flushMetrics(), this.metricIntervalMs).unref());
-    return `127.0.0.1:${this.#server.address().port}`;
   }
 
   async close() {
     for (const timer of this.#timers) clearInterval(timer);
     await Promise.allSettled([this.flushSpans(), this.flushMetrics()]);
-    await new Promise((resolve) => (this.#server ? this.#server.close(resolve) : resolve()));
   }
 
-  #receive(request, response) {
-    const chunks = [];
-    request.on("data", (chunk) => chunks.push(chunk));
-    request.on("end", () => {
-      response.writeHead(204).end();
-      try {
-        const { stack, resource, invocations } = JSON.parse(Buffer.concat(chunks).toString("utf8"));
-        this.record(stack, invocations, resource);
-      } catch {
-        // A tail Worker's batch that cannot be read is dropped: telemetry never fails a request.
-      }
-    });
-  }
-
-  /** A stack's finished invocations: their spans and logs queued for export, their summaries counted. */
-  record(stack, invocations, resource = stack) {
-    if (typeof stack !== "string" || !Array.isArray(invocations)) return;
-    this.#resources.set(stack, typeof resource === "string" ? resource : stack);
-    const queued = this.#queue.get(stack) ?? { spans: [], logs: [] };
-    this.#queue.set(stack, queued);
-    const metrics = this.#metricsOf(stack);
-    for (const { spans = [], logs = [], summary } of invocations) {
-      if (summary) metrics.add(summary);
-      for (const [list, items] of [[queued.spans, spans], [queued.logs, logs]]) {
-        for (const item of items) {
-          if (this.#queued >= MAX_QUEUED) this.#dropped += 1;
-          else {
-            list.push(item);
-            this.#queued += 1;
-          }
-        }
-      }
+  /**
+   * One invocation's record line as a stack's Worker wrote it (otlp.mjs): its summary counted, its spans
+   * and log records queued as they are. One that cannot be read is dropped: telemetry never fails a
+   * request, nor the stack's log.
+   */
+  recordLine(stack, resource, line) {
+    let record;
+    try {
+      record = readRecordLine(line);
+    } catch {
+      return;
     }
+    this.#resources.set(stack, resource);
+    this.#metricsOf(stack).add(record.summary);
+    const bytes = record.spans.length + record.logs.length;
+    if (this.#queuedBytes + bytes > MAX_QUEUED_BYTES) {
+      this.#dropped += 1;
+      return;
+    }
+    let queued = this.#queue.get(stack);
+    if (!queued) this.#queue.set(stack, (queued = { spans: [], logs: [] }));
+    if (record.spans) queued.spans.push(record.spans);
+    if (record.logs) queued.logs.push(record.logs);
+    this.#queuedBytes += bytes;
   }
 
   /** Exports the queued spans and logs (one request each); the next timer tick waits for this one. */
   async flushSpans() {
-    if (this.#exporting || this.#queued === 0) return;
+    if (this.#exporting || this.#queuedBytes === 0) return;
     this.#exporting = true;
     const batch = this.#queue;
     this.#queue = new Map();
-    this.#queued = 0;
+    this.#queuedBytes = 0;
     try {
-      const traces = { resourceSpans: [...batch].filter(([, q]) => q.spans.length > 0).map(([stack, q]) => ({ resource: this.#resourceOf(stack), scopeSpans: [{ scope: SCOPE, spans: q.spans.map(otlpSpan) }] })) };
-      const logs = { resourceLogs: [...batch].filter(([, q]) => q.logs.length > 0).map(([stack, q]) => ({ resource: this.#resourceOf(stack), scopeLogs: [{ scope: SCOPE, logRecords: q.logs.map(otlpLog) }] })) };
-      if (traces.resourceSpans.length > 0) await this.#post("/v1/traces", traces);
-      if (logs.resourceLogs.length > 0) await this.#post("/v1/logs", logs);
+      const join = (list, field, items) => list.filter(([, q]) => q[items].length > 0)
+        .map(([stack, q]) => `{"resource":${JSON.stringify(this.#resourceOf(stack))},"${field}":[{"scope":${SCOPE_JSON},"${items === "spans" ? "spans" : "logRecords"}":[${q[items].join(",")}]}]}`)
+        .join(",");
+      const stacks = [...batch];
+      const spans = join(stacks, "scopeSpans", "spans");
+      const logs = join(stacks, "scopeLogs", "logs");
+      const sent = (spans ? await this.#post("/v1/traces", `{"resourceSpans":[${spans}]}`) : true) && (logs ? await this.#post("/v1/logs", `{"resourceLogs":[${logs}]}`) : true);
+      if (!sent) this.#dropped += stacks.reduce((sum, [, q]) => sum + q.spans.length, 0);
     } finally {
       this.#exporting = false;
     }
@@ -133,7 +125,7 @@ export class Telemetry {
       resource: this.#resourceOf(stack),
       scopeMetrics: [{ scope: SCOPE, metrics: metrics.otlp(this.startedAt, now, cpuMsOf(this.processOf(stack))) }],
     }));
-    await this.#post("/v1/metrics", { resourceMetrics });
+    await this.#post("/v1/metrics", JSON.stringify({ resourceMetrics }));
   }
 
   /** A stack's OTLP resource: its dashboard row's name as the service, its script name beside it. */
@@ -149,26 +141,48 @@ export class Telemetry {
 
   async #post(path, body) {
     try {
-      const answer = await fetch(this.endpoint + path, { method: "POST", headers: this.headers, body: JSON.stringify(body), signal: AbortSignal.timeout(EXPORT_TIMEOUT_MS) });
-      await answer.arrayBuffer();
-      if (!answer.ok) throw new Error(`${answer.status} ${answer.statusText}`);
+      const status = await post(this.endpoint + path, this.headers, body);
+      if (status < 200 || status >= 300) throw new Error(`HTTP ${status}`);
       if (this.#failing) {
         this.#failing = false;
-        this.say(`telemetry: exports to ${this.endpoint} succeed again (${this.#dropped} spans and log records were dropped meanwhile)`);
+        this.say(`telemetry: exports to ${this.endpoint} succeed again (${this.#dropped} invocations' telemetry was dropped meanwhile)`);
         this.#dropped = 0;
       }
+      return true;
     } catch (error) {
       if (!this.#failing) {
         this.#failing = true;
-        this.say(`telemetry: export to ${this.endpoint}${path} failed (${error.cause?.code ?? error.message}); dropping telemetry until it answers — requests are not affected`);
+        this.say(`telemetry: export to ${this.endpoint}${path} failed (${error.code ?? error.message}); dropping telemetry until it answers — requests are not affected`);
       }
+      return false;
     }
   }
 
-  /** What has been dropped since exports last succeeded (a full queue, or a failing endpoint). */
+  /** Invocations whose spans and logs were dropped since exports last succeeded (a full queue, a failing endpoint). */
   get dropped() {
     return this.#dropped;
   }
+}
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 2 });
+
+/**
+ * POSTs a JSON body; resolves with the status, or rejects (a refused connection, or no answer within
+ * the export timeout). node:http rather than fetch: an export is hundreds of KB a second, and fetch's
+ * body streams cost this process, which every stack shares, several times the CPU.
+ */
+function post(url, headers, body) {
+  return new Promise((resolve, reject) => {
+    const payload = Buffer.from(body, "utf8");
+    const request = http.request(url, { method: "POST", agent, headers: { ...headers, "content-length": payload.length }, timeout: EXPORT_TIMEOUT_MS }, (response) => {
+      response.resume();
+      response.on("end", () => resolve(response.statusCode));
+      response.on("error", reject);
+    });
+    request.on("timeout", () => request.destroy(Object.assign(new Error(`no answer within ${EXPORT_TIMEOUT_MS} ms`), { code: "ETIMEDOUT" })));
+    request.on("error", reject);
+    request.end(payload);
+  });
 }
 
 /** One stack's cumulative counters and latency histogram, as OTLP metrics. */
@@ -231,7 +245,7 @@ export class StackMetrics {
       },
     ];
     if (cpuMs !== undefined) {
-      metrics.push(counter("cloudflare.worker.cpu_time", "ms", "CPU time of the stack's workerd process (the Worker, its bindings and its tail)", Math.round(cpuMs)));
+      metrics.push(counter("cloudflare.worker.cpu_time", "ms", "CPU time of the stack's workerd process (the Worker and its bindings)", Math.round(cpuMs)));
       // Per request over the last interval: workerd reports no CPU time per invocation locally.
       const last = this.#lastCpu;
       this.#lastCpu = { cpuMs, requests: this.requests };
@@ -253,55 +267,6 @@ export function cpuMsOf(pid) {
   } catch {
     return undefined;
   }
-}
-
-export function otlpSpan(span) {
-  return {
-    traceId: span.traceId,
-    spanId: span.spanId,
-    ...(span.parentSpanId ? { parentSpanId: span.parentSpanId } : {}),
-    name: span.name,
-    kind: span.kind,
-    startTimeUnixNano: nanos(span.start),
-    endTimeUnixNano: nanos(span.end ?? span.start),
-    attributes: attributes(span.attributes),
-    status: span.error ? { code: 2, ...(span.message ? { message: span.message } : {}) } : { code: 0 },
-  };
-}
-
-export function otlpLog(log) {
-  const extra = log.exception ? { "exception.type": log.exception.type, "exception.message": log.exception.message, "exception.stacktrace": log.exception.stacktrace } : {};
-  return {
-    timeUnixNano: nanos(log.time),
-    observedTimeUnixNano: nanos(log.time),
-    severityNumber: SEVERITY[log.level] ?? 9,
-    severityText: (log.level ?? "info").toUpperCase(),
-    body: { stringValue: log.message },
-    attributes: attributes({ ...log.attributes, ...extra }),
-    traceId: log.traceId,
-    spanId: log.spanId,
-  };
-}
-
-/** Attributes as OTLP key-values; undefined and null values are left out. */
-export function attributes(values = {}) {
-  const list = [];
-  for (const [key, value] of Object.entries(values)) {
-    if (value === undefined || value === null) continue;
-    list.push({ key, value: anyValue(value) });
-  }
-  return list;
-}
-
-function anyValue(value) {
-  if (typeof value === "boolean") return { boolValue: value };
-  if (typeof value === "number") return Number.isInteger(value) ? { intValue: String(value) } : { doubleValue: value };
-  if (Array.isArray(value)) return { arrayValue: { values: value.map(anyValue) } };
-  return { stringValue: String(value) };
-}
-
-function nanos(ms) {
-  return (BigInt(Math.round(ms * 1000)) * 1000n).toString();
 }
 
 /** OTEL_EXPORTER_OTLP_HEADERS: "key=value,key2=value2" (values URL-encoded). */

@@ -1,93 +1,122 @@
-// Telemetry (ADR 0036): a stack's tail Worker turning workerd's streamed events into spans and logs
-// (telemetry-tail.js, plain JavaScript here; on workerd in TelemetryTests), and the runtime host's
+// Telemetry (ADR 0036): a stack Worker's invocations recorded around it (trace-context.js, run here
+// on Node's own AsyncLocalStorage and fetch; on workerd in TelemetryTests), and the runtime host's
 // exporter (telemetry.mjs) sending them as OTLP JSON — to a receiver in this test, and to one that is down.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
-import { Invocation } from "../telemetry-tail.js";
+import { InvocationRecord, installTracing, tracedWorker } from "../trace-context.js";
 import { Telemetry, cpuMsOf, parseHeaders } from "../telemetry.mjs";
-import { incomingParent, incomingTraceId, traceparent } from "../trace-ids.mjs";
+import { readRecordLine, recordLine } from "../otlp.mjs";
+import { IdSource, incomingParent, incomingTraceId, traceparent } from "../trace-ids.mjs";
 
 const TRACE = "0af7651916cd43dd8448eb211c80319c";
 const CALLER = "b7ad6b7169203331";
-const at = (ms) => new Date(Date.UTC(2026, 11, 1, 10, 0, 0, ms));
+const TRACING = Symbol.for("cloudflare-emulator.tracing");
+const TAGS = { marker: "@@telemetry-test ", stack: "acct-a", tenant: "tenant-a" };
 
-function onset(headers = []) {
-  return {
-    spanContext: { traceId: "workerd0000000000000000000000000" },
-    timestamp: at(0),
-    event: { type: "onset", spanId: "root000000000000", info: { type: "fetch", method: "GET", url: "https://acct-a.emulator.workers.dev/clients?q=secret", headers } },
-  };
-}
-const event = (spanId, ms, body) => ({ spanContext: { traceId: "workerd0000000000000000000000000", spanId }, timestamp: at(ms), event: body });
-const attributes = (spanId, ms, values) => event(spanId, ms, { type: "attributes", info: Object.entries(values).map(([name, value]) => ({ name, value })) });
+installTracing();
 
-/** An invocation that queries D1 (through the emulated D1, with the real call inside) and calls another Worker. */
-function busyInvocation(headers) {
-  const invocation = new Invocation(onset(headers), { stack: "acct-a", tenant: "tenant-a" });
-  invocation.add(event("root000000000000", 1, { type: "spanOpen", name: "d1_all", spanId: "d1wrapper0000000" }));
-  invocation.add(attributes("d1wrapper0000000", 1, { "emulator.binding": "d1", "db.query.text": "SELECT * FROM clients WHERE id = ?", "cloudflare.d1.response.rows_read": 3n, "cloudflare.d1.response.served_by_primary": false }));
-  invocation.add(event("d1wrapper0000000", 2, { type: "spanOpen", name: "d1_batch", spanId: "d1inner000000000" }));
-  invocation.add(attributes("d1inner000000000", 3, { "db.query.text": "INSERT INTO _emulator_d1_log (committed_at, statements) VALUES (?, ?)" }));
-  invocation.add(event("d1inner000000000", 4, { type: "spanOpen", name: "fetch", spanId: "d1fetch000000000" }));
-  invocation.add(event("d1fetch000000000", 5, { type: "spanClose", outcome: "ok" }));
-  invocation.add(event("d1inner000000000", 6, { type: "spanClose", outcome: "ok" }));
-  invocation.add(attributes("d1wrapper0000000", 7, { "emulator.error": "D1_ERROR: D1 DB is overloaded." }));
-  invocation.add(event("d1wrapper0000000", 7, { type: "spanClose", outcome: "ok" }));
-  invocation.add(event("root000000000000", 8, { type: "log", level: "error", message: ["database unavailable", { code: 7500 }] }));
-  invocation.add(event("root000000000000", 9, { type: "spanOpen", name: "fetch", spanId: "hopwrapper000000" }));
-  invocation.add(attributes("hopwrapper000000", 9, { "emulator.trace_id": "announced0000000000000000000000a", "emulator.span_id": "1111222233334444" }));
-  invocation.add(event("hopwrapper000000", 10, { type: "spanOpen", name: "fetch", spanId: "workerdfetch0000" }));
-  invocation.add(attributes("workerdfetch0000", 20, { "url.full": "https://acct-b.emulator.workers.dev/x?q=secret", "http.response.status_code": 200 }));
-  invocation.add(event("workerdfetch0000", 20, { type: "spanClose", outcome: "ok" }));
-  invocation.add(event("hopwrapper000000", 21, { type: "spanClose", outcome: "ok" }));
-  invocation.add(event("root000000000000", 22, { type: "spanOpen", name: "kv_get", spanId: "kv00000000000000" }));
-  invocation.add(event("kv00000000000000", 23, { type: "spanClose", outcome: "ok" }));
-  invocation.add(event("root000000000000", 24, { type: "return", info: { type: "fetch", statusCode: 200 } }));
-  invocation.add(event("root000000000000", 25, { type: "outcome", outcome: "ok", cpuTime: 0, wallTime: 0 }));
-  return invocation.finish();
+/** A server standing for the Worker a hop reaches: the traceparent each request carried. */
+async function callee() {
+  const seen = [];
+  const server = http.createServer((request, response) => {
+    seen.push(request.headers.traceparent);
+    response.writeHead(200).end("ok");
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { url: `http://127.0.0.1:${server.address().port}/x?q=secret`, seen, close: () => new Promise((resolve) => server.close(resolve)) };
 }
 
-test("an invocation with a traceparent continues its trace; the emulator's own spans are left out and the hop's span takes the id the callee sees", () => {
-  const { spans, logs, summary } = busyInvocation([{ name: "traceparent", value: traceparent(TRACE, CALLER) }, { name: "authorization", value: "Bearer token-of-a" }]);
-  assert.deepEqual(spans.map((s) => s.name), ["GET /clients", "d1_all", "fetch", "kv_get"]);
+/** Runs one invocation of a Worker that queries D1, reads KV, logs an error and calls another Worker; returns its record. */
+async function busyInvocation(headers, hop) {
+  const lines = [];
+  const worker = tracedWorker({
+    async fetch() {
+      await globalThis[TRACING].span("d1_all", { "db.query.text": "SELECT * FROM clients WHERE id = ?" }, async (span) => {
+        span.attributes["cloudflare.d1.response.rows_read"] = 3;
+      });
+      await globalThis[TRACING].span("kv_get", { "cloudflare.kv.query.keys": "principal:u1" }, async () => null);
+      await globalThis[TRACING].span("d1_run", {}, async () => {
+        throw new Error("D1_ERROR: D1 DB is overloaded.");
+      }).catch(() => {});
+      console.error("database unavailable", { code: 7500 });
+      await (await fetch(hop)).text();
+      return new Response("listed", { status: 200 });
+    },
+  }, TAGS, (line) => lines.push(line));
+  const response = await worker.fetch(new Request("https://acct-a.emulator.workers.dev/api/clients?q=secret", { headers }), {}, {});
+  assert.equal(await response.text(), "listed");
+  assert.equal(lines.length, 1);
+  assert.ok(lines[0].startsWith(TAGS.marker));
+  return read(lines[0].slice(TAGS.marker.length));
+}
+
+/** A record line read back whole: OTLP spans and logs with their attributes as plain values. */
+function read(line) {
+  const { summary, spans, logs } = readRecordLine(line);
+  const plain = (item) => ({ ...item, attributes: Object.fromEntries(item.attributes.map((a) => [a.key, Object.values(a.value)[0]])) });
+  return { line, summary, spans: JSON.parse(`[${spans}]`).map(plain), logs: JSON.parse(`[${logs}]`).map(plain) };
+}
+
+test("an invocation continues the caller's trace, records each binding call and fetch, and passes its context on", async () => {
+  const hop = await callee();
+  const { spans, logs, summary } = await busyInvocation({ traceparent: traceparent(TRACE, CALLER), authorization: "Bearer token-of-a" }, hop.url);
+  await hop.close();
+  assert.deepEqual(spans.map((s) => s.name), ["GET /api/clients", "d1_all", "kv_get", "d1_run", "fetch"]);
   assert.ok(spans.every((s) => s.traceId === TRACE), "every span is in the caller's trace");
-  const [root, d1, hop, kv] = spans;
+  const [root, d1, kv, failed, fetchSpan] = spans;
   assert.equal(root.parentSpanId, CALLER);
   assert.equal(root.kind, 2);
-  assert.equal(root.attributes["http.response.status_code"], 200);
-  assert.equal(root.attributes["url.path"], "/clients");
-  assert.equal(d1.parentSpanId, root.spanId);
-  assert.equal(d1.attributes["db.query.text"], "SELECT * FROM clients WHERE id = ?");
-  assert.equal(d1.attributes["cloudflare.d1.response.rows_read"], 3);
-  assert.deepEqual([d1.error, d1.message], [true, "D1_ERROR: D1 DB is overloaded."], "the emulated D1's failure marks its span");
-  assert.equal(hop.spanId, "1111222233334444");
-  assert.equal(hop.attributes["url.full"], "https://acct-b.emulator.workers.dev/x");
-  assert.equal(kv.parentSpanId, root.spanId);
-  for (const span of spans) {
-    assert.equal(span.attributes["cloudflare.script_name"], "acct-a");
-    assert.equal(span.attributes["tenant.id"], "tenant-a");
-    assert.ok(Object.keys(span.attributes).every((key) => !key.startsWith("emulator.")), `${span.name}: no emulator attribute`);
-  }
+  assert.equal(root.attributes["http.response.status_code"], "200");
+  assert.equal(root.attributes["url.path"], "/api/clients");
+  assert.ok([d1, kv, failed, fetchSpan].every((s) => s.parentSpanId === root.spanId && s.kind === 3));
+  assert.equal(d1.attributes["cloudflare.d1.response.rows_read"], "3");
+  assert.deepEqual(failed.status, { code: 2, message: "D1_ERROR: D1 DB is overloaded." }, "a failed call marks its span");
+  assert.ok(BigInt(root.endTimeUnixNano) >= BigInt(root.startTimeUnixNano));
+  // The Worker called sees this fetch's span as its parent, in the same trace.
+  assert.equal(incomingTraceId(hop.seen[0]), TRACE);
+  assert.equal(incomingParent(hop.seen[0]), fetchSpan.spanId);
+  assert.equal(fetchSpan.attributes["url.full"], hop.url.split("?")[0]);
+  assert.equal(fetchSpan.attributes["http.response.status_code"], "200");
+  for (const span of spans) assert.deepEqual([span.attributes["cloudflare.script_name"], span.attributes["tenant.id"]], ["acct-a", "tenant-a"]);
   // Neither the query string nor a header travels.
   assert.ok(!JSON.stringify(spans).includes("secret") && !JSON.stringify(spans).includes("token-of-a"));
-  assert.deepEqual(logs.map((l) => [l.level, l.message, l.traceId, l.spanId]), [["error", 'database unavailable {"code":7500}', TRACE, root.spanId]]);
-  assert.deepEqual(summary, { durationMs: 25, status: 200, error: false, d1Queries: 1, d1RowsRead: 3, d1RowsWritten: 0, r2Operations: 0, kvOperations: 1 });
+  assert.deepEqual(logs.map((l) => [l.severityText, l.severityNumber, l.body.stringValue, l.traceId, l.spanId]), [["ERROR", 17, 'database unavailable {"code":7500}', TRACE, root.spanId]]);
+  assert.equal(summary.status, 200);
+  assert.deepEqual([summary.error, summary.d1Queries, summary.d1RowsRead, summary.kvOperations, summary.r2Operations], [false, 2, 3, 1, 0]);
 });
 
-test("without a traceparent, the trace id its outbound calls announced is the invocation's; an invalid one is ignored", () => {
-  const announced = busyInvocation([{ name: "traceparent", value: "00-00000000000000000000000000000000-b7ad6b7169203331-01" }]);
-  assert.ok(announced.spans.every((s) => s.traceId === "announced0000000000000000000000a"));
-  assert.equal(announced.spans[0].parentSpanId, undefined);
-  const quiet = new Invocation(onset(), { stack: "acct-a" });
-  quiet.add(event("root000000000000", 1, { type: "exception", name: "TypeError", message: "x is undefined", stack: "at handler" }));
-  quiet.add(event("root000000000000", 2, { type: "outcome", outcome: "exception" }));
-  const { spans, logs, summary } = quiet.finish();
-  assert.equal(spans[0].traceId, "workerd0000000000000000000000000");
-  assert.equal(spans[0].error, true);
+test("without a valid traceparent an invocation starts a trace; one that throws is recorded failed with its exception; health probes are not recorded", async () => {
+  const lines = [];
+  const failing = tracedWorker({ fetch: async () => { throw new TypeError("x is undefined"); } }, TAGS, (line) => lines.push(line));
+  await assert.rejects(failing.fetch(new Request("https://a/", { headers: { traceparent: "00-00000000000000000000000000000000-b7ad6b7169203331-01" } }), {}, {}), TypeError);
+  const { spans, logs, summary } = read(lines[0].slice(TAGS.marker.length));
+  assert.match(spans[0].traceId, /^[0-9a-f]{32}$/);
+  assert.notEqual(spans[0].traceId, "0".repeat(32));
+  assert.equal(spans[0].parentSpanId, undefined);
+  assert.equal(spans[0].status.code, 2);
   assert.equal(summary.error, true);
-  assert.equal(logs[0].exception.type, "TypeError");
-  assert.equal(spans[0].attributes["tenant.id"], undefined);
+  assert.deepEqual([logs[0].severityText, logs[0].attributes["exception.type"]], ["ERROR", "TypeError"]);
+  const probe = tracedWorker({ fetch: async () => new Response("ok") }, TAGS, (line) => lines.push(line));
+  await probe.fetch(new Request("https://a/healthz"), {}, {});
+  assert.equal(lines.length, 1, "a health probe leaves no record");
+  // Outside an invocation (the control entrypoint), a binding call is no span and fetch is untouched.
+  assert.equal(await globalThis[TRACING].span("d1_all", {}, async () => "ran"), "ran");
+  const record = new InvocationRecord(new Request("https://a/b"), {});
+  assert.equal(record.span("r2_resumeMultipartUpload", {}, () => "at once"), "at once");
+  assert.equal(record.finish(204).spans.length, 1, "a call that answers at once is no span");
+});
+
+test("ids: W3C's sizes, lowercase hex, never repeated within an isolate, different between isolates", () => {
+  const one = new IdSource();
+  const spans = Array.from({ length: 1000 }, () => one.spanId());
+  assert.ok(spans.every((id) => /^[0-9a-f]{16}$/.test(id)));
+  assert.equal(new Set(spans).size, spans.length);
+  assert.match(one.traceId(), /^[0-9a-f]{32}$/);
+  assert.notEqual(new IdSource().traceId(), new IdSource().traceId());
+  // A trace id made here is one a callee reads back.
+  const trace = one.traceId();
+  assert.equal(incomingTraceId(traceparent(trace, one.spanId())), trace);
 });
 
 test("traceparent: read only when well formed", () => {
@@ -116,8 +145,12 @@ async function receiver() {
 test("the exporter sends each stack's spans, logs and metrics as OTLP JSON under the stack's row, with the configured headers", async () => {
   const otlp = await receiver();
   const telemetry = Telemetry.fromEnvironment({ OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url + "/", OTEL_EXPORTER_OTLP_HEADERS: "x-otlp-api-key=k%3D1" }, { processOf: () => process.pid });
-  const invocation = busyInvocation([{ name: "traceparent", value: traceparent(TRACE, CALLER) }]);
-  telemetry.record("acct-a", [invocation, invocation], "a");
+  const hop = await callee();
+  const invocation = await busyInvocation({ traceparent: traceparent(TRACE, CALLER) }, hop.url);
+  await hop.close();
+  telemetry.recordLine("acct-a", "a", invocation.line);
+  telemetry.recordLine("acct-a", "a", invocation.line);
+  telemetry.recordLine("acct-a", "a", "{not json");
   await telemetry.flushSpans();
   await telemetry.flushMetrics();
   await telemetry.close();
@@ -129,11 +162,13 @@ test("the exporter sends each stack's spans, logs and metrics as OTLP JSON under
   const service = (resource) => Object.fromEntries(resource.attributes.map((a) => [a.key, a.value.stringValue]));
   assert.deepEqual(service(resourceSpans.resource), { "service.name": "a", "service.namespace": "cloudflare", "cloudflare.script_name": "acct-a" });
   const spans = resourceSpans.scopeSpans[0].spans;
-  assert.equal(spans.length, 8);
+  assert.equal(spans.length, 10);
   assert.equal(spans[0].traceId, TRACE);
   assert.equal(spans[0].parentSpanId, CALLER);
-  assert.equal(BigInt(spans[0].endTimeUnixNano) - BigInt(spans[0].startTimeUnixNano), 25_000_000n);
+  assert.equal(BigInt(spans[0].endTimeUnixNano) - BigInt(spans[0].startTimeUnixNano), BigInt(invocation.summary.durationMs) * 1_000_000n);
   assert.deepEqual(spans[1].attributes.find((a) => a.key === "cloudflare.d1.response.rows_read").value, { intValue: "3" });
+  assert.deepEqual(spans[3].status, { code: 2, message: "D1_ERROR: D1 DB is overloaded." });
+  assert.equal(JSON.stringify(spans.slice(0, 5)), JSON.stringify(JSON.parse(`[${readRecordLine(invocation.line).spans}]`)), "spans pass through as the Worker encoded them");
   const log = byPath["/v1/logs"].body.resourceLogs[0].scopeLogs[0].logRecords[0];
   assert.deepEqual([log.severityText, log.severityNumber, log.traceId, log.body.stringValue], ["ERROR", 17, TRACE, 'database unavailable {"code":7500}']);
   const metrics = Object.fromEntries(byPath["/v1/metrics"].body.resourceMetrics[0].scopeMetrics[0].metrics.map((m) => [m.name, m]));
@@ -142,7 +177,7 @@ test("the exporter sends each stack's spans, logs and metrics as OTLP JSON under
   assert.equal(metrics["cloudflare.kv.operations"].sum.dataPoints[0].asInt, "2");
   const latency = metrics["cloudflare.worker.duration"].histogram.dataPoints[0];
   assert.equal(latency.count, "2");
-  assert.equal(latency.bucketCounts[latency.explicitBounds.indexOf(25)], "2");
+  assert.equal(latency.bucketCounts.reduce((sum, n) => sum + Number(n), 0), 2);
   assert.ok(Number(metrics["cloudflare.worker.cpu_time"].sum.dataPoints[0].asInt) > 0, "this process's CPU time, read from /proc");
 });
 
@@ -153,12 +188,13 @@ test("an endpoint that is down costs a request nothing: exports give up within t
   await new Promise((resolve) => closed.close(resolve));
   const said = [];
   const telemetry = new Telemetry({ endpoint: `http://127.0.0.1:${port}`, say: (line) => said.push(line) });
-  const invocation = busyInvocation([]);
+  const line = recordLine(new InvocationRecord(new Request("https://a/b"), {}).finish(200));
   const started = performance.now();
   for (let i = 0; i < 3; i++) {
-    telemetry.record("acct-a", [invocation]);
+    telemetry.recordLine("acct-a", "a", line);
     await telemetry.flushSpans();
   }
+  assert.equal(telemetry.dropped, 3, "what each failed export carried is counted as dropped");
   assert.ok(performance.now() - started < 3000, "three failed exports took under the timeout");
   assert.equal(said.length, 1, said.join("\n"));
   assert.match(said[0], /telemetry: export to http:\/\/127\.0\.0\.1:\d+\/v1\/traces failed \(ECONNREFUSED\); dropping telemetry until it answers/);
