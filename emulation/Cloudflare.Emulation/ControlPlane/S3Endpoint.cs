@@ -124,6 +124,12 @@ internal static partial class S3Endpoint
         // The signature covers the Host header: keep the one the client signed.
         forwarded.Headers.Host = context.Request.Host.Value;
         using var response = await Forwarder.SendAsync(forwarded, HttpCompletionOption.ResponseHeadersRead, context.RequestAborted);
+        // Miniflare checked the signature, then refused an operation R2 has: answered here instead.
+        if (response.StatusCode == System.Net.HttpStatusCode.NotImplemented && S3MultipartListings.OperationOf(context.Request, KeyOf(rawTarget, bucket) is not null) is { } listing)
+        {
+            await S3MultipartListings.AnswerAsync(context, listing, bucket, KeyOf(rawTarget, bucket), store.ResourceDirectory("r2", bucket));
+            return;
+        }
         context.Response.StatusCode = (int)response.StatusCode;
         foreach (var (name, values) in response.Headers.Concat(response.Content.Headers))
         {
@@ -133,6 +139,14 @@ internal static partial class S3Endpoint
             }
         }
         await response.Content.CopyToAsync(context.Response.Body, context.RequestAborted);
+    }
+
+    /// <summary>The object key of a request target (&lt;base&gt;/&lt;bucket&gt;/&lt;key&gt;?…), decoded; null for a bucket request.</summary>
+    private static string? KeyOf(string rawTarget, string bucket)
+    {
+        var path = rawTarget.Split('?', 2)[0];
+        var prefix = $"{BasePath}/{bucket}/";
+        return path.StartsWith(prefix, StringComparison.Ordinal) && path.Length > prefix.Length ? Uri.UnescapeDataString(path[prefix.Length..]) : null;
     }
 
     /// <summary>The R2 binding operation an S3 request is, for the chaos API's rules.</summary>

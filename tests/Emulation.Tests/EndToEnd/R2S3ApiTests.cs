@@ -155,6 +155,71 @@ public sealed class R2S3ApiTests(HarnessFixture harness)
     }
 
     [Fact]
+    public async Task ListMultipartUploads_and_ListParts_show_uploads_in_progress_page_by_page_and_only_to_the_buckets_key()
+    {
+        var credentials = await CredentialsAsync("account-1");
+        using var s3 = Client(credentials);
+        var prefix = $"scratch/multi-{Guid.NewGuid():N}/";
+        var (first, second) = ($"{prefix}a.bin", $"{prefix}deeper/b+c=d.bin");
+        var one = (await s3.InitiateMultipartUploadAsync(new InitiateMultipartUploadRequest { BucketName = credentials.Bucket, Key = first })).UploadId;
+        var two = (await s3.InitiateMultipartUploadAsync(new InitiateMultipartUploadRequest { BucketName = credentials.Bucket, Key = second })).UploadId;
+        try
+        {
+            var sizes = new[] { 5 * 1024 * 1024, 5 * 1024 * 1024, 1234 };
+            var etags = new List<string>();
+            for (var part = 1; part <= sizes.Length; part++)
+            {
+                using var bytes = new MemoryStream(new byte[sizes[part - 1]]);
+                var uploaded = await s3.UploadPartAsync(new UploadPartRequest { BucketName = credentials.Bucket, Key = first, UploadId = one, PartNumber = part, InputStream = bytes, UseChunkEncoding = false });
+                etags.Add(uploaded.ETag);
+            }
+
+            var uploads = await s3.ListMultipartUploadsAsync(new ListMultipartUploadsRequest { BucketName = credentials.Bucket, Prefix = prefix });
+            Assert.Equal([(first, one), (second, two)], uploads.MultipartUploads.Select(u => (u.Key, u.UploadId)));
+            Assert.True(uploads.MultipartUploads[0].Initiated > DateTime.UtcNow.AddMinutes(-5), $"initiated {uploads.MultipartUploads[0].Initiated:O}");
+            var folded = await s3.ListMultipartUploadsAsync(new ListMultipartUploadsRequest { BucketName = credentials.Bucket, Prefix = prefix, Delimiter = "/" });
+            Assert.Equal([first], folded.MultipartUploads.Select(u => u.Key));
+            Assert.Equal([$"{prefix}deeper/"], folded.CommonPrefixes);
+            var page = await s3.ListMultipartUploadsAsync(new ListMultipartUploadsRequest { BucketName = credentials.Bucket, Prefix = prefix, MaxUploads = 1 });
+            Assert.True(page.IsTruncated);
+            var rest = await s3.ListMultipartUploadsAsync(new ListMultipartUploadsRequest { BucketName = credentials.Bucket, Prefix = prefix, KeyMarker = page.NextKeyMarker, UploadIdMarker = page.NextUploadIdMarker });
+            Assert.Equal([second], rest.MultipartUploads.Select(u => u.Key));
+
+            var parts = await s3.ListPartsAsync(new ListPartsRequest { BucketName = credentials.Bucket, Key = first, UploadId = one });
+            Assert.Equal([1, 2, 3], parts.Parts.Select(p => p.PartNumber!.Value));
+            Assert.Equal(sizes.Select(s => (long)s), parts.Parts.Select(p => p.Size!.Value));
+            Assert.Equal(etags, parts.Parts.Select(p => p.ETag));
+            var afterFirst = await s3.ListPartsAsync(new ListPartsRequest { BucketName = credentials.Bucket, Key = first, UploadId = one, PartNumberMarker = "1", MaxParts = 1 });
+            Assert.Equal([2], afterFirst.Parts.Select(p => p.PartNumber!.Value));
+            Assert.True(afterFirst.IsTruncated);
+
+            // Another tenant's key sees none of it; a wrong upload id is NoSuchUpload, as on R2.
+            var other = await CredentialsAsync("account-2");
+            using var otherS3 = Client(other);
+            var refused = await Assert.ThrowsAsync<AmazonS3Exception>(() => otherS3.ListMultipartUploadsAsync(new ListMultipartUploadsRequest { BucketName = credentials.Bucket }));
+            Assert.Equal("AccessDenied", refused.ErrorCode);
+            var theirs = await otherS3.ListMultipartUploadsAsync(new ListMultipartUploadsRequest { BucketName = other.Bucket, Prefix = prefix });
+            Assert.True(theirs.MultipartUploads is null or { Count: 0 }, "the other bucket has none of these uploads");
+            var missing = await Assert.ThrowsAsync<AmazonS3Exception>(() => s3.ListPartsAsync(new ListPartsRequest { BucketName = credentials.Bucket, Key = second, UploadId = one }));
+            Assert.Equal("NoSuchUpload", missing.ErrorCode);
+
+            // A completed upload is listed no more.
+            await s3.CompleteMultipartUploadAsync(new CompleteMultipartUploadRequest
+            {
+                BucketName = credentials.Bucket, Key = first, UploadId = one,
+                PartETags = [.. etags.Select((etag, i) => new PartETag(i + 1, etag))],
+            });
+            var after = await s3.ListMultipartUploadsAsync(new ListMultipartUploadsRequest { BucketName = credentials.Bucket, Prefix = prefix });
+            Assert.Equal([second], after.MultipartUploads.Select(u => u.Key));
+            await s3.DeleteObjectAsync(credentials.Bucket, first);
+        }
+        finally
+        {
+            await s3.AbortMultipartUploadAsync(credentials.Bucket, second, two);
+        }
+    }
+
+    [Fact]
     public async Task A_document_uploaded_through_the_Worker_reads_back_through_S3_and_the_other_way_round()
     {
         var credentials = await CredentialsAsync("account-1");
