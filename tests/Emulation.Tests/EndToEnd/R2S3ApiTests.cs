@@ -206,7 +206,9 @@ public sealed class R2S3ApiTests(HarnessFixture harness)
             // A completed upload is listed no more.
             await s3.CompleteMultipartUploadAsync(new CompleteMultipartUploadRequest
             {
-                BucketName = credentials.Bucket, Key = first, UploadId = one,
+                BucketName = credentials.Bucket,
+                Key = first,
+                UploadId = one,
                 PartETags = [.. etags.Select((etag, i) => new PartETag(i + 1, etag))],
             });
             var after = await s3.ListMultipartUploadsAsync(new ListMultipartUploadsRequest { BucketName = credentials.Bucket, Prefix = prefix });
