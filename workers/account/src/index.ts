@@ -8,6 +8,8 @@ import { entityRoutes } from "./entities/routes";
 import { documentContent, sweepAbandonedUploads } from "./documents/routes";
 import { drainUnreadBody, notFound, onError, problem } from "../../shared/http";
 import { d1Session, isRejectedBookmark, rejectedBookmark } from "./sessions";
+import { passwords, signIn } from "./auth/sign-in";
+import { home } from "./web/home";
 
 /** JSON bodies are small records; documents have their own limit. */
 const MAX_JSON_BYTES = 64 * 1024;
@@ -19,6 +21,9 @@ const app = new Hono<AccountContext>();
 app.use("*", drainUnreadBody);
 
 app.get("/healthz", (c) => c.json({ ok: true, service: "account", account: c.env.ACCOUNT_ID }));
+// The web app's pages: the same user token (the platform sends a browser's session as one).
+app.use("/", d1Session, authenticate);
+app.route("/", home);
 app.use("/api/*", d1Session);
 app.use("/api/*", authenticate);
 app.route("/api/documents", documentContent);
@@ -27,10 +32,12 @@ const jsonLimit = (maxSize: number) =>
 const recordLimit = jsonLimit(MAX_JSON_BYTES);
 const batchLimit = jsonLimit(MAX_BATCH_BYTES);
 app.use("/api/*", (c, next) => (c.req.path.endsWith("/batch") ? batchLimit : recordLimit)(c, next));
+app.route("/api/users", passwords);
 for (const def of catalog) app.route(`/api/${def.name}`, entityRoutes(def));
 // The platform's own calls (service tokens): the account's users only.
 app.use("/platform/*", d1Session, authenticatePlatform, recordLimit);
 app.route("/platform/users", entityRoutes(users));
+app.route("/platform/sign-in", signIn);
 app.notFound(notFound);
 app.onError((error, c) => (isRejectedBookmark(error) ? rejectedBookmark(c, error) : onError(error, c)));
 

@@ -4,7 +4,7 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { PlatformEnv } from "./env";
 import { admin } from "./routes/admin";
-import { routeByDomain, routeTo } from "./routes/router";
+import { routeByDomain, routeHost, routeTo } from "./routes/router";
 import { classifyHost } from "./routes/hosts";
 import { providerLookup } from "./routes/providers";
 import { ownDomains } from "./routes/domains";
@@ -19,7 +19,7 @@ app.use("*", drainUnreadBody);
 app.use("*", async (c, next) => {
   const url = new URL(c.req.url);
   const target = classifyHost(c.env, url.host);
-  if (target.kind === "tenant") return routeTo(c, target.slug, url.pathname);
+  if (target.kind === "tenant") return routeHost(c, target.slug, url.pathname);
   if (target.kind === "unknown") {
     // A tenant's own domain (Cloudflare for SaaS), or no tenant's at all.
     return (await routeByDomain(c, target.host, url.pathname)) ?? problem(c, 404, "unknown_host", `host: ${target.host} names no tenant of this platform`, "host");

@@ -7,6 +7,8 @@ import { bearerToken, TokenRejected, verifyToken } from "../../../shared/auth";
 import { type Domain, findDomain, routedDomain } from "../domains";
 import { normalizeHost } from "./hosts";
 import { CloudflareApi, CloudflareApiError } from "../provisioning/cloudflare-api";
+import { sameOrigin, sessionToken, SESSION_COOKIE, signIn, signInPage, signOut } from "./sessions";
+import { deleteCookie } from "hono/cookie";
 
 type Ctx = Context<{ Bindings: PlatformEnv }>;
 
@@ -48,7 +50,54 @@ export async function routeByDomain(c: Ctx, host: string, path: string): Promise
     return problem(c, 421, "domain_pending", `host: ${name} is not active yet — its owner has not published the records Cloudflare asked for (see the account's domains)`, "host");
   }
   domainCache.set(name, { domain, until: Date.now() + ROUTING_TTL_MS });
-  return routeTo(c, domain.slug, path, domain.accountId);
+  return routeHost(c, domain.slug, path, domain.accountId);
+}
+
+/**
+ * A request to a tenant's host (its <slug> host or its own active domain), where browsers come: the
+ * sign-in form and sign-out are the platform's; anything else goes to the account's Worker with the
+ * caller's token — from Authorization, or from the session cookie. A page asked for without a valid
+ * session goes to the sign-in form.
+ */
+export async function routeHost(c: Ctx, slug: string, path: string, accountId?: string): Promise<Response> {
+  const outside = fromOutsideAllowedCountries(c);
+  if (outside) return outside;
+  if (path === "/sign-in" || path === "/sign-out") {
+    const account = await activeAccount(c.env, slug);
+    if (!account || (accountId !== undefined && account.id !== accountId) || account.status !== "active" || !account.routing) {
+      return problem(c, 404, "unknown_account", `account: no active account ${slug}`, "account");
+    }
+    if (path === "/sign-out" && c.req.method === "POST") return signOut(c);
+    if (path === "/sign-in" && c.req.method === "POST") return signIn(c, account);
+    if (path === "/sign-in" && (c.req.method === "GET" || c.req.method === "HEAD")) return signInPage(c, account.slug);
+    return problem(c, 405, "method_not_allowed", `method: ${c.req.method} is not allowed on ${path}`, "method");
+  }
+  const cookie = c.req.header("authorization") ? undefined : sessionToken(c);
+  const wantsPage = c.req.method === "GET" && (c.req.header("accept") ?? "").includes("text/html");
+  if (cookie === undefined && !c.req.header("authorization") && wantsPage) return c.redirect("/sign-in", 303);
+  if (cookie !== undefined) {
+    try {
+      await verifyToken(cookie, c.env.AUTH_PUBLIC_KEY, slug);
+    } catch (error) {
+      if (!(error instanceof TokenRejected)) throw error;
+      // An expired session, or one for another tenant: a page starts again at the form.
+      if (wantsPage) {
+        deleteCookie(c, SESSION_COOKIE, { path: "/" });
+        return c.redirect("/sign-in", 303);
+      }
+    }
+    if (!sameOrigin(c)) return problem(c, 403, "forbidden", "origin: a request that changes data must come from this site's own pages", "origin");
+  }
+  return routeTo(c, slug, path, accountId, cookie);
+}
+
+/** UK-only users: a request from anywhere else (or from nowhere known) stops before any lookup. */
+function fromOutsideAllowedCountries(c: Ctx): Response | undefined {
+  const country = (c.req.raw.cf as IncomingRequestCfProperties | undefined)?.country;
+  const allowed = c.env.ALLOWED_COUNTRIES.split(",").map((x) => x.trim().toUpperCase());
+  if (country && allowed.includes(country.toUpperCase())) return undefined;
+  return problem(c, 451, "unavailable_for_legal_reasons",
+    `country: this service is only available to users in ${allowed.join(", ")}; this request came from ${country ?? "an unknown country"}`, "country");
 }
 
 async function activeAccount(env: PlatformEnv, slug: string): Promise<Account | null> {
@@ -65,17 +114,12 @@ async function activeAccount(env: PlatformEnv, slug: string): Promise<Account | 
  * to the Worker named by the routing metadata on that account's row. A token for A never reaches B.
  * With `accountId` (a custom domain's), the account found by slug must be that one.
  */
-export async function routeTo(c: Ctx, slug: string | undefined, path: string, accountId?: string): Promise<Response> {
-  // UK-only users: a request from anywhere else (or from nowhere known) stops here, before any lookup.
-  const country = (c.req.raw.cf as IncomingRequestCfProperties | undefined)?.country;
-  const allowed = c.env.ALLOWED_COUNTRIES.split(",").map((x) => x.trim().toUpperCase());
-  if (!country || !allowed.includes(country.toUpperCase())) {
-    return problem(c, 451, "unavailable_for_legal_reasons",
-      `country: this service is only available to users in ${allowed.join(", ")}; this request came from ${country ?? "an unknown country"}`, "country");
-  }
+export async function routeTo(c: Ctx, slug: string | undefined, path: string, accountId?: string, session?: string): Promise<Response> {
+  const outside = fromOutsideAllowedCountries(c);
+  if (outside) return outside;
   let tokenAccount: string;
   try {
-    tokenAccount = (await verifyToken(bearerToken(c.req.header("authorization")), c.env.AUTH_PUBLIC_KEY, slug)).account;
+    tokenAccount = (await verifyToken(session ?? bearerToken(c.req.header("authorization")), c.env.AUTH_PUBLIC_KEY, slug)).account;
   } catch (error) {
     if (!(error instanceof TokenRejected)) throw error;
     return problem(c, error.status, error.status === 401 ? "unauthenticated" : "forbidden", `authorization: ${error.message}`, "authorization");
@@ -88,6 +132,11 @@ export async function routeTo(c: Ctx, slug: string | undefined, path: string, ac
 
   const incoming = new URL(c.req.url);
   const forwarded = new Request(new URL(path + incoming.search, account.routing.workerUrl), c.req.raw);
+  // A browser's session travels on as the token it is; its cookies stay with the platform.
+  if (session !== undefined) {
+    forwarded.headers.set("authorization", `Bearer ${session}`);
+    forwarded.headers.delete("cookie");
+  }
   // Workers see a normalised Accept-Encoding; the caller's own is request.cf.clientAcceptEncoding.
   // Ask the account Worker only for encodings the caller accepts, or a compressed body would be
   // passed on with a Content-Encoding the caller never asked for.
