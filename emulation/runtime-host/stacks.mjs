@@ -96,6 +96,8 @@ export class StackRegistry {
       throw new Error(`stack '${spec.name}' is already ${existing.state}`);
     }
     if (existing) await existing.dispose();
+    // A stack started anew (after a stop or a crash, or a new tenant under a reused name) counts again.
+    this.telemetry?.forget(spec.name);
     const stack = new Stack(spec, this);
     this.#stacks.set(spec.name, stack);
     return stack.start();
@@ -558,11 +560,12 @@ export function faultedStorage(buckets, namespaces, r2Credentials = {}) {
 function withControlEntrypoint(moduleName, script, controlSecret, tracing = undefined) {
   const hasDefault = /export\s+default\b|export\s*\{[^}]*\bdefault\b[^}]*\}/.test(script);
   const entry = [
+    // First: the recorder takes console and fetch before any of the Worker's code runs.
+    tracing ? `import "./__emulator-trace-install.js";` : "",
     `export * from "./${moduleName}";`,
     hasDefault ? `import worker from "./${moduleName}";` : "",
     hasDefault ? `import { faultedWorker } from "./__emulator-worker-faults.js";` : "",
-    hasDefault && tracing ? `import { installTracing, tracedWorker } from "./__emulator-trace-context.js";` : "",
-    hasDefault && tracing ? "installTracing();" : "",
+    hasDefault && tracing ? `import { tracedWorker } from "./__emulator-trace-context.js";` : "",
     hasDefault ? `export default ${tracing ? `tracedWorker(faultedWorker(worker), ${JSON.stringify(tracing)})` : "faultedWorker(worker)"};` : "",
     `export { emulatorControl as ${CONTROL_ENTRYPOINT} } from "./${CONTROL_MODULE}";`,
   ].join("\n");
@@ -576,7 +579,12 @@ function withControlEntrypoint(moduleName, script, controlSecret, tracing = unde
     esModule("__emulator-worker-faults.js", WORKER_FAULTS_SCRIPT),
     esModule("__emulator-invocation-meter.js", INVOCATION_METER_SCRIPT),
     esModule(CONTROL_SECRET_MODULE, `export const CONTROL_SECRET = ${JSON.stringify(controlSecret)};`),
-    ...(tracing ? [esModule("__emulator-trace-context.js", TRACE_CONTEXT_SCRIPT)] : []),
+    ...(tracing
+      ? [
+          esModule("__emulator-trace-context.js", TRACE_CONTEXT_SCRIPT),
+          esModule("__emulator-trace-install.js", `import { installTracing } from "./__emulator-trace-context.js";\ninstallTracing();`),
+        ]
+      : []),
   ];
 }
 

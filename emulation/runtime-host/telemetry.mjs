@@ -12,8 +12,8 @@ import http from "node:http";
 import { readFileSync } from "node:fs";
 import { attributes, nanos, readRecordLine } from "./otlp.mjs";
 
-/** Bytes of spans and log records waiting for an export, at most (beyond: dropped and counted). */
-const MAX_QUEUED_BYTES = 16 * 1024 * 1024;
+/** Characters of spans and log records waiting for an export, at most (beyond: dropped and counted). */
+const MAX_QUEUED_CHARS = 16 * 1024 * 1024;
 const EXPORT_TIMEOUT_MS = 2000;
 /** Latency buckets (ms), as a dashboard would chart a Worker's response times. */
 export const LATENCY_BOUNDS_MS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000];
@@ -24,13 +24,16 @@ const SCOPE_JSON = JSON.stringify(SCOPE);
 export class Telemetry {
   /** By stack: its spans and log records as OTLP JSON text (comma-separated), waiting for the next export. */
   #queue = new Map();
-  #queuedBytes = 0;
+  #queuedChars = 0;
   /** Each stack's dashboard resource (its row's name). */
   #resources = new Map();
   #dropped = 0;
   #metrics = new Map();
-  #failing = false;
-  #exporting = false;
+  /** The signals (/v1/traces, /v1/logs, /v1/metrics) whose exports fail: each said once, and again when it recovers. */
+  #failing = new Set();
+  #full = false;
+  /** The span and log export under way, if any (the next one waits; close() waits for it). */
+  #exporting = undefined;
   #timers = [];
 
   /**
@@ -44,7 +47,6 @@ export class Telemetry {
     this.metricIntervalMs = metricIntervalMs;
     this.processOf = processOf;
     this.say = say;
-    this.startedAt = Date.now();
   }
 
   /** From the standard OpenTelemetry environment variables; undefined when no endpoint is set (or the SDK is disabled). */
@@ -68,7 +70,14 @@ export class Telemetry {
 
   async close() {
     for (const timer of this.#timers) clearInterval(timer);
+    await this.#exporting;
     await Promise.allSettled([this.flushSpans(), this.flushMetrics()]);
+  }
+
+  /** A stack started anew (a new Worker process, perhaps a new tenant under a reused name): its metrics start again. */
+  forget(stack) {
+    this.#metrics.delete(stack);
+    this.#resources.delete(stack);
   }
 
   /**
@@ -85,37 +94,43 @@ export class Telemetry {
     }
     this.#resources.set(stack, resource);
     this.#metricsOf(stack).add(record.summary);
-    const bytes = record.spans.length + record.logs.length;
-    if (this.#queuedBytes + bytes > MAX_QUEUED_BYTES) {
+    const chars = record.spans.length + record.logs.length;
+    if (this.#queuedChars + chars > MAX_QUEUED_CHARS) {
       this.#dropped += 1;
+      if (!this.#full) this.say(`telemetry: the export queue is full (${MAX_QUEUED_CHARS} characters); dropping telemetry until it drains — requests are not affected`);
+      this.#full = true;
       return;
     }
+    this.#full = false;
     let queued = this.#queue.get(stack);
     if (!queued) this.#queue.set(stack, (queued = { spans: [], logs: [] }));
     if (record.spans) queued.spans.push(record.spans);
     if (record.logs) queued.logs.push(record.logs);
-    this.#queuedBytes += bytes;
+    this.#queuedChars += chars;
   }
 
   /** Exports the queued spans and logs (one request each); the next timer tick waits for this one. */
   async flushSpans() {
-    if (this.#exporting || this.#queuedBytes === 0) return;
-    this.#exporting = true;
-    const batch = this.#queue;
-    this.#queue = new Map();
-    this.#queuedBytes = 0;
+    if (this.#exporting || this.#queuedChars === 0) return;
+    this.#exporting = this.#exportSpans();
     try {
-      const join = (list, field, items) => list.filter(([, q]) => q[items].length > 0)
-        .map(([stack, q]) => `{"resource":${JSON.stringify(this.#resourceOf(stack))},"${field}":[{"scope":${SCOPE_JSON},"${items === "spans" ? "spans" : "logRecords"}":[${q[items].join(",")}]}]}`)
-        .join(",");
-      const stacks = [...batch];
-      const spans = join(stacks, "scopeSpans", "spans");
-      const logs = join(stacks, "scopeLogs", "logs");
-      const sent = (spans ? await this.#post("/v1/traces", `{"resourceSpans":[${spans}]}`) : true) && (logs ? await this.#post("/v1/logs", `{"resourceLogs":[${logs}]}`) : true);
-      if (!sent) this.#dropped += stacks.reduce((sum, [, q]) => sum + q.spans.length, 0);
+      await this.#exporting;
     } finally {
-      this.#exporting = false;
+      this.#exporting = undefined;
     }
+  }
+
+  async #exportSpans() {
+    const batch = [...this.#queue];
+    this.#queue = new Map();
+    this.#queuedChars = 0;
+    const join = (field, items, key) => batch.filter(([, q]) => q[items].length > 0)
+      .map(([stack, q]) => `{"resource":${JSON.stringify(this.#resourceOf(stack))},"${field}":[{"scope":${SCOPE_JSON},"${key}":[${q[items].join(",")}]}]}`)
+      .join(",");
+    const spans = join("scopeSpans", "spans", "spans");
+    const logs = join("scopeLogs", "logs", "logRecords");
+    const sent = (spans ? await this.#post("/v1/traces", `{"resourceSpans":[${spans}]}`) : true) && (logs ? await this.#post("/v1/logs", `{"resourceLogs":[${logs}]}`) : true);
+    if (!sent) this.#dropped += batch.reduce((sum, [, q]) => sum + q.spans.length, 0);
   }
 
   async flushMetrics() {
@@ -123,7 +138,7 @@ export class Telemetry {
     const now = Date.now();
     const resourceMetrics = [...this.#metrics].map(([stack, metrics]) => ({
       resource: this.#resourceOf(stack),
-      scopeMetrics: [{ scope: SCOPE, metrics: metrics.otlp(this.startedAt, now, cpuMsOf(this.processOf(stack))) }],
+      scopeMetrics: [{ scope: SCOPE, metrics: metrics.otlp(now, this.processOf(stack)) }],
     }));
     await this.#post("/v1/metrics", JSON.stringify({ resourceMetrics }));
   }
@@ -143,15 +158,14 @@ export class Telemetry {
     try {
       const status = await post(this.endpoint + path, this.headers, body);
       if (status < 200 || status >= 300) throw new Error(`HTTP ${status}`);
-      if (this.#failing) {
-        this.#failing = false;
-        this.say(`telemetry: exports to ${this.endpoint} succeed again (${this.#dropped} invocations' telemetry was dropped meanwhile)`);
-        this.#dropped = 0;
+      if (this.#failing.delete(path)) {
+        this.say(`telemetry: exports to ${this.endpoint}${path} succeed again (${this.#dropped} invocations' telemetry was dropped meanwhile)`);
+        if (this.#failing.size === 0) this.#dropped = 0;
       }
       return true;
     } catch (error) {
-      if (!this.#failing) {
-        this.#failing = true;
+      if (!this.#failing.has(path)) {
+        this.#failing.add(path);
         this.say(`telemetry: export to ${this.endpoint}${path} failed (${error.code ?? error.message}); dropping telemetry until it answers — requests are not affected`);
       }
       return false;
@@ -195,7 +209,13 @@ export class StackMetrics {
   r2Operations = 0;
   kvOperations = 0;
   latency = { count: 0, sum: 0, min: Infinity, max: 0, buckets: new Array(LATENCY_BOUNDS_MS.length + 1).fill(0) };
+  /** When these counts started (a stack started anew starts them again). */
+  start = Date.now();
   #lastCpu = undefined;
+  /** CPU of the stack's earlier workerd processes (a reload or restart starts a new one), and the current one's pid. */
+  #cpuOfEarlier = 0;
+  #cpuOfCurrent = 0;
+  #pid = undefined;
 
   add(summary) {
     this.requests += 1;
@@ -214,8 +234,22 @@ export class StackMetrics {
     this.latency.max = Math.max(this.latency.max, ms);
   }
 
-  /** The metrics at `now` (cumulative since `start`); `cpuMs` is the stack's workerd CPU time, when known. */
-  otlp(start, now, cpuMs) {
+  /** The stack's workerd CPU time so far, across the processes it has had: a counter never goes back. */
+  #cpuMs(pid) {
+    const current = cpuMsOf(pid);
+    if (current === undefined) return this.#pid === undefined ? undefined : this.#cpuOfEarlier + this.#cpuOfCurrent;
+    if (pid !== this.#pid) {
+      this.#cpuOfEarlier += this.#cpuOfCurrent;
+      this.#pid = pid;
+    }
+    this.#cpuOfCurrent = current;
+    return this.#cpuOfEarlier + current;
+  }
+
+  /** The metrics at `now` (cumulative since `start`), with the CPU time of workerd process `pid`, when known. */
+  otlp(now, pid) {
+    const start = this.start;
+    const cpuMs = this.#cpuMs(pid);
     const point = (value) => ({ startTimeUnixNano: nanos(start), timeUnixNano: nanos(now), asInt: String(value) });
     const counter = (name, unit, description, value) => ({ name, unit, description, sum: { dataPoints: [point(value)], aggregationTemporality: 2, isMonotonic: true } });
     const metrics = [

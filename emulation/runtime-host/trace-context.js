@@ -9,9 +9,9 @@
 // record goes to the runtime host as one line on the stack's stdout (already in OTLP's encoding: otlp.mjs),
 // behind a marker only the host knows; the host exports it (telemetry.mjs) and never shows the line.
 //
-// Why not workerd's streaming tail Worker, which gives the same spans from the runtime: delivering an
-// invocation's events to a tail cost ~0.9 ms of CPU per invocation here, ~30 % of a request through the
-// platform; recording them here costs a few percent (the telemetry benchmark).
+// Why not workerd's streaming tail Worker, which gives the same spans from the runtime: delivering each
+// invocation's events to it cost many times what recording them here does (ADR 0036; the telemetry
+// benchmark measures this way).
 //
 // A record never holds a request's headers, body or query string, nor a D1 statement's bound values.
 import { AsyncLocalStorage } from "node:async_hooks";
@@ -22,6 +22,8 @@ const invocations = new AsyncLocalStorage();
 /** How the binding wrappers (d1-replication.js is a wrapped binding, with no imports) reach the recorder. */
 const TRACING = Symbol.for("cloudflare-emulator.tracing");
 const SPAN_KIND = { internal: 1, server: 2, client: 3 };
+/** Spans and log records one invocation keeps, at most (a Worker logging in a loop costs no more). */
+const MAX_ITEMS = 1000;
 // Made on first use: workerd draws no random bytes at a module's top level.
 let idSource;
 const ids = () => (idSource ??= new IdSource());
@@ -30,6 +32,10 @@ const ids = () => (idSource ??= new IdSource());
 export class InvocationRecord {
   spans = [];
   logs = [];
+  /** Once the record has been written, later calls (in waitUntil, say) are not recorded. */
+  finished = false;
+  /** What did not fit under MAX_ITEMS. */
+  left = 0;
 
   constructor(request, tags, now = Date.now()) {
     const header = request.headers.get("traceparent");
@@ -55,6 +61,10 @@ export class InvocationRecord {
    * failed; one that answers at once (no promise) is no span.
    */
   span(name, attributes, call) {
+    if (this.finished || this.spans.length >= MAX_ITEMS) {
+      if (!this.finished) this.left += 1;
+      return call({ spanId: ids().spanId(), attributes: {} });
+    }
     const span = { traceId: this.traceId, spanId: ids().spanId(), parentSpanId: this.root.spanId, name, kind: SPAN_KIND.client, start: Date.now(), end: undefined, attributes: { ...attributes, ...this.tags }, error: false };
     this.spans.push(span);
     const settle = (error) => {
@@ -86,6 +96,11 @@ export class InvocationRecord {
   }
 
   log(level, args) {
+    if (this.finished) return;
+    if (this.logs.length >= MAX_ITEMS) {
+      this.left += 1;
+      return;
+    }
     this.logs.push({ time: Date.now(), level: level === "log" ? "info" : level, message: format(args), traceId: this.traceId, spanId: this.root.spanId, attributes: this.tags });
   }
 
@@ -104,13 +119,19 @@ export class InvocationRecord {
 
   /** The invocation answered (`status`) or threw: its spans, logs and a summary for the stack's metrics. */
   finish(status, now = Date.now()) {
+    this.finished = true;
     const root = this.root;
     root.end = now;
+    if (this.left > 0) root.attributes["cloudflare.invocation.items_left_out"] = this.left;
     if (status !== undefined) root.attributes["http.response.status_code"] = status;
     if ((status ?? 0) >= 500) root.error = true;
     const summary = { durationMs: Math.max(0, now - root.start), status: status ?? 0, error: root.error, d1Queries: 0, d1RowsRead: 0, d1RowsWritten: 0, r2Operations: 0, kvOperations: 0 };
     for (const span of this.spans) {
-      span.end ??= now;
+      // Still running when the response went (a streamed body, waitUntil): ended here, and said so.
+      if (span.end === undefined) {
+        span.end = now;
+        span.attributes["cloudflare.span.unfinished"] = true;
+      }
       if (span.name.startsWith("d1_")) {
         summary.d1Queries += 1;
         summary.d1RowsRead += Number(span.attributes["cloudflare.d1.response.rows_read"] ?? 0);
@@ -163,8 +184,14 @@ const originalLog = console.log.bind(console);
 /** fetch() as a span of the invocation, with its trace context passed on (W3C `traceparent`). */
 function tracedFetch(input, init) {
   const record = invocations.getStore();
-  if (record === undefined) return untracedFetch(input, init);
-  const request = new Request(input, init);
+  if (record === undefined || record.finished) return untracedFetch(input, init);
+  let request;
+  try {
+    request = new Request(input, init);
+  } catch (error) {
+    // As fetch() itself: a bad URL or a used body rejects, never throws.
+    return Promise.reject(error);
+  }
   const url = new URL(request.url);
   return record.span("fetch", { "http.request.method": request.method, "url.full": `${url.origin}${url.pathname}`, "server.address": url.hostname }, (span) => {
     request.headers.set("traceparent", traceparent(record.traceId, span.spanId));

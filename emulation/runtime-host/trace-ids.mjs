@@ -1,5 +1,5 @@
-// W3C trace context (`traceparent`) as the harness reads and writes it: in each stack Worker's
-// invocations (trace-context.js) and in its tail Worker (telemetry-tail.js). One place for the format.
+// W3C trace context (`traceparent`) as the harness reads and writes it (trace-context.js, in each stack
+// Worker's isolate), and the ids it makes. One place for the format.
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$/;
 const INVALID_TRACE = "0".repeat(32);
 const INVALID_SPAN = "0".repeat(16);
@@ -25,8 +25,9 @@ export function traceparent(traceId, spanId) {
 }
 
 /**
- * New ids for this isolate: random once (crypto), then a counter. Ids must be unique, not secret, and
- * drawing random bytes for every span cost a traced Worker several percent of its CPU.
+ * New ids for this isolate: a random prefix (crypto, once), a counter (unique within the isolate) and
+ * Math.random (not guessable from the last one). Drawing crypto-random bytes for every span cost a
+ * traced Worker a measurable share of its CPU (ADR 0036).
  */
 export class IdSource {
   #prefix;
@@ -38,18 +39,23 @@ export class IdSource {
 
   /** A trace id (32 hex digits). */
   traceId() {
-    return this.#prefix + this.#next();
+    return this.#prefix.slice(0, 16) + noise() + this.#next();
   }
 
   /** A span id (16 hex digits). */
   spanId() {
-    return this.#prefix.slice(0, 8) + this.#next();
+    return noise() + this.#next();
   }
 
   #next() {
     this.#count = (this.#count + 1) % 0x100000000;
     return this.#count.toString(16).padStart(8, "0");
   }
+}
+
+/** 8 hex digits from Math.random: cheap, and enough that ids cannot be guessed from each other. */
+function noise() {
+  return Math.floor(Math.random() * 0x100000000).toString(16).padStart(8, "0");
 }
 
 function hex(buffer) {

@@ -75,7 +75,9 @@ internal static class S3MultipartListings
         {
             var after = string.CompareOrdinal(upload.Key, keyMarker) > 0
                 || (upload.Key == keyMarker && uploadIdMarker.Length > 0 && string.CompareOrdinal(upload.Id, uploadIdMarker) > 0);
-            if (keyMarker.Length > 0 && !after)
+            // A marker that is a common prefix (a page ended on one) stands for every key under it.
+            var underFoldedMarker = delimiter.Length > 0 && keyMarker.EndsWith(delimiter, StringComparison.Ordinal) && upload.Key.StartsWith(keyMarker, StringComparison.Ordinal);
+            if (keyMarker.Length > 0 && (!after || underFoldedMarker))
             {
                 continue;
             }

@@ -472,7 +472,7 @@ public sealed class StackSupervisor : IAsyncDisposable
                 ["NODE_NO_WARNINGS"] = "1",
             };
             // Every Worker's telemetry, exported by the host as OTLP JSON (or none: no endpoint).
-            foreach (var (key, value) in Telemetry?.Settings("runtime-host", "http/json") ?? TelemetryExport.Off)
+            foreach (var (key, value) in Telemetry?.RuntimeHostSettings ?? TelemetryExport.Off)
             {
                 environment[key] = value;
             }

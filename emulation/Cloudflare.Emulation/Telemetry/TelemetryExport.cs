@@ -57,6 +57,13 @@ public sealed record TelemetryExport(Uri Endpoint, IReadOnlyDictionary<string, s
         ["OTEL_SERVICE_NAME"] = serviceName,
     };
 
+    /// <summary>What the runtime host reads (it always sends OTLP JSON, one resource per stack): the endpoint and its headers.</summary>
+    public IReadOnlyDictionary<string, string?> RuntimeHostSettings => new Dictionary<string, string?>
+    {
+        ["OTEL_EXPORTER_OTLP_ENDPOINT"] = Endpoint.ToString().TrimEnd('/'),
+        ["OTEL_EXPORTER_OTLP_HEADERS"] = HeaderList,
+    };
+
     /// <summary>What turns a process's export off (no endpoint): the runtime host's when telemetry is off.</summary>
     public static IReadOnlyDictionary<string, string?> Off { get; } = new Dictionary<string, string?>
     {

@@ -5,7 +5,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
 import { InvocationRecord, installTracing, tracedWorker } from "../trace-context.js";
-import { Telemetry, cpuMsOf, parseHeaders } from "../telemetry.mjs";
+import { StackMetrics, Telemetry, cpuMsOf, parseHeaders } from "../telemetry.mjs";
+import { spawn } from "node:child_process";
 import { readRecordLine, recordLine } from "../otlp.mjs";
 import { IdSource, incomingParent, incomingTraceId, traceparent } from "../trace-ids.mjs";
 
@@ -72,7 +73,6 @@ test("an invocation continues the caller's trace, records each binding call and 
   assert.ok([d1, kv, failed, fetchSpan].every((s) => s.parentSpanId === root.spanId && s.kind === 3));
   assert.equal(d1.attributes["cloudflare.d1.response.rows_read"], "3");
   assert.deepEqual(failed.status, { code: 2, message: "D1_ERROR: D1 DB is overloaded." }, "a failed call marks its span");
-  assert.ok(BigInt(root.endTimeUnixNano) >= BigInt(root.startTimeUnixNano));
   // The Worker called sees this fetch's span as its parent, in the same trace.
   assert.equal(incomingTraceId(hop.seen[0]), TRACE);
   assert.equal(incomingParent(hop.seen[0]), fetchSpan.spanId);
@@ -105,6 +105,44 @@ test("without a valid traceparent an invocation starts a trace; one that throws 
   const record = new InvocationRecord(new Request("https://a/b"), {});
   assert.equal(record.span("r2_resumeMultipartUpload", {}, () => "at once"), "at once");
   assert.equal(record.finish(204).spans.length, 1, "a call that answers at once is no span");
+});
+
+test("what runs after the answer is not recorded; a span still running is ended and marked; a bad fetch rejects as fetch does", async () => {
+  const lines = [];
+  let later;
+  const worker = tracedWorker({
+    async fetch() {
+      // A call still running when the response goes, and another made after it (waitUntil).
+      globalThis[TRACING].span("r2_get", {}, () => new Promise((resolve) => setTimeout(resolve, 50)));
+      later = new Promise((resolve) => setTimeout(resolve, 10)).then(() => {
+        console.log("after the answer");
+        return globalThis[TRACING].span("kv_put", {}, async () => "written");
+      });
+      await assert.rejects(fetch("not a url"), TypeError);
+      return new Response("ok");
+    },
+  }, TAGS, (line) => lines.push(line));
+  await worker.fetch(new Request("https://a/x"), {}, {});
+  assert.equal(await later, "written", "the call itself still runs");
+  const { spans, logs } = read(lines[0].slice(TAGS.marker.length));
+  assert.deepEqual(spans.map((s) => s.name), ["GET /x", "r2_get"]);
+  assert.equal(spans[1].attributes["cloudflare.span.unfinished"], true);
+  assert.equal(logs.length, 0);
+  assert.equal(lines.length, 1);
+});
+
+test("a stack's CPU time never goes back when its workerd is replaced (a reload, a restart)", async () => {
+  const metrics = new StackMetrics();
+  const cpuOf = (points) => Number(points.find((m) => m.name === "cloudflare.worker.cpu_time").sum.dataPoints[0].asInt);
+  const mine = cpuOf(metrics.otlp(Date.now(), process.pid));
+  const child = spawn(process.execPath, ["-e", "setTimeout(() => {}, 5000)"]);
+  try {
+    await new Promise((resolve) => child.once("spawn", resolve));
+    const after = cpuOf(metrics.otlp(Date.now(), child.pid));
+    assert.ok(after >= mine, `${after} after the process changed, ${mine} before`);
+  } finally {
+    child.kill();
+  }
 });
 
 test("ids: W3C's sizes, lowercase hex, never repeated within an isolate, different between isolates", () => {
@@ -198,6 +236,23 @@ test("an endpoint that is down costs a request nothing: exports give up within t
   assert.ok(performance.now() - started < 3000, "three failed exports took under the timeout");
   assert.equal(said.length, 1, said.join("\n"));
   assert.match(said[0], /telemetry: export to http:\/\/127\.0\.0\.1:\d+\/v1\/traces failed \(ECONNREFUSED\); dropping telemetry until it answers/);
+});
+
+test("an endpoint that never answers is given up after the export timeout; requests are not held", async () => {
+  const sockets = [];
+  const silent = http.createServer(() => {});
+  silent.on("connection", (socket) => sockets.push(socket));
+  await new Promise((resolve) => silent.listen(0, "127.0.0.1", resolve));
+  const said = [];
+  const telemetry = new Telemetry({ endpoint: `http://127.0.0.1:${silent.address().port}`, say: (line) => said.push(line) });
+  telemetry.recordLine("acct-a", "a", recordLine(new InvocationRecord(new Request("https://a/b"), {}).finish(200)));
+  const started = performance.now();
+  await telemetry.flushSpans();
+  const took = performance.now() - started;
+  for (const socket of sockets) socket.destroy();
+  await new Promise((resolve) => silent.close(resolve));
+  assert.ok(took >= 1900 && took < 4000, `gave up after ${took} ms`);
+  assert.match(said[0], /no answer within 2000 ms|ETIMEDOUT/);
 });
 
 test("OTEL_EXPORTER_OTLP_HEADERS and /proc are read as OpenTelemetry SDKs and Linux write them", () => {

@@ -180,6 +180,20 @@ public sealed class R2S3ApiTests(HarnessFixture harness)
             var folded = await s3.ListMultipartUploadsAsync(new ListMultipartUploadsRequest { BucketName = credentials.Bucket, Prefix = prefix, Delimiter = "/" });
             Assert.Equal([first], folded.MultipartUploads.Select(u => u.Key));
             Assert.Equal([$"{prefix}deeper/"], folded.CommonPrefixes);
+            // Page by page with the delimiter: a page that ends on a common prefix goes on after it.
+            var foldedPages = new List<string>();
+            string? marker = null;
+            for (var pages = 0; pages < 5; pages++)
+            {
+                var onePage = await s3.ListMultipartUploadsAsync(new ListMultipartUploadsRequest { BucketName = credentials.Bucket, Prefix = prefix, Delimiter = "/", MaxUploads = 1, KeyMarker = marker });
+                foldedPages.AddRange((onePage.MultipartUploads ?? []).Select(u => u.Key).Concat(onePage.CommonPrefixes ?? []));
+                if (onePage.IsTruncated != true)
+                {
+                    break;
+                }
+                marker = onePage.NextKeyMarker;
+            }
+            Assert.Equal([first, $"{prefix}deeper/"], foldedPages);
             var page = await s3.ListMultipartUploadsAsync(new ListMultipartUploadsRequest { BucketName = credentials.Bucket, Prefix = prefix, MaxUploads = 1 });
             Assert.True(page.IsTruncated);
             var rest = await s3.ListMultipartUploadsAsync(new ListMultipartUploadsRequest { BucketName = credentials.Bucket, Prefix = prefix, KeyMarker = page.NextKeyMarker, UploadIdMarker = page.NextUploadIdMarker });
@@ -200,6 +214,12 @@ public sealed class R2S3ApiTests(HarnessFixture harness)
             Assert.Equal("AccessDenied", refused.ErrorCode);
             var theirs = await otherS3.ListMultipartUploadsAsync(new ListMultipartUploadsRequest { BucketName = other.Bucket, Prefix = prefix });
             Assert.True(theirs.MultipartUploads is null or { Count: 0 }, "the other bucket has none of these uploads");
+            // A wrong secret is refused before anything is listed.
+            using var forged = Client(credentials, secret: "not-the-secret");
+            var unsigned = await Assert.ThrowsAsync<AmazonS3Exception>(() => forged.ListPartsAsync(new ListPartsRequest { BucketName = credentials.Bucket, Key = first, UploadId = one }));
+            Assert.Equal("SignatureDoesNotMatch", unsigned.ErrorCode);
+            var unsignedUploads = await Assert.ThrowsAsync<AmazonS3Exception>(() => forged.ListMultipartUploadsAsync(new ListMultipartUploadsRequest { BucketName = credentials.Bucket }));
+            Assert.Equal("SignatureDoesNotMatch", unsignedUploads.ErrorCode);
             var missing = await Assert.ThrowsAsync<AmazonS3Exception>(() => s3.ListPartsAsync(new ListPartsRequest { BucketName = credentials.Bucket, Key = second, UploadId = one }));
             Assert.Equal("NoSuchUpload", missing.ErrorCode);
 

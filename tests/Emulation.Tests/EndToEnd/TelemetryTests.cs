@@ -143,8 +143,11 @@ public sealed class TelemetryTests(TelemetryHarnessFixture harness)
             using var searched = await SendAsync(account, HttpMethod.Get, $"/api/clients?email={secret}@example.com", trace, Hex(8));
             Assert.Equal(HttpStatusCode.OK, searched.StatusCode);
         }
-        await harness.Otlp.WaitForSpansAsync(all => new[] { traceA, traceB }.All(t => all.Count(s => s.TraceId == t && s.Name.StartsWith("d1_", StringComparison.Ordinal)) >= 2), "both tenants' writes and searches");
-        await Task.Delay(1500); // the logs and spans exported beside them
+        // Every invocation of both requests, on both Workers, has arrived (each comes whole, logs included).
+        await harness.Otlp.WaitForSpansAsync(all => new[] { traceA, traceB }.All(t =>
+                all.Count(s => s.TraceId == t && s.Service == "platform" && s.Attributes.ContainsKey("faas.trigger")) == 2
+                && all.Count(s => s.TraceId == t && s.Service != "platform" && s.Attributes.ContainsKey("faas.trigger")) == 2),
+            "both tenants' writes and searches, on the platform and on their own Workers");
 
         var exported = string.Join("\n", harness.Otlp.Raw);
         Assert.DoesNotContain(secretA, exported, StringComparison.Ordinal);
@@ -186,9 +189,12 @@ public sealed class TelemetryTests(TelemetryHarnessFixture harness)
         var log = Assert.Single(logs, l => l.Body.StartsWith("database unavailable on GET /api/clients", StringComparison.Ordinal));
         Assert.Equal(("account-2", "ERROR"), (log.Service, log.Severity));
         Assert.Equal(HarnessFixture.StackOf("account-2"), log.Attributes["cloudflare.script_name"]);
-        // The trace shows the failed call, marked as failed.
+        // The trace shows the failed call and the failed invocation, each marked as failed.
         var spans = await harness.Otlp.WaitForSpansAsync(all => all.Any(s => s.TraceId == trace && s.Service == "account-2" && s.Name.StartsWith("d1_", StringComparison.Ordinal)), "the failed D1 call");
         Assert.Contains(spans, s => s.TraceId == trace && s.Service == "account-2" && s.Name.StartsWith("d1_", StringComparison.Ordinal) && s.Error);
+        var invocation = Assert.Single(spans, s => s.TraceId == trace && s.Service == "account-2" && s.Attributes.ContainsKey("faas.trigger"));
+        Assert.True(invocation.Error, "a 503 marks the invocation's span failed");
+        Assert.Equal("503", invocation.Attributes["http.response.status_code"]);
     }
 
     [Fact]

@@ -29,9 +29,11 @@ public sealed class TelemetryExportTests
         var export = Resolve(dashboardRuns: true)!;
         Assert.Equal(new Uri("http://127.0.0.1:18890"), export.Endpoint);
         Assert.Equal("x-otlp-api-key=key%20with%3Dsigns", export.HeaderList);
-        var settings = export.Settings("runtime-host", "http/json");
-        Assert.Equal(("http://127.0.0.1:18890", "http/json", "runtime-host"),
+        var settings = export.Settings("cloudflare-api", "http/protobuf");
+        Assert.Equal(("http://127.0.0.1:18890", "http/protobuf", "cloudflare-api"),
             (settings["OTEL_EXPORTER_OTLP_ENDPOINT"], settings["OTEL_EXPORTER_OTLP_PROTOCOL"], settings["OTEL_SERVICE_NAME"]));
+        Assert.Equal(["OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_HEADERS"], export.RuntimeHostSettings.Keys.Order());
+        Assert.Equal(export.HeaderList, export.RuntimeHostSettings["OTEL_EXPORTER_OTLP_HEADERS"]);
     }
 
     [Fact]

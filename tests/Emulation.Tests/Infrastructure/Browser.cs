@@ -1,0 +1,72 @@
+using Microsoft.Playwright;
+
+namespace Emulation.Tests.Infrastructure;
+
+/// <summary>
+/// A real Chromium (Debian's `chromium` package, driven by Microsoft.Playwright) for the browser
+/// tests, started once per collection. A missing browser fails the tests with how to install it.
+/// Each test's page records a Playwright trace; a failing test leaves its trace and a screenshot in
+/// TestResults/browser/ (open a trace with `pwsh bin/Debug/net10.0/playwright.ps1 show-trace`).
+/// </summary>
+public sealed class Browser : IAsyncLifetime
+{
+    /// <summary>Where Debian installs Chromium; CHROMIUM_PATH points elsewhere.</summary>
+    public const string DefaultChromium = "/usr/bin/chromium";
+
+    private IPlaywright? _playwright;
+
+    public IBrowser Chromium { get; private set; } = null!;
+
+    public static string ArtefactsDirectory { get; } = Path.Combine(RepositoryPaths.Root, "tests", "Emulation.Tests", "TestResults", "browser");
+
+    public async Task InitializeAsync()
+    {
+        var path = Environment.GetEnvironmentVariable("CHROMIUM_PATH") is { Length: > 0 } configured ? configured : DefaultChromium;
+        if (!File.Exists(path))
+        {
+            throw new InvalidOperationException(
+                $"Chromium is not installed at {path}: the browser tests need it. Install Debian's package (sudo apt-get install -y chromium), " +
+                "or set CHROMIUM_PATH to a Chromium executable. .ci/run installs it when it is missing.");
+        }
+        _playwright = await Playwright.CreateAsync();
+        Chromium = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = path,
+            Headless = true,
+            // No sandbox: CI runs as root, where Chromium refuses its sandbox.
+            Args = ["--no-sandbox", "--disable-dev-shm-usage"],
+        });
+    }
+
+    /// <summary>
+    /// Runs a test on a page of its own (a fresh context: no cookies), recording a trace; when the test
+    /// fails, its trace and a screenshot of the page are saved under <see cref="ArtefactsDirectory"/>.
+    /// </summary>
+    public async Task RunAsync(string test, Func<IBrowserContext, IPage, Task> body)
+    {
+        await using var context = await Chromium.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 900 } });
+        await context.Tracing.StartAsync(new TracingStartOptions { Screenshots = true, Snapshots = true });
+        var page = await context.NewPageAsync();
+        try
+        {
+            await body(context, page);
+            await context.Tracing.StopAsync();
+        }
+        catch
+        {
+            Directory.CreateDirectory(ArtefactsDirectory);
+            await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ArtefactsDirectory, $"{test}.png"), FullPage = true });
+            await context.Tracing.StopAsync(new TracingStopOptions { Path = Path.Combine(ArtefactsDirectory, $"{test}.trace.zip") });
+            throw;
+        }
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (Chromium is not null)
+        {
+            await Chromium.CloseAsync();
+        }
+        _playwright?.Dispose();
+    }
+}
