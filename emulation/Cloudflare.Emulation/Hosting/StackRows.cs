@@ -23,6 +23,8 @@ internal sealed class StackRows(
     private readonly System.Threading.Channels.Channel<StackStatus> _changes =
         System.Threading.Channels.Channel.CreateUnbounded<StackStatus>(new() { SingleReader = true });
     private int _publishing;
+    /// <summary>The platform's port, once it serves: tenants' hosts (their web app) are reached through it.</summary>
+    private int? _platformPort;
 
     /// <summary>
     /// Shows a stack's change on its rows, after every change before it: published one at a time, in
@@ -63,12 +65,22 @@ internal sealed class StackRows(
         }
         var state = ToSnapshotState(status);
         AllocateEndpoint(stack, status.Url);
+        if (stack.Kind == StackKind.Platform && status.Url is { } platformUrl)
+        {
+            _platformPort = new Uri(platformUrl).Port;
+        }
+        List<UrlSnapshot> urls = status.Url is null ? [] : [new UrlSnapshot("http", status.Url, IsInternal: false)];
+        // An account's advisers' web app: its own host name, through the platform, as a browser reaches it.
+        if (stack.Kind == StackKind.Account && _platformPort is { } port && controlPlane.Server is { } server)
+        {
+            urls.Add(new UrlSnapshot("web app", $"http://{StackName.RowNameOf(status.Name)}.{server.ZoneName}:{port}/", IsInternal: false));
+        }
         try
         {
             await notifications.PublishUpdateAsync(stack, s => s with
             {
                 State = state,
-                Urls = status.Url is null ? [] : [new UrlSnapshot("http", status.Url, IsInternal: false)],
+                Urls = [.. urls],
                 StartTimeStamp = status.State == StackState.Running ? s.StartTimeStamp ?? DateTime.UtcNow : s.StartTimeStamp,
                 StopTimeStamp = status.State is StackState.Failed or StackState.Stopped ? DateTime.UtcNow : null,
                 Properties = s.Properties

@@ -33,6 +33,17 @@ public sealed class BrowserSignInTests(HarnessFixture harness, Browser browser) 
     }
 
     [Fact]
+    public Task The_dashboards_account_row_links_the_accounts_web_app() => browser.RunAsync(nameof(The_dashboards_account_row_links_the_accounts_web_app), async (_, page) =>
+    {
+        using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var row = await harness.App.ResourceNotifications.WaitForResourceAsync("account-2", e => e.Snapshot.Urls.Any(u => u.Name == "web app"), wait.Token);
+        var webApp = row.Snapshot.Urls.Single(u => u.Name == "web app").Url;
+        Assert.Equal(Host("account-2"), webApp);
+        await page.GotoAsync(webApp);
+        await Assertions.Expect(page.GetByRole(AriaRole.Heading)).ToHaveTextAsync("Sign in to account-2");
+    });
+
+    [Fact]
     public Task A_browser_signs_in_sees_its_tenant_keeps_the_cookie_to_that_host_and_signs_out() => browser.RunAsync(nameof(A_browser_signs_in_sees_its_tenant_keeps_the_cookie_to_that_host_and_signs_out), async (context, page) =>
     {
         var email = await UserWithPasswordAsync("account-1");

@@ -107,8 +107,10 @@ public sealed class TelemetryTests(TelemetryHarnessFixture harness)
         }
         try
         {
-            var spans = await harness.Otlp.WaitForSpansAsync(all => all.Any(s => s.TraceId == trace && s.Service == "cloudflare-api" && s.Name.StartsWith("stack ", StringComparison.Ordinal)),
-                $"the new stack's start in the signup's trace {trace}");
+            // Both exporters' parts: the API's (the stack's start) and the platform's invocation, which ends last.
+            var spans = await harness.Otlp.WaitForSpansAsync(all => all.Any(s => s.TraceId == trace && s.Service == "cloudflare-api" && s.Name.StartsWith("stack ", StringComparison.Ordinal))
+                    && all.Any(s => s.TraceId == trace && s.Service == "platform" && s.ParentSpanId == caller),
+                $"the signup's trace {trace}: the new stack's start and the platform's invocation");
             var inTrace = spans.Where(s => s.TraceId == trace).ToList();
             var signup = inTrace.Single(s => s.Service == "platform" && s.ParentSpanId == caller);
             var api = inTrace.Where(s => s.Service == "cloudflare-api").ToList();
