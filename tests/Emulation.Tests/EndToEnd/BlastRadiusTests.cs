@@ -38,6 +38,7 @@ public sealed class BlastRadiusTests(DisruptiveHarnessFixture harness)
             {
                 while (!stop.IsCancellationRequested)
                 {
+                    var started = Stopwatch.StartNew();
                     try
                     {
                         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stop.Token);
@@ -52,7 +53,10 @@ public sealed class BlastRadiusTests(DisruptiveHarnessFixture harness)
                     {
                         // Likewise for a killed one.
                     }
-                    await Task.Delay(20, CancellationToken.None);
+                    // One request every VictimPeriod, however fast it failed: the victim's users do not
+                    // click faster because the answers fail sooner (a partition fails at once).
+                    var rest = VictimPeriod - started.Elapsed;
+                    await Task.Delay(rest > TimeSpan.Zero ? rest : TimeSpan.FromMilliseconds(20), CancellationToken.None);
                 }
             });
             during = await TimeAsync(bystander);
@@ -72,6 +76,9 @@ public sealed class BlastRadiusTests(DisruptiveHarnessFixture harness)
         var baseline = Math.Max(before.P50Ms, after.P50Ms);
         Assert.True(during.P50Ms <= (baseline * 1.5) + 10, $"{kind}: bystander p50 {before.P50Ms:0.0} → {during.P50Ms:0.0} → {after.P50Ms:0.0} ms");
     }
+
+    /// <summary>How often the victim's users send a request while the fault is on.</summary>
+    private static readonly TimeSpan VictimPeriod = TimeSpan.FromMilliseconds(50);
 
     private async Task ApplyAsync(string kind)
     {

@@ -32,6 +32,58 @@ public sealed class BrowserSignInTests(HarnessFixture harness, Browser browser) 
         Assert.True(serious.Count == 0, $"{page.Url}: " + string.Join("; ", serious.Select(v => $"{v.Id} ({v.Impact}): {v.Help}")));
     }
 
+    /// <summary>Signs the browser in on a tenant's host with its form.</summary>
+    private static async Task SignInAsync(IPage page, string host, string email)
+    {
+        await page.GotoAsync(host + "sign-in");
+        await page.GetByLabel("E-mail").FillAsync(email);
+        await page.GetByLabel("Password").FillAsync(Password);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await Assertions.Expect(page.GetByText("Signed in as")).ToBeVisibleAsync();
+    }
+
+    private static async Task<string[]> ClientNamesAsync(IPage page) =>
+        [.. await page.Locator("table tbody tr td:first-child").AllInnerTextsAsync()];
+
+    [Fact]
+    public Task The_clients_list_filters_sorts_and_pages_as_the_API_does_and_shows_a_bad_setting_next_to_its_field() => browser.RunAsync(nameof(The_clients_list_filters_sorts_and_pages_as_the_API_does_and_shows_a_bad_setting_next_to_its_field), async (_, page) =>
+    {
+        await using var account = await TemporaryAccount.CreateAsync(harness, "web-list");
+        var email = (await account.Api.GetJsonAsync($"/api/users/{account.OwnerId}")).GetProperty("email").GetString()!;
+        using (var set = await account.Api.SendAsync(HttpMethod.Put, $"/api/users/{account.OwnerId}/password", new { password = Password }))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.NoContent, set.StatusCode);
+        }
+        await account.Api.CreateIdAsync("clients", new { name = "Alice Archived", status = "archived" });
+        var active = Enumerable.Range(1, 11).Select(i => new { name = $"Client {i:00}", status = "active" }).ToArray();
+        using (var batch = await account.Api.SendAsync(HttpMethod.Post, "/api/clients/batch", new { items = active }))
+        {
+            Assert.True(batch.IsSuccessStatusCode, await batch.Content.ReadAsStringAsync());
+        }
+        var host = Host(account.Slug);
+        await SignInAsync(page, host, email);
+        string[] everyone = ["Alice Archived", .. active.Select(c => c.name)];
+        Assert.Equal(everyone, await ClientNamesAsync(page));
+        await AssertAccessibleAsync(page);
+
+        await page.GetByLabel("Status").SelectOptionAsync("active");
+        await page.GetByLabel("Order").SelectOptionAsync("-name");
+        await page.GetByLabel("Per page").SelectOptionAsync("10");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Show" }).ClickAsync();
+        var firstPage = await ClientNamesAsync(page);
+        Assert.Equal(active.Select(c => c.name).Reverse().Take(10), firstPage);
+        await page.GetByRole(AriaRole.Link, new() { Name = "Next page" }).ClickAsync();
+        var secondPage = await ClientNamesAsync(page);
+        Assert.Equal(["Client 01"], secondPage);
+        await Assertions.Expect(page.GetByRole(AriaRole.Link, new() { Name = "Next page" })).ToHaveCountAsync(0);
+
+        // A setting the list does not have: a page (not JSON), the message next to the field.
+        var response = await page.GotoAsync(host + "?sort=shoeSize");
+        Assert.Equal(400, response!.Status);
+        await Assertions.Expect(page.Locator("#sort-error")).ToContainTextAsync("sort");
+        await AssertAccessibleAsync(page);
+    });
+
     [Fact]
     public Task The_dashboards_account_row_links_the_accounts_web_app() => browser.RunAsync(nameof(The_dashboards_account_row_links_the_accounts_web_app), async (_, page) =>
     {
