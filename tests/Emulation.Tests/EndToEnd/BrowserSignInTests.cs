@@ -85,6 +85,38 @@ public sealed class BrowserSignInTests(HarnessFixture harness, Browser browser) 
     });
 
     [Fact]
+    public Task A_tenant_on_its_own_domain_signs_in_there_and_the_session_stays_on_that_domain() => browser.RunAsync(nameof(A_tenant_on_its_own_domain_signs_in_there_and_the_session_stays_on_that_domain), async (context, page) =>
+    {
+        await using var account = await TemporaryAccount.CreateAsync(harness, "web-domain");
+        var domain = $"web-{Guid.NewGuid():N}"[..16] + "." + Browser.CustomDomainSuffix;
+        using (var added = await harness.AdminAsync(HttpMethod.Post, $"/admin/accounts/{account.Slug}/domains", new { hostname = domain }))
+        {
+            var id = (await AccountApi.ReadAsync(added, System.Net.HttpStatusCode.Created)).GetProperty("id").GetString()!;
+            var (verified, _) = await harness.CloudflareAsync(HttpMethod.Post, $"__emulator/zones/{harness.ControlPlane.ZoneId}/custom_hostnames/{id}/verify");
+            Assert.Equal(System.Net.HttpStatusCode.OK, verified);
+        }
+        // The platform learns the domain is active when it next asks Cloudflare: its domains list asks.
+        using (var listed = await harness.AdminAsync(HttpMethod.Get, $"/admin/accounts/{account.Slug}/domains"))
+        {
+            Assert.Contains("\"active\"", await listed.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+        var email = (await account.Api.GetJsonAsync($"/api/users/{account.OwnerId}")).GetProperty("email").GetString()!;
+        using (var set = await account.Api.SendAsync(HttpMethod.Put, $"/api/users/{account.OwnerId}/password", new { password = Password }))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.NoContent, set.StatusCode);
+        }
+        var onDomain = $"http://{domain}:{harness.PlatformUrl.Port}/";
+        await page.GotoAsync(onDomain);
+        await Assertions.Expect(page.GetByRole(AriaRole.Heading)).ToHaveTextAsync($"Sign in to {account.Slug}");
+        await SignInAsync(page, onDomain, email);
+        var session = Assert.Single(await context.CookiesAsync(), c => c.Name == "session");
+        Assert.Equal(domain, session.Domain);
+        // The tenant's own <slug> host is another site to the browser: no session there.
+        await page.GotoAsync(Host(account.Slug));
+        Assert.EndsWith("/sign-in", new Uri(page.Url).AbsolutePath, StringComparison.Ordinal);
+    });
+
+    [Fact]
     public Task The_dashboards_account_row_links_the_accounts_web_app() => browser.RunAsync(nameof(The_dashboards_account_row_links_the_accounts_web_app), async (_, page) =>
     {
         using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(30));

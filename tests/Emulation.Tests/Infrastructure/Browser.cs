@@ -13,6 +13,9 @@ public sealed class Browser : IAsyncLifetime
     /// <summary>Where Debian installs Chromium; CHROMIUM_PATH points elsewhere.</summary>
     public const string DefaultChromium = "/usr/bin/chromium";
 
+    /// <summary>Tenants' own domains in the tests end in this; the browser resolves them to this machine (no DNS here).</summary>
+    public const string CustomDomainSuffix = "acme-advisers.co.uk";
+
     private IPlaywright? _playwright;
 
     public IBrowser Chromium { get; private set; } = null!;
@@ -34,7 +37,7 @@ public sealed class Browser : IAsyncLifetime
             ExecutablePath = path,
             Headless = true,
             // No sandbox: CI runs as root, where Chromium refuses its sandbox.
-            Args = ["--no-sandbox", "--disable-dev-shm-usage"],
+            Args = ["--no-sandbox", "--disable-dev-shm-usage", $"--host-resolver-rules=MAP *.{CustomDomainSuffix} 127.0.0.1"],
         });
     }
 
