@@ -42,6 +42,16 @@ public sealed class CustomDomainTests(HarnessFixture harness)
             Assert.Equal(HttpStatusCode.MisdirectedRequest, early.StatusCode);
             Assert.Equal("host", (await early.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("field").GetString());
         }
+        // A browser gets a page saying so, not JSON.
+        using (var request = new HttpRequestMessage(HttpMethod.Get, new Uri(harness.PlatformUrl, "/")))
+        {
+            request.Headers.Host = domain;
+            request.Headers.Accept.ParseAdd("text/html");
+            using var page = await harness.Http.SendAsync(request);
+            Assert.Equal(HttpStatusCode.MisdirectedRequest, page.StatusCode);
+            Assert.Equal("text/html", page.Content.Headers.ContentType?.MediaType);
+            Assert.Contains($"{domain} is not active yet", await page.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
 
         // Its owner publishes the records; Cloudflare (here, the emulator) marks it active.
         var (verified, _) = await harness.CloudflareAsync(HttpMethod.Post, $"__emulator/{Zone}/custom_hostnames/{id}/verify");

@@ -24,8 +24,12 @@ public sealed class LoadRunTests(DisruptiveHarnessFixture harness)
 
         // As the benchmark does: a few unmeasured seconds first (first connections; a stack another
         // test of this harness has just restarted).
-        await new LoadRun(harness.Http, harness.PlatformUrl, "account-1", options.Think).RunAsync(users, TimeSpan.FromSeconds(2), CancellationToken.None);
-        var run = new LoadRun(harness.Http, harness.PlatformUrl, "account-1", options.Think);
+        // A client of its own, whose idle connections are let go before the platform closes them: the
+        // harness's shared one may hold a connection other tests left idle, which the platform has
+        // closed, and an upload (not retried, unlike a read) sent on it fails at once.
+        using var http = new HttpClient(new SocketsHttpHandler { PooledConnectionIdleTimeout = TimeSpan.FromSeconds(1) }) { Timeout = TimeSpan.FromSeconds(30) };
+        await new LoadRun(http, harness.PlatformUrl, "account-1", options.Think).RunAsync(users, TimeSpan.FromSeconds(2), CancellationToken.None);
+        var run = new LoadRun(http, harness.PlatformUrl, "account-1", options.Think);
         var stack = HarnessFixture.StackOf("account-1");
         // The peaks start again here: what the test checks of them is this run's.
         var (platformBefore, accountBefore) = (await UsageAsync("platform", resetPeaks: true), await UsageAsync(stack, resetPeaks: true));

@@ -9,6 +9,8 @@ import { normalizeHost } from "./hosts";
 import { CloudflareApi, CloudflareApiError } from "../provisioning/cloudflare-api";
 import { sameOrigin, sessionToken, SESSION_COOKIE, signIn, signInPage, signOut } from "./sessions";
 import { deleteCookie } from "hono/cookie";
+import { html } from "hono/html";
+import { page } from "../../../shared/page";
 
 type Ctx = Context<{ Bindings: PlatformEnv }>;
 
@@ -47,6 +49,9 @@ export async function routeByDomain(c: Ctx, host: string, path: string): Promise
   }
   if (!domain) return null;
   if (domain.status !== "active") {
+    if (wantsPage(c)) {
+      return c.html(page(`${name} is not active yet`, html`<main><h1>${name} is not active yet</h1><p>This address works once the firm has published the records Cloudflare asked for.</p></main>`), 421);
+    }
     return problem(c, 421, "domain_pending", `host: ${name} is not active yet — its owner has not published the records Cloudflare asked for (see the account's domains)`, "host");
   }
   domainCache.set(name, { domain, until: Date.now() + ROUTING_TTL_MS });
@@ -73,15 +78,14 @@ export async function routeHost(c: Ctx, slug: string, path: string, accountId?: 
     return problem(c, 405, "method_not_allowed", `method: ${c.req.method} is not allowed on ${path}`, "method");
   }
   const cookie = c.req.header("authorization") ? undefined : sessionToken(c);
-  const wantsPage = c.req.method === "GET" && (c.req.header("accept") ?? "").includes("text/html");
-  if (cookie === undefined && !c.req.header("authorization") && wantsPage) return c.redirect("/sign-in", 303);
+  if (cookie === undefined && !c.req.header("authorization") && wantsPage(c)) return c.redirect("/sign-in", 303);
   if (cookie !== undefined) {
     try {
       await verifyToken(cookie, c.env.AUTH_PUBLIC_KEY, slug);
     } catch (error) {
       if (!(error instanceof TokenRejected)) throw error;
       // An expired session, or one for another tenant: a page starts again at the form.
-      if (wantsPage) {
+      if (wantsPage(c)) {
         deleteCookie(c, SESSION_COOKIE, { path: "/" });
         return c.redirect("/sign-in", 303);
       }
@@ -89,6 +93,11 @@ export async function routeHost(c: Ctx, slug: string, path: string, accountId?: 
     if (!sameOrigin(c)) return problem(c, 403, "forbidden", "origin: a request that changes data must come from this site's own pages", "origin");
   }
   return routeTo(c, slug, path, accountId, cookie);
+}
+
+/** A browser asking for a page (not a script asking for data): it gets pages, never JSON. */
+function wantsPage(c: Ctx): boolean {
+  return c.req.method === "GET" && (c.req.header("accept") ?? "").includes("text/html");
 }
 
 /** UK-only users: a request from anywhere else (or from nowhere known) stops before any lookup. */
