@@ -158,8 +158,6 @@ function own(statement) {
 class Replication {
   constructor(env) {
     this.databaseId = env.databaseId;
-    /** Whether each call is a span of its own (the stack's telemetry is on). */
-    this.traced = env.traced === true;
     this.primary = env[env.primaryBinding];
     /** The most replicas an architect may ask for; the runtime host adds their databases on first use. */
     this.maxReplicas = env.maxReplicas;
@@ -217,7 +215,7 @@ class Replication {
    * (its replication log).
    */
   query(session, kind, statements, options) {
-    if (!this.traced || !globalThis[TRACING]) return this.execute(session, kind, statements, options);
+    if (!globalThis[TRACING]) return this.execute(session, kind, statements, options);
     return this.#span(kind, statements.map((s) => s.sql).join(";\n"), session, (trace) => this.execute(session, kind, statements, options, false, trace));
   }
 
@@ -285,7 +283,7 @@ class Replication {
   }
 
   exec(sql) {
-    if (!this.traced || !globalThis[TRACING]) return this.#exec(sql);
+    if (!globalThis[TRACING]) return this.#exec(sql);
     return this.#span("exec", sql, null, async (trace) => {
       const result = await this.#exec(sql);
       trace.target = { primary: true };

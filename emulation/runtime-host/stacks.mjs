@@ -436,7 +436,7 @@ class Stack {
 
   #options(bundle) {
     const traced = this.registry.telemetry !== undefined;
-    const { bindings: d1Bindings, worker: d1Worker } = replicatedD1(this.spec.d1 ?? {}, this.replicaSlots, traced);
+    const { bindings: d1Bindings, worker: d1Worker } = replicatedD1(this.spec.d1 ?? {}, this.replicaSlots);
     const tracing = traced ? { marker: this.telemetryMarker, stack: this.name, tenant: this.spec.vars?.ACCOUNT_ID } : undefined;
     const { bindings: storageBindings, worker: storageWorker } = faultedStorage(this.spec.r2 ?? {}, this.spec.kv ?? {}, this.spec.r2Credentials ?? {});
     return {
@@ -517,13 +517,13 @@ class Stack {
  * the real databases: each primary plus its replica databases, when the stack has them (Miniflare
  * creates a database's file on first use).
  */
-export function replicatedD1(databases, replicaSlots, traced = false) {
+export function replicatedD1(databases, replicaSlots) {
   const entries = Object.entries(databases);
   if (entries.length === 0) return { bindings: {}, worker: undefined };
   const bindings = {};
   const d1Databases = {};
   for (const [binding, id] of entries) {
-    bindings[binding] = { scriptName: D1_WORKER, bindings: { databaseId: id, primaryBinding: binding, maxReplicas: MAX_REPLICAS, replicaSlots, traced } };
+    bindings[binding] = { scriptName: D1_WORKER, bindings: { databaseId: id, primaryBinding: binding, maxReplicas: MAX_REPLICAS, replicaSlots } };
     d1Databases[binding] = id;
     for (let i = 0; i < replicaSlots; i++) d1Databases[`${binding}__replica_${i}`] = `${id}-replica-${i}`;
   }

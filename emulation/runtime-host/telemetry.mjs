@@ -208,7 +208,8 @@ export class StackMetrics {
   d1RowsWritten = 0;
   r2Operations = 0;
   kvOperations = 0;
-  latency = { count: 0, sum: 0, min: Infinity, max: 0, buckets: new Array(LATENCY_BOUNDS_MS.length + 1).fill(0) };
+  /** Every request's wall time (their count is `requests`). */
+  latency = { sum: 0, min: Infinity, max: 0, buckets: new Array(LATENCY_BOUNDS_MS.length + 1).fill(0) };
   /** When these counts started (a stack started anew starts them again). */
   start = Date.now();
   #lastCpu = undefined;
@@ -228,7 +229,6 @@ export class StackMetrics {
     const ms = Math.max(0, Number(summary.durationMs) || 0);
     const bucket = LATENCY_BOUNDS_MS.findIndex((bound) => ms <= bound);
     this.latency.buckets[bucket === -1 ? LATENCY_BOUNDS_MS.length : bucket] += 1;
-    this.latency.count += 1;
     this.latency.sum += ms;
     this.latency.min = Math.min(this.latency.min, ms);
     this.latency.max = Math.max(this.latency.max, ms);
@@ -269,9 +269,9 @@ export class StackMetrics {
           dataPoints: [{
             startTimeUnixNano: nanos(start),
             timeUnixNano: nanos(now),
-            count: String(this.latency.count),
+            count: String(this.requests),
             sum: this.latency.sum,
-            ...(this.latency.count > 0 ? { min: this.latency.min, max: this.latency.max } : {}),
+            ...(this.requests > 0 ? { min: this.latency.min, max: this.latency.max } : {}),
             bucketCounts: this.latency.buckets.map(String),
             explicitBounds: LATENCY_BOUNDS_MS,
           }],

@@ -66,7 +66,6 @@ export class InvocationRecord {
       return call({ spanId: ids().spanId(), attributes: {} });
     }
     const span = { traceId: this.traceId, spanId: ids().spanId(), parentSpanId: this.root.spanId, name, kind: SPAN_KIND.client, start: Date.now(), end: undefined, attributes: { ...attributes, ...this.tags }, error: false };
-    this.spans.push(span);
     const settle = (error) => {
       span.end = Date.now();
       if (error !== undefined) {
@@ -79,13 +78,12 @@ export class InvocationRecord {
       result = call(span);
     } catch (error) {
       settle(error);
+      this.spans.push(span);
       throw error;
     }
-    if (typeof result?.then !== "function") {
-      // Not a call that waits on anything (R2's resumeMultipartUpload, say): no span.
-      this.spans.splice(this.spans.indexOf(span), 1);
-      return result;
-    }
+    // Not a call that waits on anything (R2's resumeMultipartUpload, say): no span.
+    if (typeof result?.then !== "function") return result;
+    this.spans.push(span);
     return result.then(
       (value) => (settle(), value),
       (error) => {

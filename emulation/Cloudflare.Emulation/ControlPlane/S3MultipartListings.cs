@@ -28,7 +28,7 @@ internal static class S3MultipartListings
 
     public static async Task AnswerAsync(HttpContext context, string operation, string bucket, string? key, string bucketFolder)
     {
-        var records = Records.Open(bucketFolder);
+        using var records = Records.Open(bucketFolder);
         var query = context.Request.Query;
         if (operation == "ListParts")
         {
@@ -128,8 +128,8 @@ internal static class S3MultipartListings
 
     private sealed record Part(int Number, string ETag, long Size, DateTime Written);
 
-    /// <summary>A bucket's multipart records, as Miniflare's R2 keeps them (its bucket object's SQLite).</summary>
-    private sealed class Records(string database, string blobs)
+    /// <summary>A bucket's multipart records, as Miniflare's R2 keeps them (its bucket object's SQLite), on one read-only connection.</summary>
+    private sealed class Records(SqliteConnection connection, string blobs) : IDisposable
     {
         /// <summary>The bucket's records in its data folder, or null when it has none yet (nothing was ever uploaded).</summary>
         public static Records? Open(string bucketFolder)
@@ -141,11 +141,14 @@ internal static class S3MultipartListings
             }
             foreach (var file in Directory.EnumerateFiles(folder, "*.sqlite").Where(f => Path.GetFileName(f) != "metadata.sqlite"))
             {
-                var records = new Records(file, Path.Combine(folder, "blobs"));
+                var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = file, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
+                connection.Open();
+                var records = new Records(connection, Path.Combine(folder, "blobs"));
                 if (records.Has("_mf_multipart_uploads"))
                 {
                     return records;
                 }
+                records.Dispose();
             }
             return null;
         }
@@ -173,8 +176,6 @@ internal static class S3MultipartListings
 
         private List<T> Query<T>(string sql, Func<SqliteDataReader, T> read, params (string Name, object Value)[] parameters)
         {
-            using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = database, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
-            connection.Open();
             using var command = connection.CreateCommand();
             command.CommandText = sql;
             foreach (var (name, value) in parameters)
@@ -189,5 +190,7 @@ internal static class S3MultipartListings
             }
             return rows;
         }
+
+        public void Dispose() => connection.Dispose();
     }
 }

@@ -48,6 +48,16 @@ export function parseListQuery(def: EntityDefinition, params: Record<string, str
   return { where, sortField, sortColumn, descending, limit, after };
 }
 
+/**
+ * The cursor of the page after one (null when it is the last): `rows` are what the list read, one more
+ * than the page when there is more; `lastId` is the id of the page's last record.
+ */
+export function nextCursor(query: ListQuery, rows: { sort_key: string }[], lastId: string | undefined): string | null {
+  const last = rows[query.limit - 1];
+  if (rows.length <= query.limit || !last || lastId === undefined) return null;
+  return encodeCursor(query.descending ? `-${query.sortField}` : query.sortField, last.sort_key, lastId);
+}
+
 /** Cursors are opaque to callers: the last row's sort value and id, and the sort they belong to. */
 export function encodeCursor(sort: string, value: string, id: string): string {
   return btoa(JSON.stringify([sort, value, id])).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");

@@ -7,7 +7,7 @@ import { isAllowed, type Action } from "../auth/permissions";
 import type { AccountContext } from "../env";
 import { Id } from "../models/common";
 import type { EntityDefinition } from "./definition";
-import { encodeCursor, parseListQuery } from "./list-query";
+import { nextCursor, parseListQuery } from "./list-query";
 import { auditEvent, exists, findLive, insert, list, remove, replace, type StoredRecord } from "./store";
 
 type Ctx = Context<AccountContext>;
@@ -106,14 +106,8 @@ export function entityRoutes(def: EntityDefinition) {
     requireAllowed(c, def, "read");
     const query = parseListQuery(def, c.req.query());
     const rows = await list(c.var.db, def, query);
-    const page = rows.slice(0, query.limit);
-    const last = page[page.length - 1];
-    const sort = query.descending ? `-${query.sortField}` : query.sortField;
-    const items = page.map((r) => JSON.parse(r.body) as StoredRecord);
-    return c.json({
-      items,
-      nextCursor: rows.length > query.limit && last ? encodeCursor(sort, last.sort_key, items[items.length - 1]!.id) : null,
-    });
+    const items = rows.slice(0, query.limit).map((r) => JSON.parse(r.body) as StoredRecord);
+    return c.json({ items, nextCursor: nextCursor(query, rows, items.at(-1)?.id) });
   });
 
   app.get("/:id", async (c) => {

@@ -7,7 +7,7 @@ import { HTTPException } from "hono/http-exception";
 import type { AccountContext } from "../env";
 import { page } from "../../../shared/page";
 import { clients } from "../entities/catalog";
-import { encodeCursor, parseListQuery } from "../entities/list-query";
+import { nextCursor, parseListQuery } from "../entities/list-query";
 import { list } from "../entities/store";
 import { ClientStatus } from "../models/client";
 
@@ -32,13 +32,9 @@ export const home = new Hono<AccountContext>().get("/", async (c) => {
   try {
     const query = parseListQuery(clients, params);
     const found = await list(c.var.db, clients, query);
-    const shown = found.slice(0, query.limit).map((r) => ({ ...(JSON.parse(r.body) as { id: string; name: string; status: string; email?: string }), sortKey: r.sort_key }));
-    rows = shown;
-    const last = shown.at(-1);
-    if (found.length > query.limit && last) {
-      const sort = query.descending ? `-${query.sortField}` : query.sortField;
-      next = `?${new URLSearchParams({ ...params, cursor: encodeCursor(sort, last.sortKey, last.id) })}`;
-    }
+    rows = found.slice(0, query.limit).map((r) => JSON.parse(r.body) as { id: string; name: string; status: string; email?: string });
+    const cursor = nextCursor(query, found, rows.at(-1)?.id);
+    if (cursor) next = `?${new URLSearchParams({ ...params, cursor })}`;
   } catch (error) {
     if (!(error instanceof HTTPException)) throw error;
     // The API's 400 names the field; the page shows it next to that field.
