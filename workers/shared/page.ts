@@ -25,3 +25,45 @@ export function page(title: string, body: ReturnType<typeof html>) {
 <body>${body}</body>
 </html>`;
 }
+
+/** What a browser is shown for an error: a page saying what happened and where to go, never JSON. */
+export function errorPage(status: number, message: string) {
+  const title = ERROR_TITLES[status] ?? (status >= 500 ? "Something went wrong" : "This did not work");
+  return page(title, html`<main>
+    <h1>${title}</h1>
+    <p>${message}</p>
+    <p><a href="/">Back to the clients list</a></p>
+  </main>`);
+}
+
+const ERROR_TITLES: Record<number, string> = {
+  400: "Please check what you sent",
+  401: "Please sign in",
+  403: "You may not do this",
+  404: "Not found",
+  409: "This clashes with another record",
+  412: "Someone else changed this",
+  413: "Too large",
+  429: "Too many requests",
+  451: "Not available in your country",
+  502: "The firm's service did not answer",
+  503: "Temporarily unavailable",
+};
+
+/** Whether a request comes from a browser that wants pages (a link, a form), not a script wanting data. */
+export function isPageRequest(request: Request): boolean {
+  return (request.headers.get("accept") ?? "").includes("text/html");
+}
+
+/**
+ * An answer for a browser: a JSON problem (the API's 4xx/5xx) becomes an error page with its message,
+ * the status kept; any other answer passes as it is.
+ */
+export async function asPage(response: Response): Promise<Response> {
+  if (response.status < 400 || !(response.headers.get("content-type") ?? "").includes("application/json")) return response;
+  const body = (await response.json().catch(() => ({}))) as { message?: string };
+  const headers = new Headers(response.headers);
+  headers.set("content-type", "text/html; charset=utf-8");
+  headers.delete("content-length");
+  return new Response(String(await errorPage(response.status, body.message ?? `The request failed (${response.status}).`)), { status: response.status, headers });
+}

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { HTTPException } from "hono/http-exception";
 import { MAX_PAGE, encodeCursor, parseListQuery } from "../account/src/entities/list-query";
 import { clients } from "../account/src/entities/catalog";
+import { listStatement } from "../account/src/entities/store";
 
 /** The 400 a bad list request gets: its JSON body. */
 async function refusal(params: Record<string, string>) {
@@ -50,4 +51,16 @@ test("anything the entity does not allow is a 400 naming the parameter", async (
   for (const limit of ["0", String(MAX_PAGE + 1), "1.5", "ten", "-1"]) {
     assert.equal((await refusal({ limit })).field, "limit", limit);
   }
+});
+
+test("a name search is a range on the name's index, listed by name; another order with it is refused, naming the sort", async () => {
+  const query = parseListQuery(clients, { nameStartsWith: "Smi", status: "active", sort: "-name" });
+  assert.deepEqual(query.where, [{ column: "name", value: "Smi", prefix: true }, { column: "status", value: "active" }]);
+  const { sql, params } = listStatement(clients, query);
+  assert.match(sql, /name >= \? AND name < \?/);
+  assert.deepEqual(params.slice(0, 2), ["Smi", "Smi\u{10FFFF}"]);
+  const refused = await refusal({ nameStartsWith: "Smi", sort: "-createdAt" });
+  assert.equal(refused.field, "sort");
+  assert.match(refused.message, /sort=name or sort=-name/);
+  assert.equal((await refusal({ nameStartsWith: "" })).field, "nameStartsWith");
 });

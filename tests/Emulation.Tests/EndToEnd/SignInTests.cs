@@ -82,6 +82,9 @@ public sealed class SignInTests(HarnessFixture harness)
         using (var created = await SendAsync("account-1", HttpMethod.Post, "/api/clients", cookie, JsonContent(new { name = "Cookie Client", status = "prospect" }), accept: "application/json"))
         {
             Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+            // The write's D1 bookmark stays with the browser, so its next page reads what it wrote.
+            Assert.Contains(created.Headers.GetValues("Set-Cookie"), c => c.StartsWith("d1-bookmark=", StringComparison.Ordinal)
+                && c.Contains("HttpOnly", StringComparison.Ordinal) && c.Contains("SameSite=Strict", StringComparison.Ordinal));
         }
 
         // Another tenant's host: its pages send the browser to its own sign-in form, its API refuses.
@@ -97,8 +100,9 @@ public sealed class SignInTests(HarnessFixture harness)
 
         using var signedOut = await SendAsync("account-1", HttpMethod.Post, "/sign-out", cookie);
         Assert.Equal(HttpStatusCode.SeeOther, signedOut.StatusCode);
-        var cleared = Assert.Single(signedOut.Headers.GetValues("Set-Cookie"));
-        Assert.Matches("^session=;.*Max-Age=0", cleared);
+        var cleared = signedOut.Headers.GetValues("Set-Cookie").ToList();
+        Assert.Contains(cleared, c => System.Text.RegularExpressions.Regex.IsMatch(c, "^session=;.*Max-Age=0"));
+        Assert.Contains(cleared, c => System.Text.RegularExpressions.Regex.IsMatch(c, "^d1-bookmark=;.*Max-Age=0"));
         using var afterwards = await SendAsync("account-1", HttpMethod.Get, "/");
         Assert.Equal("/sign-in", afterwards.Headers.Location?.OriginalString);
     }

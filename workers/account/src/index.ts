@@ -9,7 +9,8 @@ import { documentContent, sweepAbandonedUploads } from "./documents/routes";
 import { drainUnreadBody, notFound, onError, problem } from "../../shared/http";
 import { d1Session, isRejectedBookmark, rejectedBookmark } from "./sessions";
 import { passwords, signIn } from "./auth/sign-in";
-import { home } from "./web/home";
+import { webApp } from "./web/app";
+import { asPage, isPageRequest } from "../../shared/page";
 
 /** JSON bodies are small records; documents have their own limit. */
 const MAX_JSON_BYTES = 64 * 1024;
@@ -21,9 +22,6 @@ const app = new Hono<AccountContext>();
 app.use("*", drainUnreadBody);
 
 app.get("/healthz", (c) => c.json({ ok: true, service: "account", account: c.env.ACCOUNT_ID }));
-// The web app's pages: the same user token (the platform sends a browser's session as one).
-app.use("/", d1Session, authenticate);
-app.route("/", home);
 app.use("/api/*", d1Session);
 app.use("/api/*", authenticate);
 app.route("/api/documents", documentContent);
@@ -38,8 +36,23 @@ for (const def of catalog) app.route(`/api/${def.name}`, entityRoutes(def));
 app.use("/platform/*", d1Session, authenticatePlatform, recordLimit);
 app.route("/platform/users", entityRoutes(users));
 app.route("/platform/sign-in", signIn);
-app.notFound(notFound);
-app.onError((error, c) => (isRejectedBookmark(error) ? rejectedBookmark(c, error) : onError(error, c)));
+// The web app's pages: the same user token (the platform sends a browser's session as one); every
+// path the API and the platform's calls do not take.
+app.use("*", async (c, next) => {
+  const path = c.req.path;
+  if (path.startsWith("/api/") || path.startsWith("/platform/") || path === "/healthz") return next();
+  return d1Session(c, async () => {
+    const refused = await authenticate(c, next);
+    if (refused) c.res = refused;
+  });
+});
+app.route("/", webApp((request, env, ctx) => app.fetch(request, env, ctx)));
+app.notFound((c) => (isPageRequest(c.req.raw) ? asPage(notFound(c)) : notFound(c)));
+app.onError(async (error, c) => {
+  const answer = isRejectedBookmark(error) ? rejectedBookmark(c, error) : onError(error, c);
+  // A browser is shown a page, never the JSON problem.
+  return isPageRequest(c.req.raw) ? asPage(answer) : answer;
+});
 
 export default {
   fetch: app.fetch,

@@ -25,9 +25,18 @@ export const d1Session = createMiddleware<AccountContext>(async (c, next) => {
   const session = c.env.DB.withSession(bookmark ?? (reads ? "first-unconstrained" : "first-primary"));
   c.set("db", session);
   await next();
-  const latest = session.getBookmark();
+  // A handler that ran further sessions of its own (a web page calling the API) may have answered
+  // with a later bookmark than this session's: the caller keeps the later one (bookmarks sort in order).
+  const latest = laterBookmark(session.getBookmark(), c.res.headers.get(BOOKMARK_HEADER) ?? undefined);
   if (latest) c.res.headers.set(BOOKMARK_HEADER, latest);
 });
+
+/** The later of two bookmarks (D1's bookmarks sort in the order they were issued). */
+export function laterBookmark(a: string | null | undefined, b: string | null | undefined): string | undefined {
+  if (!a) return b ?? undefined;
+  if (!b) return a;
+  return a > b ? a : b;
+}
 
 /** The bookmark the caller sent (an empty header counts as none: clients echo an empty one back). */
 export function requestBookmark(c: Context): string | undefined {

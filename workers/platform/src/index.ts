@@ -9,6 +9,7 @@ import { classifyHost } from "./routes/hosts";
 import { providerLookup } from "./routes/providers";
 import { ownDomains } from "./routes/domains";
 import { drainUnreadBody, notFound, onError, problem } from "../../shared/http";
+import { asPage, isPageRequest } from "../../shared/page";
 
 const app = new Hono<{ Bindings: PlatformEnv }>();
 // A request refused before it is forwarded (401, 403, 451) must not leave its body on the connection.
@@ -19,10 +20,12 @@ app.use("*", drainUnreadBody);
 app.use("*", async (c, next) => {
   const url = new URL(c.req.url);
   const target = classifyHost(c.env, url.host);
-  if (target.kind === "tenant") return routeHost(c, target.slug, url.pathname);
+  // Tenant hosts are where browsers come: what they are answered with a JSON problem, they see as a page.
+  const forBrowser = (response: Response) => (isPageRequest(c.req.raw) ? asPage(response) : response);
+  if (target.kind === "tenant") return forBrowser(await routeHost(c, target.slug, url.pathname));
   if (target.kind === "unknown") {
     // A tenant's own domain (Cloudflare for SaaS), or no tenant's at all.
-    return (await routeByDomain(c, target.host, url.pathname)) ?? problem(c, 404, "unknown_host", `host: ${target.host} names no tenant of this platform`, "host");
+    return forBrowser((await routeByDomain(c, target.host, url.pathname)) ?? problem(c, 404, "unknown_host", `host: ${target.host} names no tenant of this platform`, "host"));
   }
   return next();
 });

@@ -7,14 +7,16 @@ import type { ListQuery } from "../../account/src/entities/list-query";
 
 const statements = [];
 for (const def of catalog) {
-  const filters = Object.entries(def.filters).map(([name, filter]) => ({ name, column: filter.column }));
+  const filters = Object.entries(def.filters).map(([name, filter]) => ({ name, column: filter.column, prefix: filter.prefix }));
   const filterSets = [[], ...filters.map((f) => [f]), ...filters.flatMap((a, i) => filters.slice(i + 1).map((b) => [a, b]))];
   for (const set of filterSets) {
     for (const [sortField, sortColumn] of Object.entries(def.sorts)) {
+      // A prefix search lists by its own column (parseListQuery refuses any other sort with it).
+      if (set.some((f) => f.prefix && f.column !== sortColumn)) continue;
       for (const descending of [false, true]) {
         for (const nextPage of [false, true]) {
           const query: ListQuery = {
-            where: set.map((f) => ({ column: f.column, value: "x" })),
+            where: set.map((f) => ({ column: f.column, value: "x", prefix: f.prefix })),
             sortField,
             sortColumn,
             descending,

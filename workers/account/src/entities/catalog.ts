@@ -64,7 +64,13 @@ export const clients: EntityDefinition = {
   table: "clients",
   input: ClientInput,
   defaults: ClientDefaults,
-  filters: { status: oneOf("status", ClientStatus), assignedTo: id("assigned_to"), email: text("email") },
+  filters: {
+    status: oneOf("status", ClientStatus),
+    assignedTo: id("assigned_to"),
+    email: text("email"),
+    // The web app's search box: names as written (case counts), listed by name.
+    nameStartsWith: { ...text("name"), prefix: true },
+  },
   sorts: { name: "name", createdAt: "created_at", updatedAt: "updated_at" },
   defaultSort: "name",
   softDelete: true,

@@ -2,10 +2,15 @@ import type * as z from "zod/mini";
 import type { EntityPermissions } from "../auth/permissions";
 import type { AccountEnv } from "../env";
 
-/** A filter on a list: ?<name>=value matches the generated column exactly. */
+/** A filter on a list: ?<name>=value matches the generated column exactly, or its start (`prefix`). */
 export interface FilterSpec {
   column: string;
   schema: z.ZodMiniType<string>;
+  /**
+   * Matches values that start with the given text (a range on the column's index). The list is then
+   * in that column's order: only a sort on it keeps the search on the index.
+   */
+  prefix?: boolean;
 }
 
 /** A field that must name an existing record of another table. */

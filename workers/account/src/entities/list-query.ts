@@ -6,7 +6,7 @@ const DEFAULT_PAGE = 50;
 
 /** A parsed list request: equality filters, one sort key, a page size and where to continue. */
 export interface ListQuery {
-  where: { column: string; value: string }[];
+  where: { column: string; value: string; prefix?: boolean }[];
   sortField: string;
   sortColumn: string;
   descending: boolean;
@@ -29,7 +29,7 @@ export function parseListQuery(def: EntityDefinition, params: Record<string, str
     if (!filter) badRequest(name, `not a filter of ${def.name}; filters: ${Object.keys(def.filters).join(", ") || "none"}`);
     const parsed = filter.schema.safeParse(value);
     if (!parsed.success) badRequest(name, parsed.error.issues[0]?.message ?? "invalid");
-    where.push({ column: filter.column, value: parsed.data });
+    where.push({ column: filter.column, value: parsed.data, ...(filter.prefix ? { prefix: true } : {}) });
   }
 
   const sortParam = params.sort ?? def.defaultSort;
@@ -37,6 +37,11 @@ export function parseListQuery(def: EntityDefinition, params: Record<string, str
   const sortField = descending ? sortParam.slice(1) : sortParam;
   const sortColumn = def.sorts[sortField];
   if (!sortColumn) badRequest("sort", `${def.name} sort by ${Object.keys(def.sorts).join(", ")} (prefix - for descending)`);
+  const search = Object.entries(def.filters).find(([name, filter]) => filter.prefix && params[name] !== undefined);
+  if (search && search[1].column !== sortColumn) {
+    const sortName = Object.entries(def.sorts).find(([, column]) => column === search[1].column)?.[0];
+    badRequest("sort", `with ${search[0]}, ${def.name} are listed by ${sortName}: sort=${sortName} or sort=-${sortName}`);
+  }
 
   let limit = DEFAULT_PAGE;
   if (params.limit !== undefined) {

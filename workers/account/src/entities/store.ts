@@ -50,8 +50,9 @@ export async function list(db: Database, def: EntityDefinition, query: ListQuery
 
 /** The SQL and parameters of one list page (separate from running it, so tests can check its query plan). */
 export function listStatement(def: EntityDefinition, query: ListQuery): { sql: string; params: unknown[] } {
-  const conditions = query.where.map((w) => `${w.column} = ?`);
-  const params: unknown[] = query.where.map((w) => w.value);
+  // A prefix is a range: from the text itself to the text followed by the highest character.
+  const conditions = query.where.map((w) => (w.prefix ? `${w.column} >= ? AND ${w.column} < ?` : `${w.column} = ?`));
+  const params: unknown[] = query.where.flatMap((w) => (w.prefix ? [w.value, `${w.value}\u{10FFFF}`] : [w.value]));
   if (def.visible) conditions.unshift(def.visible);
   if (def.softDelete) conditions.unshift("deleted_at IS NULL");
   const direction = query.descending ? "DESC" : "ASC";

@@ -7,10 +7,10 @@ import { bearerToken, TokenRejected, verifyToken } from "../../../shared/auth";
 import { type Domain, findDomain, routedDomain } from "../domains";
 import { normalizeHost } from "./hosts";
 import { CloudflareApi, CloudflareApiError } from "../provisioning/cloudflare-api";
-import { sameOrigin, sessionToken, SESSION_COOKIE, signIn, signInPage, signOut } from "./sessions";
+import { keepSessionBookmark, sameOrigin, sendSessionBookmark, sessionToken, SESSION_COOKIE, signIn, signInPage, signOut } from "./sessions";
 import { deleteCookie } from "hono/cookie";
 import { html } from "hono/html";
-import { page } from "../../../shared/page";
+import { asPage, isPageRequest, page } from "../../../shared/page";
 
 type Ctx = Context<{ Bindings: PlatformEnv }>;
 
@@ -95,9 +95,9 @@ export async function routeHost(c: Ctx, slug: string, path: string, accountId?: 
   return routeTo(c, slug, path, accountId, cookie);
 }
 
-/** A browser asking for a page (not a script asking for data): it gets pages, never JSON. */
+/** A browser asking for a page (a link, a form; not a script asking for data): it gets pages, never JSON. */
 function wantsPage(c: Ctx): boolean {
-  return c.req.method === "GET" && (c.req.header("accept") ?? "").includes("text/html");
+  return isPageRequest(c.req.raw);
 }
 
 /** UK-only users: a request from anywhere else (or from nowhere known) stops before any lookup. */
@@ -144,6 +144,7 @@ export async function routeTo(c: Ctx, slug: string | undefined, path: string, ac
   // A browser's session travels on as the token it is; its cookies stay with the platform.
   if (session !== undefined) {
     forwarded.headers.set("authorization", `Bearer ${session}`);
+    sendSessionBookmark(c, forwarded);
     forwarded.headers.delete("cookie");
   }
   // Workers see a normalised Accept-Encoding; the caller's own is request.cf.clientAcceptEncoding.
@@ -156,7 +157,8 @@ export async function routeTo(c: Ctx, slug: string | undefined, path: string, ac
   const attempts = forwarded.method === "GET" || forwarded.method === "HEAD" ? 2 : 1;
   for (let attempt = 1; ; attempt++) {
     try {
-      return await fetch(attempt === 1 ? forwarded : new Request(forwarded.url, { method: forwarded.method, headers: forwarded.headers }));
+      const answer = await fetch(attempt === 1 ? forwarded : new Request(forwarded.url, { method: forwarded.method, headers: forwarded.headers }));
+      return session === undefined ? answer : keepSessionBookmark(c, answer);
     } catch (error) {
       if (attempt < attempts) continue;
       console.error(`account ${target} unreachable: ${(error as Error).message}`);

@@ -6,6 +6,7 @@
 import type { Context } from "hono";
 import { html } from "hono/html";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import { serialize } from "hono/utils/cookie";
 import type { PlatformEnv } from "../env";
 import type { Account } from "../models/account";
 import { signServiceToken, signToken } from "../../../shared/auth";
@@ -14,6 +15,12 @@ import { page } from "../../../shared/page";
 type Ctx = Context<{ Bindings: PlatformEnv }>;
 
 export const SESSION_COOKIE = "session";
+/**
+ * The browser's D1 bookmark (the account Worker's x-d1-bookmark), kept beside the session so that a
+ * page after a change (a form's redirect) reads that change, as an API client sending the header does.
+ */
+export const BOOKMARK_COOKIE = "d1-bookmark";
+const BOOKMARK_HEADER = "x-d1-bookmark";
 /** A session lasts a working day; signing in again starts a new one. */
 export const SESSION_SECONDS = 8 * 3600;
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
@@ -79,9 +86,27 @@ export async function signIn(c: Ctx, account: Account): Promise<Response> {
   return c.redirect("/", 303);
 }
 
+/** A browser request on its way to the account's Worker: with the bookmark its last answer left. */
+export function sendSessionBookmark(c: Ctx, forwarded: Request) {
+  const bookmark = getCookie(c, BOOKMARK_COOKIE);
+  if (bookmark && !forwarded.headers.has(BOOKMARK_HEADER)) forwarded.headers.set(BOOKMARK_HEADER, bookmark);
+}
+
+/** The account Worker's answer to a browser: its bookmark kept in a cookie for the next request. */
+export function keepSessionBookmark(c: Ctx, response: Response): Response {
+  const bookmark = response.headers.get(BOOKMARK_HEADER);
+  if (!bookmark || bookmark === getCookie(c, BOOKMARK_COOKIE)) return response;
+  const kept = new Response(response.body, response);
+  kept.headers.append("set-cookie", serialize(BOOKMARK_COOKIE, bookmark, {
+    path: "/", httpOnly: true, sameSite: "Strict", maxAge: SESSION_SECONDS, secure: new URL(c.req.url).protocol === "https:",
+  }));
+  return kept;
+}
+
 /** POST /sign-out: the cookie is gone; the browser goes back to the form. */
 export function signOut(c: Ctx): Response {
   if (!sameOrigin(c)) return c.text("Sign-out must be sent from this site's own pages.", 403);
   deleteCookie(c, SESSION_COOKIE, { path: "/", secure: new URL(c.req.url).protocol === "https:" });
+  deleteCookie(c, BOOKMARK_COOKIE, { path: "/", secure: new URL(c.req.url).protocol === "https:" });
   return c.redirect("/sign-in", 303);
 }

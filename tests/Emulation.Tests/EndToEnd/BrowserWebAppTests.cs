@@ -1,0 +1,281 @@
+using System.Net;
+using Deque.AxeCore.Playwright;
+using Emulation.Tests.Infrastructure;
+using Microsoft.Playwright;
+
+namespace Emulation.Tests.EndToEnd;
+
+/// <summary>
+/// The advisers' web app in a real browser (issue 19): a client with a dependant, a case with tasks and
+/// a contact, made through the forms; a document uploaded with progress and downloaded byte for byte;
+/// an edit conflict; the server's field errors; the readonly user's view; users for the owner; and a
+/// document of another tenant pasted into a session. Each page scanned by axe.
+/// </summary>
+[Collection(HarnessCollection.Name)]
+public sealed class BrowserWebAppTests(HarnessFixture harness, Browser browser) : IClassFixture<Browser>
+{
+    private const string Password = "correct horse battery staple";
+
+    private string Host(string account, string path = "/") => $"http://{account}.localhost:{harness.PlatformUrl.Port}{path}";
+
+    private static async Task AssertAccessibleAsync(IPage page)
+    {
+        var result = await page.RunAxe();
+        var serious = result.Violations.Where(v => v.Impact is "serious" or "critical").ToList();
+        Assert.True(serious.Count == 0, $"{page.Url}: " + string.Join("; ", serious.Select(v => $"{v.Id} ({v.Impact}): {v.Help}")));
+    }
+
+    private static async Task SignInAsync(IPage page, string host, string email)
+    {
+        await page.GotoAsync(host + "sign-in");
+        await page.GetByLabel("E-mail").FillAsync(email);
+        await page.GetByLabel("Password").FillAsync(Password);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await Assertions.Expect(page.GetByText("Signed in as")).ToBeVisibleAsync();
+    }
+
+    /// <summary>A user of the account with the test's password; the owner's when role is null.</summary>
+    private static async Task<string> UserAsync(TemporaryAccount account, string? role = null)
+    {
+        var id = role is null ? account.OwnerId : await account.Api.CreateIdAsync("users", new { email = $"{role}-{Guid.NewGuid():N}@example.com", name = $"Rita {role}", role });
+        using (var set = await account.Api.SendAsync(HttpMethod.Put, $"/api/users/{id}/password", new { password = Password }))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, set.StatusCode);
+        }
+        return (await account.Api.GetJsonAsync($"/api/users/{id}")).GetProperty("email").GetString()!;
+    }
+
+    [Fact]
+    public Task An_adviser_makes_a_client_with_a_dependant_a_case_with_tasks_and_a_contact_then_uploads_and_downloads_a_document() => browser.RunAsync(nameof(An_adviser_makes_a_client_with_a_dependant_a_case_with_tasks_and_a_contact_then_uploads_and_downloads_a_document), async (_, page) =>
+    {
+        await using var account = await TemporaryAccount.CreateAsync(harness, "web-flow");
+        var host = Host(account.Slug);
+        await SignInAsync(page, host, await UserAsync(account));
+
+        await page.GetByRole(AriaRole.Link, new() { Name = "New client" }).ClickAsync();
+        await AssertAccessibleAsync(page);
+        await page.GetByLabel("Name").FillAsync("Grace Hopper");
+        await page.GetByLabel("E-mail").FillAsync("grace@example.com");
+        await page.GetByLabel("Status").SelectOptionAsync("active");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Save" }).ClickAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToHaveTextAsync("Grace Hopper");
+        var clientId = new Uri(page.Url).Segments.Last();
+
+        var dependant = page.Locator("form[action$='/dependants']");
+        await dependant.GetByLabel("Name").FillAsync("Walter Hopper");
+        await dependant.GetByLabel("Relationship").SelectOptionAsync("child");
+        await dependant.GetByRole(AriaRole.Button, new() { Name = "Add" }).ClickAsync();
+        await Assertions.Expect(page.Locator("#dependants li")).ToHaveTextAsync("Walter Hopper (child)");
+
+        var newCase = page.Locator("form[action$='/cases']");
+        await newCase.GetByLabel("Title").FillAsync("Pension transfer");
+        await newCase.GetByLabel("Priority").SelectOptionAsync("high");
+        await newCase.GetByRole(AriaRole.Button, new() { Name = "Add" }).ClickAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Pension transfer", Exact = true })).ToBeVisibleAsync();
+        foreach (var (task, due) in new[] { ("Request transfer value", "2027-01-15"), ("Send recommendation", "2027-02-01") })
+        {
+            var addTask = page.Locator("form[action*='/tasks']");
+            await addTask.GetByLabel("Task").FillAsync(task);
+            await addTask.GetByLabel("Due").FillAsync(due);
+            await addTask.GetByRole(AriaRole.Button, new() { Name = "Add" }).ClickAsync();
+            await Assertions.Expect(page.Locator("article li", new() { HasText = task })).ToContainTextAsync($"todo, due {due}");
+        }
+
+        var contact = page.Locator("form[action$='/contacts']");
+        await contact.GetByLabel("First name").FillAsync("Sam");
+        await contact.GetByLabel("Last name").FillAsync("Solicitor");
+        await contact.GetByLabel("Relationship (e.g. solicitor)").FillAsync("solicitor");
+        await contact.GetByRole(AriaRole.Button, new() { Name = "Add" }).ClickAsync();
+        await Assertions.Expect(page.Locator("#contacts li")).ToHaveTextAsync("Sam Solicitor — solicitor");
+        await AssertAccessibleAsync(page);
+
+        // What the pages made is what the API holds.
+        Assert.Single(await account.Api.ListIdsAsync("dependants", $"clientId={clientId}"));
+        var caseId = Assert.Single(await account.Api.ListIdsAsync("cases", $"clientId={clientId}"));
+        Assert.Equal(2, (await account.Api.ListIdsAsync("case-tasks", $"caseId={caseId}")).Count);
+
+        // Upload with progress, then download: the same bytes.
+        var bytes = new byte[3 * 1024 * 1024 + 17];
+        Random.Shared.NextBytes(bytes);
+        await page.Locator("#upload-file").SetInputFilesAsync(new FilePayload { Name = "statement.pdf", MimeType = "application/pdf", Buffer = bytes });
+        await page.GetByRole(AriaRole.Button, new() { Name = "Upload" }).ClickAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Link, new() { Name = "statement.pdf" })).ToBeVisibleAsync();
+        var download = await page.RunAndWaitForDownloadAsync(() => page.GetByRole(AriaRole.Link, new() { Name = "statement.pdf" }).ClickAsync());
+        Assert.Equal("statement.pdf", download.SuggestedFilename);
+        Assert.Equal(bytes, await File.ReadAllBytesAsync((await download.PathAsync())!));
+    });
+
+    [Fact]
+    public Task An_upload_over_the_limit_is_refused_before_a_byte_is_sent() => browser.RunAsync(nameof(An_upload_over_the_limit_is_refused_before_a_byte_is_sent), async (_, page) =>
+    {
+        await using var account = await TemporaryAccount.CreateAsync(harness, "web-limit");
+        var clientId = await account.Api.CreateIdAsync("clients", new { name = "Big Files Ltd", status = "active" });
+        await SignInAsync(page, Host(account.Slug), await UserAsync(account));
+        await page.GotoAsync(Host(account.Slug, $"/clients/{clientId}"));
+        // One byte over the API's limit (a sparse file: nothing is written to disk but its length).
+        var path = Path.Combine(Path.GetTempPath(), $"too-large-{Guid.NewGuid():N}.bin");
+        await using (var file = File.Create(path))
+        {
+            file.SetLength(100L * 1024 * 1024 + 1);
+        }
+        try
+        {
+            var uploads = 0;
+            page.Request += (_, request) => uploads += request.Url.Contains("/api/documents", StringComparison.Ordinal) && request.Method == "POST" ? 1 : 0;
+            await page.Locator("#upload-file").SetInputFilesAsync(path);
+            await page.GetByRole(AriaRole.Button, new() { Name = "Upload" }).ClickAsync();
+            await Assertions.Expect(page.Locator("#upload-status")).ToContainTextAsync("at most 104857600 bytes. Nothing was sent.");
+            Assert.Equal(0, uploads);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    });
+
+    [Fact]
+    public Task Two_people_edit_one_client_and_the_second_is_told_someone_else_changed_it_keeping_what_they_typed() => browser.RunAsync(nameof(Two_people_edit_one_client_and_the_second_is_told_someone_else_changed_it_keeping_what_they_typed), async (_, page) =>
+    {
+        await using var account = await TemporaryAccount.CreateAsync(harness, "web-edit");
+        var clientId = await account.Api.CreateIdAsync("clients", new { name = "Ada Lovelace", status = "prospect" });
+        await SignInAsync(page, Host(account.Slug), await UserAsync(account));
+        await page.GotoAsync(Host(account.Slug, $"/clients/{clientId}/edit"));
+        await page.GetByLabel("Phone").FillAsync("020 7946 0000");
+
+        // Meanwhile a colleague saves a change through the API.
+        using (var theirs = await account.Api.SendAsync(HttpMethod.Patch, $"/api/clients/{clientId}", new { status = "active" }, ifMatch: "\"1\""))
+        {
+            Assert.Equal(HttpStatusCode.OK, theirs.StatusCode);
+        }
+        await page.GetByRole(AriaRole.Button, new() { Name = "Save" }).ClickAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Alert)).ToContainTextAsync("Someone else changed this client while you were editing");
+        await Assertions.Expect(page.GetByLabel("Phone")).ToHaveValueAsync("020 7946 0000");
+        await AssertAccessibleAsync(page);
+
+        // Saving again, knowing, replaces theirs with what the form holds.
+        await page.GetByLabel("Status").SelectOptionAsync("active");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Save" }).ClickAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToHaveTextAsync("Ada Lovelace");
+        var saved = await account.Api.GetJsonAsync($"/api/clients/{clientId}");
+        Assert.Equal("020 7946 0000", saved.GetProperty("phone").GetString());
+        Assert.Equal(3, saved.GetProperty("tracking").GetProperty("version").GetInt32());
+    });
+
+    [Fact]
+    public Task A_field_the_server_refuses_is_shown_next_to_that_field_on_a_page() => browser.RunAsync(nameof(A_field_the_server_refuses_is_shown_next_to_that_field_on_a_page), async (_, page) =>
+    {
+        await using var account = await TemporaryAccount.CreateAsync(harness, "web-fields");
+        await SignInAsync(page, Host(account.Slug), await UserAsync(account));
+        await page.GotoAsync(Host(account.Slug, "/clients/new"));
+        // The browser's own checks first: a bad address is never sent.
+        await page.GetByLabel("Name").FillAsync("Bad Address");
+        await page.GetByLabel("E-mail").FillAsync("not-an-address");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Save" }).ClickAsync();
+        Assert.EndsWith("/clients/new", page.Url, StringComparison.Ordinal);
+        Assert.False(await page.EvaluateAsync<bool>("() => document.querySelector('#email').checkValidity()"));
+        // A browser that skips them: the server's 400, as a page, with the message at the field.
+        await page.EvaluateAsync("() => document.querySelector('form[action=\"/clients/new\"]').noValidate = true");
+        var answer = await page.RunAndWaitForResponseAsync(() => page.GetByRole(AriaRole.Button, new() { Name = "Save" }).ClickAsync(), r => r.Request.Method == "POST");
+        Assert.Equal(400, answer.Status);
+        await Assertions.Expect(page.Locator("#email-error")).ToContainTextAsync("email");
+        await Assertions.Expect(page.GetByLabel("Name")).ToHaveValueAsync("Bad Address");
+        Assert.Empty(await account.Api.ListIdsAsync("clients"));
+        await AssertAccessibleAsync(page);
+    });
+
+    [Fact]
+    public Task A_readonly_user_sees_no_edit_controls_and_the_server_refuses_their_edits_anyway() => browser.RunAsync(nameof(A_readonly_user_sees_no_edit_controls_and_the_server_refuses_their_edits_anyway), async (_, page) =>
+    {
+        await using var account = await TemporaryAccount.CreateAsync(harness, "web-readonly");
+        var clientId = await account.Api.CreateIdAsync("clients", new { name = "Read Only Client", status = "active" });
+        await SignInAsync(page, Host(account.Slug), await UserAsync(account, "readonly"));
+        await Assertions.Expect(page.GetByRole(AriaRole.Link, new() { Name = "Read Only Client" })).ToBeVisibleAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Link, new() { Name = "New client" })).ToHaveCountAsync(0);
+        await page.GetByRole(AriaRole.Link, new() { Name = "Read Only Client" }).ClickAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToHaveTextAsync("Read Only Client");
+        await Assertions.Expect(page.Locator("main form")).ToHaveCountAsync(0);
+        await Assertions.Expect(page.GetByRole(AriaRole.Link, new() { Name = "Edit client" })).ToHaveCountAsync(0);
+        await AssertAccessibleAsync(page);
+
+        // The edit form's address typed in, and a form post made by hand: the API's 403, as a page.
+        var edit = await page.GotoAsync(Host(account.Slug, $"/clients/{clientId}/edit"));
+        await page.EvaluateAsync(@"() => { const f = document.querySelector('main form'); if (f) f.noValidate = true; }");
+        var post = await page.RunAndWaitForResponseAsync(() => page.GetByRole(AriaRole.Button, new() { Name = "Save" }).ClickAsync(), r => r.Request.Method == "POST");
+        Assert.Equal(403, post.Status);
+        await Assertions.Expect(page.GetByRole(AriaRole.Alert)).ToContainTextAsync("role readonly may not write clients");
+        Assert.Equal("active", (await account.Api.GetJsonAsync($"/api/clients/{clientId}")).GetProperty("status").GetString());
+        // A script on the page calling the API with the session: refused too.
+        var direct = await page.EvaluateAsync<int>("() => fetch('/api/clients', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'Sneaky', status: 'active' }) }).then(r => r.status)");
+        Assert.Equal(403, direct);
+        Assert.Single(await account.Api.ListIdsAsync("clients"));
+    });
+
+    [Fact]
+    public Task The_owner_adds_a_user_who_can_then_sign_in_and_makes_a_group() => browser.RunAsync(nameof(The_owner_adds_a_user_who_can_then_sign_in_and_makes_a_group), async (context, page) =>
+    {
+        await using var account = await TemporaryAccount.CreateAsync(harness, "web-users");
+        await SignInAsync(page, Host(account.Slug), await UserAsync(account));
+        await page.GetByRole(AriaRole.Link, new() { Name = "Users and groups" }).ClickAsync();
+        await AssertAccessibleAsync(page);
+        var add = page.Locator("form[action='/users']");
+        var email = $"new-{Guid.NewGuid():N}@example.com";
+        await add.GetByLabel("Name").FillAsync("Nina New");
+        await add.GetByLabel("E-mail").FillAsync(email);
+        await add.GetByLabel("Role").SelectOptionAsync("staff");
+        await add.GetByLabel("First password (12 characters or more)").FillAsync(Password);
+        await add.GetByRole(AriaRole.Button, new() { Name = "Add user" }).ClickAsync();
+        await Assertions.Expect(page.Locator("table tbody tr", new() { HasText = "Nina New" })).ToContainTextAsync(email);
+
+        var group = page.Locator("form[action='/groups']");
+        await group.GetByLabel("Name").FillAsync("Pensions team");
+        await group.GetByRole(AriaRole.Button, new() { Name = "Make group" }).ClickAsync();
+        var team = page.Locator("article", new() { HasText = "Pensions team" });
+        await team.GetByLabel("Member", new() { Exact = true }).SelectOptionAsync(new SelectOptionValue { Label = "Nina New" });
+        await team.GetByRole(AriaRole.Button, new() { Name = "Add member" }).ClickAsync();
+        await Assertions.Expect(page.Locator("article", new() { HasText = "Pensions team" })).ToContainTextAsync("Nina New");
+
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
+        await SignInAsync(page, Host(account.Slug), email);
+        await Assertions.Expect(page.GetByText("Signed in as")).ToContainTextAsync("Nina New");
+        // Staff do not manage users: no link, and the page itself refuses.
+        await Assertions.Expect(page.GetByRole(AriaRole.Link, new() { Name = "Users and groups" })).ToHaveCountAsync(0);
+        var refused = await page.GotoAsync(Host(account.Slug, "/users"));
+        Assert.Equal(403, refused!.Status);
+    });
+
+    [Fact]
+    public Task Another_tenants_document_address_in_a_session_gets_nothing_and_errors_are_pages() => browser.RunAsync(nameof(Another_tenants_document_address_in_a_session_gets_nothing_and_errors_are_pages), async (context, page) =>
+    {
+        await using var mine = await TemporaryAccount.CreateAsync(harness, "web-mine");
+        await using var theirs = await TemporaryAccount.CreateAsync(harness, "web-theirs");
+        var theirClient = await theirs.Api.CreateIdAsync("clients", new { name = "Their Client", status = "active" });
+        var secret = "their confidential statement"u8.ToArray();
+        string theirDocument;
+        using (var content = new ByteArrayContent(secret))
+        {
+            content.Headers.ContentType = new("text/plain");
+            using var uploaded = await theirs.Api.SendAsync(HttpMethod.Post, $"/api/documents?name=secret.txt&clientId={theirClient}", content: content);
+            theirDocument = (await AccountApi.ReadAsync(uploaded, HttpStatusCode.Created)).GetProperty("id").GetString()!;
+        }
+        await SignInAsync(page, Host(mine.Slug), await UserAsync(mine));
+
+        // Their document's address on my host: my account has no such document — a page, not their bytes.
+        var pasted = await page.GotoAsync(Host(mine.Slug, $"/api/documents/{theirDocument}/content"));
+        Assert.Equal(404, pasted!.Status);
+        Assert.StartsWith("text/html", pasted.Headers["content-type"], StringComparison.Ordinal);
+        Assert.DoesNotContain("confidential", await page.ContentAsync(), StringComparison.Ordinal);
+        await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToHaveTextAsync("Not found");
+        await AssertAccessibleAsync(page);
+        // Their client's page on my host: not found either.
+        var theirPage = await page.GotoAsync(Host(mine.Slug, $"/clients/{theirClient}"));
+        Assert.Equal(404, theirPage!.Status);
+        // On their host my session is not sent at all: their sign-in form.
+        await page.GotoAsync(Host(theirs.Slug, $"/api/documents/{theirDocument}/content"));
+        Assert.EndsWith("/sign-in", new Uri(page.Url).AbsolutePath, StringComparison.Ordinal);
+        await Assertions.Expect(page.GetByRole(AriaRole.Heading)).ToHaveTextAsync($"Sign in to {theirs.Slug}");
+        // A page that does not exist: a page too.
+        var missing = await page.GotoAsync(Host(mine.Slug, "/no-such-page"));
+        Assert.Equal(404, missing!.Status);
+        Assert.StartsWith("text/html", missing.Headers["content-type"], StringComparison.Ordinal);
+    });
+}
