@@ -8,6 +8,7 @@ import { routeByDomain, routeHost, routeTo } from "./routes/router";
 import { classifyHost } from "./routes/hosts";
 import { providerLookup } from "./routes/providers";
 import { ownDomains } from "./routes/domains";
+import { adminConsole } from "./routes/console";
 import { drainUnreadBody, notFound, onError, problem } from "../../shared/http";
 import { asPage, isPageRequest } from "../../shared/page";
 
@@ -33,6 +34,9 @@ app.use("*", async (c, next) => {
 const smallJson = bodyLimit({ maxSize: 64 * 1024, onError: (c) => problem(c, 413, "too_large", "body: at most 65536 bytes", "body") });
 
 app.get("/healthz", (c) => c.json({ ok: true, service: "platform" }));
+// The admin page: the admin API's pages, for a person with the admin token.
+app.use("/console/*", smallJson);
+app.route("/console", adminConsole((request, env) => app.fetch(request, env)));
 app.use("/admin/*", smallJson);
 app.route("/admin", admin);
 // A tenant's own domains, managed by its admins with their token (the platform admin: /admin/…).
