@@ -42,7 +42,7 @@ export function bearerToken(header: string | undefined): string {
 }
 
 /** Signature, issuer, expiry, and a lifetime (exp - iat) of at most `maxSeconds`: any token of ours. */
-async function verifySigned(token: string, publicJwk: string, maxSeconds: number): Promise<{ aud: string; sub: string }> {
+async function verifySigned(token: string, publicJwk: string, maxSeconds: number): Promise<{ aud: string; sub: string; jti?: string; exp: number }> {
   let payload: JWTPayload;
   try {
     ({ payload } = await jwtVerify(token, await keyFrom(publicJwk), {
@@ -58,22 +58,33 @@ async function verifySigned(token: string, publicJwk: string, maxSeconds: number
     throw new TokenRejected(401, "token is not valid");
   }
   if (payload.exp! - payload.iat! > maxSeconds) throw new TokenRejected(401, `token lives longer than ${maxSeconds} seconds`);
-  const { aud, sub } = payload;
-  if (typeof aud !== "string" || typeof sub !== "string") throw new TokenRejected(401, "token is not valid");
-  return { aud, sub };
+  const { aud, sub, jti } = payload;
+  if (typeof aud !== "string" || typeof sub !== "string" || (jti !== undefined && typeof jti !== "string")) throw new TokenRejected(401, "token is not valid");
+  return { aud, sub, jti, exp: payload.exp! };
 }
 
 /**
  * A user token: for one of an account's users (a UUID subject; the account Worker checks the user
  * exists there). With `account`, also that the token is for that account (403 otherwise).
  */
-export async function verifyToken(token: string, publicJwk: string, account?: string): Promise<{ sub: string; account: string }> {
+export async function verifyToken(token: string, publicJwk: string, account?: string): Promise<VerifiedUserToken> {
   const payload = await verifySigned(token, publicJwk, MAX_USER_TOKEN_SECONDS);
   if (!payload.aud.startsWith("account:")) throw new TokenRejected(401, "token is not a user token");
   if (!UserId.safeParse(payload.sub).success) throw new TokenRejected(401, "token subject is not a user");
   const tokenAccount = payload.aud.slice("account:".length);
   if (account !== undefined && tokenAccount !== account) throw new TokenRejected(403, "token is for another account");
-  return { sub: payload.sub, account: tokenAccount };
+  return { sub: payload.sub, account: tokenAccount, expiresAt: payload.exp, ...(payload.jti ? { sessionId: payload.jti } : {}) };
+}
+
+/**
+ * A valid user token: whose it is, for which account, until when (seconds since the epoch) and, for a
+ * browser's session, the session's id (`jti`): a session ends at sign-out, before its expiry.
+ */
+export interface VerifiedUserToken {
+  sub: string;
+  account: string;
+  expiresAt: number;
+  sessionId?: string;
 }
 
 /** A service token: the platform itself, calling this account. */
@@ -82,11 +93,11 @@ export async function verifyServiceToken(token: string, publicJwk: string, accou
   if (payload.aud !== serviceAudienceFor(account) || payload.sub !== PLATFORM_SUBJECT) throw new TokenRejected(401, "token is not a service token for this account");
 }
 
-/** Signs a token for one account's user; only the platform holds the private key. */
-export function signToken(privateJwk: string, account: string, userId: string, ttlSeconds: number): Promise<string> {
+/** Signs a token for one account's user (with `sessionId`, a browser session's); only the platform holds the private key. */
+export function signToken(privateJwk: string, account: string, userId: string, ttlSeconds: number, sessionId?: string): Promise<string> {
   if (!UserId.safeParse(userId).success) throw new RangeError(`not a user id: ${userId}`);
   if (ttlSeconds > MAX_USER_TOKEN_SECONDS) throw new RangeError(`user tokens live at most ${MAX_USER_TOKEN_SECONDS} seconds`);
-  return sign(privateJwk, audienceFor(account), userId, ttlSeconds);
+  return sign(privateJwk, audienceFor(account), userId, ttlSeconds, sessionId);
 }
 
 /** Signs a service token for the platform's own call to one account. */
@@ -95,11 +106,11 @@ export function signServiceToken(privateJwk: string, account: string, ttlSeconds
   return sign(privateJwk, serviceAudienceFor(account), PLATFORM_SUBJECT, ttlSeconds);
 }
 
-async function sign(privateJwk: string, audience: string, subject: string, ttlSeconds: number): Promise<string> {
+async function sign(privateJwk: string, audience: string, subject: string, ttlSeconds: number, jti?: string): Promise<string> {
   const { SignJWT } = await import("jose");
   const key = await importJWK(JSON.parse(privateJwk), "ES256");
   const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({})
+  return new SignJWT(jti ? { jti } : {})
     .setProtectedHeader({ alg: "ES256", typ: "JWT" })
     .setIssuer(TOKEN_ISSUER)
     .setAudience(audience)

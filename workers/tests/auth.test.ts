@@ -20,8 +20,18 @@ async function refused(promise: Promise<unknown>, status: 401 | 403, reason: Reg
 
 test("a user token the platform signs is accepted for its account and refused for another", async () => {
   const token = await signToken(privateJwk, "acme", user, 3600);
-  assert.deepEqual(await verifyToken(token, publicJwk, "acme"), { sub: user, account: "acme" });
+  const verified = await verifyToken(token, publicJwk, "acme");
+  assert.deepEqual({ ...verified, expiresAt: undefined }, { sub: user, account: "acme", expiresAt: undefined });
+  assert.ok(Math.abs(verified.expiresAt - (now() + 3600)) <= 2);
+  assert.equal(verified.sessionId, undefined, "an API token is no browser session");
   await refused(verifyToken(token, publicJwk, "globex"), 403, /another account/);
+});
+
+test("a browser session's token carries its session id (jti), which sign-out ends", async () => {
+  const session = crypto.randomUUID();
+  const verified = await verifyToken(await signToken(privateJwk, "acme", user, 3600, session), publicJwk, "acme");
+  assert.equal(verified.sessionId, session);
+  await refused(verifyToken(await craft({ iss: "platform", aud: "account:acme", sub: user, iat: now(), exp: now() + 60, jti: 7 }), publicJwk, "acme"), 401, /not valid/);
 });
 
 test("a token without exp, or living longer than the limit, is refused", async () => {

@@ -225,7 +225,8 @@ public sealed class IsolationAttackMatrixTests(HarnessFixture harness)
         // On B's own port: Miniflare's public-bucket endpoint is patched out (docs/adr/0014).
         using (var direct = await harness.Http.GetAsync(new Uri(new Uri(harness.Supervisor.Find(stack)!.Url!), local)))
         {
-            Assert.Equal(HttpStatusCode.NotFound, direct.StatusCode);
+            // The Worker's own answer: the path is no API route, so it is the web app's, which wants a user.
+            Assert.Equal(HttpStatusCode.Unauthorized, direct.StatusCode);
             Assert.DoesNotContain("confidential", await direct.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         }
 

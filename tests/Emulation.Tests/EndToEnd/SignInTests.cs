@@ -105,6 +105,18 @@ public sealed class SignInTests(HarnessFixture harness)
         Assert.Contains(cleared, c => System.Text.RegularExpressions.Regex.IsMatch(c, "^d1-bookmark=;.*Max-Age=0"));
         using var afterwards = await SendAsync("account-1", HttpMethod.Get, "/");
         Assert.Equal("/sign-in", afterwards.Headers.Location?.OriginalString);
+
+        // The session ended on the server too: a copy of the cookie kept from before is worth nothing.
+        using (var replayedPage = await SendAsync("account-1", HttpMethod.Get, "/", cookie))
+        {
+            Assert.Equal(HttpStatusCode.SeeOther, replayedPage.StatusCode);
+            Assert.Equal("/sign-in", replayedPage.Headers.Location?.OriginalString);
+        }
+        using (var replayedApi = await SendAsync("account-1", HttpMethod.Get, "/api/clients", cookie, accept: "application/json"))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, replayedApi.StatusCode);
+            Assert.Contains("signed out", await replayedApi.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
     }
 
     [Fact]

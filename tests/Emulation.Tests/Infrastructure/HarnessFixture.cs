@@ -21,6 +21,9 @@ public class HarnessFixture : IAsyncLifetime
     /// <summary>More command-line settings for the AppHost (a fixture of its own adds them), read once its start is prepared.</summary>
     protected virtual Task<string[]> ExtraArgumentsAsync() => Task.FromResult(Array.Empty<string>());
 
+    /// <summary>Whether the AppHost runs its dashboard (as `dotnet run` does; tests run without one).</summary>
+    protected virtual bool Dashboard => false;
+
     public static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(120);
     public static readonly string[] Accounts = ["account-1", "account-2"];
 
@@ -64,7 +67,7 @@ public class HarnessFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        App = await StartAsync(StateRoot, accounts: 2, HotReload, await ExtraArgumentsAsync());
+        App = await StartAsync(StateRoot, accounts: 2, HotReload, await ExtraArgumentsAsync(), Dashboard);
         Supervisor = App.Services.GetRequiredService<StackSupervisor>();
         Tokens = App.Services.GetRequiredService<TokenIssuer>();
         var bootstrap = new AccountOwnerBootstrap(Http, Tokens);
@@ -121,7 +124,7 @@ public class HarnessFixture : IAsyncLifetime
     }
 
     /// <summary>Starts the AppHost the way `dotnet run` does, with test settings, and waits for every stack to be healthy.</summary>
-    public static async Task<DistributedApplication> StartAsync(string stateRoot, int accounts, bool hotReload, string[]? extra = null)
+    public static async Task<DistributedApplication> StartAsync(string stateRoot, int accounts, bool hotReload, string[]? extra = null, bool dashboard = false)
     {
         using var cts = new CancellationTokenSource(StartTimeout);
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(
@@ -129,6 +132,7 @@ public class HarnessFixture : IAsyncLifetime
              "--state-root", stateRoot,
              "--hot-reload", hotReload ? "true" : "false",
              .. extra ?? []],
+            (options, _) => options.DisableDashboard = !dashboard,
             cts.Token);
         var app = await builder.BuildAsync(cts.Token);
         await app.StartAsync(cts.Token);

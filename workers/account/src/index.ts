@@ -8,7 +8,7 @@ import { entityRoutes } from "./entities/routes";
 import { documentContent, sweepAbandonedUploads } from "./documents/routes";
 import { drainUnreadBody, notFound, onError, problem } from "../../shared/http";
 import { d1Session, isRejectedBookmark, rejectedBookmark } from "./sessions";
-import { passwords, signIn } from "./auth/sign-in";
+import { passwords, sessions, signIn } from "./auth/sign-in";
 import { webApp } from "./web/app";
 import { asPage, isPageRequest } from "../../shared/page";
 
@@ -36,6 +36,7 @@ for (const def of catalog) app.route(`/api/${def.name}`, entityRoutes(def));
 app.use("/platform/*", d1Session, authenticatePlatform, recordLimit);
 app.route("/platform/users", entityRoutes(users));
 app.route("/platform/sign-in", signIn);
+app.route("/platform/sessions", sessions);
 // The web app's pages: the same user token (the platform sends a browser's session as one); every
 // path the API and the platform's calls do not take.
 app.use("*", async (c, next) => {

@@ -13,12 +13,18 @@ import { requestBookmark } from "../sessions";
  */
 export const authenticate = createMiddleware<AccountContext>(async (c, next) => {
   let subject: string;
+  let sessionId: string | undefined;
   try {
-    subject = (await verifyToken(bearerToken(c.req.header("authorization")), c.env.AUTH_PUBLIC_KEY, c.env.ACCOUNT_ID)).sub;
+    ({ sub: subject, sessionId } = await verifyToken(bearerToken(c.req.header("authorization")), c.env.AUTH_PUBLIC_KEY, c.env.ACCOUNT_ID));
   } catch (error) {
     if (!(error instanceof TokenRejected)) throw error;
     // From the account's own point of view, a token for another account is simply not valid here.
     return problem(c, 401, "unauthenticated", `authorization: ${error.message}`, "authorization");
+  }
+  // A browser session signed out is over, whatever its token's expiry. Asked of the primary (outside
+  // the request's session): a replica that has not yet seen the sign-out must not revive it.
+  if (sessionId && (await c.env.DB.prepare("SELECT 1 FROM ended_sessions WHERE session_id = ?").bind(sessionId).first())) {
+    return problem(c, 401, "unauthenticated", "authorization: this session was signed out", "authorization");
   }
   // Reads may use the cached role; a request that changes data reads it from D1 (see principals.ts).
   const changesData = c.req.method !== "GET" && c.req.method !== "HEAD";

@@ -41,6 +41,23 @@ export const signIn = new Hono<AccountContext>().post("/", async (c) => {
   return c.json({ userId: user!.id });
 });
 
+const EndSession = z.strictObject({ expiresAt: z.number().check(z.int(), z.positive()) });
+
+/**
+ * POST /platform/sessions/:id/end — a browser signed out: its session's token is refused from now
+ * on (authenticate.ts), though it has not expired. Expired sessions are forgotten on the way.
+ */
+export const sessions = new Hono<AccountContext>().post("/:id/end", async (c) => {
+  const { expiresAt } = await readJson(c, EndSession);
+  const id = c.req.param("id");
+  if (!/^[0-9a-f-]{36}$/.test(id)) return problem(c, 400, "validation_failed", "id: a session id is a UUID", "id");
+  await c.var.db.batch([
+    c.var.db.prepare("INSERT OR IGNORE INTO ended_sessions (session_id, expires_at) VALUES (?, ?)").bind(id, expiresAt),
+    c.var.db.prepare("DELETE FROM ended_sessions WHERE expires_at < ?").bind(Math.floor(Date.now() / 1000)),
+  ]);
+  return c.body(null, 204);
+});
+
 /** PUT /api/users/:id/password — a user's own, or anyone's for an administrator. */
 export const passwords = new Hono<AccountContext>().put("/:id/password", async (c) => {
   const id = c.req.param("id");

@@ -72,7 +72,7 @@ export async function routeHost(c: Ctx, slug: string, path: string, accountId?: 
     if (!account || (accountId !== undefined && account.id !== accountId) || account.status !== "active" || !account.routing) {
       return problem(c, 404, "unknown_account", `account: no active account ${slug}`, "account");
     }
-    if (path === "/sign-out" && c.req.method === "POST") return signOut(c);
+    if (path === "/sign-out" && c.req.method === "POST") return signOut(c, account);
     if (path === "/sign-in" && c.req.method === "POST") return signIn(c, account);
     if (path === "/sign-in" && (c.req.method === "GET" || c.req.method === "HEAD")) return signInPage(c, account.slug);
     return problem(c, 405, "method_not_allowed", `method: ${c.req.method} is not allowed on ${path}`, "method");
@@ -92,7 +92,14 @@ export async function routeHost(c: Ctx, slug: string, path: string, accountId?: 
     }
     if (!sameOrigin(c)) return problem(c, 403, "forbidden", "origin: a request that changes data must come from this site's own pages", "origin");
   }
-  return routeTo(c, slug, path, accountId, cookie);
+  const answer = await routeTo(c, slug, path, accountId, cookie);
+  // A session the account's Worker no longer takes (signed out elsewhere, its user removed): a page
+  // starts again at the form.
+  if (cookie !== undefined && answer.status === 401 && wantsPage(c)) {
+    deleteCookie(c, SESSION_COOKIE, { path: "/" });
+    return c.redirect("/sign-in", 303);
+  }
+  return answer;
 }
 
 /** A browser asking for a page (a link, a form; not a script asking for data): it gets pages, never JSON. */

@@ -9,7 +9,7 @@ import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { serialize } from "hono/utils/cookie";
 import type { PlatformEnv } from "../env";
 import type { Account } from "../models/account";
-import { signServiceToken, signToken } from "../../../shared/auth";
+import { signServiceToken, signToken, verifyToken } from "../../../shared/auth";
 import { page } from "../../../shared/page";
 
 type Ctx = Context<{ Bindings: PlatformEnv }>;
@@ -75,7 +75,7 @@ export async function signIn(c: Ctx, account: Account): Promise<Response> {
   }
   if (!check.ok) return signInPage(c, account.slug, "That e-mail address and password do not match an account user.", email, 401);
   const { userId } = (await check.json()) as { userId: string };
-  const token = await signToken(c.env.AUTH_PRIVATE_KEY, account.slug, userId, SESSION_SECONDS);
+  const token = await signToken(c.env.AUTH_PRIVATE_KEY, account.slug, userId, SESSION_SECONDS, crypto.randomUUID());
   setCookie(c, SESSION_COOKIE, token, {
     path: "/",
     httpOnly: true,
@@ -103,9 +103,23 @@ export function keepSessionBookmark(c: Ctx, response: Response): Response {
   return kept;
 }
 
-/** POST /sign-out: the cookie is gone; the browser goes back to the form. */
-export function signOut(c: Ctx): Response {
+/**
+ * POST /sign-out: the session ends on the server (the account's Worker refuses its token from now on,
+ * so a copy of the cookie is worth nothing) and the cookies go; the browser goes back to the form.
+ */
+export async function signOut(c: Ctx, account: Account): Promise<Response> {
   if (!sameOrigin(c)) return c.text("Sign-out must be sent from this site's own pages.", 403);
+  const token = sessionToken(c);
+  const session = token ? await verifyToken(token, c.env.AUTH_PUBLIC_KEY, account.slug).catch(() => undefined) : undefined;
+  if (session?.sessionId) {
+    const ended = await fetch(new URL(`/platform/sessions/${session.sessionId}/end`, account.routing!.workerUrl), {
+      method: "POST",
+      headers: { authorization: `Bearer ${await signServiceToken(c.env.AUTH_PRIVATE_KEY, account.slug)}`, "content-type": "application/json" },
+      body: JSON.stringify({ expiresAt: session.expiresAt }),
+    }).catch(() => undefined);
+    // Not ended: say so rather than pretend; the cookie stays and signing out can be tried again.
+    if (!ended?.ok) return c.html(page("Sign-out did not complete", html`<main><h1>Sign-out did not complete</h1><p>The firm's service did not answer. Your session is still open: <a href="/">go back</a> and sign out again.</p></main>`), 503);
+  }
   deleteCookie(c, SESSION_COOKIE, { path: "/", secure: new URL(c.req.url).protocol === "https:" });
   deleteCookie(c, BOOKMARK_COOKIE, { path: "/", secure: new URL(c.req.url).protocol === "https:" });
   return c.redirect("/sign-in", 303);
