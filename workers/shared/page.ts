@@ -20,6 +20,17 @@ export function page(title: string, body: ReturnType<typeof html>) {
   table { border-collapse: collapse; width: 100%; margin-top: 1rem; }
   th, td { text-align: left; padding: .4rem; border-bottom: 1px solid #ccc; }
   .error { color: #a50e0e; font-weight: 600; }
+  td, dd { overflow-wrap: anywhere; }
+  header { display: flex; flex-wrap: wrap; gap: .5rem 1.5rem; align-items: center; }
+  header form button { margin-top: 0; }
+  section, article { margin-top: 2rem; }
+  /* A phone: each table row becomes a block of its cells, so nothing scrolls sideways. */
+  @media (max-width: 40rem) {
+    table, thead, tbody, tr, th, td { display: block; }
+    thead { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
+    tr { border-bottom: 1px solid #ccc; padding: .4rem 0; }
+    td { border: 0; padding: .2rem 0; }
+  }
 </style>
 </head>
 <body>${body}</body>

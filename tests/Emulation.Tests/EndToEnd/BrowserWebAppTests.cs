@@ -278,4 +278,41 @@ public sealed class BrowserWebAppTests(HarnessFixture harness, Browser browser) 
         Assert.Equal(404, missing!.Status);
         Assert.StartsWith("text/html", missing.Headers["content-type"], StringComparison.Ordinal);
     });
+
+    [Fact]
+    public Task On_a_phone_by_keyboard_alone_each_page_is_one_response_that_fits_the_screen() => browser.RunAsync(nameof(On_a_phone_by_keyboard_alone_each_page_is_one_response_that_fits_the_screen), async (_, page) =>
+    {
+        await using var account = await TemporaryAccount.CreateAsync(harness, "web-phone");
+        var name = "Maximilian Fotheringham-Featherstonehaugh";
+        var clientId = await account.Api.CreateIdAsync("clients", new { name, status = "active", email = "maximilian.fotheringham-featherstonehaugh@example.com" });
+        var email = await UserAsync(account);
+        await page.SetViewportSizeAsync(375, 740);
+        var fetched = new List<string>();
+        page.Request += (_, request) => fetched.Add($"{request.ResourceType} {request.Url}");
+
+        // Signed in, and to the client's page, with the keyboard only.
+        await page.GotoAsync(Host(account.Slug, "/sign-in"));
+        await page.Keyboard.PressAsync("Tab");
+        await page.Keyboard.TypeAsync(email);
+        await page.Keyboard.PressAsync("Tab");
+        await page.Keyboard.TypeAsync(Password);
+        await page.Keyboard.PressAsync("Enter");
+        await Assertions.Expect(page.GetByText("Signed in as")).ToBeVisibleAsync();
+        for (var presses = 0; await page.EvaluateAsync<string>("() => document.activeElement?.textContent ?? ''") != name; presses++)
+        {
+            Assert.True(presses < 40, "the client's link is not reachable with Tab");
+            await page.Keyboard.PressAsync("Tab");
+        }
+        await page.Keyboard.PressAsync("Enter");
+        await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToHaveTextAsync(name);
+
+        // Every page so far came as one response (no stylesheet, script or font to fetch) and fits a phone.
+        Assert.All(fetched, request => Assert.StartsWith("document ", request, StringComparison.Ordinal));
+        foreach (var path in new[] { "/", $"/clients/{clientId}", $"/clients/{clientId}/edit", "/users", "/clients/new" })
+        {
+            await page.GotoAsync(Host(account.Slug, path));
+            var (content, screen) = (await page.EvaluateAsync<int>("() => document.documentElement.scrollWidth"), await page.EvaluateAsync<int>("() => window.innerWidth"));
+            Assert.True(content <= screen, $"{path} is {content} px wide on a {screen} px screen");
+        }
+    });
 }
