@@ -9,6 +9,19 @@ import "./validation";
 import { isFullD1Error, isUnavailableD1Error } from "./d1-errors";
 import { r2ServiceError } from "./storage-errors";
 
+/** D1 read replication's bookmark, as callers send and receive it (account sessions.ts; the platform keeps a browser's). */
+export const BOOKMARK_HEADER = "x-d1-bookmark";
+
+/** A submitted form's text fields, trimmed, the empty ones left out (an optional field left blank is not sent). */
+export async function formValues(request: { parseBody(): Promise<Record<string, string | File>> }): Promise<Record<string, string>> {
+  const body = await request.parseBody();
+  const values: Record<string, string> = {};
+  for (const [name, value] of Object.entries(body)) {
+    if (typeof value === "string" && value.trim() !== "") values[name] = value.trim();
+  }
+  return values;
+}
+
 export interface Problem {
   error: string;
   message: string;

@@ -39,12 +39,17 @@ export function page(title: string, body: ReturnType<typeof html>) {
 
 /** What a browser is shown for an error: a page saying what happened and where to go, never JSON. */
 export function errorPage(status: number, message: string) {
-  const title = ERROR_TITLES[status] ?? (status >= 500 ? "Something went wrong" : "This did not work");
+  const title = errorTitle(status);
   return page(title, html`<main>
     <h1>${title}</h1>
     <p>${message}</p>
-    <p><a href="/">Back to the clients list</a></p>
+    <p><a href="/">Back to the start</a></p>
   </main>`);
+}
+
+/** An error page's heading for a status. */
+export function errorTitle(status: number): string {
+  return ERROR_TITLES[status] ?? (status >= 500 ? "Something went wrong" : "This did not work");
 }
 
 const ERROR_TITLES: Record<number, string> = {

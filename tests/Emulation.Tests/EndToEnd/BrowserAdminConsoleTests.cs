@@ -69,6 +69,13 @@ public sealed class BrowserAdminConsoleTests(HarnessFixture harness, Browser bro
             Assert.Equal(System.Net.HttpStatusCode.NotFound, gone.StatusCode);
         }
 
+        // A website that is no web address (a script in a link): refused, the message next to the field.
+        await page.GetByLabel("Name", new() { Exact = true }).FillAsync("Scripted Bank");
+        await page.GetByLabel("Website").FillAsync("javascript:alert(document.cookie)");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Add provider" }).ClickAsync();
+        await Assertions.Expect(page.Locator("#website-error")).ToContainTextAsync("website");
+        await Assertions.Expect(page.Locator("li", new() { HasText = "Scripted Bank" })).ToHaveCountAsync(0);
+
         var provider = $"Console Bank {Guid.NewGuid():N}"[..20];
         await page.GetByLabel("Name", new() { Exact = true }).FillAsync(provider);
         await page.GetByLabel("Category").SelectOptionAsync("banking");

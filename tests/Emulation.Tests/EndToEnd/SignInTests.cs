@@ -60,7 +60,9 @@ public sealed class SignInTests(HarnessFixture harness)
         using var signedIn = await SignInAsync("account-1", email.ToUpperInvariant(), Password);
         Assert.Equal(HttpStatusCode.SeeOther, signedIn.StatusCode);
         Assert.Equal("/", signedIn.Headers.Location?.OriginalString);
-        var setCookie = Assert.Single(signedIn.Headers.GetValues("Set-Cookie"));
+        var setCookie = Assert.Single(signedIn.Headers.GetValues("Set-Cookie"), c => c.StartsWith("session=", StringComparison.Ordinal));
+        // A new session reads afresh: an earlier session's bookmark is forgotten.
+        Assert.Contains(signedIn.Headers.GetValues("Set-Cookie"), c => c.StartsWith("d1-bookmark=;", StringComparison.Ordinal));
         Assert.Contains("HttpOnly", setCookie, StringComparison.Ordinal);
         Assert.Contains("SameSite=Strict", setCookie, StringComparison.Ordinal);
         Assert.Contains("Path=/", setCookie, StringComparison.Ordinal);
@@ -117,6 +119,28 @@ public sealed class SignInTests(HarnessFixture harness)
             Assert.Equal(HttpStatusCode.Unauthorized, replayedApi.StatusCode);
             Assert.Contains("signed out", await replayedApi.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         }
+    }
+
+    [Fact]
+    public async Task A_session_works_on_its_tenants_host_only_and_a_bookmark_the_database_refuses_is_forgotten()
+    {
+        var (_, email) = await UserWithPasswordAsync("account-1", "admin");
+        using var signedIn = await SignInAsync("account-1", email, Password);
+        var cookie = SessionCookieOf(signedIn);
+
+        // The session's token as a Bearer on the platform's own /domains: refused (sign-out could not end it there).
+        using (var request = new HttpRequestMessage(HttpMethod.Get, new Uri(harness.PlatformUrl, "/domains")))
+        {
+            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", cookie["session=".Length..]);
+            using var refused = await Browser.SendAsync(request);
+            Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+            Assert.Contains("browser session", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        // A bookmark cookie the account's D1 refuses: the 400 says so and the browser forgets it.
+        using var answer = await SendAsync("account-1", HttpMethod.Get, "/api/clients", $"{cookie}; d1-bookmark=not-a-bookmark", accept: "application/json");
+        Assert.Equal("x-d1-bookmark", await AccountApi.ProblemFieldAsync(answer, HttpStatusCode.BadRequest));
+        Assert.Contains(answer.Headers.GetValues("Set-Cookie"), c => c.StartsWith("d1-bookmark=;", StringComparison.Ordinal) && c.Contains("Max-Age=0", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -1,7 +1,7 @@
 import { createMiddleware } from "hono/factory";
 import type { Context } from "hono";
 import type { AccountContext } from "./env";
-import { problem } from "../../shared/http";
+import { BOOKMARK_HEADER, problem } from "../../shared/http";
 
 /**
  * D1 read replication, Cloudflare's convention: every request runs its queries in one D1 session.
@@ -9,7 +9,7 @@ import { problem } from "../../shared/http";
  * than its own writes; without one, reads may be served by a replica that is behind. Each response
  * carries the session's latest bookmark for the caller's next request.
  */
-export const BOOKMARK_HEADER = "x-d1-bookmark";
+export { BOOKMARK_HEADER };
 
 /** D1's session constraints, or a bookmark: four hex groups (8-8-8-32), lexicographically ordered. */
 const START = /^(first-primary|first-unconstrained|[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{32})$/;

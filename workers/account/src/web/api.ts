@@ -8,12 +8,8 @@ import { BOOKMARK_HEADER, laterBookmark, requestBookmark } from "../sessions";
 
 export type ApiFetch = (request: Request, env: AccountEnv, ctx: Parameters<Hono["fetch"]>[2]) => Response | Promise<Response>;
 
-/** The API's problem body (shared/http.ts): what went wrong, and the field it is about. */
-export interface Problem {
-  error: string;
-  message: string;
-  field?: string;
-}
+export type { Problem } from "../../../shared/http";
+import type { Problem } from "../../../shared/http";
 
 export type Answer<T> = { ok: true; status: number; body: T; version?: number } | { ok: false; status: number; problem: Problem };
 

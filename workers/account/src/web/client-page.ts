@@ -52,9 +52,11 @@ export const clientPage = new Hono<WebContext>()
     if (!contact.ok) return render(c, clientId, { form: "contact", problem: contact.problem, values }, contact.status);
     const linked = await c.var.api.call("POST", "/api/client-contacts", { json: { clientId, contactKind: "individual", contactId: contact.body.id, relationship } });
     if (linked.ok) return back(c, clientId, "contacts");
-    // Not linked: the contact made for it goes too, so a retry does not leave a stray one behind.
-    await c.var.api.call("DELETE", `/api/contact-individuals/${contact.body.id}`);
-    return render(c, clientId, { form: "contact", problem: linked.problem, values }, linked.status);
+    // Not linked: the contact made for it goes too, so a retry does not leave a stray one behind
+    // (a role that may add but not delete contacts is told it stays).
+    const removed = await c.var.api.call("DELETE", `/api/contact-individuals/${contact.body.id}`);
+    const problem = removed.ok ? linked.problem : { ...linked.problem, message: `${linked.problem.message} (the contact ${person.firstName} ${person.lastName} was made and stays in the contacts)` };
+    return render(c, clientId, { form: "contact", problem, values }, linked.status);
   });
 
 function back(c: WebCtx, clientId: string, section: string) {
@@ -136,7 +138,7 @@ async function render(c: WebCtx, id: string, refused?: Refused, status = 200) {
       <h2 id="documents-title">Documents</h2>
       ${list(files.ok ? files.body.items : [], "No documents.", (d) => html`<a href="/api/documents/${d.id}/content" download="${d.name}">${d.name}</a> (${d.contentType}, ${size(d.size)})`)}
       ${can(c, documents, "write") ? uploadForm(client.id) : ""}
-    </section>`, status as 200);
+    </section>`, status);
 }
 
 function list<T>(items: T[], empty: string, line: (item: T) => Html | string): Html {

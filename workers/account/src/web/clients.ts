@@ -76,8 +76,8 @@ export const clientPages = new Hono<WebContext>()
       ${rows.length === 0
         ? html`<p>No clients match.</p>`
         : html`<table><caption>Clients</caption><thead><tr><th scope="col">Name</th><th scope="col">E-mail</th><th scope="col">Status</th></tr></thead>
-            <tbody>${rows.map((client) => html`<tr><td><a href="/clients/${client.id}">${client.name}</a></td><td>${client.email ?? ""}</td><td>${client.status}</td></tr>`)}</tbody></table>`}
-      ${next ? html`<p><a href="${next}" rel="next">Next page</a></p>` : ""}`, problem ? 400 : 200);
+            <tbody>${rows.map((client) => html`<tr><td><a href="/clients/${encodeURIComponent(client.id)}">${client.name}</a></td><td>${client.email ?? ""}</td><td>${client.status}</td></tr>`)}</tbody></table>`}
+      ${next ? html`<p><a href="${next}" rel="next">Next page</a></p>` : ""}`, found.ok ? 200 : found.status);
   })
   .get("/clients/new", (c) => clientForm(c, "New client", "/clients/new", { status: "prospect" }))
   .post("/clients/new", async (c) => {
@@ -89,24 +89,25 @@ export const clientPages = new Hono<WebContext>()
   .get("/clients/:id/edit", async (c) => {
     const found = await c.var.api.get<Client>(`/api/clients/${encodeURIComponent(c.req.param("id"))}`);
     if (!found.ok) return problemPage(c, found.status, found.problem.message);
-    return clientForm(c, `Edit ${found.body.name}`, `/clients/${found.body.id}/edit`, { ...asValues(found.body), version: String(found.body.tracking.version) });
+    return clientForm(c, `Edit ${found.body.name}`, `/clients/${encodeURIComponent(found.body.id)}/edit`, { ...asValues(found.body), version: String(found.body.tracking.version) });
   })
   .post("/clients/:id/edit", async (c) => {
     const id = c.req.param("id");
     const values = await formValues(c.req);
     const path = `/api/clients/${encodeURIComponent(id)}`;
     const saved = await c.var.api.call<Client>("PATCH", path, { json: pick(values, CLIENT_FIELDS), version: Number(values.version) });
-    if (saved.ok) return c.redirect(`/clients/${id}`, 303);
-    if (saved.status !== 412) return clientForm(c, "Edit client", `/clients/${id}/edit`, values, saved.problem, saved.status);
+    const page = `/clients/${encodeURIComponent(id)}`;
+    if (saved.ok) return c.redirect(page, 303);
+    if (saved.status !== 412) return clientForm(c, "Edit client", `${page}/edit`, values, saved.problem, saved.status);
     // Someone else saved first: their version is shown, the form keeps what this user typed and now
     // carries the new version, so saving again is a choice made knowing what it replaces.
     const latest = await c.var.api.get<Client>(path);
     if (!latest.ok) return problemPage(c, latest.status, latest.problem.message);
     const theirs = latest.body;
-    return clientForm(c, "Edit client", `/clients/${id}/edit`, { ...values, version: String(theirs.tracking.version) }, undefined, 412, html`
+    return clientForm(c, "Edit client", `${page}/edit`, { ...values, version: String(theirs.tracking.version) }, undefined, 412, html`
       <div role="alert" class="conflict">
         <h2>Someone else changed this client while you were editing</h2>
-        <p>Their version is below. Your changes are still in the form: save again to replace theirs, or <a href="/clients/${id}">leave without saving</a>.</p>
+        <p>Their version is below. Your changes are still in the form: save again to replace theirs, or <a href="${page}">leave without saving</a>.</p>
         <dl>${CLIENT_FIELDS.map((name) => html`<dt>${name}</dt><dd>${(asValues(theirs) as Record<string, string>)[name] ?? "—"}</dd>`)}</dl>
       </div>`);
   });
@@ -138,5 +139,5 @@ function clientForm(c: WebCtx, title: string, action: string, values: Record<str
       ${field({ label: "Date of birth", name: "dateOfBirth", type: "date", value: values.dateOfBirth, problem })}
       ${field({ label: "Notes", name: "notes", type: "textarea", value: values.notes, maxLength: 10000, problem })}
       <button type="submit">Save</button>
-    </form>`, status as 200);
+    </form>`, status);
 }

@@ -3,6 +3,7 @@
 // names the field, which is shown next to that field.
 import { html } from "hono/html";
 import type { Problem } from "./api";
+export { formValues } from "../../../shared/http";
 import type { Html } from "./layout";
 
 export interface FieldSpec {
@@ -44,16 +45,6 @@ export function formProblem(problem: Problem | undefined, fields: string[]): Htm
   if (!problem) return "";
   const name = fieldOf(problem);
   return name && fields.includes(name) ? "" : html`<p class="error" role="alert">${problem.message}</p>`;
-}
-
-/** A submitted form's text fields, the empty ones left out (an optional field left blank is not sent). */
-export async function formValues(request: { parseBody(): Promise<Record<string, string | File>> }): Promise<Record<string, string>> {
-  const body = await request.parseBody();
-  const values: Record<string, string> = {};
-  for (const [name, value] of Object.entries(body)) {
-    if (typeof value === "string" && value.trim() !== "") values[name] = value.trim();
-  }
-  return values;
 }
 
 /** Today's date as the API's dates are written (YYYY-MM-DD). */

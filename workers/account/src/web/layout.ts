@@ -2,7 +2,9 @@
 import type { Context } from "hono";
 import { html } from "hono/html";
 import type { AccountEnv, Principal } from "../env";
-import { page } from "../../../shared/page";
+import { errorTitle, page } from "../../../shared/page";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { users } from "../entities/catalog";
 import { isAllowed, type Action } from "../auth/permissions";
 import type { EntityDefinition } from "../entities/definition";
 import type { Api } from "./api";
@@ -17,8 +19,8 @@ export function can(c: WebCtx, def: EntityDefinition, action: Action): boolean {
 }
 
 /** A page of the app, with its navigation; `status` for pages that answer an error. */
-export function appPage(c: WebCtx, title: string, body: Html | Promise<Html>, status: 200 | 400 | 403 | 404 | 409 | 412 = 200) {
-  const administers = isAllowed(c.var.principal, "users", "administrator");
+export function appPage(c: WebCtx, title: string, body: Html | Promise<Html>, status = 200) {
+  const administers = can(c, users, "write");
   return c.html(page(title, html`
     <header>
       <nav aria-label="Main">
@@ -28,11 +30,11 @@ export function appPage(c: WebCtx, title: string, body: Html | Promise<Html>, st
       <p>Signed in as <strong>${c.var.me.name}</strong> (${c.var.me.role})</p>
       <form method="post" action="/sign-out"><button type="submit">Sign out</button></form>
     </header>
-    <main>${body}</main>`), status);
+    <main>${body}</main>`), status as ContentfulStatusCode);
 }
 
 /** An error the API answered, as a page of the app (its status kept): 404, 403, and the like. */
 export function problemPage(c: WebCtx, status: number, message: string) {
-  const title = status === 404 ? "Not found" : status === 403 ? "You may not do this" : "This did not work";
-  return appPage(c, title, html`<h1>${title}</h1><p>${message}</p><p><a href="/">Back to the clients list</a></p>`, (status === 404 || status === 403 ? status : 400) as 400);
+  const title = errorTitle(status);
+  return appPage(c, title, html`<h1>${title}</h1><p>${message}</p><p><a href="/">Back to the clients list</a></p>`, status);
 }

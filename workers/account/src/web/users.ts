@@ -97,7 +97,7 @@ async function render(c: WebCtx, refused?: Refused, status = 200) {
           <h3 id="${form}-title">${g.name}</h3>
           <p>${inGroup.length === 0 ? "No members." : inGroup.map((m) => nameOf.get(m.userId) ?? m.userId).join(", ")}</p>
           <form method="post" action="/groups/${g.id}/members" aria-label="Add a member to ${g.name}">
-            ${formProblem(problemOf(form), ["userId"])}
+            ${formProblem(problemOf(form), [])}
             <label for="${form}-userId">Member</label>
             <select id="${form}-userId" name="userId">${userList.map((u) => html`<option value="${u.id}">${u.name}</option>`)}</select>
             <button type="submit">Add member</button>
@@ -111,5 +111,5 @@ async function render(c: WebCtx, refused?: Refused, status = 200) {
         ${field({ form: "group", label: "Description", name: "description", type: "textarea", value: valuesOf("group").description, maxLength: 10000, problem: problemOf("group") })}
         <button type="submit">Make group</button>
       </form>
-    </section>`, status as 200);
+    </section>`, status);
 }

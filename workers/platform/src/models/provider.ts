@@ -6,7 +6,8 @@ export const ProviderInput = z.strictObject({
   category: z.enum(["banking", "insurance", "pensions", "legal", "identity", "other"]),
   /** Where the provider processes data; residency rules allow only European regions. */
   region: z.enum(["uk", "eu"]),
-  website: z.optional(z.url()),
+  // A link people follow from the marketplace: the web's own schemes only (never javascript: or data:).
+  website: z.optional(z.url({ protocol: /^https?$/ })),
 });
 
 export const Provider = z.extend(ProviderInput, { id: z.string(), createdAt: z.string(), updatedAt: z.string() });

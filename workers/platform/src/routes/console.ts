@@ -8,15 +8,18 @@ import { html } from "hono/html";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { timingSafeEqual } from "hono/utils/buffer";
 import type { PlatformEnv } from "../env";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { Account } from "../models/account";
 import { ProviderInput, type Provider } from "../models/provider";
-import { page } from "../../../shared/page";
+import { errorPage, page } from "../../../shared/page";
+import { formValues, type Problem } from "../../../shared/http";
 import { sameOrigin, SESSION_SECONDS } from "./sessions";
 
 type Ctx = Context<{ Bindings: PlatformEnv }>;
 type AdminFetch = (request: Request, env: PlatformEnv) => Response | Promise<Response>;
-interface Problem { message: string; field?: string }
 interface DomainRow { hostname: string; status: string }
+/** What an action's answer says on the page: done, or the problem and which form it is about. */
+interface Notice { done?: string; problem?: Pick<Problem, "message" | "field">; form?: "signup" | "provider" }
 
 const ADMIN_COOKIE = "admin";
 
@@ -32,18 +35,23 @@ export function adminConsole(fetchAdmin: AdminFetch) {
     return response.ok ? { ok: true, body: body as T } : { ok: false, status: response.status, problem: (body as Problem) ?? { message: `status ${response.status}` } };
   }
 
-  async function render(c: Ctx, notice?: { problem?: Problem; done?: string }, status: 200 | 400 | 409 | 502 = 200) {
+  async function render(c: Ctx, notice?: Notice, status = 200) {
+    if (!getCookie(c, ADMIN_COOKIE)) return c.redirect("/console/sign-in", 303);
     const accounts = await call<{ items: Account[] }>(c, "GET", "/admin/accounts");
-    if (!accounts.ok) return c.redirect("/console/sign-in", 303);
+    if (!accounts.ok && accounts.status === 401) return c.redirect("/console/sign-in", 303);
+    if (!accounts.ok) return c.html(errorPage(accounts.status, accounts.problem.message), accounts.status as 500);
     const providers = await call<{ items: Provider[] }>(c, "GET", "/admin/providers");
     const domains = await Promise.all(accounts.body.items.map((a) => (a.status === "active" ? call<{ items: DomainRow[] }>(c, "GET", `/admin/accounts/${a.slug}/domains`) : undefined)));
-    const error = (name: string) => (notice?.problem?.field === name ? html`<p class="error" id="${name}-error">${notice.problem.message}</p>` : "");
+    // A problem is shown by the form it came from, next to its field when the form has that field.
+    const about = (form: Notice["form"], name: string) => notice?.form === form && notice?.problem?.field === name;
+    const error = (form: Notice["form"], name: string, id = name) => (about(form, name) ? html`<p class="error" id="${id}-error">${notice?.problem?.message}</p>` : "");
+    const shown = about("signup", "slug") || about("signup", "name") || about("provider", "website") || about("provider", "name");
     return c.html(page("Platform admin", html`
       <header><form method="post" action="/console/sign-out"><button type="submit">Sign out</button></form></header>
       <main>
         <h1>Platform admin</h1>
         ${notice?.done ? html`<p role="status">${notice.done}</p>` : ""}
-        ${notice?.problem && !["slug", "name", "category", "region", "website"].includes(notice.problem.field ?? "") ? html`<p class="error" role="alert">${notice.problem.message}</p>` : ""}
+        ${notice?.problem && !shown ? html`<p class="error" role="alert">${notice.problem.message}</p>` : ""}
         <section aria-labelledby="accounts-title">
           <h2 id="accounts-title">Accounts</h2>
           <table><caption>Accounts</caption>
@@ -68,41 +76,36 @@ export function adminConsole(fetchAdmin: AdminFetch) {
           <form method="post" action="/console/accounts" aria-labelledby="signup-title">
             <h3 id="signup-title">Sign up an account</h3>
             <label for="slug">Slug (its host name)</label>
-            <input id="slug" name="slug" required maxlength="63" ${notice?.problem?.field === "slug" ? html`aria-invalid="true" aria-describedby="slug-error"` : ""}>
-            ${error("slug")}
+            <input id="slug" name="slug" required maxlength="63" ${about("signup", "slug") ? html`aria-invalid="true" aria-describedby="slug-error"` : ""}>
+            ${error("signup", "slug")}
             <label for="name">Firm's name</label>
-            <input id="name" name="name" required maxlength="200" ${notice?.problem?.field === "name" ? html`aria-invalid="true" aria-describedby="name-error"` : ""}>
-            ${error("name")}
+            <input id="name" name="name" required maxlength="200" ${about("signup", "name") ? html`aria-invalid="true" aria-describedby="name-error"` : ""}>
+            ${error("signup", "name")}
             <button type="submit">Sign up</button>
           </form>
         </section>
         <section aria-labelledby="providers-title">
           <h2 id="providers-title">Marketplace providers</h2>
           ${providers.ok && providers.body.items.length > 0
-            ? html`<ul>${providers.body.items.map((p) => html`<li>${p.name} — ${p.category}, ${p.region}${p.website ? html`, <a href="${p.website}">${p.website}</a>` : ""}</li>`)}</ul>`
+            ? html`<ul>${providers.body.items.map((p) => html`<li>${p.name} — ${p.category}, ${p.region}${p.website ? html`, ${/^https?:\/\//i.test(p.website) ? html`<a href="${p.website}">${p.website}</a>` : p.website}` : ""}</li>`)}</ul>`
             : html`<p>No providers.</p>`}
           <form method="post" action="/console/providers" aria-labelledby="provider-title">
             <h3 id="provider-title">Add a provider</h3>
             <label for="provider-name">Name</label><input id="provider-name" name="name" required maxlength="200">
+            ${error("provider", "name", "provider-name")}
             <label for="category">Category</label><select id="category" name="category">${ProviderInput.shape.category.options.map((o) => html`<option>${o}</option>`)}</select>
             <label for="region">Region</label><select id="region" name="region">${ProviderInput.shape.region.options.map((o) => html`<option>${o}</option>`)}</select>
             <label for="website">Website</label><input id="website" name="website" type="url">
-            ${error("website")}
+            ${error("provider", "website")}
             <button type="submit">Add provider</button>
           </form>
         </section>
-      </main>`), status);
+      </main>`), status as ContentfulStatusCode);
   }
 
-  /** A form's fields, the empty ones left out. */
-  async function form(c: Ctx) {
-    const body = await c.req.parseBody();
-    return Object.fromEntries(Object.entries(body).filter(([, v]) => typeof v === "string" && v.trim() !== "").map(([k, v]) => [k, (v as string).trim()]));
-  }
-
-  /** An admin action's answer: the page again, saying what happened. */
-  async function after(c: Ctx, answer: { ok: boolean; status?: number; problem?: Problem }, done: string) {
-    return answer.ok ? render(c, { done }) : render(c, { problem: answer.problem }, (answer.status === 409 || answer.status === 502 ? answer.status : 400) as 400);
+  /** An admin action's answer: the page again, saying what happened (with the answer's status). */
+  async function after(c: Ctx, answer: { ok: boolean; status?: number; problem?: Problem }, done: string, form?: Notice["form"]) {
+    return answer.ok ? render(c, { done }) : render(c, { problem: answer.problem, form }, answer.status);
   }
 
   return new Hono<{ Bindings: PlatformEnv }>()
@@ -113,7 +116,7 @@ export function adminConsole(fetchAdmin: AdminFetch) {
     })
     .get("/sign-in", (c) => signInPage(c))
     .post("/sign-in", async (c) => {
-      const { token } = await form(c);
+      const { token } = await formValues(c.req);
       if (!token || !(await timingSafeEqual(token, c.env.ADMIN_TOKEN))) return signInPage(c, "That is not the platform's admin token.", 401);
       setCookie(c, ADMIN_COOKIE, token, { path: "/console", httpOnly: true, sameSite: "Strict", maxAge: SESSION_SECONDS, secure: new URL(c.req.url).protocol === "https:" });
       return c.redirect("/console", 303);
@@ -123,14 +126,17 @@ export function adminConsole(fetchAdmin: AdminFetch) {
       return c.redirect("/console/sign-in", 303);
     })
     .get("/", (c) => render(c))
-    .post("/accounts", async (c) => after(c, await call(c, "POST", "/admin/accounts", await form(c)), "The account was signed up."))
-    .post("/accounts/:slug/provision", async (c) => after(c, await call(c, "POST", `/admin/accounts/${c.req.param("slug")}/provision`), `${c.req.param("slug")}: provisioning resumed.`))
+    .post("/accounts", async (c) => after(c, await call(c, "POST", "/admin/accounts", await formValues(c.req)), "The account was signed up.", "signup"))
+    .post("/accounts/:slug/provision", async (c) => {
+      const slug = c.req.param("slug");
+      return after(c, await call(c, "POST", `/admin/accounts/${encodeURIComponent(slug)}/provision`), `${slug}: provisioning resumed.`);
+    })
     .post("/accounts/:slug/delete", async (c) => {
       const slug = c.req.param("slug");
-      if ((await form(c)).confirm !== slug) return render(c, { problem: { message: `Tick the box to confirm deleting ${slug}.` } }, 400);
-      return after(c, await call(c, "DELETE", `/admin/accounts/${slug}`), `${slug} was deleted.`);
+      if ((await formValues(c.req)).confirm !== slug) return render(c, { problem: { message: `Tick the box to confirm deleting ${slug}.` } }, 400);
+      return after(c, await call(c, "DELETE", `/admin/accounts/${encodeURIComponent(slug)}`), `${slug} was deleted.`);
     })
-    .post("/providers", async (c) => after(c, await call(c, "POST", "/admin/providers", await form(c)), "The provider was added."));
+    .post("/providers", async (c) => after(c, await call(c, "POST", "/admin/providers", await formValues(c.req)), "The provider was added.", "provider"));
 }
 
 function signInPage(c: Ctx, problem?: string, status: 200 | 401 = 200) {

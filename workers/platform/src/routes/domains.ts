@@ -100,6 +100,9 @@ export const ownDomains = domainRoutes(async (c) => {
     if (!(error instanceof TokenRejected)) throw error;
     return problem(c, error.status, error.status === 401 ? "unauthenticated" : "forbidden", `authorization: ${error.message}`, "authorization");
   }
+  // A browser's session works on its tenant's host only, where sign-out ends it (the account's Worker
+  // checks); here it would outlive its sign-out. Scripts use an API token.
+  if (claims.sessionId) return problem(c, 401, "unauthenticated", "authorization: a browser session cannot manage domains; use an API token", "authorization");
   const account = await findAccountBySlug(c.env.DB, claims.account);
   if (account?.status !== "active" || !account.routing) return problem(c, 404, "not_found", `account: no active account ${claims.account}`, "account");
   const lookup = await signServiceToken(c.env.AUTH_PRIVATE_KEY, account.slug);

@@ -7,7 +7,7 @@ import { bearerToken, TokenRejected, verifyToken } from "../../../shared/auth";
 import { type Domain, findDomain, routedDomain } from "../domains";
 import { normalizeHost } from "./hosts";
 import { CloudflareApi, CloudflareApiError } from "../provisioning/cloudflare-api";
-import { keepSessionBookmark, sameOrigin, sendSessionBookmark, sessionToken, SESSION_COOKIE, signIn, signInPage, signOut } from "./sessions";
+import { BOOKMARK_COOKIE, keepSessionBookmark, sameOrigin, sendSessionBookmark, sessionToken, SESSION_COOKIE, signIn, signInPage, signOut } from "./sessions";
 import { deleteCookie } from "hono/cookie";
 import { html } from "hono/html";
 import { asPage, isPageRequest, page } from "../../../shared/page";
@@ -86,7 +86,7 @@ export async function routeHost(c: Ctx, slug: string, path: string, accountId?: 
       if (!(error instanceof TokenRejected)) throw error;
       // An expired session, or one for another tenant: a page starts again at the form.
       if (wantsPage(c)) {
-        deleteCookie(c, SESSION_COOKIE, { path: "/" });
+        endBrowserSession(c);
         return c.redirect("/sign-in", 303);
       }
     }
@@ -96,10 +96,16 @@ export async function routeHost(c: Ctx, slug: string, path: string, accountId?: 
   // A session the account's Worker no longer takes (signed out elsewhere, its user removed): a page
   // starts again at the form.
   if (cookie !== undefined && answer.status === 401 && wantsPage(c)) {
-    deleteCookie(c, SESSION_COOKIE, { path: "/" });
+    endBrowserSession(c);
     return c.redirect("/sign-in", 303);
   }
   return answer;
+}
+
+/** A session the platform or the account no longer takes: its cookies go with it. */
+function endBrowserSession(c: Ctx) {
+  deleteCookie(c, SESSION_COOKIE, { path: "/" });
+  deleteCookie(c, BOOKMARK_COOKIE, { path: "/" });
 }
 
 /** A browser asking for a page (a link, a form; not a script asking for data): it gets pages, never JSON. */
@@ -165,7 +171,7 @@ export async function routeTo(c: Ctx, slug: string | undefined, path: string, ac
   for (let attempt = 1; ; attempt++) {
     try {
       const answer = await fetch(attempt === 1 ? forwarded : new Request(forwarded.url, { method: forwarded.method, headers: forwarded.headers }));
-      return session === undefined ? answer : keepSessionBookmark(c, answer);
+      return session === undefined ? answer : await keepSessionBookmark(c, answer);
     } catch (error) {
       if (attempt < attempts) continue;
       console.error(`account ${target} unreachable: ${(error as Error).message}`);

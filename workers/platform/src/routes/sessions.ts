@@ -11,6 +11,7 @@ import type { PlatformEnv } from "../env";
 import type { Account } from "../models/account";
 import { signServiceToken, signToken, verifyToken } from "../../../shared/auth";
 import { page } from "../../../shared/page";
+import { BOOKMARK_HEADER } from "../../../shared/http";
 
 type Ctx = Context<{ Bindings: PlatformEnv }>;
 
@@ -20,7 +21,6 @@ export const SESSION_COOKIE = "session";
  * page after a change (a form's redirect) reads that change, as an API client sending the header does.
  */
 export const BOOKMARK_COOKIE = "d1-bookmark";
-const BOOKMARK_HEADER = "x-d1-bookmark";
 /** A session lasts a working day; signing in again starts a new one. */
 export const SESSION_SECONDS = 8 * 3600;
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
@@ -75,6 +75,8 @@ export async function signIn(c: Ctx, account: Account): Promise<Response> {
   }
   if (!check.ok) return signInPage(c, account.slug, "That e-mail address and password do not match an account user.", email, 401);
   const { userId } = (await check.json()) as { userId: string };
+  // A new session starts reading afresh: a bookmark from an earlier one may name another database.
+  deleteCookie(c, BOOKMARK_COOKIE, { path: "/" });
   const token = await signToken(c.env.AUTH_PRIVATE_KEY, account.slug, userId, SESSION_SECONDS, crypto.randomUUID());
   setCookie(c, SESSION_COOKIE, token, {
     path: "/",
@@ -93,7 +95,16 @@ export function sendSessionBookmark(c: Ctx, forwarded: Request) {
 }
 
 /** The account Worker's answer to a browser: its bookmark kept in a cookie for the next request. */
-export function keepSessionBookmark(c: Ctx, response: Response): Response {
+export async function keepSessionBookmark(c: Ctx, response: Response): Promise<Response> {
+  // A bookmark D1 will not take (a database replaced under a reused name): forgotten, not sent forever.
+  if (response.status === 400 && getCookie(c, BOOKMARK_COOKIE)) {
+    const problem = (await response.clone().json().catch(() => ({}))) as { field?: string };
+    if (problem.field === BOOKMARK_HEADER) {
+      const cleared = new Response(response.body, response);
+      cleared.headers.append("set-cookie", serialize(BOOKMARK_COOKIE, "", { path: "/", maxAge: 0 }));
+      return cleared;
+    }
+  }
   const bookmark = response.headers.get(BOOKMARK_HEADER);
   if (!bookmark || bookmark === getCookie(c, BOOKMARK_COOKIE)) return response;
   const kept = new Response(response.body, response);
