@@ -8,6 +8,7 @@ import { BOOKMARK_HEADER } from "../sessions";
 import { Api, type ApiFetch } from "./api";
 import { clientPage } from "./client-page";
 import { clientPages } from "./clients";
+import { recordPages } from "./records";
 import type { WebContext } from "./layout";
 import { userPages } from "./users";
 
@@ -25,6 +26,7 @@ export function webApp(fetchApi: ApiFetch) {
     if (api.bookmark) c.res.headers.set(BOOKMARK_HEADER, api.bookmark);
   }));
   pages.route("/", clientPages);
+  pages.route("/", recordPages);
   pages.route("/", clientPage);
   pages.route("/", userPages);
   return pages as unknown as Hono<AccountContext>;

@@ -3,12 +3,13 @@
 // on this page with the API's message next to the field it names, and what was typed kept.
 import { Hono } from "hono";
 import { html, raw } from "hono/html";
-import { caseTasks, cases, clientContacts, clients, dependants, documents } from "../entities/catalog";
+import { caseTasks, cases, clientContacts, clients, contactIndividuals, dependants, documents } from "../entities/catalog";
 import { MAX_DOCUMENT_BYTES } from "../documents/routes";
 import type { Page, Problem } from "./api";
 import { field, formProblem, formValues, today } from "./forms";
 import type { Client } from "./clients";
 import { appPage, can, problemPage, type Html, type WebContext, type WebCtx } from "./layout";
+import { editLink } from "./records";
 
 interface Dependant { id: string; name: string; relationship: string; dateOfBirth?: string }
 interface Case { id: string; title: string; status: string; priority: string; openedAt: string }
@@ -79,6 +80,8 @@ async function render(c: WebCtx, id: string, refused?: Refused, status = 200) {
   const linkList = links.ok ? links.body.items : [];
   const contacts = await Promise.all(linkList.map((link) => api.get<Contact>(`/api/contact-${link.contactKind === "company" ? "companies" : "individuals"}/${link.contactId}`)));
   const problemOf = (form: string) => (refused?.form === form ? refused.problem : undefined);
+  const edits = (def: Parameters<typeof can>[1]) => can(c, def, "write");
+  const here = `/clients/${client.id}`;
   const valuesOf = (form: string): Record<string, string> => (refused?.form === form ? refused.values : {});
 
   return appPage(c, client.name, html`
@@ -94,7 +97,7 @@ async function render(c: WebCtx, id: string, refused?: Refused, status = 200) {
 
     <section id="dependants" aria-labelledby="dependants-title">
       <h2 id="dependants-title">Dependants</h2>
-      ${list(people.ok ? people.body.items : [], "No dependants.", (d) => html`${d.name} (${d.relationship}${d.dateOfBirth ? `, born ${d.dateOfBirth}` : ""})`)}
+      ${list(people.ok ? people.body.items : [], "No dependants.", (d) => html`${d.name} (${d.relationship}${d.dateOfBirth ? `, born ${d.dateOfBirth}` : ""})${edits(dependants) ? html` ${editLink("dependants", d.id, `${here}#dependants`, `Edit ${d.name}`)}` : ""}`)}
       ${can(c, dependants, "write") ? addForm("dependant", "Add a dependant", `/clients/${client.id}/dependants`, problemOf("dependant"), ["name", "relationship", "dateOfBirth"], html`
         ${field({ form: "dependant", label: "Name", name: "name", value: valuesOf("dependant").name, required: true, maxLength: 200, problem: problemOf("dependant") })}
         ${field({ form: "dependant", label: "Relationship", name: "relationship", value: valuesOf("dependant").relationship, options: RELATIONSHIPS, problem: problemOf("dependant") })}
@@ -108,9 +111,9 @@ async function render(c: WebCtx, id: string, refused?: Refused, status = 200) {
         const form = `task-${item.id}`;
         return html`<article id="case-${item.id}" aria-labelledby="case-${item.id}-title">
           <h3 id="case-${item.id}-title">${item.title}</h3>
-          <p>${item.status} · ${item.priority} priority · opened ${item.openedAt}</p>
+          <p>${item.status} · ${item.priority} priority · opened ${item.openedAt}${edits(cases) ? html` ${editLink("cases", item.id, `${here}#case-${item.id}`, `Edit case ${item.title}`)}` : ""}</p>
           <h4>Tasks</h4>
-          ${list(taskList, "No tasks.", (t) => html`${t.title} — ${t.status}, due ${t.dueDate}`)}
+          ${list(taskList, "No tasks.", (t) => html`${t.title} — ${t.status}, due ${t.dueDate}${edits(caseTasks) ? html` ${editLink("case-tasks", t.id, `${here}#case-${item.id}`, `Edit task ${t.title}`)}` : ""}`)}
           ${can(c, caseTasks, "write") ? addForm(form, `Add a task to ${item.title}`, `/clients/${client.id}/cases/${item.id}/tasks`, problemOf(form), ["title", "dueDate"], html`
             ${field({ form, label: "Task", name: "title", value: valuesOf(form).title, required: true, maxLength: 200, problem: problemOf(form) })}
             ${field({ form, label: "Due", name: "dueDate", type: "date", value: valuesOf(form).dueDate ?? today(), required: true, problem: problemOf(form) })}`) : ""}
@@ -126,7 +129,7 @@ async function render(c: WebCtx, id: string, refused?: Refused, status = 200) {
     <section id="contacts" aria-labelledby="contacts-title">
       <h2 id="contacts-title">Contacts</h2>
       ${list(linkList.map((link, index) => ({ link, contact: contacts[index]?.ok ? (contacts[index] as { body: Contact }).body : undefined })), "No contacts.",
-        ({ link, contact }) => html`${contact ? contact.name ?? `${contact.firstName} ${contact.lastName}` : "(removed)"} — ${link.relationship}${contact?.email ? html`, <a href="mailto:${contact.email}">${contact.email}</a>` : ""}`)}
+        ({ link, contact }) => html`${contact ? contact.name ?? `${contact.firstName} ${contact.lastName}` : "(removed)"} — ${link.relationship}${contact?.email ? html`, <a href="mailto:${contact.email}">${contact.email}</a>` : ""}${contact && link.contactKind === "individual" && edits(contactIndividuals) ? html` ${editLink("contact-individuals", contact.id, `${here}#contacts`, `Edit ${contact.firstName} ${contact.lastName}`)}` : ""}`)}
       ${can(c, clientContacts, "write") ? addForm("contact", "Add a contact", `/clients/${client.id}/contacts`, problemOf("contact"), ["firstName", "lastName", "email", "relationship"], html`
         ${field({ form: "contact", label: "First name", name: "firstName", value: valuesOf("contact").firstName, required: true, maxLength: 200, problem: problemOf("contact") })}
         ${field({ form: "contact", label: "Last name", name: "lastName", value: valuesOf("contact").lastName, required: true, maxLength: 200, problem: problemOf("contact") })}
