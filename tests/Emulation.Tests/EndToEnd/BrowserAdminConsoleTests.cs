@@ -1,5 +1,4 @@
 using Cloudflare.Emulation.Platform;
-using Deque.AxeCore.Playwright;
 using Emulation.Tests.Infrastructure;
 using Microsoft.Playwright;
 
@@ -12,12 +11,6 @@ namespace Emulation.Tests.EndToEnd;
 [Collection(HarnessCollection.Name)]
 public sealed class BrowserAdminConsoleTests(HarnessFixture harness, Browser browser) : IClassFixture<Browser>
 {
-    private static async Task AssertAccessibleAsync(IPage page)
-    {
-        var result = await page.RunAxe();
-        var serious = result.Violations.Where(v => v.Impact is "serious" or "critical").ToList();
-        Assert.True(serious.Count == 0, $"{page.Url}: " + string.Join("; ", serious.Select(v => $"{v.Id} ({v.Impact}): {v.Help}")));
-    }
 
     [Fact]
     public Task An_administrator_signs_in_with_the_token_and_signs_up_resumes_and_deletes_an_account() => browser.RunAsync(nameof(An_administrator_signs_in_with_the_token_and_signs_up_resumes_and_deletes_an_account), async (context, page) =>
@@ -25,7 +18,7 @@ public sealed class BrowserAdminConsoleTests(HarnessFixture harness, Browser bro
         var console = new Uri(harness.PlatformUrl, "/console").ToString();
         await page.GotoAsync(console);
         Assert.EndsWith("/console/sign-in", new Uri(page.Url).AbsolutePath, StringComparison.Ordinal);
-        await AssertAccessibleAsync(page);
+        await Browser.AssertAccessibleAsync(page);
         await page.GetByLabel("Admin token").FillAsync("not the token");
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
         await Assertions.Expect(page.GetByRole(AriaRole.Alert)).ToContainTextAsync("not the platform's admin token");
@@ -41,7 +34,7 @@ public sealed class BrowserAdminConsoleTests(HarnessFixture harness, Browser bro
         await Assertions.Expect(row).ToContainTextAsync("active");
         await Assertions.Expect(row).ToContainTextAsync("https://acct-account-1.emulator.workers.dev");
         await Assertions.Expect(row).ToContainTextAsync("R2 acct-account-1-documents (eu)");
-        await AssertAccessibleAsync(page);
+        await Browser.AssertAccessibleAsync(page);
 
         // A slug the API refuses: its message next to the field.
         await page.GetByLabel("Slug (its host name)").FillAsync("Not A Slug!");

@@ -1,4 +1,3 @@
-using Deque.AxeCore.Playwright;
 using Emulation.Tests.Infrastructure;
 using Microsoft.Playwright;
 
@@ -25,22 +24,7 @@ public sealed class BrowserSignInTests(HarnessFixture harness, Browser browser) 
         return email;
     }
 
-    private static async Task AssertAccessibleAsync(IPage page)
-    {
-        var result = await page.RunAxe();
-        var serious = result.Violations.Where(v => v.Impact is "serious" or "critical").ToList();
-        Assert.True(serious.Count == 0, $"{page.Url}: " + string.Join("; ", serious.Select(v => $"{v.Id} ({v.Impact}): {v.Help}")));
-    }
 
-    /// <summary>Signs the browser in on a tenant's host with its form.</summary>
-    private static async Task SignInAsync(IPage page, string host, string email)
-    {
-        await page.GotoAsync(host + "sign-in");
-        await page.GetByLabel("E-mail").FillAsync(email);
-        await page.GetByLabel("Password").FillAsync(Password);
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-        await Assertions.Expect(page.GetByText("Signed in as")).ToBeVisibleAsync();
-    }
 
     private static async Task<string[]> ClientNamesAsync(IPage page) =>
         [.. await page.Locator("table tbody tr td:first-child").AllInnerTextsAsync()];
@@ -61,10 +45,10 @@ public sealed class BrowserSignInTests(HarnessFixture harness, Browser browser) 
             Assert.True(batch.IsSuccessStatusCode, await batch.Content.ReadAsStringAsync());
         }
         var host = Host(account.Slug);
-        await SignInAsync(page, host, email);
+        await Browser.SignInAsync(page, host, email, Password);
         string[] everyone = ["Alice Archived", .. active.Select(c => c.name)];
         Assert.Equal(everyone, await ClientNamesAsync(page));
-        await AssertAccessibleAsync(page);
+        await Browser.AssertAccessibleAsync(page);
 
         await page.GetByLabel("Status").SelectOptionAsync("active");
         await page.GetByLabel("Order").SelectOptionAsync("-name");
@@ -81,7 +65,7 @@ public sealed class BrowserSignInTests(HarnessFixture harness, Browser browser) 
         var response = await page.GotoAsync(host + "?sort=shoeSize");
         Assert.Equal(400, response!.Status);
         await Assertions.Expect(page.Locator("#sort-error")).ToContainTextAsync("sort");
-        await AssertAccessibleAsync(page);
+        await Browser.AssertAccessibleAsync(page);
     });
 
     [Fact]
@@ -108,7 +92,7 @@ public sealed class BrowserSignInTests(HarnessFixture harness, Browser browser) 
         var onDomain = $"http://{domain}:{harness.PlatformUrl.Port}/";
         await page.GotoAsync(onDomain);
         await Assertions.Expect(page.GetByRole(AriaRole.Heading)).ToHaveTextAsync($"Sign in to {account.Slug}");
-        await SignInAsync(page, onDomain, email);
+        await Browser.SignInAsync(page, onDomain, email, Password);
         var session = Assert.Single(await context.CookiesAsync(), c => c.Name == "session");
         Assert.Equal(domain, session.Domain);
         // The tenant's own <slug> host is another site to the browser: no session there.
@@ -135,19 +119,19 @@ public sealed class BrowserSignInTests(HarnessFixture harness, Browser browser) 
         // Not signed in: the app sends the browser to the form.
         await page.GotoAsync(Host("account-1"));
         Assert.EndsWith("/sign-in", new Uri(page.Url).AbsolutePath, StringComparison.Ordinal);
-        await AssertAccessibleAsync(page);
+        await Browser.AssertAccessibleAsync(page);
 
         // A wrong password: the form again, with the one answer, next to the form.
         await page.GetByLabel("E-mail").FillAsync(email);
         await page.GetByLabel("Password").FillAsync("not the password!");
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
         await Assertions.Expect(page.GetByRole(AriaRole.Alert)).ToContainTextAsync("do not match");
-        await AssertAccessibleAsync(page);
+        await Browser.AssertAccessibleAsync(page);
 
         await page.GetByLabel("Password").FillAsync(Password);
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
         await Assertions.Expect(page.GetByText("Signed in as")).ToContainTextAsync("Ada Adviser");
-        await AssertAccessibleAsync(page);
+        await Browser.AssertAccessibleAsync(page);
 
         var session = Assert.Single(await context.CookiesAsync(), c => c.Name == "session");
         Assert.True(session.HttpOnly);

@@ -1,5 +1,4 @@
 using System.Net;
-using Deque.AxeCore.Playwright;
 using Emulation.Tests.Infrastructure;
 using Microsoft.Playwright;
 
@@ -18,21 +17,7 @@ public sealed class BrowserWebAppTests(HarnessFixture harness, Browser browser) 
 
     private string Host(string account, string path = "/") => $"http://{account}.localhost:{harness.PlatformUrl.Port}{path}";
 
-    private static async Task AssertAccessibleAsync(IPage page)
-    {
-        var result = await page.RunAxe();
-        var serious = result.Violations.Where(v => v.Impact is "serious" or "critical").ToList();
-        Assert.True(serious.Count == 0, $"{page.Url}: " + string.Join("; ", serious.Select(v => $"{v.Id} ({v.Impact}): {v.Help}")));
-    }
 
-    private static async Task SignInAsync(IPage page, string host, string email)
-    {
-        await page.GotoAsync(host + "sign-in");
-        await page.GetByLabel("E-mail").FillAsync(email);
-        await page.GetByLabel("Password").FillAsync(Password);
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-        await Assertions.Expect(page.GetByText("Signed in as")).ToBeVisibleAsync();
-    }
 
     /// <summary>A user of the account with the test's password; the owner's when role is null.</summary>
     private static async Task<string> UserAsync(TemporaryAccount account, string? role = null)
@@ -50,10 +35,10 @@ public sealed class BrowserWebAppTests(HarnessFixture harness, Browser browser) 
     {
         await using var account = await TemporaryAccount.CreateAsync(harness, "web-flow");
         var host = Host(account.Slug);
-        await SignInAsync(page, host, await UserAsync(account));
+        await Browser.SignInAsync(page, host, await UserAsync(account), Password);
 
         await page.GetByRole(AriaRole.Link, new() { Name = "New client" }).ClickAsync();
-        await AssertAccessibleAsync(page);
+        await Browser.AssertAccessibleAsync(page);
         await page.GetByLabel("Name").FillAsync("Grace Hopper");
         await page.GetByLabel("E-mail").FillAsync("grace@example.com");
         await page.GetByLabel("Status").SelectOptionAsync("active");
@@ -87,7 +72,7 @@ public sealed class BrowserWebAppTests(HarnessFixture harness, Browser browser) 
         await contact.GetByLabel("Relationship (e.g. solicitor)").FillAsync("solicitor");
         await contact.GetByRole(AriaRole.Button, new() { Name = "Add" }).ClickAsync();
         await Assertions.Expect(page.Locator("#contacts li")).ToContainTextAsync("Sam Solicitor — solicitor");
-        await AssertAccessibleAsync(page);
+        await Browser.AssertAccessibleAsync(page);
 
         // What the pages made is what the API holds.
         Assert.Single(await account.Api.ListIdsAsync("dependants", $"clientId={clientId}"));
@@ -110,7 +95,7 @@ public sealed class BrowserWebAppTests(HarnessFixture harness, Browser browser) 
     {
         await using var account = await TemporaryAccount.CreateAsync(harness, "web-limit");
         var clientId = await account.Api.CreateIdAsync("clients", new { name = "Big Files Ltd", status = "active" });
-        await SignInAsync(page, Host(account.Slug), await UserAsync(account));
+        await Browser.SignInAsync(page, Host(account.Slug), await UserAsync(account), Password);
         await page.GotoAsync(Host(account.Slug, $"/clients/{clientId}"));
         // One byte over the API's limit (a sparse file: nothing is written to disk but its length).
         var path = Path.Combine(Path.GetTempPath(), $"too-large-{Guid.NewGuid():N}.bin");
@@ -138,7 +123,7 @@ public sealed class BrowserWebAppTests(HarnessFixture harness, Browser browser) 
     {
         await using var account = await TemporaryAccount.CreateAsync(harness, "web-edit");
         var clientId = await account.Api.CreateIdAsync("clients", new { name = "Ada Lovelace", status = "prospect" });
-        await SignInAsync(page, Host(account.Slug), await UserAsync(account));
+        await Browser.SignInAsync(page, Host(account.Slug), await UserAsync(account), Password);
         await page.GotoAsync(Host(account.Slug, $"/clients/{clientId}/edit"));
         await page.GetByLabel("Phone").FillAsync("020 7946 0000");
 
@@ -150,7 +135,7 @@ public sealed class BrowserWebAppTests(HarnessFixture harness, Browser browser) 
         await page.GetByRole(AriaRole.Button, new() { Name = "Save" }).ClickAsync();
         await Assertions.Expect(page.GetByRole(AriaRole.Alert)).ToContainTextAsync("Someone else changed this client while you were editing");
         await Assertions.Expect(page.GetByLabel("Phone")).ToHaveValueAsync("020 7946 0000");
-        await AssertAccessibleAsync(page);
+        await Browser.AssertAccessibleAsync(page);
 
         // Saving again, knowing, replaces theirs with what the form holds.
         await page.GetByLabel("Status").SelectOptionAsync("active");
@@ -165,7 +150,7 @@ public sealed class BrowserWebAppTests(HarnessFixture harness, Browser browser) 
     public Task A_field_the_server_refuses_is_shown_next_to_that_field_on_a_page() => browser.RunAsync(nameof(A_field_the_server_refuses_is_shown_next_to_that_field_on_a_page), async (_, page) =>
     {
         await using var account = await TemporaryAccount.CreateAsync(harness, "web-fields");
-        await SignInAsync(page, Host(account.Slug), await UserAsync(account));
+        await Browser.SignInAsync(page, Host(account.Slug), await UserAsync(account), Password);
         await page.GotoAsync(Host(account.Slug, "/clients/new"));
         // The browser's own checks first: a bad address is never sent.
         await page.GetByLabel("Name").FillAsync("Bad Address");
@@ -180,7 +165,7 @@ public sealed class BrowserWebAppTests(HarnessFixture harness, Browser browser) 
         await Assertions.Expect(page.Locator("#email-error")).ToContainTextAsync("email");
         await Assertions.Expect(page.GetByLabel("Name")).ToHaveValueAsync("Bad Address");
         Assert.Empty(await account.Api.ListIdsAsync("clients"));
-        await AssertAccessibleAsync(page);
+        await Browser.AssertAccessibleAsync(page);
     });
 
     [Fact]
@@ -188,14 +173,14 @@ public sealed class BrowserWebAppTests(HarnessFixture harness, Browser browser) 
     {
         await using var account = await TemporaryAccount.CreateAsync(harness, "web-readonly");
         var clientId = await account.Api.CreateIdAsync("clients", new { name = "Read Only Client", status = "active" });
-        await SignInAsync(page, Host(account.Slug), await UserAsync(account, "readonly"));
+        await Browser.SignInAsync(page, Host(account.Slug), await UserAsync(account, "readonly"), Password);
         await Assertions.Expect(page.GetByRole(AriaRole.Link, new() { Name = "Read Only Client" })).ToBeVisibleAsync();
         await Assertions.Expect(page.GetByRole(AriaRole.Link, new() { Name = "New client" })).ToHaveCountAsync(0);
         await page.GetByRole(AriaRole.Link, new() { Name = "Read Only Client" }).ClickAsync();
         await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToHaveTextAsync("Read Only Client");
         await Assertions.Expect(page.Locator("main form")).ToHaveCountAsync(0);
         await Assertions.Expect(page.GetByRole(AriaRole.Link, new() { Name = "Edit client" })).ToHaveCountAsync(0);
-        await AssertAccessibleAsync(page);
+        await Browser.AssertAccessibleAsync(page);
 
         // The edit form's address typed in, and a form post made by hand: the API's 403, as a page.
         var edit = await page.GotoAsync(Host(account.Slug, $"/clients/{clientId}/edit"));
@@ -214,9 +199,9 @@ public sealed class BrowserWebAppTests(HarnessFixture harness, Browser browser) 
     public Task The_owner_adds_a_user_who_can_then_sign_in_and_makes_a_group() => browser.RunAsync(nameof(The_owner_adds_a_user_who_can_then_sign_in_and_makes_a_group), async (context, page) =>
     {
         await using var account = await TemporaryAccount.CreateAsync(harness, "web-users");
-        await SignInAsync(page, Host(account.Slug), await UserAsync(account));
+        await Browser.SignInAsync(page, Host(account.Slug), await UserAsync(account), Password);
         await page.GetByRole(AriaRole.Link, new() { Name = "Users and groups" }).ClickAsync();
-        await AssertAccessibleAsync(page);
+        await Browser.AssertAccessibleAsync(page);
         var add = page.Locator("form[action='/users']");
         var email = $"new-{Guid.NewGuid():N}@example.com";
         await add.GetByLabel("Name").FillAsync("Nina New");
@@ -235,7 +220,7 @@ public sealed class BrowserWebAppTests(HarnessFixture harness, Browser browser) 
         await Assertions.Expect(page.Locator("article", new() { HasText = "Pensions team" })).ToContainTextAsync("Nina New");
 
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
-        await SignInAsync(page, Host(account.Slug), email);
+        await Browser.SignInAsync(page, Host(account.Slug), email, Password);
         await Assertions.Expect(page.GetByText("Signed in as")).ToContainTextAsync("Nina New");
         // Staff do not manage users: no link, and the page itself refuses.
         await Assertions.Expect(page.GetByRole(AriaRole.Link, new() { Name = "Users and groups" })).ToHaveCountAsync(0);
@@ -257,7 +242,7 @@ public sealed class BrowserWebAppTests(HarnessFixture harness, Browser browser) 
             using var uploaded = await theirs.Api.SendAsync(HttpMethod.Post, $"/api/documents?name=secret.txt&clientId={theirClient}", content: content);
             theirDocument = (await AccountApi.ReadAsync(uploaded, HttpStatusCode.Created)).GetProperty("id").GetString()!;
         }
-        await SignInAsync(page, Host(mine.Slug), await UserAsync(mine));
+        await Browser.SignInAsync(page, Host(mine.Slug), await UserAsync(mine), Password);
 
         // Their document's address on my host: my account has no such document — a page, not their bytes.
         var pasted = await page.GotoAsync(Host(mine.Slug, $"/api/documents/{theirDocument}/content"));
@@ -265,7 +250,7 @@ public sealed class BrowserWebAppTests(HarnessFixture harness, Browser browser) 
         Assert.StartsWith("text/html", pasted.Headers["content-type"], StringComparison.Ordinal);
         Assert.DoesNotContain("confidential", await page.ContentAsync(), StringComparison.Ordinal);
         await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToHaveTextAsync("Not found");
-        await AssertAccessibleAsync(page);
+        await Browser.AssertAccessibleAsync(page);
         // Their client's page on my host: not found either.
         var theirPage = await page.GotoAsync(Host(mine.Slug, $"/clients/{theirClient}"));
         Assert.Equal(404, theirPage!.Status);
@@ -326,11 +311,11 @@ public sealed class BrowserWebAppTests(HarnessFixture harness, Browser browser) 
         var taskId = await account.Api.CreateIdAsync("case-tasks", new { caseId, title = "Call provider", dueDate = "2026-12-10" });
         var contactId = await account.Api.CreateIdAsync("contact-individuals", new { firstName = "Pat", lastName = "Paralegal" });
         await account.Api.CreateIdAsync("client-contacts", new { clientId, contactKind = "individual", contactId, relationship = "solicitor" });
-        await SignInAsync(page, Host(account.Slug), await UserAsync(account));
+        await Browser.SignInAsync(page, Host(account.Slug), await UserAsync(account), Password);
         await page.GotoAsync(Host(account.Slug, $"/clients/{clientId}"));
 
         await page.GetByRole(AriaRole.Link, new() { Name = "Edit Eddie" }).ClickAsync();
-        await AssertAccessibleAsync(page);
+        await Browser.AssertAccessibleAsync(page);
         await page.GetByLabel("Name").FillAsync("Edward");
         await page.GetByRole(AriaRole.Button, new() { Name = "Save" }).ClickAsync();
         await Assertions.Expect(page.Locator("#dependants li")).ToContainTextAsync("Edward (child)");
@@ -357,7 +342,7 @@ public sealed class BrowserWebAppTests(HarnessFixture harness, Browser browser) 
         await Assertions.Expect(page.GetByRole(AriaRole.Alert)).ToContainTextAsync("Someone else changed this task while you were editing");
         await Assertions.Expect(page.GetByRole(AriaRole.Alert)).ToContainTextAsync("2026-12-20");
         await Assertions.Expect(page.GetByLabel("Status")).ToHaveValueAsync("done");
-        await AssertAccessibleAsync(page);
+        await Browser.AssertAccessibleAsync(page);
         Assert.Equal("todo", (await account.Api.GetJsonAsync($"/api/case-tasks/{taskId}")).GetProperty("status").GetString());
 
         // A page's way back is a client's page of this app, never another address.

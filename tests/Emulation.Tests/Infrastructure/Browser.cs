@@ -1,3 +1,4 @@
+using Deque.AxeCore.Playwright;
 using Microsoft.Playwright;
 
 namespace Emulation.Tests.Infrastructure;
@@ -71,5 +72,23 @@ public sealed class Browser : IAsyncLifetime
             await Chromium.CloseAsync();
         }
         _playwright?.Dispose();
+    }
+
+    /// <summary>An axe scan of the page: no serious or critical violation (each one named when there are).</summary>
+    public static async Task AssertAccessibleAsync(IPage page)
+    {
+        var result = await page.RunAxe();
+        var serious = result.Violations.Where(v => v.Impact is "serious" or "critical").ToList();
+        Assert.True(serious.Count == 0, $"{page.Url}: " + string.Join("; ", serious.Select(v => $"{v.Id} ({v.Impact}): {v.Help}")));
+    }
+
+    /// <summary>Signs the browser in on a tenant's host (its base URL, ending in /) with its form.</summary>
+    public static async Task SignInAsync(IPage page, string host, string email, string password)
+    {
+        await page.GotoAsync(host + "sign-in");
+        await page.GetByLabel("E-mail").FillAsync(email);
+        await page.GetByLabel("Password").FillAsync(password);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await Assertions.Expect(page.GetByText("Signed in as")).ToBeVisibleAsync();
     }
 }
