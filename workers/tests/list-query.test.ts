@@ -56,8 +56,11 @@ test("anything the entity does not allow is a 400 naming the parameter", async (
 test("a name search is a range on the name's index, listed by name; another order with it is refused, naming the sort", async () => {
   const query = parseListQuery(clients, { nameStartsWith: "Smi", status: "active", sort: "-name" });
   assert.deepEqual(query.where, [{ column: "name", value: "Smi", prefix: true }, { column: "status", value: "active" }]);
+  assert.equal(query.descending, true);
+  assert.equal(query.sortColumn, "name");
   const { sql, params } = listStatement(clients, query);
   assert.match(sql, /name >= \? AND name < \?/);
+  assert.match(sql, /ORDER BY name DESC, id DESC/);
   assert.deepEqual(params.slice(0, 2), ["Smi", "Smi\u{10FFFF}"]);
   const refused = await refusal({ nameStartsWith: "Smi", sort: "-createdAt" });
   assert.equal(refused.field, "sort");

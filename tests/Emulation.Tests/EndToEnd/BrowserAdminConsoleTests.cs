@@ -22,6 +22,7 @@ public sealed class BrowserAdminConsoleTests(HarnessFixture harness, Browser bro
         await page.GetByLabel("Admin token").FillAsync("not the token");
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
         await Assertions.Expect(page.GetByRole(AriaRole.Alert)).ToContainTextAsync("not the platform's admin token");
+        Assert.DoesNotContain(await context.CookiesAsync(), c => c.Name == "admin");
 
         await page.GetByLabel("Admin token").FillAsync(PlatformSecrets.LoadOrCreateAdminToken(harness.StateRoot));
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();

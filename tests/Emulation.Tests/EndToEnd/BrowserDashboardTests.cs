@@ -64,6 +64,7 @@ public sealed class BrowserDashboardTests(DashboardHarnessFixture harness, Brows
                 await Task.Delay(500, wait.Token);
             }
         }
+        Assert.Equal(200, (await owner.ListAllIdsAsync("clients")).Count);
         Assert.Empty(await harness.AsOwner("account-2").ListIdsAsync("clients"));
 
         // The tenant's web app shows them.

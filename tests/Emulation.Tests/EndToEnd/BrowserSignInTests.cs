@@ -61,6 +61,15 @@ public sealed class BrowserSignInTests(HarnessFixture harness, Browser browser) 
         Assert.Equal(["Client 01"], secondPage);
         await Assertions.Expect(page.GetByRole(AriaRole.Link, new() { Name = "Next page" })).ToHaveCountAsync(0);
 
+        // The search: names that start with what was typed, as written, in name order.
+        await page.GotoAsync(host);
+        await page.GetByLabel("Name starts with").FillAsync("Client 1");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Show" }).ClickAsync();
+        Assert.Equal(["Client 10", "Client 11"], await ClientNamesAsync(page));
+        await page.GetByLabel("Name starts with").FillAsync("client 1");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Show" }).ClickAsync();
+        await Assertions.Expect(page.GetByText("No clients match.")).ToBeVisibleAsync();
+
         // A setting the list does not have: a page (not JSON), the message next to the field.
         var response = await page.GotoAsync(host + "?sort=shoeSize");
         Assert.Equal(400, response!.Status);
