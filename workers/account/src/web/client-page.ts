@@ -9,7 +9,7 @@ import type { Page, Problem } from "./api";
 import { field, formProblem, formValues, today } from "./forms";
 import type { Client } from "./clients";
 import { appPage, can, problemPage, type Html, type WebContext, type WebCtx } from "./layout";
-import { editLink } from "./records";
+import { editLink, fieldsOf, KINDS } from "./records";
 
 interface Dependant { id: string; name: string; relationship: string; dateOfBirth?: string }
 interface Case { id: string; title: string; status: string; priority: string; openedAt: string }
@@ -21,8 +21,6 @@ interface Document { id: string; name: string; contentType: string; size: number
 /** A form of the page that came back refused: which one, why, and what was typed. */
 interface Refused { form: string; problem: Problem; values: Record<string, string> }
 
-const RELATIONSHIPS = ["child", "spouse", "parent", "sibling", "other"] as const;
-const PRIORITIES = ["normal", "low", "high"] as const;
 
 export const clientPage = new Hono<WebContext>()
   .get("/clients/:id", (c) => render(c, c.req.param("id")))
@@ -80,6 +78,9 @@ async function render(c: WebCtx, id: string, refused?: Refused, status = 200) {
   const linkList = links.ok ? links.body.items : [];
   const contacts = await Promise.all(linkList.map((link) => api.get<Contact>(`/api/contact-${link.contactKind === "company" ? "companies" : "individuals"}/${link.contactId}`)));
   const problemOf = (form: string) => (refused?.form === form ? refused.problem : undefined);
+  // An add form's fields are those of its kind's edit form (records.ts), with what was typed kept.
+  const fields = (kind: string, form: string, names: string[], defaults: Record<string, string> = {}) =>
+    fieldsOf(KINDS[kind]!, names).map((spec) => field({ ...spec, form, value: valuesOf(form)[spec.name] ?? defaults[spec.name], problem: problemOf(form) }));
   const edits = (def: Parameters<typeof can>[1]) => can(c, def, "write");
   const here = `/clients/${client.id}`;
   const valuesOf = (form: string): Record<string, string> => (refused?.form === form ? refused.values : {});
@@ -99,9 +100,7 @@ async function render(c: WebCtx, id: string, refused?: Refused, status = 200) {
       <h2 id="dependants-title">Dependants</h2>
       ${list(people.ok ? people.body.items : [], "No dependants.", (d) => html`${d.name} (${d.relationship}${d.dateOfBirth ? `, born ${d.dateOfBirth}` : ""})${edits(dependants) ? html` ${editLink("dependants", d.id, `${here}#dependants`, `Edit ${d.name}`)}` : ""}`)}
       ${can(c, dependants, "write") ? addForm("dependant", "Add a dependant", `/clients/${client.id}/dependants`, problemOf("dependant"), ["name", "relationship", "dateOfBirth"], html`
-        ${field({ form: "dependant", label: "Name", name: "name", value: valuesOf("dependant").name, required: true, maxLength: 200, problem: problemOf("dependant") })}
-        ${field({ form: "dependant", label: "Relationship", name: "relationship", value: valuesOf("dependant").relationship, options: RELATIONSHIPS, problem: problemOf("dependant") })}
-        ${field({ form: "dependant", label: "Date of birth", name: "dateOfBirth", type: "date", value: valuesOf("dependant").dateOfBirth, problem: problemOf("dependant") })}`) : ""}
+        ${fields("dependants", "dependant", ["name", "relationship", "dateOfBirth"])}`) : ""}
     </section>
 
     <section id="cases" aria-labelledby="cases-title">
@@ -115,15 +114,11 @@ async function render(c: WebCtx, id: string, refused?: Refused, status = 200) {
           <h4>Tasks</h4>
           ${list(taskList, "No tasks.", (t) => html`${t.title} — ${t.status}, due ${t.dueDate}${edits(caseTasks) ? html` ${editLink("case-tasks", t.id, `${here}#case-${item.id}`, `Edit task ${t.title}`)}` : ""}`)}
           ${can(c, caseTasks, "write") ? addForm(form, `Add a task to ${item.title}`, `/clients/${client.id}/cases/${item.id}/tasks`, problemOf(form), ["title", "dueDate"], html`
-            ${field({ form, label: "Task", name: "title", value: valuesOf(form).title, required: true, maxLength: 200, problem: problemOf(form) })}
-            ${field({ form, label: "Due", name: "dueDate", type: "date", value: valuesOf(form).dueDate ?? today(), required: true, problem: problemOf(form) })}`) : ""}
+            ${fields("case-tasks", form, ["title", "dueDate"], { dueDate: today() })}`) : ""}
         </article>`;
       })}
       ${can(c, cases, "write") ? addForm("case", "Open a case", `/clients/${client.id}/cases`, problemOf("case"), ["title", "priority", "openedAt", "description"], html`
-        ${field({ form: "case", label: "Title", name: "title", value: valuesOf("case").title, required: true, maxLength: 200, problem: problemOf("case") })}
-        ${field({ form: "case", label: "Priority", name: "priority", value: valuesOf("case").priority, options: PRIORITIES, problem: problemOf("case") })}
-        ${field({ form: "case", label: "Opened", name: "openedAt", type: "date", value: valuesOf("case").openedAt ?? today(), required: true, problem: problemOf("case") })}
-        ${field({ form: "case", label: "Description", name: "description", type: "textarea", value: valuesOf("case").description, maxLength: 10000, problem: problemOf("case") })}`) : ""}
+        ${fields("cases", "case", ["title", "priority", "openedAt", "description"], { openedAt: today() })}`) : ""}
     </section>
 
     <section id="contacts" aria-labelledby="contacts-title">
@@ -131,9 +126,7 @@ async function render(c: WebCtx, id: string, refused?: Refused, status = 200) {
       ${list(linkList.map((link, index) => ({ link, contact: contacts[index]?.ok ? (contacts[index] as { body: Contact }).body : undefined })), "No contacts.",
         ({ link, contact }) => html`${contact ? contact.name ?? `${contact.firstName} ${contact.lastName}` : "(removed)"} — ${link.relationship}${contact?.email ? html`, <a href="mailto:${contact.email}">${contact.email}</a>` : ""}${contact && link.contactKind === "individual" && edits(contactIndividuals) ? html` ${editLink("contact-individuals", contact.id, `${here}#contacts`, `Edit ${contact.firstName} ${contact.lastName}`)}` : ""}`)}
       ${can(c, clientContacts, "write") ? addForm("contact", "Add a contact", `/clients/${client.id}/contacts`, problemOf("contact"), ["firstName", "lastName", "email", "relationship"], html`
-        ${field({ form: "contact", label: "First name", name: "firstName", value: valuesOf("contact").firstName, required: true, maxLength: 200, problem: problemOf("contact") })}
-        ${field({ form: "contact", label: "Last name", name: "lastName", value: valuesOf("contact").lastName, required: true, maxLength: 200, problem: problemOf("contact") })}
-        ${field({ form: "contact", label: "E-mail", name: "email", type: "email", value: valuesOf("contact").email, maxLength: 320, problem: problemOf("contact") })}
+        ${fields("contact-individuals", "contact", ["firstName", "lastName", "email"])}
         ${field({ form: "contact", label: "Relationship (e.g. solicitor)", name: "relationship", value: valuesOf("contact").relationship, required: true, maxLength: 100, problem: problemOf("contact") })}`) : ""}
     </section>
 

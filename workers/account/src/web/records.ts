@@ -83,6 +83,15 @@ export const KINDS: Record<string, RecordKind> = {
   },
 };
 
+/** Some of a kind's fields, in the order given (an add form asks for fewer than the edit form shows). */
+export function fieldsOf(kind: RecordKind, names: string[]): Spec[] {
+  return names.map((name) => {
+    const spec = kind.fields.find((f) => f.name === name);
+    if (!spec) throw new Error(`${kind.entity} has no field ${name}`);
+    return spec;
+  });
+}
+
 /** The form of a kind of record: its fields with their values and the API's problem, if any. */
 export function recordForm(c: WebCtx, kind: RecordKind, title: string, action: string, values: Record<string, string>, problem?: Problem, status = 200, notice: Html | "" = "") {
   return appPage(c, title, html`
