@@ -5,9 +5,10 @@
 // id (an incoming `traceparent`'s, or a new one), the span of the invocation, a span for every D1, R2 and KV
 // call (recorded by the binding wrappers: d1-replication.js, invocation-meter.js) and outbound fetch, and
 // its console output. Every outbound fetch carries a `traceparent` naming its span, so the Worker it calls
-// (another stack, the local Cloudflare API) continues the same trace. When the invocation answers, the
-// record goes to the runtime host as one line on the stack's stdout (already in OTLP's encoding: otlp.mjs),
-// behind a marker only the host knows; the host exports it (telemetry.mjs) and never shows the line.
+// (another stack, the local Cloudflare API) continues the same trace. When the invocation answers, its
+// record becomes one line (already in OTLP's encoding: otlp.mjs) behind a marker only the host knows; the
+// isolate's lines go to the runtime host together on the stack's stdout (RecordBatch), and the host exports
+// them (telemetry.mjs) and never shows them.
 //
 // Why not workerd's streaming tail Worker, which gives the same spans from the runtime: delivering each
 // invocation's events to it cost many times what recording them here does (ADR 0036; the telemetry
@@ -142,13 +143,50 @@ export class InvocationRecord {
 }
 
 /**
- * The Worker's default export with each fetch invocation recorded; `print` writes the finished record
- * (one line, behind `marker`) where the runtime host reads it. Health probes are not recorded.
+ * The finished records of an isolate's invocations, written together: each write to the console costs
+ * the isolate and the runtime host far more than its bytes do (ADR 0036), so lines wait up to
+ * `delayMs` — kept alive by the invocation's `waitUntil` that started the wait — or until `maxLines`
+ * are waiting. An invocation without `waitUntil` writes its line at once.
  */
-export function tracedWorker(worker, { marker, stack, tenant }, print = originalLog) {
+export class RecordBatch {
+  #lines = [];
+  #waiting = false;
+
+  constructor(marker, print, { delayMs = 100, maxLines = 64 } = {}) {
+    this.marker = marker;
+    this.print = print;
+    this.delayMs = delayMs;
+    this.maxLines = maxLines;
+  }
+
+  add(line, ctx) {
+    this.#lines.push(line);
+    if (this.#lines.length >= this.maxLines || typeof ctx?.waitUntil !== "function") return this.flush();
+    if (this.#waiting) return;
+    this.#waiting = true;
+    ctx.waitUntil(new Promise((resolve) => setTimeout(resolve, this.delayMs)).then(() => this.flush()));
+  }
+
+  /** Writes every waiting line (one console write, a line each, each behind the marker). */
+  flush() {
+    this.#waiting = false;
+    if (this.#lines.length === 0) return;
+    const lines = this.#lines;
+    this.#lines = [];
+    this.print(this.marker + lines.join("\n" + this.marker));
+  }
+}
+
+/**
+ * The Worker's default export with each fetch invocation recorded; `print` writes finished records
+ * (a line each, behind `marker`: RecordBatch) where the runtime host reads them. Health probes are not
+ * recorded.
+ */
+export function tracedWorker(worker, { marker, stack, tenant }, print = originalLog, batching = undefined) {
   if (worker === null || typeof worker !== "object" || typeof worker.fetch !== "function") return worker;
   const handler = worker.fetch;
   const tags = { "cloudflare.script_name": stack, ...(tenant ? { "tenant.id": tenant } : {}) };
+  const batch = new RecordBatch(marker, print, batching);
   const traced = Object.create(worker);
   traced.fetch = async function (request, env, ctx) {
     if (new URL(request.url).pathname === "/healthz") return handler.call(worker, request, env, ctx);
@@ -162,7 +200,7 @@ export function tracedWorker(worker, { marker, stack, tenant }, print = original
       record.exception(error);
       throw error;
     } finally {
-      print(marker + recordLine(record.finish(status)));
+      batch.add(recordLine(record.finish(status)), ctx);
     }
   };
   return traced;

@@ -131,6 +131,28 @@ test("what runs after the answer is not recorded; a span still running is ended 
   assert.equal(lines.length, 1);
 });
 
+test("an isolate's records are written together: one console write after the wait (kept by waitUntil), or at once when full", async () => {
+  const writes = [];
+  const waits = [];
+  const ctx = { waitUntil: (promise) => waits.push(promise) };
+  const worker = tracedWorker({ fetch: async () => new Response("ok") }, TAGS, (text) => writes.push(text), { delayMs: 20, maxLines: 3 });
+  await worker.fetch(new Request("https://a/one"), {}, ctx);
+  await worker.fetch(new Request("https://a/two"), {}, ctx);
+  assert.equal(writes.length, 0, "nothing written before the wait ends");
+  assert.equal(waits.length, 1, "one wait for the lines waiting together");
+  await Promise.all(waits);
+  assert.equal(writes.length, 1);
+  const lines = writes[0].split("\n");
+  assert.deepEqual(lines.map((line) => read(line.slice(TAGS.marker.length)).spans[0].name), ["GET /one", "GET /two"]);
+  assert.ok(lines.every((line) => line.startsWith(TAGS.marker)), "each line behind the marker, as the host reads them");
+  // Three waiting lines are written at once, without waiting.
+  for (const path of ["a", "b", "c"]) await worker.fetch(new Request(`https://a/${path}`), {}, ctx);
+  assert.equal(writes.length, 2);
+  assert.equal(writes[1].split("\n").length, 3);
+  await Promise.all(waits);
+  assert.equal(writes.length, 2, "a wait that finds nothing left writes nothing");
+});
+
 test("a stack's CPU time never goes back when its workerd is replaced (a reload, a restart)", async () => {
   const metrics = new StackMetrics();
   const cpuOf = (points) => Number(points.find((m) => m.name === "cloudflare.worker.cpu_time").sum.dataPoints[0].asInt);
