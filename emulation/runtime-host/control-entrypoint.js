@@ -24,55 +24,64 @@ function authorized(request) {
   return given.byteLength === expected.byteLength && crypto.subtle.timingSafeEqual(given, expected);
 }
 
+/** The recorder's API, in a stack whose telemetry is collected (trace-context.js). */
+const TRACING = Symbol.for("cloudflare-emulator.tracing");
+
 export const emulatorControl = {
-  async fetch(request, env) {
-    if (!authorized(request)) {
-      return Response.json({ error: "authorization: the control entrypoint answers only the runtime host" }, { status: 401 });
-    }
-    const url = new URL(request.url);
-    if (url.pathname === "/faults") return faults(env, request);
-    if (url.pathname === "/usage" && request.method === "GET") return usage(env);
-    if (url.pathname === "/usage/peaks" && request.method === "DELETE") {
-      resetPeaks();
-      return usage(env);
-    }
-    const r2 = url.pathname.match(/^\/r2\/([A-Za-z_][A-Za-z0-9_]*)\/list$/);
-    if (r2) return listObjects(env[r2[1]], url.searchParams.get("prefix") ?? undefined);
-    const storage = kvRoute(request, env, url) ?? r2Route(request, env, url);
-    if (storage) {
-      try {
-        return await storage;
-      } catch (error) {
-        return Response.json({ error: error.message }, { status: 400 });
-      }
-    }
-    const kv = url.pathname.match(/^\/kv\/([A-Za-z_][A-Za-z0-9_]*)\/entries$/);
-    if (kv) return kvEntries(env[kv[1]]);
-    const match = url.pathname.match(/^\/d1\/([A-Za-z_][A-Za-z0-9_]*)\/(query|batch|sql|session|replication|migrations|export)$/);
-    if (!match) return Response.json({ error: "not found" }, { status: 404 });
-    const db = env[match[1]];
-    if (!db || typeof db.prepare !== "function") {
-      return Response.json({ error: `no D1 binding named ${match[1]}` }, { status: 404 });
-    }
+  // The emulator's own calls are never taken for an invocation of the Worker's (trace-context.js).
+  fetch(request, env) {
+    const tracing = globalThis[TRACING];
+    return tracing ? tracing.outside(() => control(request, env)) : control(request, env);
+  },
+};
+
+async function control(request, env) {
+  if (!authorized(request)) {
+    return Response.json({ error: "authorization: the control entrypoint answers only the runtime host" }, { status: 401 });
+  }
+  const url = new URL(request.url);
+  if (url.pathname === "/faults") return faults(env, request);
+  if (url.pathname === "/usage" && request.method === "GET") return usage(env);
+  if (url.pathname === "/usage/peaks" && request.method === "DELETE") {
+    resetPeaks();
+    return usage(env);
+  }
+  const r2 = url.pathname.match(/^\/r2\/([A-Za-z_][A-Za-z0-9_]*)\/list$/);
+  if (r2) return listObjects(env[r2[1]], url.searchParams.get("prefix") ?? undefined);
+  const storage = kvRoute(request, env, url) ?? r2Route(request, env, url);
+  if (storage) {
     try {
-      if (match[2] === "replication") return await replication(db, request);
-      if (request.method !== "POST") return Response.json({ error: "not found" }, { status: 404 });
-      const body = await request.json();
-      if (match[2] === "session") return await sessionQuery(db, body);
-      if (match[2] === "migrations") return Response.json({ applied: await applyMigrations(db, body.migrations ?? []) });
-      if (match[2] === "sql") return Response.json(await runSql(db, body));
-      if (match[2] === "export") return Response.json({ sql: await exportSql(db, body) });
-      if (match[2] === "query") {
-        const result = await db.prepare(body.sql).bind(...(body.params ?? [])).all();
-        return Response.json(result);
-      }
-      const results = await db.batch(body.statements.map((s) => db.prepare(s.sql).bind(...(s.params ?? []))));
-      return Response.json(results);
+      return await storage;
     } catch (error) {
       return Response.json({ error: error.message }, { status: 400 });
     }
-  },
-};
+  }
+  const kv = url.pathname.match(/^\/kv\/([A-Za-z_][A-Za-z0-9_]*)\/entries$/);
+  if (kv) return kvEntries(env[kv[1]]);
+  const match = url.pathname.match(/^\/d1\/([A-Za-z_][A-Za-z0-9_]*)\/(query|batch|sql|session|replication|migrations|export)$/);
+  if (!match) return Response.json({ error: "not found" }, { status: 404 });
+  const db = env[match[1]];
+  if (!db || typeof db.prepare !== "function") {
+    return Response.json({ error: `no D1 binding named ${match[1]}` }, { status: 404 });
+  }
+  try {
+    if (match[2] === "replication") return await replication(db, request);
+    if (request.method !== "POST") return Response.json({ error: "not found" }, { status: 404 });
+    const body = await request.json();
+    if (match[2] === "session") return await sessionQuery(db, body);
+    if (match[2] === "migrations") return Response.json({ applied: await applyMigrations(db, body.migrations ?? []) });
+    if (match[2] === "sql") return Response.json(await runSql(db, body));
+    if (match[2] === "export") return Response.json({ sql: await exportSql(db, body) });
+    if (match[2] === "query") {
+      const result = await db.prepare(body.sql).bind(...(body.params ?? [])).all();
+      return Response.json(result);
+    }
+    const results = await db.batch(body.statements.map((s) => db.prepare(s.sql).bind(...(s.params ?? []))));
+    return Response.json(results);
+  } catch (error) {
+    return Response.json({ error: error.message }, { status: 400 });
+  }
+}
 
 /**
  * SQL of one or more statements, as D1's HTTP query API takes it: one statement with its

@@ -1,10 +1,11 @@
 // A stack Worker's telemetry, recorded around the Worker (ADR 0036): stacks.mjs adds this module to the
 // entry module it already writes, so the Worker's own code is unchanged.
 //
-// Each fetch invocation runs in an AsyncLocalStorage (the `nodejs_als` flag) holding its record: its trace
-// id (an incoming `traceparent`'s, or a new one), the span of the invocation, a span for every D1, R2 and KV
-// call (recorded by the binding wrappers: d1-replication.js, invocation-meter.js) and outbound fetch, and
-// its console output. Every outbound fetch carries a `traceparent` naming its span, so the Worker it calls
+// Each fetch invocation has a record: its trace id (an incoming `traceparent`'s, or a new one), the span of
+// the invocation, a span for every D1, R2 and KV call (recorded by the binding wrappers: d1-replication.js,
+// invocation-meter.js) and outbound fetch, and its console output. The calls find their invocation's
+// record as the current one (`current`): the one invocation running alone, or the AsyncLocalStorage (the
+// `nodejs_als` flag) of one running beside it. Every outbound fetch carries a `traceparent` naming its span, so the Worker it calls
 // (another stack, the local Cloudflare API) continues the same trace. When the invocation answers, its
 // record becomes one line (already in OTLP's encoding: otlp.mjs) behind a marker only the host knows; the
 // isolate's lines go to the runtime host together on the stack's stdout (RecordBatch), and the host exports
@@ -20,6 +21,24 @@ import { IdSource, incomingParent, incomingTraceId, traceparent } from "./trace-
 import { recordLine } from "./otlp.mjs";
 
 const invocations = new AsyncLocalStorage();
+/**
+ * The invocation running without an AsyncLocalStorage context, if any: at most one an isolate at a time.
+ * Running an invocation in AsyncLocalStorage costs workerd far more than recording it (every I/O it awaits
+ * carries the context; ADR 0036), and a stack's requests mostly come one at a time. So an invocation that
+ * starts while no other holds this place takes it, and one that starts beside it runs in its own context;
+ * code with no context is the lone invocation's. The place is kept until the invocation answered and its
+ * waitUntil promises settled, so its late work is never taken for the next invocation's.
+ */
+let alone;
+
+/** The context of code that belongs to no invocation (the control entrypoint, other event handlers). */
+const OUTSIDE = Symbol("outside any invocation");
+
+/** The record of the invocation whose code is running now, if any. */
+function current() {
+  const store = invocations.getStore();
+  return store === undefined ? alone : store === OUTSIDE ? undefined : store;
+}
 /** How the binding wrappers (d1-replication.js is a wrapped binding, with no imports) reach the recorder. */
 const TRACING = Symbol.for("cloudflare-emulator.tracing");
 const SPAN_KIND = { internal: 1, server: 2, client: 3 };
@@ -188,29 +207,76 @@ export function tracedWorker(worker, { marker, stack, tenant }, print = original
   const tags = { "cloudflare.script_name": stack, ...(tenant ? { "tenant.id": tenant } : {}) };
   const batch = new RecordBatch(marker, print, batching);
   const traced = Object.create(worker);
+  // Other event handlers are not recorded, and their calls are never the lone invocation's.
+  for (const event of OTHER_EVENTS) {
+    if (typeof worker[event] === "function") traced[event] = (...args) => recorder.outside(() => worker[event](...args));
+  }
   traced.fetch = async function (request, env, ctx) {
     if (new URL(request.url).pathname === "/healthz") return handler.call(worker, request, env, ctx);
     const record = new InvocationRecord(request, tags);
+    const lone = alone === undefined ? trackWaitUntil(ctx) : undefined;
+    if (lone) alone = record;
     let status;
     try {
-      const response = await invocations.run(record, () => handler.call(worker, request, env, ctx));
+      const response = await (lone ? handler.call(worker, request, env, ctx) : invocations.run(record, () => handler.call(worker, request, env, ctx)));
       status = response?.status;
       return response;
     } catch (error) {
       record.exception(error);
       throw error;
     } finally {
-      batch.add(recordLine(record.finish(status)), ctx);
+      batch.add(recordLine(record.finish(status)), lone ?? ctx);
+      if (lone) lone.release(() => alone === record && (alone = undefined));
     }
   };
   return traced;
 }
 
-/** The span API the binding wrappers use: a span of the current invocation, or the call alone outside one. */
+/**
+ * An invocation's waitUntil promises, counted as they are handed over (`ctx.waitUntil` replaced on the
+ * invocation's own context), and the waitUntil it had, for the recorder's own. Undefined when the
+ * context has no waitUntil to follow: such an invocation never runs alone.
+ */
+function trackWaitUntil(ctx) {
+  if (typeof ctx?.waitUntil !== "function") return undefined;
+  const original = ctx.waitUntil;
+  const pending = [];
+  try {
+    ctx.waitUntil = function (promise) {
+      pending.push(Promise.resolve(promise).catch(() => {}));
+      return original.call(ctx, promise);
+    };
+  } catch {
+    return undefined;
+  }
+  return {
+    waitUntil: (promise) => original.call(ctx, promise),
+    /** Calls `done` once every promise handed over so far, and any handed over meanwhile, settled. */
+    release(done) {
+      const settle = () => {
+        const seen = pending.length;
+        if (seen === 0) return done();
+        Promise.allSettled([...pending]).then(() => (pending.length === seen ? done() : settle()));
+      };
+      settle();
+    },
+  };
+}
+
+/** Event handlers of a Worker's default export other than fetch. */
+const OTHER_EVENTS = ["scheduled", "queue", "email", "tail", "trace", "test"];
+
+/**
+ * The span API the binding wrappers use (a span of the current invocation, or the call alone outside
+ * one), and `outside`, which runs code that belongs to no invocation (control-entrypoint.js).
+ */
 const recorder = {
   span(name, attributes, call) {
-    const record = invocations.getStore();
+    const record = current();
     return record ? record.span(name, attributes, call) : call({ attributes: {} });
+  },
+  outside(run) {
+    return invocations.run(OUTSIDE, run);
   },
 };
 
@@ -219,7 +285,7 @@ const originalLog = console.log.bind(console);
 
 /** fetch() as a span of the invocation, with its trace context passed on (W3C `traceparent`). */
 function tracedFetch(input, init) {
-  const record = invocations.getStore();
+  const record = current();
   if (record === undefined || record.finished) return untracedFetch(input, init);
   let request;
   try {
@@ -244,7 +310,7 @@ function tracedConsole() {
   for (const level of ["debug", "info", "log", "warn", "error"]) {
     const original = console[level].bind(console);
     console[level] = (...args) => {
-      invocations.getStore()?.log(level, args);
+      current()?.log(level, args);
       original(...args);
     };
   }

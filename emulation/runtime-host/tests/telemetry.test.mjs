@@ -29,7 +29,7 @@ async function callee() {
 }
 
 /** Runs one invocation of a Worker that queries D1, reads KV, logs an error and calls another Worker; returns its record. */
-async function busyInvocation(headers, hop) {
+async function busyInvocation(headers, hop, ctx = {}) {
   const lines = [];
   const worker = tracedWorker({
     async fetch() {
@@ -44,8 +44,8 @@ async function busyInvocation(headers, hop) {
       await (await fetch(hop)).text();
       return new Response("listed", { status: 200 });
     },
-  }, TAGS, (line) => lines.push(line));
-  const response = await worker.fetch(new Request("https://acct-a.emulator.workers.dev/api/clients?q=secret", { headers }), {}, {});
+  }, TAGS, (line) => lines.push(line), { maxLines: 1 });
+  const response = await worker.fetch(new Request("https://acct-a.emulator.workers.dev/api/clients?q=secret", { headers }), {}, ctx);
   assert.equal(await response.text(), "listed");
   assert.equal(lines.length, 1);
   assert.ok(lines[0].startsWith(TAGS.marker));
@@ -59,9 +59,9 @@ function read(line) {
   return { line, summary, spans: JSON.parse(`[${spans}]`).map(plain), logs: JSON.parse(`[${logs}]`).map(plain) };
 }
 
-test("an invocation continues the caller's trace, records each binding call and fetch, and passes its context on", async () => {
+for (const [how, ctx] of [["alone (a context with waitUntil)", () => ({ waitUntil() {} })], ["in AsyncLocalStorage (a context without waitUntil)", () => ({})]]) test(`an invocation continues the caller's trace, records each binding call and fetch, and passes its context on: ${how}`, async () => {
   const hop = await callee();
-  const { spans, logs, summary } = await busyInvocation({ traceparent: traceparent(TRACE, CALLER), authorization: "Bearer token-of-a" }, hop.url);
+  const { spans, logs, summary } = await busyInvocation({ traceparent: traceparent(TRACE, CALLER), authorization: "Bearer token-of-a" }, hop.url, ctx());
   await hop.close();
   assert.deepEqual(spans.map((s) => s.name), ["GET /api/clients", "d1_all", "kv_get", "d1_run", "fetch"]);
   assert.ok(spans.every((s) => s.traceId === TRACE), "every span is in the caller's trace");
@@ -151,6 +151,73 @@ test("an isolate's records are written together: one console write after the wai
   assert.equal(writes[1].split("\n").length, 3);
   await Promise.all(waits);
   assert.equal(writes.length, 2, "a wait that finds nothing left writes nothing");
+});
+
+/** A Worker whose invocations wait for `gates[path]`, then make a D1 call, log and fetch named after their path. */
+function gatedWorker(gates, hop, lines) {
+  return tracedWorker({
+    async fetch(request) {
+      const path = new URL(request.url).pathname.slice(1);
+      await gates[path];
+      await globalThis[TRACING].span(`d1_${path}`, {}, async () => "ran");
+      console.log(`log of ${path}`);
+      await (await fetch(`${hop}&from=${path}`)).text();
+      return new Response(path);
+    },
+  }, TAGS, (line) => lines.push(line), { maxLines: 1 });
+}
+
+test("overlapping invocations keep their own calls: the one running alone, and the one beside it in its own context", async () => {
+  const hop = await callee();
+  const lines = [];
+  let openA;
+  const gates = { a: new Promise((resolve) => (openA = resolve)), b: undefined };
+  const worker = gatedWorker(gates, hop.url, lines);
+  const ctx = () => ({ waitUntil() {} });
+  const a = worker.fetch(new Request("https://a/a"), {}, ctx());
+  await worker.fetch(new Request("https://a/b"), {}, ctx());
+  openA();
+  await a;
+  await hop.close();
+  const byPath = Object.fromEntries(lines.map((line) => read(line.slice(TAGS.marker.length))).map((r) => [r.spans[0].name, r]));
+  for (const path of ["a", "b"]) {
+    const { spans, logs } = byPath[`GET /${path}`];
+    assert.deepEqual(spans.map((s) => s.name), [`GET /${path}`, `d1_${path}`, "fetch"], `${path}'s record holds its own calls only`);
+    assert.deepEqual(logs.map((l) => l.body.stringValue), [`log of ${path}`]);
+  }
+  assert.equal(hop.seen.length, 2);
+  assert.equal(incomingTraceId(hop.seen[0]), byPath["GET /b"].spans[0].traceId, "b's fetch (first) carried b's trace");
+  assert.equal(incomingTraceId(hop.seen[1]), byPath["GET /a"].spans[0].traceId, "a's fetch carried a's trace");
+});
+
+test("work a lone invocation hands to waitUntil is never taken for the next invocation's, nor is the emulator's own", async () => {
+  const lines = [];
+  const late = [];
+  let finishLate;
+  const worker = tracedWorker({
+    async fetch(request, env, ctx) {
+      if (new URL(request.url).pathname === "/first") {
+        ctx.waitUntil(new Promise((resolve) => (finishLate = resolve)).then(() => {
+          console.log("late work of first");
+          return globalThis[TRACING].span("kv_put", {}, async () => late.push("ran"));
+        }));
+      } else {
+        await globalThis[TRACING].span("d1_second", {}, async () => "ran");
+        // The emulator's control calls run outside every invocation (control-entrypoint.js).
+        await globalThis[TRACING].outside(() => globalThis[TRACING].span("d1_control", {}, async () => "ran"));
+        finishLate();
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      return new Response("ok");
+    },
+  }, TAGS, (line) => lines.push(line), { maxLines: 1 });
+  const ctx = () => ({ waitUntil() {} });
+  await worker.fetch(new Request("https://a/first"), {}, ctx());
+  await worker.fetch(new Request("https://a/second"), {}, ctx());
+  assert.deepEqual(late, ["ran"], "the late call itself ran");
+  const second = read(lines[1].slice(TAGS.marker.length));
+  assert.deepEqual(second.spans.map((s) => s.name), ["GET /second", "d1_second"]);
+  assert.deepEqual(second.logs, []);
 });
 
 test("a stack's CPU time never goes back when its workerd is replaced (a reload, a restart)", async () => {
