@@ -22,7 +22,7 @@ const SQL_STATEMENTS_SCRIPT = readFileSync(fileURLToPath(new URL("./sql-statemen
 const FAULT_RULES_SCRIPT = readFileSync(fileURLToPath(new URL("./fault-rules.mjs", import.meta.url)), "utf8");
 const WORKER_FAULTS_SCRIPT = readFileSync(fileURLToPath(new URL("./worker-faults.js", import.meta.url)), "utf8");
 const INVOCATION_METER_SCRIPT = readFileSync(fileURLToPath(new URL("./invocation-meter.js", import.meta.url)), "utf8");
-// With telemetry on (ADR 0036): each invocation recorded, with its trace context, in an AsyncLocalStorage.
+// With telemetry on (ADR 0036): each invocation recorded, with its trace context (trace-context.js).
 const TRACE_CONTEXT_SCRIPT = inlinedScript("./trace-context.js", [
   ["./trace-ids.mjs", "./trace-ids.mjs"],
   ["./otlp.mjs", "./otlp.mjs"],

@@ -5,8 +5,8 @@
 // the invocation, a span for every D1, R2 and KV call (recorded by the binding wrappers: d1-replication.js,
 // invocation-meter.js) and outbound fetch, and its console output. The calls find their invocation's
 // record as the current one (`current`): the one invocation running alone, or the AsyncLocalStorage (the
-// `nodejs_als` flag) of one running beside it. Every outbound fetch carries a `traceparent` naming its span, so the Worker it calls
-// (another stack, the local Cloudflare API) continues the same trace. When the invocation answers, its
+// `nodejs_als` flag) of one running beside it. Every outbound fetch carries a `traceparent` naming its
+// span, so the Worker it calls (another stack, the local Cloudflare API) continues the same trace. When the invocation answers, its
 // record becomes one line (already in OTLP's encoding: otlp.mjs) behind a marker only the host knows; the
 // isolate's lines go to the runtime host together on the stack's stdout (RecordBatch), and the host exports
 // them (telemetry.mjs) and never shows them.
@@ -26,10 +26,21 @@ const invocations = new AsyncLocalStorage();
  * Running an invocation in AsyncLocalStorage costs workerd far more than recording it (every I/O it awaits
  * carries the context; ADR 0036), and a stack's requests mostly come one at a time. So an invocation that
  * starts while no other holds this place takes it, and one that starts beside it runs in its own context;
- * code with no context is the lone invocation's. The place is kept until the invocation answered and its
- * waitUntil promises settled, so its late work is never taken for the next invocation's.
+ * code with no context is the lone invocation's. The place is kept until the invocation answered and the
+ * promises it handed to waitUntil settled, so that work is never taken for the next invocation's; work it
+ * leaves running any other way (a promise not awaited, a body streamed by JavaScript, a timer) can be
+ * (ADR 0036). A place held longer than MAX_ALONE_MS (a request workerd cancelled never reaches its
+ * `finally`) is taken back.
  */
 let alone;
+/** When `alone` took the place. */
+let aloneSince = 0;
+const MAX_ALONE_MS = 60_000;
+
+/** The lone invocation's record, if any (for tests: which way an invocation ran). */
+export function loneRecord() {
+  return alone;
+}
 
 /** The context of code that belongs to no invocation (the control entrypoint, other event handlers). */
 const OUTSIDE = Symbol("outside any invocation");
@@ -212,10 +223,14 @@ export function tracedWorker(worker, { marker, stack, tenant }, print = original
     if (typeof worker[event] === "function") traced[event] = (...args) => recorder.outside(() => worker[event](...args));
   }
   traced.fetch = async function (request, env, ctx) {
-    if (new URL(request.url).pathname === "/healthz") return handler.call(worker, request, env, ctx);
+    if (new URL(request.url).pathname === "/healthz") return recorder.outside(() => handler.call(worker, request, env, ctx));
     const record = new InvocationRecord(request, tags);
+    if (alone !== undefined && Date.now() - aloneSince > MAX_ALONE_MS) alone = undefined;
     const lone = alone === undefined ? trackWaitUntil(ctx) : undefined;
-    if (lone) alone = record;
+    if (lone) {
+      alone = record;
+      aloneSince = Date.now();
+    }
     let status;
     try {
       const response = await (lone ? handler.call(worker, request, env, ctx) : invocations.run(record, () => handler.call(worker, request, env, ctx)));
@@ -241,14 +256,16 @@ function trackWaitUntil(ctx) {
   if (typeof ctx?.waitUntil !== "function") return undefined;
   const original = ctx.waitUntil;
   const pending = [];
+  const counted = function (promise) {
+    pending.push(Promise.resolve(promise).catch(() => {}));
+    return original.call(ctx, promise);
+  };
   try {
-    ctx.waitUntil = function (promise) {
-      pending.push(Promise.resolve(promise).catch(() => {}));
-      return original.call(ctx, promise);
-    };
+    ctx.waitUntil = counted;
   } catch {
     return undefined;
   }
+  if (ctx.waitUntil !== counted) return undefined;
   return {
     waitUntil: (promise) => original.call(ctx, promise),
     /** Calls `done` once every promise handed over so far, and any handed over meanwhile, settled. */

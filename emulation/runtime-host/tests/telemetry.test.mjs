@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
-import { InvocationRecord, installTracing, tracedWorker } from "../trace-context.js";
+import { InvocationRecord, installTracing, loneRecord, tracedWorker } from "../trace-context.js";
 import { StackMetrics, Telemetry, cpuMsOf, parseHeaders } from "../telemetry.mjs";
 import { spawn } from "node:child_process";
 import { readRecordLine, recordLine } from "../otlp.mjs";
@@ -175,9 +175,11 @@ test("overlapping invocations keep their own calls: the one running alone, and t
   const worker = gatedWorker(gates, hop.url, lines);
   const ctx = () => ({ waitUntil() {} });
   const a = worker.fetch(new Request("https://a/a"), {}, ctx());
+  assert.equal(loneRecord()?.root.name, "GET /a", "the first runs alone, without AsyncLocalStorage");
   await worker.fetch(new Request("https://a/b"), {}, ctx());
   openA();
   await a;
+  assert.equal(loneRecord(), undefined, "the place is free once it answered");
   await hop.close();
   const byPath = Object.fromEntries(lines.map((line) => read(line.slice(TAGS.marker.length))).map((r) => [r.spans[0].name, r]));
   for (const path of ["a", "b"]) {
@@ -196,7 +198,9 @@ test("work a lone invocation hands to waitUntil is never taken for the next invo
   let finishLate;
   const worker = tracedWorker({
     async fetch(request, env, ctx) {
-      if (new URL(request.url).pathname === "/first") {
+      if (new URL(request.url).pathname === "/healthz") {
+        await globalThis[TRACING].span("d1_probe", {}, async () => "ran");
+      } else if (new URL(request.url).pathname === "/first") {
         ctx.waitUntil(new Promise((resolve) => (finishLate = resolve)).then(() => {
           console.log("late work of first");
           return globalThis[TRACING].span("kv_put", {}, async () => late.push("ran"));
@@ -205,6 +209,8 @@ test("work a lone invocation hands to waitUntil is never taken for the next invo
         await globalThis[TRACING].span("d1_second", {}, async () => "ran");
         // The emulator's control calls run outside every invocation (control-entrypoint.js).
         await globalThis[TRACING].outside(() => globalThis[TRACING].span("d1_control", {}, async () => "ran"));
+        // A health probe meanwhile is no one's.
+        await worker.fetch(new Request("https://a/healthz"), {}, { waitUntil() {} });
         finishLate();
         await new Promise((resolve) => setTimeout(resolve, 5));
       }
@@ -213,6 +219,7 @@ test("work a lone invocation hands to waitUntil is never taken for the next invo
   }, TAGS, (line) => lines.push(line), { maxLines: 1 });
   const ctx = () => ({ waitUntil() {} });
   await worker.fetch(new Request("https://a/first"), {}, ctx());
+  assert.equal(loneRecord()?.root.name, "GET /first", "the place is kept while its waitUntil work runs");
   await worker.fetch(new Request("https://a/second"), {}, ctx());
   assert.deepEqual(late, ["ran"], "the late call itself ran");
   const second = read(lines[1].slice(TAGS.marker.length));
