@@ -6,10 +6,10 @@
 // invocation-meter.js) and outbound fetch, and its console output. The calls find their invocation's
 // record as the current one (`current`): the one invocation running alone, or the AsyncLocalStorage (the
 // `nodejs_als` flag) of one running beside it. Every outbound fetch carries a `traceparent` naming its
-// span, so the Worker it calls (another stack, the local Cloudflare API) continues the same trace. When the invocation answers, its
-// record becomes one line (already in OTLP's encoding: otlp.mjs) behind a marker only the host knows; the
-// isolate's lines go to the runtime host together on the stack's stdout (RecordBatch), and the host exports
-// them (telemetry.mjs) and never shows them.
+// span, so the Worker it calls (another stack, the local Cloudflare API) continues the same trace. When
+// the invocation answers, its record becomes one line (already in OTLP's encoding: otlp.mjs) behind a
+// marker only the host knows; the isolate's lines go to the runtime host together on the stack's stdout
+// (RecordBatch), and the host exports them (telemetry.mjs) and never shows them.
 //
 // Why not workerd's streaming tail Worker, which gives the same spans from the runtime: delivering each
 // invocation's events to it cost many times what recording them here does (ADR 0036; the telemetry
