@@ -59,7 +59,12 @@ public sealed class BlastRadiusTests(DisruptiveHarnessFixture harness)
                     await Task.Delay(rest > TimeSpan.Zero ? rest : TimeSpan.FromMilliseconds(20), CancellationToken.None);
                 }
             });
-            during = await TimeAsync(bystander);
+            // Twice, the quicker median kept (errors from both): a fault that reaches the bystander slows
+            // both windows; a busy moment of the machine (the suite's other collections, on two cores)
+            // rarely covers both.
+            var first = await TimeAsync(bystander);
+            var second = await TimeAsync(bystander);
+            during = (first.Errors + second.Errors, Math.Min(first.P50Ms, second.P50Ms));
             await stop.CancelAsync();
             await load;
 
