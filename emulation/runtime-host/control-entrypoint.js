@@ -10,7 +10,7 @@ import { CONTROL_SECRET } from "./__emulator-control-secret.js";
 import { splitStatements } from "./__emulator-sql-statements.js";
 import { kvRoute, r2Route } from "./__emulator-control-storage.js";
 import { workerFaults } from "./__emulator-worker-faults.js";
-import { invocationUsage, resetPeaks } from "./__emulator-invocation-meter.js";
+import { TRACING, invocationUsage, resetPeaks } from "./__emulator-invocation-meter.js";
 
 /** A wrapped binding's control (its fault rules; KV's delay) is found through this key of it. */
 const BINDING = Symbol.for("cloudflare-emulator.binding");
@@ -23,9 +23,6 @@ function authorized(request) {
   const given = encoder.encode(request.headers.get("authorization") ?? "");
   return given.byteLength === expected.byteLength && crypto.subtle.timingSafeEqual(given, expected);
 }
-
-/** The recorder's API, in a stack whose telemetry is collected (trace-context.js). */
-const TRACING = Symbol.for("cloudflare-emulator.tracing");
 
 export const emulatorControl = {
   // The emulator's own calls are never taken for an invocation of the Worker's (trace-context.js).

@@ -12,7 +12,7 @@
 /** A wrapped binding (D1, R2, KV) is recognised by this key (storage-bindings.js, d1-replication.js). */
 const BINDING = Symbol.for("cloudflare-emulator.binding");
 /** In a traced stack, each R2 and KV call is also a span of the invocation (trace-context.js). */
-const TRACING = Symbol.for("cloudflare-emulator.tracing");
+export const TRACING = Symbol.for("cloudflare-emulator.tracing");
 
 /** The fetch handler's totals since the stack started. */
 export const invocationUsage = {

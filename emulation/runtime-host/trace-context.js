@@ -68,10 +68,9 @@ export class InvocationRecord {
   /** What did not fit under MAX_ITEMS. */
   left = 0;
 
-  constructor(request, tags, now = Date.now()) {
+  constructor(request, tags, now = Date.now(), url = new URL(request.url)) {
     const header = request.headers.get("traceparent");
     this.traceId = incomingTraceId(header) ?? ids().traceId();
-    const url = new URL(request.url);
     this.root = {
       traceId: this.traceId,
       spanId: ids().spanId(),
@@ -223,8 +222,9 @@ export function tracedWorker(worker, { marker, stack, tenant }, print = original
     if (typeof worker[event] === "function") traced[event] = (...args) => recorder.outside(() => worker[event](...args));
   }
   traced.fetch = async function (request, env, ctx) {
-    if (new URL(request.url).pathname === "/healthz") return recorder.outside(() => handler.call(worker, request, env, ctx));
-    const record = new InvocationRecord(request, tags);
+    const url = new URL(request.url);
+    if (url.pathname === "/healthz") return recorder.outside(() => handler.call(worker, request, env, ctx));
+    const record = new InvocationRecord(request, tags, Date.now(), url);
     if (alone !== undefined && Date.now() - aloneSince > MAX_ALONE_MS) alone = undefined;
     const lone = alone === undefined ? trackWaitUntil(ctx) : undefined;
     if (lone) {

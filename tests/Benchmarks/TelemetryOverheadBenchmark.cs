@@ -128,7 +128,6 @@ internal static class TelemetryOverheadBenchmark
         {
             var host = harness.Supervisor.HostProcessId ?? throw new InvalidOperationException("no runtime host");
             var before = TreeCpuMs(host);
-            var hostBefore = ProcessCpuMs(host);
             for (var i = 0; i < requests; i++)
             {
                 var clock = Stopwatch.StartNew();
@@ -137,8 +136,9 @@ internal static class TelemetryOverheadBenchmark
                 Times.Add(clock.Elapsed.TotalMilliseconds);
                 response.EnsureSuccessStatusCode();
             }
-            CpuMs += TreeCpuMs(host) - before;
-            HostCpuMs += ProcessCpuMs(host) - hostBefore;
+            var after = TreeCpuMs(host);
+            CpuMs += after.Tree - before.Tree;
+            HostCpuMs += after.Root - before.Root;
         }
 
         public async ValueTask DisposeAsync()
@@ -149,52 +149,23 @@ internal static class TelemetryOverheadBenchmark
     }
 
     /// <summary>
-    /// CPU time (ms) of one process: the sum of its threads' run time from /proc/…/schedstat, in
-    /// nanoseconds (/proc/…/stat counts 10 ms ticks, coarse beside a round's few hundred ms); 0 when it has ended.
+    /// CPU time (ms) of a process and all its descendants, and of the process alone, in one pass over
+    /// /proc: each thread's run time from its schedstat, in nanoseconds (/proc/…/stat counts 10 ms ticks,
+    /// coarse beside a round's few hundred ms). A process or thread that ended meanwhile counts 0.
     /// </summary>
-    private static double ProcessCpuMs(int pid)
+    private static (double Tree, double Root) TreeCpuMs(int root)
     {
-        try
-        {
-            double total = 0;
-            foreach (var task in Directory.EnumerateDirectories($"/proc/{pid}/task"))
-            {
-                total += ThreadCpuMs(task);
-            }
-            return total;
-        }
-        catch (IOException)
-        {
-            return 0;
-        }
-    }
-
-    private static double ThreadCpuMs(string task)
-    {
-        try
-        {
-            var schedstat = File.ReadAllText(Path.Combine(task, "schedstat"));
-            return long.Parse(schedstat.AsSpan(0, schedstat.IndexOf(' ')), CultureInfo.InvariantCulture) / 1e6;
-        }
-        catch (IOException)
-        {
-            return 0; // The thread ended meanwhile.
-        }
-    }
-
-    /// <summary>CPU time (ms) of a process and all its descendants, from /proc.</summary>
-    private static double TreeCpuMs(int root)
-    {
-        double total = 0;
+        double tree = 0, own = 0;
         var pending = new Stack<int>([root]);
         while (pending.TryPop(out var pid))
         {
-            total += ProcessCpuMs(pid);
+            double process = 0;
             try
             {
                 foreach (var task in Directory.EnumerateDirectories($"/proc/{pid}/task"))
                 {
-                    foreach (var child in File.ReadAllText(Path.Combine(task, "children")).Split(' ', StringSplitOptions.RemoveEmptyEntries))
+                    process += ThreadCpuMs(task);
+                    foreach (var child in ReadOrEmpty(Path.Combine(task, "children")).Split(' ', StringSplitOptions.RemoveEmptyEntries))
                     {
                         pending.Push(int.Parse(child, CultureInfo.InvariantCulture));
                     }
@@ -204,8 +175,33 @@ internal static class TelemetryOverheadBenchmark
             {
                 // The process ended meanwhile.
             }
+            tree += process;
+            if (pid == root)
+            {
+                own = process;
+            }
         }
-        return total;
+        return (tree, own);
+    }
+
+    private static double ThreadCpuMs(string task)
+    {
+        var schedstat = ReadOrEmpty(Path.Combine(task, "schedstat"));
+        var end = schedstat.IndexOf(' ');
+        return end <= 0 ? 0 : long.Parse(schedstat.AsSpan(0, end), CultureInfo.InvariantCulture) / 1e6;
+    }
+
+    /// <summary>A /proc file's text, or "" when its thread ended meanwhile.</summary>
+    private static string ReadOrEmpty(string path)
+    {
+        try
+        {
+            return File.ReadAllText(path);
+        }
+        catch (IOException)
+        {
+            return "";
+        }
     }
 
     /// <summary>An OTLP/HTTP endpoint that takes everything and counts the exports.</summary>
