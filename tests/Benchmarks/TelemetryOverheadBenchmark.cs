@@ -43,13 +43,16 @@ internal static class TelemetryOverheadBenchmark
                 runs.Add(run);
                 await run.PrepareAsync();
             }
-            var perRound = Math.Max(1, requests / Rounds / 2);
-            for (var round = 0; round < Rounds; round++)
+            // A fresh harness spends markedly more CPU a request than the same harness thousands of
+            // requests later (its JIT, the runtime host's most of all, is still settling): warm every
+            // harness first, in the same interleaved rounds, and count those requests on their own.
+            await InterleaveAsync(runs, WarmUpRequests, run => run.WarmUp);
+            await InterleaveAsync(runs, Math.Max(Rounds, requests / 2), run => run.Steady);
+            // The last round of each harness ends once its telemetry has had time to be exported.
+            await Task.Delay(ExportSettle);
+            foreach (var run in runs)
             {
-                foreach (var run in runs)
-                {
-                    await run.MeasureAsync(perRound);
-                }
+                run.CloseRound();
             }
         }
         finally
@@ -60,25 +63,32 @@ internal static class TelemetryOverheadBenchmark
             }
         }
 
-        var results = modes.Select(mode => new ModeResult(mode.Name, runs.Where(r => r.Name == mode.Name).ToList())).ToList();
+        var warm = modes.Select(mode => new ModeResult(mode.Name, runs.Where(r => r.Name == mode.Name).Select(r => r.WarmUp).ToList())).ToList();
+        var results = modes.Select(mode => new ModeResult(mode.Name, runs.Where(r => r.Name == mode.Name).Select(r => r.Steady).ToList())).ToList();
         var off = results[0];
-        Console.WriteLine($"telemetry overhead — {off.Requests} account queries through the platform per mode, in {Rounds} interleaved rounds, two harnesses per mode started in mirrored order; CPU of the runtime host and every workerd");
-        Console.WriteLine("| telemetry | CPU per request (ms) | vs off | each harness (ms) | runtime host / workerd (ms) | p50 (ms) | p95 (ms) |");
-        Console.WriteLine("|---|---|---|---|---|---|---|");
-        foreach (var result in results)
+        Console.WriteLine($"telemetry overhead — {off.Requests} account queries through the platform per mode, in {Rounds} interleaved rounds, two harnesses per mode started in mirrored order, each after {WarmUpRequests} warm-up requests; CPU of the runtime host and every workerd");
+        Console.WriteLine("| telemetry | CPU per request (ms) | vs off | each harness (ms) | runtime host / workerd (ms) | p50 (ms) | p95 (ms) | warm-up CPU per request (ms) |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|");
+        for (var i = 0; i < results.Count; i++)
         {
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {result.Name} | {result.CpuPerRequest:0.000} | {result.Versus(off):+0.0;-0.0}% | {string.Join(" / ", result.Runs.Select(r => r.CpuPerRequest.ToString("0.000", CultureInfo.InvariantCulture)))} | {result.HostCpuPerRequest:0.000} / {result.CpuPerRequest - result.HostCpuPerRequest:0.000} | {result.Percentile(50):0.00} | {result.Percentile(95):0.00} |"));
+            var result = results[i];
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {result.Name} | {result.CpuPerRequest:0.000} | {result.Versus(off):+0.0;-0.0}% | {string.Join(" / ", result.Runs.Select(r => r.CpuPerRequest.ToString("0.000", CultureInfo.InvariantCulture)))} | {result.HostCpuPerRequest:0.000} / {result.CpuPerRequest - result.HostCpuPerRequest:0.000} | {result.Percentile(50):0.00} | {result.Percentile(95):0.00} | {warm[i].CpuPerRequest:0.000} ({warm[i].Versus(warm[0]):+0.0;-0.0}%) |"));
         }
         // The two "off" harnesses are an A/A run: how far apart identical harnesses measure is the noise
         // under every other figure here.
         var aa = off.Runs.Select(r => r.CpuPerRequest).ToList();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"A/A: the two 'off' harnesses differ by {(aa.Max() - aa.Min()) / aa.Min() * 100:0.0}% (the noise under these figures)"));
+        foreach (var result in results.Skip(1))
+        {
+            var (mean, halfWidth) = result.VersusByRound(off);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{result.Name}: round by round {mean:+0.0;-0.0}% ± {halfWidth:0.0}% (95 % confidence over {Rounds} rounds; the harnesses' own spread, the A/A line, comes on top)"));
+        }
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"telemetry cpu_overhead={results[1].Versus(off):+0.0;-0.0}% target<=5% endpoint_down_cpu_overhead={results[2].Versus(off):+0.0;-0.0}% endpoint_down_p50={results[2].Percentile(50):0.00}ms (off {off.Percentile(50):0.00}ms) received={receiver.Requests} exports"));
     }
 
     /// <summary>One mode's harnesses together: CPU and latency over all their requests.</summary>
-    private sealed record ModeResult(string Name, List<Run> Runs)
+    private sealed record ModeResult(string Name, List<Tally> Runs)
     {
         public int Requests => Runs.Sum(r => r.Times.Count);
 
@@ -89,11 +99,68 @@ internal static class TelemetryOverheadBenchmark
         public double Versus(ModeResult baseline) => (CpuPerRequest - baseline.CpuPerRequest) / baseline.CpuPerRequest * 100;
 
         public double Percentile(int p) => TempStacks.Percentile(Runs.SelectMany(r => r.Times).Order().ToList(), p);
+
+        /// <summary>The mode's CPU per request in each round (its harnesses together).</summary>
+        private List<double> PerRound() => Enumerable.Range(0, Runs[0].Rounds.Count)
+            .Select(round => Runs.Sum(r => r.Rounds[round].CpuMs) / Runs.Sum(r => r.Rounds[round].Requests))
+            .ToList();
+
+        /// <summary>
+        /// How much more CPU a request cost than in <paramref name="baseline"/>, round by round (each
+        /// round's modes ran moments apart, so the machine's drift falls on both): the mean of the
+        /// rounds' differences (%) and the half-width of its 95 % confidence interval.
+        /// </summary>
+        public (double Mean, double HalfWidth) VersusByRound(ModeResult baseline)
+        {
+            var differences = PerRound().Zip(baseline.PerRound(), (mode, off) => (mode - off) / off * 100).ToList();
+            var mean = differences.Average();
+            var variance = differences.Sum(d => (d - mean) * (d - mean)) / (differences.Count - 1);
+            return (mean, StudentT95 * Math.Sqrt(variance / differences.Count));
+        }
     }
 
     private const int Rounds = 30;
 
-    private const int WarmUpRequests = 400;
+    /// <summary>Longer than the runtime host's span export interval (OTEL_BSP_SCHEDULE_DELAY's default).</summary>
+    private static readonly TimeSpan ExportSettle = TimeSpan.FromSeconds(1.5);
+
+    /// <summary>Student's t, two-sided 95 %, for <see cref="Rounds"/> − 1 degrees of freedom.</summary>
+    private const double StudentT95 = 2.045;
+
+    /// <summary>Requests each harness serves before it is measured (a fresh harness's CPU a request settles over a few thousand).</summary>
+    private const int WarmUpRequests = 3000;
+
+    /// <summary>
+    /// <paramref name="requests"/> requests to each harness in <see cref="Rounds"/> rounds, one harness
+    /// after the other, so that whatever the machine does meanwhile falls on every mode alike.
+    /// </summary>
+    private static async Task InterleaveAsync(List<Run> runs, int requests, Func<Run, Tally> into)
+    {
+        var perRound = Math.Max(1, requests / Rounds);
+        for (var round = 0; round < Rounds; round++)
+        {
+            foreach (var run in runs)
+            {
+                await run.MeasureAsync(perRound, into(run));
+            }
+        }
+    }
+
+    /// <summary>What a harness's requests of one phase measured: their latencies, and the CPU they cost.</summary>
+    private sealed class Tally
+    {
+        public List<double> Times { get; } = [];
+
+        public double CpuMs { get; set; }
+
+        /// <summary>The runtime host's own share of <see cref="CpuMs"/> (the rest is workerd's).</summary>
+        public double HostCpuMs { get; set; }
+
+        public double CpuPerRequest => CpuMs / Times.Count;
+
+        /// <summary>Each round's CPU (ms) and requests, in order.</summary>
+        public List<(double CpuMs, int Requests)> Rounds { get; } = [];
+    }
 
     /// <summary>One mode's harness, its owner's client and what its requests measured.</summary>
     private sealed class Run(string name, BenchHarness harness, (HttpClient Http, Uri ViaPlatform, Uri Direct, string Token) owner) : IAsyncDisposable
@@ -102,14 +169,9 @@ internal static class TelemetryOverheadBenchmark
 
         public string Name { get; } = name;
 
-        public List<double> Times { get; } = [];
+        public Tally WarmUp { get; } = new();
 
-        public double CpuMs { get; private set; }
-
-        /// <summary>The runtime host's own share of <see cref="CpuMs"/> (the rest is workerd's).</summary>
-        public double HostCpuMs { get; private set; }
-
-        public double CpuPerRequest => CpuMs / Times.Count;
+        public Tally Steady { get; } = new();
 
         public async Task PrepareAsync()
         {
@@ -117,29 +179,47 @@ internal static class TelemetryOverheadBenchmark
             {
                 (await owner.Http.PostAsync(new Uri(owner.ViaPlatform, "api/clients"), System.Net.Http.Json.JsonContent.Create(new { name = $"Client {i}", status = "active" }))).EnsureSuccessStatusCode();
             }
-            // Warm: the measured requests run the code as the JIT has settled on it, in every harness alike.
-            for (var i = 0; i < WarmUpRequests; i++)
-            {
-                (await owner.Http.GetAsync(_query)).EnsureSuccessStatusCode();
-            }
         }
 
-        public async Task MeasureAsync(int requests)
+        /// <summary>The round being counted: where its CPU reading started, its tally and its requests.</summary>
+        private (double Tree, double Root, Tally Into, int Requests)? _open;
+
+        /// <summary>
+        /// Sends one round's requests. The round's CPU runs from its start to the start of this
+        /// harness's next round (or <see cref="CloseRound"/>): telemetry's work that comes after the
+        /// requests (records written up to 100 ms later, exports and metrics on the host's timers)
+        /// belongs to them, though other harnesses are being measured meanwhile.
+        /// </summary>
+        public async Task MeasureAsync(int requests, Tally into)
         {
-            var host = harness.Supervisor.HostProcessId ?? throw new InvalidOperationException("no runtime host");
-            var before = TreeCpuMs(host);
+            CloseRound();
+            var start = TreeCpuMs(HostProcess);
+            _open = (start.Tree, start.Root, into, requests);
             for (var i = 0; i < requests; i++)
             {
                 var clock = Stopwatch.StartNew();
                 using var response = await owner.Http.GetAsync(_query);
                 await response.Content.ReadAsByteArrayAsync();
-                Times.Add(clock.Elapsed.TotalMilliseconds);
+                into.Times.Add(clock.Elapsed.TotalMilliseconds);
                 response.EnsureSuccessStatusCode();
             }
-            var after = TreeCpuMs(host);
-            CpuMs += after.Tree - before.Tree;
-            HostCpuMs += after.Root - before.Root;
         }
+
+        /// <summary>Ends the round being counted, if any: its CPU so far goes to its tally.</summary>
+        public void CloseRound()
+        {
+            if (_open is not { } open)
+            {
+                return;
+            }
+            var now = TreeCpuMs(HostProcess);
+            open.Into.CpuMs += now.Tree - open.Tree;
+            open.Into.HostCpuMs += now.Root - open.Root;
+            open.Into.Rounds.Add((now.Tree - open.Tree, open.Requests));
+            _open = null;
+        }
+
+        private int HostProcess => harness.Supervisor.HostProcessId ?? throw new InvalidOperationException("no runtime host");
 
         public async ValueTask DisposeAsync()
         {
