@@ -23,8 +23,8 @@ import { recordLine } from "./otlp.mjs";
 const invocations = new AsyncLocalStorage();
 /**
  * The invocation running without an AsyncLocalStorage context, if any: at most one an isolate at a time.
- * Running an invocation in AsyncLocalStorage costs workerd far more than recording it (every I/O it awaits
- * carries the context; ADR 0036), and a stack's requests mostly come one at a time. So an invocation that
+ * Running every invocation in AsyncLocalStorage measured costlier in workerd than this (every I/O it
+ * awaits carries the context; ADR 0036), and a stack's requests mostly come one at a time. So an invocation that
  * starts while no other holds this place takes it, and one that starts beside it runs in its own context;
  * code with no context is the lone invocation's. The place is kept until the invocation answered and the
  * promises it handed to waitUntil settled, so that work is never taken for the next invocation's; work it

@@ -151,15 +151,15 @@ internal static class TelemetryOverheadBenchmark
     {
         public List<double> Times { get; } = [];
 
-        public double CpuMs { get; set; }
+        /// <summary>Each round's CPU (ms), the runtime host's share of it, and its requests, in order.</summary>
+        public List<(double CpuMs, double HostCpuMs, int Requests)> Rounds { get; } = [];
+
+        public double CpuMs => Rounds.Sum(r => r.CpuMs);
 
         /// <summary>The runtime host's own share of <see cref="CpuMs"/> (the rest is workerd's).</summary>
-        public double HostCpuMs { get; set; }
+        public double HostCpuMs => Rounds.Sum(r => r.HostCpuMs);
 
         public double CpuPerRequest => CpuMs / Times.Count;
-
-        /// <summary>Each round's CPU (ms) and requests, in order.</summary>
-        public List<(double CpuMs, int Requests)> Rounds { get; } = [];
     }
 
     /// <summary>One mode's harness, its owner's client and what its requests measured.</summary>
@@ -213,9 +213,7 @@ internal static class TelemetryOverheadBenchmark
                 return;
             }
             var now = TreeCpuMs(HostProcess);
-            open.Into.CpuMs += now.Tree - open.Tree;
-            open.Into.HostCpuMs += now.Root - open.Root;
-            open.Into.Rounds.Add((now.Tree - open.Tree, open.Requests));
+            open.Into.Rounds.Add((now.Tree - open.Tree, now.Root - open.Root, open.Requests));
             _open = null;
         }
 

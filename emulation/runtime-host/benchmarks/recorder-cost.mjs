@@ -4,10 +4,10 @@
 // One workerd runs the same small Worker four ways: plain, plain again (an A/A pair: the noise), with
 // only the `nodejs_als` compatibility flag the recorder needs (no AsyncLocalStorage made or run), and
 // traced (the flag and the recorder, trace-context.js, installed before the Worker's module loads, as
-// stacks.mjs does). Requests go to each in turn, in interleaved rounds, with
-// and without an outbound fetch (to a fifth Worker); the CPU of the workerd process is read per thread
-// from /proc/…/schedstat. The harness-level `telemetry` benchmark measures the whole cost at once;
-// this one says which part is the flag's and which the recorder's.
+// stacks.mjs does). Requests go to each in turn, in interleaved rounds, with and without an outbound
+// fetch (to a fifth Worker); the CPU of the workerd process is read per thread from /proc/…/schedstat.
+// The harness-level `telemetry` benchmark measures the whole cost at once; this one says which part is
+// the flag's and which the recorder's.
 import { readFileSync, readdirSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import { createRequire } from "node:module";
