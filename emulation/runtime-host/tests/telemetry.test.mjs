@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
-import { InvocationRecord, installTracing, loneRecord, tracedWorker } from "../trace-context.js";
+import { InvocationRecord, installTracing, loneRecord, tracedWorker, urlParts } from "../trace-context.js";
 import { StackMetrics, Telemetry, cpuMsOf, parseHeaders } from "../telemetry.mjs";
 import { spawn } from "node:child_process";
 import { readRecordLine, recordLine } from "../otlp.mjs";
@@ -105,6 +105,53 @@ test("without a valid traceparent an invocation starts a trace; one that throws 
   const record = new InvocationRecord(new Request("https://a/b"), {});
   assert.equal(record.span("r2_resumeMultipartUpload", {}, () => "at once"), "at once");
   assert.equal(record.finish(204).spans.length, 1, "a call that answers at once is no span");
+});
+
+test("a traced fetch sends what the caller gave it (a Request's method, headers and body, or init's), leaves the caller's Request as it was, and adds only traceparent", async () => {
+  const seen = [];
+  const server = http.createServer((request, response) => {
+    let body = "";
+    request.on("data", (chunk) => (body += chunk)).on("end", () => {
+      seen.push({ method: request.method, path: request.url, headers: request.headers, body });
+      response.writeHead(201).end("ok");
+    });
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const base = `http://127.0.0.1:${server.address().port}`;
+  const lines = [];
+  let sent;
+  const worker = tracedWorker({
+    async fetch() {
+      sent = new Request(`${base}/a?secret=1`, { method: "PUT", headers: { authorization: "Bearer t", "x-one": "1" }, body: "from the request" });
+      await (await fetch(sent)).text();
+      await (await fetch(new URL(`${base}/b#part`), { method: "post", headers: [["x-two", "2"]], body: "from init" })).text();
+      await (await fetch(`${base}/c`, { headers: new Headers({ "x-three": "3" }) })).text();
+      return new Response("ok");
+    },
+  }, TAGS, (line) => lines.push(line), { maxLines: 1 });
+  try {
+    await worker.fetch(new Request("https://a/x"), {}, {});
+  } finally {
+    await new Promise((resolve) => server.close(resolve));
+  }
+  const [a, b, c] = seen;
+  assert.deepEqual([a.method, a.path, a.headers.authorization, a.headers["x-one"], a.body], ["PUT", "/a?secret=1", "Bearer t", "1", "from the request"]);
+  assert.deepEqual([b.method, b.path, b.headers["x-two"], b.body], ["POST", "/b", "2", "from init"]);
+  assert.deepEqual([c.method, c.headers["x-three"]], ["GET", "3"]);
+  assert.equal(sent.headers.get("traceparent"), null, "the caller's Request is not changed");
+  const { spans } = read(lines[0].slice(TAGS.marker.length));
+  const fetches = spans.filter((span) => span.name === "fetch");
+  assert.deepEqual(fetches.map((span) => [span.attributes["http.request.method"], span.attributes["url.full"], span.attributes["http.response.status_code"]]),
+    [["PUT", `${base}/a`, "201"], ["POST", `${base}/b`, "201"], ["GET", `${base}/c`, "201"]]);
+  assert.deepEqual(seen.map((request) => incomingParent(request.headers.traceparent)), fetches.map((span) => span.spanId), "each carried its own span as the parent");
+});
+
+test("a span's URL parts are new URL's, without userinfo, query or fragment", () => {
+  for (const href of ["https://acct-a.emulator.workers.dev/api/clients?q=secret#top", "http://user:pass@Example.COM:8080/a/b", "http://[::1]:4318/v1/traces", "https://host", "https://host?x=1"]) {
+    const url = new URL(href);
+    assert.deepEqual(urlParts(href), { origin: url.origin, pathname: url.pathname, hostname: url.hostname }, href);
+  }
+  assert.equal(urlParts("not a url"), undefined);
 });
 
 test("what runs after the answer is not recorded; a span still running is ended and marked; a bad fetch rejects as fetch does", async () => {
