@@ -435,10 +435,9 @@ class Stack {
   }
 
   #options(bundle) {
-    const telemetry = this.registry.telemetry;
-    const traced = telemetry !== undefined;
+    const traced = this.registry.telemetry !== undefined;
     const { bindings: d1Bindings, worker: d1Worker } = replicatedD1(this.spec.d1 ?? {}, this.replicaSlots);
-    const tracing = telemetry ? { marker: this.telemetryMarker, stack: this.name, tenant: this.spec.vars?.ACCOUNT_ID, resource: this.spec.resource ?? this.name, exportUrl: telemetry.endpoint } : undefined;
+    const tracing = traced ? { marker: this.telemetryMarker, stack: this.name, tenant: this.spec.vars?.ACCOUNT_ID } : undefined;
     const { bindings: storageBindings, worker: storageWorker } = faultedStorage(this.spec.r2 ?? {}, this.spec.kv ?? {}, this.spec.r2Credentials ?? {});
     return {
       workers: [
@@ -451,8 +450,6 @@ class Stack {
           wrappedBindings: { ...d1Bindings, ...storageBindings },
           bindings: this.spec.vars ?? {},
           outboundService: (request) => this.registry.guard.outbound(this, request),
-          // A traced isolate exports its spans and logs itself, to the endpoint (trace-context.js).
-          ...(telemetry ? { serviceBindings: telemetry.exportBinding() } : {}),
           // Stacks are reached on workers.dev, where the Cache API does nothing: Miniflare's no-op
           // cache is that behaviour, without the cache's storage worker (one isolate fewer).
           cache: false,

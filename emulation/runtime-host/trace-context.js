@@ -7,11 +7,9 @@
 // record as the current one (`current`): the one invocation running alone, or the AsyncLocalStorage (the
 // `nodejs_als` flag) of one running beside it. Every outbound fetch carries a `traceparent` naming its
 // span, so the Worker it calls (another stack, the local Cloudflare API) continues the same trace. When
-// the invocation answers, its record is encoded (OTLP JSON: otlp.mjs) and waits for the isolate's next
-// batch (RecordBatch): the batch's spans and log records go straight to the OTLP endpoint (IsolateExport,
-// through a service binding the harness points there), and their summaries to the runtime host, a line
-// each behind a marker only the host knows on the stack's stdout, for the stack's metrics
-// (telemetry.mjs); the host never shows those lines.
+// the invocation answers, its record becomes one line (already in OTLP's encoding: otlp.mjs) behind a
+// marker only the host knows; the isolate's lines go to the runtime host together on the stack's stdout
+// (RecordBatch), and the host exports them (telemetry.mjs) and never shows them.
 //
 // Why not workerd's streaming tail Worker, which gives the same spans from the runtime: delivering each
 // invocation's events to it cost many times what recording them here does (ADR 0036; the telemetry
@@ -20,7 +18,7 @@
 // A record never holds a request's headers, body or query string, nor a D1 statement's bound values.
 import { AsyncLocalStorage } from "node:async_hooks";
 import { IdSource, incomingParent, incomingTraceId, traceparent } from "./trace-ids.mjs";
-import { OTLP_BINDING, encodeRecord, exportBody, recordLine, stackResource } from "./otlp.mjs";
+import { recordLine } from "./otlp.mjs";
 
 const invocations = new AsyncLocalStorage();
 /**
@@ -174,18 +172,14 @@ export class InvocationRecord {
 }
 
 /**
- * The finished records of an isolate's invocations, sent together: each console write and each export
- * costs the isolate far more than its bytes do (ADR 0036), so records wait up to `delayMs` — kept
- * alive by the waitUntil of the invocation that started the wait — or until `maxLines` are waiting.
- * Their summaries go to the runtime host (one console write, a line each behind the marker), their
- * spans and log records to `exporter`; without one (the node tests) each record is written whole
- * instead (recordLine). An invocation without waitUntil sends its record at once.
+ * The finished records of an isolate's invocations, written together: each write to the console costs
+ * the isolate and the runtime host far more than its bytes do (ADR 0036), so lines wait up to
+ * `delayMs` — kept alive by the invocation's `waitUntil` that started the wait — or until `maxLines`
+ * are waiting. An invocation without `waitUntil` writes its line at once.
  */
 export class RecordBatch {
-  #records = [];
+  #lines = [];
   #waiting = false;
-  /** Where spans and log records go (IsolateExport), once the isolate has its binding. */
-  exporter = undefined;
 
   constructor(marker, print, { delayMs = 100, maxLines = 64 } = {}) {
     this.marker = marker;
@@ -194,133 +188,40 @@ export class RecordBatch {
     this.maxLines = maxLines;
   }
 
-  /** A finished invocation's record ({ spans, logs, summary }), encoded now and sent with the batch. */
-  add(record, ctx) {
-    this.#records.push(encodeRecord(record));
-    if (typeof ctx?.waitUntil !== "function") return void this.flush();
-    if (this.#records.length >= this.maxLines) return ctx.waitUntil(this.flush());
+  add(line, ctx) {
+    this.#lines.push(line);
+    if (this.#lines.length >= this.maxLines || typeof ctx?.waitUntil !== "function") return this.flush();
     if (this.#waiting) return;
     this.#waiting = true;
     ctx.waitUntil(new Promise((resolve) => setTimeout(resolve, this.delayMs)).then(() => this.flush()));
   }
 
-  /** Sends every waiting record; resolves once their export is done or given up. */
+  /** Writes every waiting line (one console write, a line each, each behind the marker). */
   flush() {
     this.#waiting = false;
-    if (this.#records.length === 0) return Promise.resolve();
-    const records = this.#records;
-    this.#records = [];
-    const exporter = this.exporter;
-    this.print(this.marker + records.map((record) => (exporter ? record.summary : recordLine(record))).join("\n" + this.marker));
-    return exporter ? exporter.send(records) : Promise.resolve();
+    if (this.#lines.length === 0) return;
+    const lines = this.#lines;
+    this.#lines = [];
+    this.print(this.marker + lines.join("\n" + this.marker));
   }
-}
-
-/** How long an export may take before it is given up (its batch dropped). */
-const EXPORT_TIMEOUT_MS = 2000;
-
-/**
- * An isolate's spans and log records, exported as OTLP/HTTP JSON under the stack's resource through
- * the stack's OTLP binding: an external service the harness points at the endpoint, with the headers
- * it asks for (stacks.mjs). Straight from the isolate, because passing every record through the runtime
- * host, which all stacks share, cost it more than the export costs here (ADR 0036). An export that
- * fails or outlasts EXPORT_TIMEOUT_MS is dropped, never retried; batches that come while one is under
- * way are dropped too, so a slow endpoint holds nothing. The host hears when exports start failing
- * and when they succeed again (`report`: a status line behind the marker) and says so once.
- */
-export class IsolateExport {
-  #busy = false;
-  #failing = false;
-  #dropped = 0;
-
-  /** `url`: the endpoint (no trailing slash); `report(status)`: tells the runtime host. */
-  constructor(binding, url, resource, report) {
-    this.binding = binding;
-    this.url = url;
-    this.resource = JSON.stringify(resource);
-    this.report = report;
-  }
-
-  async send(records) {
-    if (this.#busy) {
-      this.#dropped += records.length;
-      return;
-    }
-    this.#busy = true;
-    try {
-      const pieces = (field) => records.filter((record) => record[field] !== "").map((record) => record[field]);
-      const spans = pieces("spans");
-      const logs = pieces("logs");
-      const sent = (spans.length === 0 || (await this.#post("traces", spans))) && (logs.length === 0 || (await this.#post("logs", logs)));
-      if (!sent) this.#dropped += records.length;
-      else if (this.#failing) {
-        this.#failing = false;
-        this.report({ export: "recovered", dropped: this.#dropped });
-        this.#dropped = 0;
-      }
-    } finally {
-      this.#busy = false;
-    }
-  }
-
-  async #post(signal, pieces) {
-    try {
-      const response = await this.binding.fetch(`${this.url}/v1/${signal}`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: exportBody(signal, this.resource, pieces),
-        signal: AbortSignal.timeout(EXPORT_TIMEOUT_MS),
-      });
-      await response.arrayBuffer();
-      if (!response.ok) throw new Error(`HTTP ${response.status}`);
-      return true;
-    } catch (error) {
-      if (!this.#failing) {
-        this.#failing = true;
-        this.report({ export: "failed", signal, reason: reasonOf(error) });
-      }
-      return false;
-    }
-  }
-}
-
-/** Why an export failed, in a few words: a system error's code (Node's fetch keeps it as the cause), else the message. */
-function reasonOf(error) {
-  const code = error?.cause?.code ?? error?.code;
-  return typeof code === "string" ? code : String(error?.message ?? error);
 }
 
 /**
- * The Worker's default export with each fetch invocation recorded (health probes are not). Records go
- * out in batches (RecordBatch): spans and log records to the OTLP endpoint through the isolate's OTLP
- * binding, when its env has one (`exportUrl`: where it points), under the stack's dashboard row
- * (`resource`); summaries through `print`, a line each behind `marker`, where the runtime host reads them.
- * The binding is the emulator's: the Worker's own code gets its env without it.
+ * The Worker's default export with each fetch invocation recorded; `print` writes finished records
+ * (a line each, behind `marker`: RecordBatch) where the runtime host reads them. Health probes are not
+ * recorded.
  */
-export function tracedWorker(worker, { marker, stack, tenant, resource, exportUrl }, print = originalLog, batching = undefined) {
+export function tracedWorker(worker, { marker, stack, tenant }, print = originalLog, batching = undefined) {
   if (worker === null || typeof worker !== "object" || typeof worker.fetch !== "function") return worker;
   const handler = worker.fetch;
   const tags = { "cloudflare.script_name": stack, ...(tenant ? { "tenant.id": tenant } : {}) };
   const batch = new RecordBatch(marker, print, batching);
-  const report = (status) => print(marker + JSON.stringify(status));
-  // The env last seen and the same without the OTLP binding (workerd hands an isolate the same env each time).
-  let seen;
-  let workerEnv;
-  const withoutBinding = (env) => {
-    if (env === seen) return workerEnv;
-    seen = env;
-    if (env === null || typeof env !== "object" || !(OTLP_BINDING in env)) return (workerEnv = env);
-    if (batch.exporter === undefined && exportUrl) batch.exporter = new IsolateExport(env[OTLP_BINDING], exportUrl, stackResource(resource, stack), report);
-    const { [OTLP_BINDING]: _, ...rest } = env;
-    return (workerEnv = rest);
-  };
   const traced = Object.create(worker);
   // Other event handlers are not recorded, and their calls are never the lone invocation's.
   for (const event of OTHER_EVENTS) {
     if (typeof worker[event] === "function") traced[event] = (...args) => recorder.outside(() => worker[event](...args));
   }
   traced.fetch = async function (request, env, ctx) {
-    env = withoutBinding(env);
     const url = urlParts(request.url);
     if (url.pathname === "/healthz") return recorder.outside(() => handler.call(worker, request, env, ctx));
     const record = new InvocationRecord(request, tags, Date.now(), url);
@@ -339,7 +240,7 @@ export function tracedWorker(worker, { marker, stack, tenant, resource, exportUr
       record.exception(error);
       throw error;
     } finally {
-      batch.add(record.finish(status), lone ?? ctx);
+      batch.add(recordLine(record.finish(status)), lone ?? ctx);
       if (lone) lone.release(() => alone === record && (alone = undefined));
     }
   };
