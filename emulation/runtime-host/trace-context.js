@@ -312,16 +312,19 @@ function tracedFetch(input, init) {
   const record = current();
   if (record === undefined || record.finished) return untracedFetch(input, init);
   const request = input instanceof Request ? input : undefined;
-  const url = urlParts(request ? request.url : input instanceof URL ? input.href : String(input));
   const plainInit = init === undefined || (init !== null && typeof init === "object" && Object.getPrototypeOf(init) === Object.prototype);
-  if (url === undefined || !plainInit) return copiedFetch(record, input, init);
+  let url;
   let headers;
+  let verb;
   try {
+    url = plainInit ? urlParts(request ? request.url : input instanceof URL ? input.href : String(input)) : undefined;
+    if (url === undefined) return copiedFetch(record, input, init);
     headers = new Headers(init?.headers ?? request?.headers);
+    verb = method(init?.method ?? request?.method);
   } catch (error) {
     return Promise.reject(error);
   }
-  return fetchSpan(record, method(init?.method ?? request?.method), url, headers, (outgoing) => untracedFetch(input, { ...init, headers: outgoing }));
+  return fetchSpan(record, verb, url, headers, (outgoing) => untracedFetch(input, { ...init, headers: outgoing }));
 }
 
 /** The longer way: the request copied, as fetch itself would make it (a bad URL or a used body rejects, never throws). */
@@ -347,30 +350,34 @@ function fetchSpan(record, method, url, headers, send) {
   });
 }
 
-/** Methods fetch writes in capitals whatever case they came in (the Fetch standard's list); others as they are. */
-const NORMALIZED_METHODS = new Set(["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"]);
+/** Methods workerd sends in capitals whatever case they came in (the Fetch standard's, and PATCH: `upper_case_all_http_methods`); others as they are. */
+const NORMALIZED_METHODS = new Set(["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"]);
 function method(given = "GET") {
   const upper = String(given).toUpperCase();
   return NORMALIZED_METHODS.has(upper) ? upper : String(given);
 }
 
 /**
- * What a span records of an absolute URL — its origin, path and host name, never its userinfo, query
- * or fragment — read from its text, as `new URL` would give them for a URL fetch or workerd already
- * normalised; undefined when it has no scheme. A URL object is a runtime object in workerd, and making
- * one for every invocation and fetch cost more than this (ADR 0036).
+ * What a span records of an http(s) URL — its origin, path and host name, never its userinfo, query
+ * or fragment — read from its text, as `new URL` gives them; undefined for anything it might read
+ * differently (another scheme, a backslash, a space, a character beyond ASCII), which then takes the
+ * longer way. A URL object is a runtime object in workerd, and making one for every invocation and
+ * fetch cost more than this (ADR 0036).
  */
 export function urlParts(href) {
-  const schemeEnd = href.indexOf("://");
-  if (schemeEnd <= 0) return undefined;
-  const hostStart = schemeEnd + 3;
+  const scheme = /^(https?):\/\/[\x21-\x5b\x5d-\x7e]*$/i.exec(href)?.[1]?.toLowerCase();
+  if (scheme === undefined) return undefined;
+  const hostStart = scheme.length + 3;
   const pathStart = firstOf(href, "/?#", hostStart);
   const authority = href.slice(hostStart, pathStart);
-  const host = authority.slice(authority.lastIndexOf("@") + 1).toLowerCase();
+  let host = authority.slice(authority.lastIndexOf("@") + 1).toLowerCase();
+  if (host.endsWith(DEFAULT_PORT[scheme])) host = host.slice(0, -DEFAULT_PORT[scheme].length);
   const hostname = host.startsWith("[") ? host.slice(0, host.indexOf("]") + 1) : host.split(":", 1)[0];
+  if (hostname === "") return undefined;
   const pathname = href.slice(pathStart, firstOf(href, "?#", pathStart)) || "/";
-  return { origin: `${href.slice(0, schemeEnd).toLowerCase()}://${host}`, pathname, hostname };
+  return { origin: `${scheme}://${host}`, pathname, hostname };
 }
+const DEFAULT_PORT = { http: ":80", https: ":443" };
 
 /** Where the first of `characters` is in `text` from `from` on, or text's length. */
 function firstOf(text, characters, from) {

@@ -126,6 +126,8 @@ test("a traced fetch sends what the caller gave it (a Request's method, headers 
       await (await fetch(sent)).text();
       await (await fetch(new URL(`${base}/b#part`), { method: "post", headers: [["x-two", "2"]], body: "from init" })).text();
       await (await fetch(`${base}/c`, { headers: new Headers({ "x-three": "3" }) })).text();
+      await (await fetch(new Request(`${base}/d`, { headers: { "x-four": "4" } }), { method: "PATCH", headers: { "x-five": "5" }, body: "patched" })).text();
+      await (await fetch(`${base}/e`, new Request(`${base}/ignored`, { method: "DELETE", headers: { "x-six": "6" } }))).text();
       return new Response("ok");
     },
   }, TAGS, (line) => lines.push(line), { maxLines: 1 });
@@ -134,24 +136,28 @@ test("a traced fetch sends what the caller gave it (a Request's method, headers 
   } finally {
     await new Promise((resolve) => server.close(resolve));
   }
-  const [a, b, c] = seen;
+  const [a, b, c, d, e] = seen;
   assert.deepEqual([a.method, a.path, a.headers.authorization, a.headers["x-one"], a.body], ["PUT", "/a?secret=1", "Bearer t", "1", "from the request"]);
   assert.deepEqual([b.method, b.path, b.headers["x-two"], b.body], ["POST", "/b", "2", "from init"]);
   assert.deepEqual([c.method, c.headers["x-three"]], ["GET", "3"]);
+  assert.deepEqual([d.method, d.path, d.headers["x-four"], d.headers["x-five"], d.body], ["PATCH", "/d", undefined, "5", "patched"], "init's headers replace the Request's, as new Request(input, init) does");
+  assert.deepEqual([e.method, e.path, e.headers["x-six"]], ["DELETE", "/e", "6"], "an init that is a Request: the longer way");
   assert.equal(sent.headers.get("traceparent"), null, "the caller's Request is not changed");
   const { spans } = read(lines[0].slice(TAGS.marker.length));
   const fetches = spans.filter((span) => span.name === "fetch");
   assert.deepEqual(fetches.map((span) => [span.attributes["http.request.method"], span.attributes["url.full"], span.attributes["http.response.status_code"]]),
-    [["PUT", `${base}/a`, "201"], ["POST", `${base}/b`, "201"], ["GET", `${base}/c`, "201"]]);
+    [["PUT", `${base}/a`, "201"], ["POST", `${base}/b`, "201"], ["GET", `${base}/c`, "201"], ["PATCH", `${base}/d`, "201"], ["DELETE", `${base}/e`, "201"]]);
   assert.deepEqual(seen.map((request) => incomingParent(request.headers.traceparent)), fetches.map((span) => span.spanId), "each carried its own span as the parent");
 });
 
-test("a span's URL parts are new URL's, without userinfo, query or fragment", () => {
-  for (const href of ["https://acct-a.emulator.workers.dev/api/clients?q=secret#top", "http://user:pass@Example.COM:8080/a/b", "http://[::1]:4318/v1/traces", "https://host", "https://host?x=1"]) {
+test("a span's URL parts are new URL's, without userinfo, query or fragment; a URL they might read differently takes the longer way", () => {
+  for (const href of ["https://acct-a.emulator.workers.dev/api/clients?q=secret#top", "http://user:pass@Example.COM:8080/a/b", "http://[::1]:4318/v1/traces", "https://host", "https://host?x=1", "HTTP://host:80/a", "https://host:443/", "https://u@host:4430/x@y"]) {
     const url = new URL(href);
     assert.deepEqual(urlParts(href), { origin: url.origin, pathname: url.pathname, hostname: url.hostname }, href);
   }
-  assert.equal(urlParts("not a url"), undefined);
+  for (const href of ["not a url", "http:/user:pw@host/x://y", "/next?to=http://a.b/c", "http://host\\@evil.com/x", "http://h ost/", "http://héllo.example/", "ftp://host/x", "http:///x", "http://user@/x"]) {
+    assert.equal(urlParts(href), undefined, href);
+  }
 });
 
 test("what runs after the answer is not recorded; a span still running is ended and marked; a bad fetch rejects as fetch does", async () => {
