@@ -68,7 +68,7 @@ export class InvocationRecord {
   /** What did not fit under MAX_ITEMS. */
   left = 0;
 
-  constructor(request, tags, now = Date.now(), url = urlParts(request.url)) {
+  constructor(request, tags, now = Date.now(), url = new URL(request.url)) {
     const header = request.headers.get("traceparent");
     this.traceId = incomingTraceId(header) ?? ids().traceId();
     this.root = {
@@ -222,7 +222,7 @@ export function tracedWorker(worker, { marker, stack, tenant }, print = original
     if (typeof worker[event] === "function") traced[event] = (...args) => recorder.outside(() => worker[event](...args));
   }
   traced.fetch = async function (request, env, ctx) {
-    const url = urlParts(request.url);
+    const url = new URL(request.url);
     if (url.pathname === "/healthz") return recorder.outside(() => handler.call(worker, request, env, ctx));
     const record = new InvocationRecord(request, tags, Date.now(), url);
     if (alone !== undefined && Date.now() - aloneSince > MAX_ALONE_MS) alone = undefined;
@@ -300,93 +300,26 @@ const recorder = {
 const untracedFetch = globalThis.fetch;
 const originalLog = console.log.bind(console);
 
-/**
- * fetch() as a span of the invocation, with its trace context passed on (W3C `traceparent`). The call
- * goes to fetch as it came, with the caller's headers and `traceparent` as its `init.headers`: fetch
- * builds its request inside the runtime, where copying the caller's Request and parsing its URL here
- * made runtime objects (a Request, its Headers, a URL) that each cost the isolate more than the span
- * (ADR 0036). An `init` that is not a plain object (a Request) or a URL without a scheme takes the
- * longer way, which rejects as fetch would.
- */
+/** fetch() as a span of the invocation, with its trace context passed on (W3C `traceparent`). */
 function tracedFetch(input, init) {
   const record = current();
   if (record === undefined || record.finished) return untracedFetch(input, init);
-  const request = input instanceof Request ? input : undefined;
-  const plainInit = init === undefined || (init !== null && typeof init === "object" && Object.getPrototypeOf(init) === Object.prototype);
-  let url;
-  let headers;
-  let verb;
-  try {
-    url = plainInit ? urlParts(request ? request.url : input instanceof URL ? input.href : String(input)) : undefined;
-    if (url === undefined) return copiedFetch(record, input, init);
-    headers = new Headers(init?.headers ?? request?.headers);
-    verb = method(init?.method ?? request?.method);
-  } catch (error) {
-    return Promise.reject(error);
-  }
-  return fetchSpan(record, verb, url, headers, (outgoing) => untracedFetch(input, { ...init, headers: outgoing }));
-}
-
-/** The longer way: the request copied, as fetch itself would make it (a bad URL or a used body rejects, never throws). */
-function copiedFetch(record, input, init) {
   let request;
   try {
     request = new Request(input, init);
   } catch (error) {
+    // As fetch() itself: a bad URL or a used body rejects, never throws.
     return Promise.reject(error);
   }
-  return fetchSpan(record, request.method, urlParts(request.url), request.headers, () => untracedFetch(request));
-}
-
-/** A fetch's span: `headers` (sent by `send`) carry its `traceparent`; the answer's status is recorded. */
-function fetchSpan(record, method, url, headers, send) {
-  return record.span("fetch", { "http.request.method": method, "url.full": `${url.origin}${url.pathname}`, "server.address": url.hostname }, (span) => {
-    headers.set("traceparent", traceparent(record.traceId, span.spanId));
-    return send(headers).then((response) => {
+  const url = new URL(request.url);
+  return record.span("fetch", { "http.request.method": request.method, "url.full": `${url.origin}${url.pathname}`, "server.address": url.hostname }, (span) => {
+    request.headers.set("traceparent", traceparent(record.traceId, span.spanId));
+    return untracedFetch(request).then((response) => {
       span.attributes["http.response.status_code"] = response.status;
       if (response.status >= 500) span.error = true;
       return response;
     });
   });
-}
-
-/** Methods workerd sends in capitals whatever case they came in (the Fetch standard's, and PATCH: `upper_case_all_http_methods`); others as they are. */
-const NORMALIZED_METHODS = new Set(["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"]);
-function method(given = "GET") {
-  const upper = String(given).toUpperCase();
-  return NORMALIZED_METHODS.has(upper) ? upper : String(given);
-}
-
-/**
- * What a span records of an http(s) URL — its origin, path and host name, never its userinfo, query
- * or fragment — read from its text, as `new URL` gives them; undefined for anything it might read
- * differently (another scheme, a backslash, a space, a character beyond ASCII), which then takes the
- * longer way. A URL object is a runtime object in workerd, and making one for every invocation and
- * fetch cost more than this (ADR 0036).
- */
-export function urlParts(href) {
-  const scheme = /^(https?):\/\/[\x21-\x5b\x5d-\x7e]*$/i.exec(href)?.[1]?.toLowerCase();
-  if (scheme === undefined) return undefined;
-  const hostStart = scheme.length + 3;
-  const pathStart = firstOf(href, "/?#", hostStart);
-  const authority = href.slice(hostStart, pathStart);
-  let host = authority.slice(authority.lastIndexOf("@") + 1).toLowerCase();
-  if (host.endsWith(DEFAULT_PORT[scheme])) host = host.slice(0, -DEFAULT_PORT[scheme].length);
-  const hostname = host.startsWith("[") ? host.slice(0, host.indexOf("]") + 1) : host.split(":", 1)[0];
-  if (hostname === "") return undefined;
-  const pathname = href.slice(pathStart, firstOf(href, "?#", pathStart)) || "/";
-  return { origin: `${scheme}://${host}`, pathname, hostname };
-}
-const DEFAULT_PORT = { http: ":80", https: ":443" };
-
-/** Where the first of `characters` is in `text` from `from` on, or text's length. */
-function firstOf(text, characters, from) {
-  let first = text.length;
-  for (const character of characters) {
-    const at = text.indexOf(character, from);
-    if (at !== -1 && at < first) first = at;
-  }
-  return first;
 }
 
 /** console.* as log records of the invocation (with its trace id), and printed as before. */
