@@ -1,6 +1,19 @@
 // OTLP's JSON encoding (OTLP/HTTP JSON, as the Aspire dashboard reads it), for what the harness
-// exports: a stack Worker's spans and log records, encoded where they are recorded (trace-context.js)
-// so the runtime host only joins them (telemetry.mjs), and the host's own metrics.
+// exports: a stack Worker's spans and log records, encoded by the isolate that recorded them
+// (trace-context.js) and put under the stack's resource by its relay (otlp-relay.js), and the runtime
+// host's metrics of each stack (telemetry.mjs).
+
+/** The service binding through which a traced stack's isolate exports: the emulator's relay (otlp-relay.js). */
+export const OTLP_BINDING = "__EMULATOR_OTLP";
+/** How long an export may take before it is given up and what it carried dropped. */
+export const EXPORT_TIMEOUT_MS = 2000;
+/** The instrumentation scope of everything the harness records for a stack. */
+export const SCOPE = { name: "cloudflare-emulator.runtime-host" };
+
+/** A stack's OTLP resource: its dashboard row's name as the service, its script name beside it. */
+export function stackResource(resource, stack) {
+  return { attributes: attributes({ "service.name": resource ?? stack, "service.namespace": "cloudflare", "cloudflare.script_name": stack }) };
+}
 
 const SEVERITY = { debug: 5, info: 9, log: 9, warn: 13, error: 17 };
 
@@ -60,12 +73,27 @@ export function nanos(ms) {
 }
 
 /**
- * A finished invocation ({ spans, logs, summary }) as the one line a stack Worker writes: the summary
- * (for the host's metrics) as JSON, then its spans and its log records as OTLP JSON arrays, which the
- * host joins into an export without reading them. JSON text holds no raw tab.
+ * A finished invocation ({ spans, logs, summary }) encoded once: the summary (for the host's metrics)
+ * as JSON, and its spans and log records as OTLP JSON, comma-separated without brackets (each "" when
+ * none), ready to be joined into an export (exportBody).
  */
-export function recordLine({ spans, logs, summary }) {
-  return `${JSON.stringify(summary)}\t${JSON.stringify(spans.map(otlpSpan))}\t${JSON.stringify(logs.map(otlpLog))}`;
+export function encodeRecord({ spans, logs, summary }) {
+  return { summary: JSON.stringify(summary), spans: JSON.stringify(spans.map(otlpSpan)).slice(1, -1), logs: JSON.stringify(logs.map(otlpLog)).slice(1, -1) };
+}
+
+/** One OTLP/HTTP JSON export of a resource's spans ("traces") or log records ("logs"), from encodeRecord's pieces. */
+export function exportBody(signal, resourceJson, pieces) {
+  const [outer, inner, key] = signal === "traces" ? ["resourceSpans", "scopeSpans", "spans"] : ["resourceLogs", "scopeLogs", "logRecords"];
+  return `{"${outer}":[{"resource":${resourceJson},"${inner}":[{"scope":${SCOPE_JSON},"${key}":[${pieces.join(",")}]}]}]}`;
+}
+const SCOPE_JSON = JSON.stringify(SCOPE);
+
+/**
+ * An encoded record (encodeRecord) as the one line a stack Worker writes when it has no exporter (the
+ * node tests read these): its summary, spans and log records, tab-separated (JSON text holds no raw tab).
+ */
+export function recordLine({ summary, spans, logs }) {
+  return `${summary}\t[${spans}]\t[${logs}]`;
 }
 
 /** A record line read back: the summary, and the spans and log records as JSON text (each "" when none). */

@@ -11,6 +11,7 @@ import { D1Client, controlJson, newControlSecret } from "./control-client.mjs";
 import { RuntimePool } from "./runtime-pool.mjs";
 import { EgressGuard } from "./egress-guard.mjs";
 import { EgressLog } from "./egress-log.mjs";
+import { OTLP_BINDING, stackResource } from "./otlp.mjs";
 
 // The control entrypoint shares each stack's Worker (see control-entrypoint.js for why).
 const CONTROL_ENTRYPOINT = "__emulatorControl";
@@ -28,6 +29,9 @@ const TRACE_CONTEXT_SCRIPT = inlinedScript("./trace-context.js", [
   ["./otlp.mjs", "./otlp.mjs"],
 ]);
 const TELEMETRY_FLAGS = ["nodejs_als"];
+// A traced stack's OTLP relay (otlp-relay.js): its Worker's spans and logs go through it to the endpoint.
+const OTLP_RELAY = "emulator-otlp-relay";
+const OTLP_RELAY_SCRIPT = inlinedScript("./otlp-relay.js", [["./otlp.mjs", "./otlp.mjs"]]);
 // Every D1 binding is the emulator's replicated D1 (d1-replication.js) around the real database.
 const D1_WORKER = "emulator-d1";
 const D1_SCRIPT = inlinedScript("./d1-replication.js", [
@@ -72,7 +76,7 @@ export class StackRegistry {
   #stacks = new Map();
 
   constructor({ miniflare, bundler, workersDir, emit, workersSubdomain, telemetry = undefined }) {
-    /** The exporter of every stack's invocation records (telemetry.mjs); undefined: telemetry off. */
+    /** Every stack's metrics and the endpoint its relay sends to (telemetry.mjs); undefined: telemetry off. */
     this.telemetry = telemetry;
     /** Stacks cut off from the others (the chaos API's partition): by name, so a restart keeps it. */
     this.partitioned = new Set();
@@ -235,7 +239,7 @@ class Stack {
   controlUrl = undefined;
   /** What calls to this stack's control entrypoint carry: one per Stack object (a start after a stop or failure makes a new one). */
   controlSecret = newControlSecret();
-  /** What starts a line of this stack's stdout that is an invocation record, not output (trace-context.js). */
+  /** What starts a line of this stack's stdout that is an invocation's summary or export status, not output (trace-context.js). */
   telemetryMarker = `@@telemetry-${newControlSecret()} `;
   recent = [];
   /** Requests from other Workers (through the egress guard) that this stack is answering. */
@@ -435,7 +439,8 @@ class Stack {
   }
 
   #options(bundle) {
-    const traced = this.registry.telemetry !== undefined;
+    const telemetry = this.registry.telemetry;
+    const traced = telemetry !== undefined;
     const { bindings: d1Bindings, worker: d1Worker } = replicatedD1(this.spec.d1 ?? {}, this.replicaSlots);
     const tracing = traced ? { marker: this.telemetryMarker, stack: this.name, tenant: this.spec.vars?.ACCOUNT_ID } : undefined;
     const { bindings: storageBindings, worker: storageWorker } = faultedStorage(this.spec.r2 ?? {}, this.spec.kv ?? {}, this.spec.r2Credentials ?? {});
@@ -450,11 +455,14 @@ class Stack {
           wrappedBindings: { ...d1Bindings, ...storageBindings },
           bindings: this.spec.vars ?? {},
           outboundService: (request) => this.registry.guard.outbound(this, request),
+          // A traced isolate exports its spans and logs itself, through its relay (trace-context.js).
+          ...(traced ? { serviceBindings: { [OTLP_BINDING]: OTLP_RELAY } } : {}),
           // Stacks are reached on workers.dev, where the Cache API does nothing: Miniflare's no-op
           // cache is that behaviour, without the cache's storage worker (one isolate fewer).
           cache: false,
           unsafeDirectSockets: [{ host: "127.0.0.1", port: 0, entrypoint: CONTROL_ENTRYPOINT }],
         },
+        ...(traced ? [otlpRelay(telemetry, this.spec.resource ?? this.name, this.name, bundle.compatibilityDate)] : []),
         ...(d1Worker ? [d1Worker] : []),
         ...(storageWorker ? [storageWorker] : []),
       ],
@@ -486,7 +494,7 @@ class Stack {
   #pipe(stream, level) {
     const marker = this.telemetryMarker;
     createInterface({ input: stream }).on("line", (line) => {
-      // An invocation's record (trace-context.js) goes to the exporter, never to the stack's log.
+      // An invocation's summary or an export status (trace-context.js) goes to telemetry, never to the stack's log.
       if (line.startsWith(marker)) this.registry.telemetry?.recordLine(this.name, this.spec.resource ?? this.name, line.slice(marker.length));
       else this.#log(level, line);
     });
@@ -529,6 +537,17 @@ export function replicatedD1(databases, replicaSlots) {
   }
   // A wrapped binding's module takes the compatibility date of the Worker that uses it.
   return { bindings, worker: { name: D1_WORKER, modules: [esModule("d1-replication.js", D1_SCRIPT)], d1Databases } };
+}
+
+/** A traced stack's OTLP relay: the endpoint (with its headers) and the stack's resource, outside the Worker's isolate. */
+function otlpRelay(telemetry, resource, stack, compatibilityDate) {
+  return {
+    name: OTLP_RELAY,
+    modules: [esModule("otlp-relay.js", OTLP_RELAY_SCRIPT)],
+    compatibilityDate,
+    bindings: { EXPORT_URL: telemetry.endpoint, RESOURCE: JSON.stringify(stackResource(resource, stack)) },
+    serviceBindings: { ENDPOINT: telemetry.endpointService() },
+  };
 }
 
 /**

@@ -1,49 +1,40 @@
-// The runtime host's telemetry exporter (ADR 0036). Each stack's Worker records its invocations
-// (trace-context.js) — spans, log records and a summary — and writes each as a line on its stdout,
-// which stacks.mjs hands here; this exports them as OTLP/HTTP JSON to the endpoint the harness was
-// given (the Aspire dashboard's), one resource per stack, and keeps each stack's metrics (requests,
-// errors, latency, CPU time, D1 rows, R2 and KV operations), exported on their own interval.
+// The runtime host's part of telemetry (ADR 0036, 0038). Each traced stack's isolate records its
+// invocations (trace-context.js) and exports their spans and log records itself, through the stack's
+// relay (otlp-relay.js, which sends to `endpointService`); it writes each invocation's summary as a line on its stdout,
+// which stacks.mjs hands here. From the summaries this keeps each stack's metrics (requests, errors,
+// latency, D1 rows, R2 and KV operations, and the CPU time of its workerd) and exports them as OTLP/HTTP
+// JSON on their own interval, one resource per stack.
 //
 // Configured as OpenTelemetry SDKs are: OTEL_EXPORTER_OTLP_ENDPOINT (no endpoint: telemetry off),
-// OTEL_EXPORTER_OTLP_HEADERS, OTEL_BSP_SCHEDULE_DELAY and OTEL_METRIC_EXPORT_INTERVAL (ms).
-// An endpoint that is down or refuses never slows a request: exports run on their own timer, time out,
-// and what they carried is dropped, with one warning line until exports succeed again.
+// OTEL_EXPORTER_OTLP_HEADERS and OTEL_METRIC_EXPORT_INTERVAL (ms).
+// An endpoint that is down or refuses never slows a request: exports run on their own (a timer here, a
+// batch's waitUntil in an isolate), time out, and what they carried is dropped, with one warning line
+// until exports succeed again.
 import http from "node:http";
 import { readFileSync } from "node:fs";
-import { attributes, nanos, readRecordLine } from "./otlp.mjs";
+import { EXPORT_TIMEOUT_MS, SCOPE, nanos, readRecordLine, stackResource } from "./otlp.mjs";
 
-/** Characters of spans and log records waiting for an export, at most (beyond: dropped and counted). */
-const MAX_QUEUED_CHARS = 16 * 1024 * 1024;
-const EXPORT_TIMEOUT_MS = 2000;
 /** Latency buckets (ms), as a dashboard would chart a Worker's response times. */
 export const LATENCY_BOUNDS_MS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000];
 const CLOCK_TICK_MS = 10;
-const SCOPE = { name: "cloudflare-emulator.runtime-host" };
-const SCOPE_JSON = JSON.stringify(SCOPE);
 
 export class Telemetry {
-  /** By stack: its spans and log records as OTLP JSON text (comma-separated), waiting for the next export. */
-  #queue = new Map();
-  #queuedChars = 0;
   /** Each stack's dashboard resource (its row's name). */
   #resources = new Map();
-  #dropped = 0;
   #metrics = new Map();
-  /** The signals (/v1/traces, /v1/logs, /v1/metrics) whose exports fail: each said once, and again when it recovers. */
+  /** What is failing to export — "/v1/metrics" here, or a stack's isolate — said once, and again when all succeed. */
   #failing = new Set();
-  #full = false;
-  /** The span and log export under way, if any (the next one waits; close() waits for it). */
-  #exporting = undefined;
+  /** Invocations whose spans and logs were dropped since exports last succeeded everywhere. */
+  #dropped = 0;
   #timers = [];
 
   /**
-   * @param {{ endpoint: string, headers: Record<string, string>, spanDelayMs: number, metricIntervalMs: number,
+   * @param {{ endpoint: string, headers: Record<string, string>, metricIntervalMs: number,
    *   processOf: (stack: string) => number | undefined, say: (line: string) => void }} options
    */
-  constructor({ endpoint, headers = {}, spanDelayMs = 1000, metricIntervalMs = 5000, processOf = () => undefined, say = console.log }) {
+  constructor({ endpoint, headers = {}, metricIntervalMs = 5000, processOf = () => undefined, say = console.log }) {
     this.endpoint = endpoint.replace(/\/+$/, "");
-    this.headers = { "content-type": "application/json", ...headers };
-    this.spanDelayMs = spanDelayMs;
+    this.exportHeaders = headers;
     this.metricIntervalMs = metricIntervalMs;
     this.processOf = processOf;
     this.say = say;
@@ -56,96 +47,95 @@ export class Telemetry {
     return new Telemetry({
       endpoint,
       headers: parseHeaders(env.OTEL_EXPORTER_OTLP_HEADERS),
-      spanDelayMs: positive(env.OTEL_BSP_SCHEDULE_DELAY, 1000),
       metricIntervalMs: positive(env.OTEL_METRIC_EXPORT_INTERVAL, 5000),
       ...options,
     });
   }
 
-  /** Exports on their own timers from now on. */
+  /**
+   * The endpoint as a service a stack's relay sends through (Miniflare's external service): on
+   * loopback, with the headers it asks for added to every request, so they never enter an isolate.
+   */
+  endpointService() {
+    const url = new URL(this.endpoint);
+    // workerd resolves names itself; the endpoint is on loopback (the harness accepts nothing else).
+    const host = url.hostname === "localhost" ? "127.0.0.1" : url.hostname;
+    const injectRequestHeaders = Object.entries(this.exportHeaders).map(([name, value]) => ({ name, value }));
+    return { external: { address: `${host}:${url.port || 80}`, http: { injectRequestHeaders } } };
+  }
+
+  /** Exports metrics on their own timer from now on. */
   start() {
-    this.#timers.push(setInterval(() => void this.flushSpans(), this.spanDelayMs).unref());
     this.#timers.push(setInterval(() => void this.flushMetrics(), this.metricIntervalMs).unref());
   }
 
   async close() {
     for (const timer of this.#timers) clearInterval(timer);
-    await this.#exporting;
-    await Promise.allSettled([this.flushSpans(), this.flushMetrics()]);
+    await this.flushMetrics();
   }
 
   /** A stack started anew (a new Worker process, perhaps a new tenant under a reused name): its metrics start again. */
   forget(stack) {
     this.#metrics.delete(stack);
     this.#resources.delete(stack);
+    // Its new isolate says again how its exports fare; what the old one said no longer holds.
+    this.#failing.delete(stack);
   }
 
   /**
-   * One invocation's record line as a stack's Worker wrote it (otlp.mjs): its summary counted, its spans
-   * and log records queued as they are. One that cannot be read is dropped: telemetry never fails a
-   * request, nor the stack's log.
+   * One line a stack's isolate wrote (trace-context.js): an invocation's summary, counted in the
+   * stack's metrics, or how its exports fare. One that cannot be read is dropped: telemetry never
+   * fails a request, nor the stack's log.
    */
   recordLine(stack, resource, line) {
-    let record;
+    let summary;
     try {
-      record = readRecordLine(line);
+      summary = readRecordLine(line).summary;
     } catch {
       return;
     }
     this.#resources.set(stack, resource);
-    this.#metricsOf(stack).add(record.summary);
-    const chars = record.spans.length + record.logs.length;
-    if (this.#queuedChars + chars > MAX_QUEUED_CHARS) {
-      this.#dropped += 1;
-      if (!this.#full) this.say(`telemetry: the export queue is full (${MAX_QUEUED_CHARS} characters); dropping telemetry until it drains — requests are not affected`);
-      this.#full = true;
-      return;
-    }
-    this.#full = false;
-    let queued = this.#queue.get(stack);
-    if (!queued) this.#queue.set(stack, (queued = { spans: [], logs: [] }));
-    if (record.spans) queued.spans.push(record.spans);
-    if (record.logs) queued.logs.push(record.logs);
-    this.#queuedChars += chars;
+    if (typeof summary?.export === "string") this.#exportStatus(stack, summary);
+    else this.#metricsOf(stack).add(summary);
   }
 
-  /** Exports the queued spans and logs (one request each); the next timer tick waits for this one. */
-  async flushSpans() {
-    if (this.#exporting || this.#queuedChars === 0) return;
-    this.#exporting = this.#exportSpans();
-    try {
-      await this.#exporting;
-    } finally {
-      this.#exporting = undefined;
-    }
+  /**
+   * A stack's isolate said its exports failed (`signal`, `reason`), or succeed (its first, or again
+   * after failing: `dropped` meanwhile).
+   */
+  #exportStatus(stack, { export: status, signal, reason, dropped }) {
+    if (status === "failed") this.#failed(stack, `${this.endpoint}/v1/${signal}`, reason);
+    else if (status === "succeeded") this.#recovered(stack, Number(dropped) || 0);
   }
 
-  async #exportSpans() {
-    const batch = [...this.#queue];
-    this.#queue = new Map();
-    this.#queuedChars = 0;
-    const join = (field, items, key) => batch.filter(([, q]) => q[items].length > 0)
-      .map(([stack, q]) => `{"resource":${JSON.stringify(this.#resourceOf(stack))},"${field}":[{"scope":${SCOPE_JSON},"${key}":[${q[items].join(",")}]}]}`)
-      .join(",");
-    const spans = join("scopeSpans", "spans", "spans");
-    const logs = join("scopeLogs", "logs", "logRecords");
-    const sent = (spans ? await this.#post("/v1/traces", `{"resourceSpans":[${spans}]}`) : true) && (logs ? await this.#post("/v1/logs", `{"resourceLogs":[${logs}]}`) : true);
-    if (!sent) this.#dropped += batch.reduce((sum, [, q]) => sum + q.spans.length, 0);
+  #failed(what, url, reason) {
+    if (this.#failing.has(what)) return;
+    if (this.#failing.size === 0) this.say(`telemetry: export to ${url} failed (${reason}); dropping telemetry until it answers — requests are not affected`);
+    this.#failing.add(what);
+  }
+
+  #recovered(what, dropped) {
+    this.#dropped += dropped;
+    if (!this.#failing.delete(what) || this.#failing.size > 0) return;
+    this.say(`telemetry: exports to ${this.endpoint} succeed again (${this.#dropped} invocations' telemetry was dropped meanwhile)`);
+    this.#dropped = 0;
   }
 
   async flushMetrics() {
     if (this.#metrics.size === 0) return;
     const now = Date.now();
     const resourceMetrics = [...this.#metrics].map(([stack, metrics]) => ({
-      resource: this.#resourceOf(stack),
+      resource: stackResource(this.#resources.get(stack), stack),
       scopeMetrics: [{ scope: SCOPE, metrics: metrics.otlp(now, this.processOf(stack)) }],
     }));
-    await this.#post("/v1/metrics", JSON.stringify({ resourceMetrics }));
-  }
-
-  /** A stack's OTLP resource: its dashboard row's name as the service, its script name beside it. */
-  #resourceOf(stack) {
-    return { attributes: attributes({ "service.name": this.#resources.get(stack) ?? stack, "service.namespace": "cloudflare", "cloudflare.script_name": stack }) };
+    const path = "/v1/metrics";
+    try {
+      const status = await post(this.endpoint + path, { "content-type": "application/json", ...this.exportHeaders }, JSON.stringify({ resourceMetrics }));
+      if (status < 200 || status >= 300) throw new Error(`HTTP ${status}`);
+      this.#recovered(path, 0);
+    } catch (error) {
+      this.#failed(path, this.endpoint + path, error.code ?? error.message);
+    }
   }
 
   #metricsOf(stack) {
@@ -153,37 +143,14 @@ export class Telemetry {
     if (!metrics) this.#metrics.set(stack, (metrics = new StackMetrics()));
     return metrics;
   }
-
-  async #post(path, body) {
-    try {
-      const status = await post(this.endpoint + path, this.headers, body);
-      if (status < 200 || status >= 300) throw new Error(`HTTP ${status}`);
-      if (this.#failing.delete(path)) {
-        this.say(`telemetry: exports to ${this.endpoint}${path} succeed again (${this.#dropped} invocations' telemetry was dropped meanwhile)`);
-        if (this.#failing.size === 0) this.#dropped = 0;
-      }
-      return true;
-    } catch (error) {
-      if (!this.#failing.has(path)) {
-        this.#failing.add(path);
-        this.say(`telemetry: export to ${this.endpoint}${path} failed (${error.code ?? error.message}); dropping telemetry until it answers — requests are not affected`);
-      }
-      return false;
-    }
-  }
-
-  /** Invocations whose spans and logs were dropped since exports last succeeded (a full queue, a failing endpoint). */
-  get dropped() {
-    return this.#dropped;
-  }
 }
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 2 });
 
 /**
  * POSTs a JSON body; resolves with the status, or rejects (a refused connection, or no answer within
- * the export timeout). node:http rather than fetch: an export is hundreds of KB a second, and fetch's
- * body streams cost this process, which every stack shares, several times the CPU.
+ * the export timeout). node:http rather than fetch: fetch's body streams cost this process, which every
+ * stack shares, several times the CPU.
  */
 function post(url, headers, body) {
   return new Promise((resolve, reject) => {

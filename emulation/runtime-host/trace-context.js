@@ -7,9 +7,11 @@
 // record as the current one (`current`): the one invocation running alone, or the AsyncLocalStorage (the
 // `nodejs_als` flag) of one running beside it. Every outbound fetch carries a `traceparent` naming its
 // span, so the Worker it calls (another stack, the local Cloudflare API) continues the same trace. When
-// the invocation answers, its record becomes one line (already in OTLP's encoding: otlp.mjs) behind a
-// marker only the host knows; the isolate's lines go to the runtime host together on the stack's stdout
-// (RecordBatch), and the host exports them (telemetry.mjs) and never shows them.
+// the invocation answers, its record is encoded (OTLP JSON: otlp.mjs) and waits for the isolate's next
+// batch (RecordBatch): the batch's spans and log records go to the OTLP endpoint (IsolateExport, through
+// the stack's relay: otlp-relay.js), and their summaries to the runtime host, a line
+// each behind a marker only the host knows on the stack's stdout, for the stack's metrics
+// (telemetry.mjs); the host never shows those lines.
 //
 // Why not workerd's streaming tail Worker, which gives the same spans from the runtime: delivering each
 // invocation's events to it cost many times what recording them here does (ADR 0036; the telemetry
@@ -18,7 +20,7 @@
 // A record never holds a request's headers, body or query string, nor a D1 statement's bound values.
 import { AsyncLocalStorage } from "node:async_hooks";
 import { IdSource, incomingParent, incomingTraceId, traceparent } from "./trace-ids.mjs";
-import { recordLine } from "./otlp.mjs";
+import { EXPORT_TIMEOUT_MS, OTLP_BINDING, encodeRecord, recordLine } from "./otlp.mjs";
 
 const invocations = new AsyncLocalStorage();
 /**
@@ -172,14 +174,18 @@ export class InvocationRecord {
 }
 
 /**
- * The finished records of an isolate's invocations, written together: each write to the console costs
- * the isolate and the runtime host far more than its bytes do (ADR 0036), so lines wait up to
- * `delayMs` — kept alive by the invocation's `waitUntil` that started the wait — or until `maxLines`
- * are waiting. An invocation without `waitUntil` writes its line at once.
+ * The finished records of an isolate's invocations, sent together: each console write and each export
+ * costs the isolate far more than its bytes do (ADR 0036), so records wait up to `delayMs` — kept
+ * alive by the waitUntil of the invocation that started the wait — or until `maxLines` are waiting.
+ * Their summaries go to the runtime host (one console write, a line each behind the marker), their
+ * spans and log records to `exporter`; without one (the node tests) each record is written whole
+ * instead (recordLine). An invocation without waitUntil sends its record at once.
  */
 export class RecordBatch {
-  #lines = [];
+  #records = [];
   #waiting = false;
+  /** Where spans and log records go (IsolateExport), once the isolate has its binding. */
+  exporter = undefined;
 
   constructor(marker, print, { delayMs = 100, maxLines = 64 } = {}) {
     this.marker = marker;
@@ -188,40 +194,156 @@ export class RecordBatch {
     this.maxLines = maxLines;
   }
 
-  add(line, ctx) {
-    this.#lines.push(line);
-    if (this.#lines.length >= this.maxLines || typeof ctx?.waitUntil !== "function") return this.flush();
+  /** A finished invocation's record ({ spans, logs, summary }), encoded now and sent with the batch. */
+  add(record, ctx) {
+    this.#records.push(encodeRecord(record));
+    if (typeof ctx?.waitUntil !== "function") return void this.flush();
+    if (this.#records.length >= this.maxLines) return ctx.waitUntil(this.flush());
     if (this.#waiting) return;
     this.#waiting = true;
     ctx.waitUntil(new Promise((resolve) => setTimeout(resolve, this.delayMs)).then(() => this.flush()));
   }
 
-  /** Writes every waiting line (one console write, a line each, each behind the marker). */
+  /** Sends every waiting record; resolves once their export is done or given up. */
   flush() {
     this.#waiting = false;
-    if (this.#lines.length === 0) return;
-    const lines = this.#lines;
-    this.#lines = [];
-    this.print(this.marker + lines.join("\n" + this.marker));
+    if (this.#records.length === 0) return Promise.resolve();
+    const records = this.#records;
+    this.#records = [];
+    const exporter = this.exporter;
+    this.print(this.marker + records.map((record) => (exporter ? record.summary : recordLine(record))).join("\n" + this.marker));
+    return exporter ? exporter.send(records) : Promise.resolve();
   }
 }
 
+/** Records an isolate keeps waiting while an export is under way, at most (beyond: dropped, and said). */
+const MAX_WAITING = 1024;
 /**
- * The Worker's default export with each fetch invocation recorded; `print` writes finished records
- * (a line each, behind `marker`: RecordBatch) where the runtime host reads them. Health probes are not
- * recorded.
+ * Exports one turn sends before it leaves the rest to the next batch's: a turn runs in the waitUntil
+ * of the invocation that started it, which workerd would cut short if it never ended.
+ */
+const EXPORTS_PER_TURN = 4;
+
+/**
+ * An isolate's spans and log records, sent through the stack's OTLP binding: its relay
+ * (otlp-relay.js), an isolate of the emulator's that puts them under the stack's resource and sends
+ * them on with the endpoint's headers. Straight from the isolate, because passing every record through
+ * the runtime host, which all stacks share, cost it more than the export costs here (ADR 0038). One
+ * export at a time: records that come meanwhile wait and go as soon as it is done (up to MAX_WAITING);
+ * an export that fails or outlasts EXPORT_TIMEOUT_MS is dropped, never retried, so a slow or absent
+ * endpoint holds no request. The host hears (`report`: a status line behind the marker) when this
+ * isolate's exports first succeed, when they fail, and when they succeed again, and says so once.
+ */
+export class IsolateExport {
+  /** The turn of exports under way, if any, and when its current export started. */
+  #sending = undefined;
+  #since = 0;
+  #waiting = [];
+  #failing = false;
+  #succeeded = false;
+  #dropped = 0;
+
+  /** `report(status)`: tells the runtime host. */
+  constructor(binding, report) {
+    this.binding = binding;
+    this.report = report;
+  }
+
+  /** Sends `records` (encodeRecord's) now, or after the export under way; resolves once they are sent or dropped. */
+  send(records) {
+    const room = MAX_WAITING - this.#waiting.length;
+    if (room < records.length) this.#drop(records.length - Math.max(0, room), "the export queue is full");
+    this.#waiting.push(...records.slice(0, Math.max(0, room)));
+    // The turn under way sends what waits when its export is done (its promise is already kept
+    // alive) — unless it has outlasted any export, as when workerd cut its invocation short.
+    if (this.#sending && Date.now() - this.#since < 2 * EXPORT_TIMEOUT_MS) return Promise.resolve();
+    this.#since = Date.now();
+    const turn = (this.#sending = this.#drain().finally(() => this.#sending === turn && (this.#sending = undefined)));
+    return turn;
+  }
+
+  async #drain() {
+    for (let sent = 0; sent < EXPORTS_PER_TURN && this.#waiting.length > 0; sent++) {
+      this.#since = Date.now();
+      const records = this.#waiting;
+      this.#waiting = [];
+      const pieces = (field) => records.filter((record) => record[field] !== "").map((record) => record[field]);
+      const spans = pieces("spans");
+      const logs = pieces("logs");
+      const failure = (spans.length > 0 ? await this.#post("traces", spans) : undefined) ?? (logs.length > 0 ? await this.#post("logs", logs) : undefined);
+      if (failure) {
+        this.#drop(records.length, failure.reason, failure.signal);
+      } else if (this.#failing || !this.#succeeded) {
+        this.#failing = false;
+        this.#succeeded = true;
+        this.report({ export: "succeeded", dropped: this.#dropped });
+        this.#dropped = 0;
+      }
+    }
+  }
+
+  /** Undefined when sent; otherwise why not. */
+  async #post(signal, pieces) {
+    try {
+      const response = await this.binding.fetch(`http://otlp-relay/v1/${signal}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: `[${pieces.join(",")}]`,
+        signal: AbortSignal.timeout(EXPORT_TIMEOUT_MS),
+      });
+      await response.arrayBuffer();
+      return response.ok ? undefined : { signal, reason: `HTTP ${response.status}` };
+    } catch (error) {
+      return { signal, reason: reasonOf(error) };
+    }
+  }
+
+  #drop(count, reason, signal = "traces") {
+    this.#dropped += count;
+    if (this.#failing) return;
+    this.#failing = true;
+    this.report({ export: "failed", signal, reason });
+  }
+}
+
+/** Why an export failed, in a few words: a system error's code (Node's fetch keeps it as the cause), else the message. */
+function reasonOf(error) {
+  const code = error?.cause?.code ?? error?.code;
+  return typeof code === "string" ? code : String(error?.message ?? error);
+}
+
+/**
+ * The Worker's default export with each fetch invocation recorded (health probes are not). Records go
+ * out in batches (RecordBatch): spans and log records through the isolate's OTLP binding (the stack's
+ * relay), when its env has one; summaries through `print`, a line each behind `marker`, where the
+ * runtime host reads them. The binding is the emulator's, so the fetch handler gets its env without
+ * it; code that reaches it another way (`cloudflare:workers`' env) can send the relay only items for
+ * its own stack's row.
  */
 export function tracedWorker(worker, { marker, stack, tenant }, print = originalLog, batching = undefined) {
   if (worker === null || typeof worker !== "object" || typeof worker.fetch !== "function") return worker;
   const handler = worker.fetch;
   const tags = { "cloudflare.script_name": stack, ...(tenant ? { "tenant.id": tenant } : {}) };
   const batch = new RecordBatch(marker, print, batching);
+  const report = (status) => print(marker + JSON.stringify(status));
+  // The env last seen and the same without the OTLP binding (workerd hands an isolate the same env each time).
+  let seen;
+  let workerEnv;
+  const withoutBinding = (env) => {
+    if (env === seen) return workerEnv;
+    seen = env;
+    if (env === null || typeof env !== "object" || !(OTLP_BINDING in env)) return (workerEnv = env);
+    batch.exporter ??= new IsolateExport(env[OTLP_BINDING], report);
+    const { [OTLP_BINDING]: _, ...rest } = env;
+    return (workerEnv = rest);
+  };
   const traced = Object.create(worker);
   // Other event handlers are not recorded, and their calls are never the lone invocation's.
   for (const event of OTHER_EVENTS) {
     if (typeof worker[event] === "function") traced[event] = (...args) => recorder.outside(() => worker[event](...args));
   }
   traced.fetch = async function (request, env, ctx) {
+    env = withoutBinding(env);
     const url = new URL(request.url);
     if (url.pathname === "/healthz") return recorder.outside(() => handler.call(worker, request, env, ctx));
     const record = new InvocationRecord(request, tags, Date.now(), url);
@@ -240,7 +362,7 @@ export function tracedWorker(worker, { marker, stack, tenant }, print = original
       record.exception(error);
       throw error;
     } finally {
-      batch.add(recordLine(record.finish(status)), lone ?? ctx);
+      batch.add(record.finish(status), lone ?? ctx);
       if (lone) lone.release(() => alone === record && (alone = undefined));
     }
   };

@@ -1,13 +1,15 @@
-// Telemetry (ADR 0036): a stack Worker's invocations recorded around it (trace-context.js, run here
-// on Node's own AsyncLocalStorage and fetch; on workerd in TelemetryTests), and the runtime host's
-// exporter (telemetry.mjs) sending them as OTLP JSON — to a receiver in this test, and to one that is down.
+// Telemetry (ADR 0036): a stack Worker's invocations recorded around it and exported by its isolate
+// (trace-context.js, run here on Node's own AsyncLocalStorage and fetch; on workerd in TelemetryTests),
+// and the runtime host's metrics from their summaries (telemetry.mjs), sent as OTLP JSON — to a receiver
+// in this test, to one that is down, and to one that never answers.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
-import { InvocationRecord, installTracing, loneRecord, tracedWorker } from "../trace-context.js";
+import { InvocationRecord, IsolateExport, installTracing, loneRecord, tracedWorker } from "../trace-context.js";
 import { StackMetrics, Telemetry, cpuMsOf, parseHeaders } from "../telemetry.mjs";
 import { spawn } from "node:child_process";
-import { readRecordLine, recordLine } from "../otlp.mjs";
+import relay from "../otlp-relay.js";
+import { OTLP_BINDING, readRecordLine, stackResource } from "../otlp.mjs";
 import { IdSource, incomingParent, incomingTraceId, traceparent } from "../trace-ids.mjs";
 
 const TRACE = "0af7651916cd43dd8448eb211c80319c";
@@ -15,6 +17,8 @@ const CALLER = "b7ad6b7169203331";
 const TRACING = Symbol.for("cloudflare-emulator.tracing");
 const TAGS = { marker: "@@telemetry-test ", stack: "acct-a", tenant: "tenant-a" };
 
+// Node's own fetch, as an isolate's OTLP binding reaches the endpoint: not the recorder's.
+const nodeFetch = globalThis.fetch;
 installTracing();
 
 /** A server standing for the Worker a hop reaches: the traceparent each request carried. */
@@ -319,84 +323,188 @@ async function receiver() {
   return { url: `http://127.0.0.1:${server.address().port}`, received, close: () => new Promise((resolve) => server.close(resolve)) };
 }
 
-test("the exporter sends each stack's spans, logs and metrics as OTLP JSON under the stack's row, with the configured headers", async () => {
+test("an isolate exports its spans and logs itself, as OTLP JSON under the stack's row, through its OTLP binding, which the Worker never sees; the host gets only summaries and exports the stack's metrics with the configured headers", async () => {
   const otlp = await receiver();
-  const telemetry = Telemetry.fromEnvironment({ OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url + "/", OTEL_EXPORTER_OTLP_HEADERS: "x-otlp-api-key=k%3D1" }, { processOf: () => process.pid });
   const hop = await callee();
-  const invocation = await busyInvocation({ traceparent: traceparent(TRACE, CALLER) }, hop.url);
+  const lines = [];
+  const pending = [];
+  const envs = [];
+  const worker = tracedWorker({
+    async fetch(request, env) {
+      envs.push(env);
+      await globalThis[TRACING].span("d1_all", { "db.query.text": "SELECT * FROM clients WHERE id = ?" }, async (span) => {
+        span.attributes["cloudflare.d1.response.rows_read"] = 3;
+      });
+      await globalThis[TRACING].span("d1_run", {}, async () => {
+        throw new Error("D1_ERROR: D1 DB is overloaded.");
+      }).catch(() => {});
+      console.error("database unavailable", { code: 7500 });
+      await (await fetch(hop.url)).text();
+      return new Response("listed");
+    },
+  }, TAGS, (line) => lines.push(line), { maxLines: 2 });
+  const env = { [OTLP_BINDING]: relayBinding(otlp.url), ACCOUNT_ID: "tenant-a" };
+  const ctx = { waitUntil: (promise) => pending.push(promise) };
+  for (let i = 0; i < 2; i++) await worker.fetch(new Request("https://acct-a.emulator.workers.dev/api/clients?q=secret", { headers: { traceparent: traceparent(TRACE, CALLER) } }), env, ctx);
+  await Promise.all(pending);
   await hop.close();
-  telemetry.recordLine("acct-a", "a", invocation.line);
-  telemetry.recordLine("acct-a", "a", invocation.line);
+  assert.deepEqual(envs.map((seen) => Object.keys(seen)), [["ACCOUNT_ID"], ["ACCOUNT_ID"]], "the Worker's env is its own");
+
+  // The host's part: the two summaries, in one write, then that the isolate's exports succeed.
+  assert.equal(lines.length, 2);
+  assert.deepEqual(JSON.parse(lines[1].slice(TAGS.marker.length)), { export: "succeeded", dropped: 0 });
+  const summaries = lines[0].split("\n").map((line) => line.slice(TAGS.marker.length));
+  assert.equal(summaries.length, 2);
+  assert.deepEqual(summaries.map((line) => readRecordLine(line)), summaries.map((line) => ({ summary: JSON.parse(line), spans: "", logs: "" })));
+  const telemetry = Telemetry.fromEnvironment({ OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url + "/", OTEL_EXPORTER_OTLP_HEADERS: "x-otlp-api-key=k%3D1" }, { processOf: () => process.pid });
+  for (const line of [...summaries, lines[1].slice(TAGS.marker.length)]) telemetry.recordLine("acct-a", "a", line);
   telemetry.recordLine("acct-a", "a", "{not json");
-  await telemetry.flushSpans();
-  await telemetry.flushMetrics();
   await telemetry.close();
   await otlp.close();
+
   const byPath = Object.fromEntries(otlp.received.map((r) => [r.path, r]));
-  assert.deepEqual(Object.keys(byPath).sort(), ["/v1/logs", "/v1/metrics", "/v1/traces"]);
-  assert.equal(byPath["/v1/traces"].headers["x-otlp-api-key"], "k=1");
-  const [resourceSpans] = byPath["/v1/traces"].body.resourceSpans;
+  assert.deepEqual(otlp.received.map((r) => r.path).sort(), ["/v1/logs", "/v1/metrics", "/v1/traces"], "one export of each, the two invocations together");
   const service = (resource) => Object.fromEntries(resource.attributes.map((a) => [a.key, a.value.stringValue]));
+  const [resourceSpans] = byPath["/v1/traces"].body.resourceSpans;
   assert.deepEqual(service(resourceSpans.resource), { "service.name": "a", "service.namespace": "cloudflare", "cloudflare.script_name": "acct-a" });
   const spans = resourceSpans.scopeSpans[0].spans;
-  assert.equal(spans.length, 10);
+  assert.deepEqual(spans.map((span) => span.name), ["GET /api/clients", "d1_all", "d1_run", "fetch", "GET /api/clients", "d1_all", "d1_run", "fetch"]);
   assert.equal(spans[0].traceId, TRACE);
   assert.equal(spans[0].parentSpanId, CALLER);
-  assert.equal(BigInt(spans[0].endTimeUnixNano) - BigInt(spans[0].startTimeUnixNano), BigInt(invocation.summary.durationMs) * 1_000_000n);
+  assert.equal(BigInt(spans[0].endTimeUnixNano) - BigInt(spans[0].startTimeUnixNano), BigInt(JSON.parse(summaries[0]).durationMs) * 1_000_000n);
   assert.deepEqual(spans[1].attributes.find((a) => a.key === "cloudflare.d1.response.rows_read").value, { intValue: "3" });
-  assert.deepEqual(spans[3].status, { code: 2, message: "D1_ERROR: D1 DB is overloaded." });
-  assert.equal(JSON.stringify(spans.slice(0, 5)), JSON.stringify(JSON.parse(`[${readRecordLine(invocation.line).spans}]`)), "spans pass through as the Worker encoded them");
-  const log = byPath["/v1/logs"].body.resourceLogs[0].scopeLogs[0].logRecords[0];
-  assert.deepEqual([log.severityText, log.severityNumber, log.traceId, log.body.stringValue], ["ERROR", 17, TRACE, 'database unavailable {"code":7500}']);
+  assert.deepEqual(spans[2].status, { code: 2, message: "D1_ERROR: D1 DB is overloaded." });
+  const logs = byPath["/v1/logs"].body.resourceLogs[0];
+  assert.deepEqual(service(logs.resource), service(resourceSpans.resource));
+  assert.deepEqual(logs.scopeLogs[0].logRecords.map((log) => [log.severityText, log.severityNumber, log.traceId, log.body.stringValue]), [
+    ["ERROR", 17, TRACE, 'database unavailable {"code":7500}'],
+    ["ERROR", 17, TRACE, 'database unavailable {"code":7500}'],
+  ]);
+  assert.equal(byPath["/v1/traces"].headers["x-otlp-api-key"], undefined, "the relay's ENDPOINT adds the headers, in workerd (endpointService)");
+  assert.equal(byPath["/v1/metrics"].headers["x-otlp-api-key"], "k=1");
+  assert.deepEqual(byPath["/v1/metrics"].body.resourceMetrics[0].resource, stackResource("a", "acct-a"));
   const metrics = Object.fromEntries(byPath["/v1/metrics"].body.resourceMetrics[0].scopeMetrics[0].metrics.map((m) => [m.name, m]));
   assert.equal(metrics["cloudflare.worker.requests"].sum.dataPoints[0].asInt, "2");
+  assert.equal(metrics["cloudflare.d1.queries"].sum.dataPoints[0].asInt, "4");
   assert.equal(metrics["cloudflare.d1.rows_read"].sum.dataPoints[0].asInt, "6");
-  assert.equal(metrics["cloudflare.kv.operations"].sum.dataPoints[0].asInt, "2");
   const latency = metrics["cloudflare.worker.duration"].histogram.dataPoints[0];
   assert.equal(latency.count, "2");
   assert.equal(latency.bucketCounts.reduce((sum, n) => sum + Number(n), 0), 2);
   assert.ok(Number(metrics["cloudflare.worker.cpu_time"].sum.dataPoints[0].asInt) > 0, "this process's CPU time, read from /proc");
 });
 
-test("an endpoint that is down costs a request nothing: exports give up within their timeout, drop what they carried, and say so once", async () => {
-  const closed = http.createServer();
-  await new Promise((resolve) => closed.listen(0, "127.0.0.1", resolve));
-  const port = closed.address().port;
-  await new Promise((resolve) => closed.close(resolve));
-  const said = [];
-  const telemetry = new Telemetry({ endpoint: `http://127.0.0.1:${port}`, say: (line) => said.push(line) });
-  const line = recordLine(new InvocationRecord(new Request("https://a/b"), {}).finish(200));
-  const started = performance.now();
-  for (let i = 0; i < 3; i++) {
-    telemetry.recordLine("acct-a", "a", line);
-    await telemetry.flushSpans();
+/** A stack's OTLP binding as workerd wires it: the relay (otlp-relay.js) for stack `stack` (row `resource`), sending to `url`. */
+function relayBinding(url, resource = "a", stack = "acct-a") {
+  const env = { ENDPOINT: { fetch: nodeFetch }, EXPORT_URL: url, RESOURCE: JSON.stringify(stackResource(resource, stack)) };
+  return { fetch: (input, init) => relay.fetch(new Request(input, init), env) };
+}
+
+/** A loopback port nothing listens on (taken and let go). */
+async function closedPort() {
+  const probe = http.createServer();
+  await new Promise((resolve) => probe.listen(0, "127.0.0.1", resolve));
+  const { port } = probe.address();
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+/** One small encoded record, as RecordBatch hands an exporter. */
+const RECORD = { summary: "{}", spans: '{"name":"GET /b"}', logs: "" };
+
+test("a stack's relay sends on only a JSON array of items, for traces or logs, under its own stack's resource", async () => {
+  const otlp = await receiver();
+  const binding = relayBinding(otlp.url, "a", "acct-a");
+  const post = (path, body, method = "POST") => binding.fetch(`http://otlp-relay${path}`, { method, ...(method === "POST" ? { body } : {}) });
+  const statuses = [];
+  try {
+    for (const [path, body, method] of [
+      ["/v1/traces", "[]", "GET"],
+      ["/v1/metrics", '[{"name":"x"}]'],
+      ["/v1/traces", "{not json"],
+      ["/v1/traces", '{"resourceSpans":[]}'],
+      ["/v1/traces", '[{"name":"x"}],"resource":{"attributes":[]}'],
+      ["/v1/traces", '[{"name":"x"}]}]}]},{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"b"}}]},"scopeSpans":[{"spans":[{"name":"y"}'],
+      ["/v1/logs", '[{"body":{"stringValue":"x"}}, 7]'],
+    ]) statuses.push((await post(path, body, method)).status);
+    assert.deepEqual(statuses, [404, 404, 400, 400, 400, 400, 400]);
+    assert.equal(otlp.received.length, 0, "nothing reached the endpoint");
+    assert.equal((await post("/v1/logs", ' [{"body":{"stringValue":"x"}}] ')).status, 200);
+  } finally {
+    await otlp.close();
   }
-  assert.equal(telemetry.dropped, 3, "what each failed export carried is counted as dropped");
-  assert.ok(performance.now() - started < 3000, "three failed exports took under the timeout");
-  assert.equal(said.length, 1, said.join("\n"));
-  assert.match(said[0], /telemetry: export to http:\/\/127\.0\.0\.1:\d+\/v1\/traces failed \(ECONNREFUSED\); dropping telemetry until it answers/);
+  const [sent] = otlp.received;
+  assert.equal(sent.path, "/v1/logs");
+  assert.deepEqual(sent.body.resourceLogs.map((r) => r.resource), [stackResource("a", "acct-a")]);
+  assert.deepEqual(sent.body.resourceLogs[0].scopeLogs[0].logRecords, [{ body: { stringValue: "x" } }]);
 });
 
-test("an endpoint that never answers is given up after the export timeout; requests are not held", async () => {
+test("an endpoint that is down costs a request nothing: an isolate's exports give up at once and drop what they carried; the host says so once, and again when they succeed", async () => {
+  const port = await closedPort();
+  const said = [];
+  const telemetry = new Telemetry({ endpoint: `http://127.0.0.1:${port}`, say: (line) => said.push(line) });
+  const reports = [];
+  const report = (status) => {
+    reports.push(status);
+    telemetry.recordLine("acct-a", "a", JSON.stringify(status));
+  };
+  const exports = [new IsolateExport(relayBinding(`http://127.0.0.1:${port}`), report),
+    new IsolateExport(relayBinding(`http://127.0.0.1:${port}`, "b", "acct-b"), (status) => telemetry.recordLine("acct-b", "b", JSON.stringify(status)))];
+  const started = performance.now();
+  for (let i = 0; i < 3; i++) for (const exporter of exports) await exporter.send([RECORD, RECORD]);
+  assert.ok(performance.now() - started < 2000, "six refused exports took under the timeout");
+  assert.equal(reports.length, 1, "an isolate reports the failure once");
+  assert.equal(said.length, 1, said.join("\n"));
+  assert.match(said[0], /telemetry: export to http:\/\/127\.0\.0\.1:\d+\/v1\/traces failed \(.+\); dropping telemetry until it answers — requests are not affected/);
+
+  const otlp = http.createServer((request, response) => request.resume().on("end", () => response.end("{}")));
+  await new Promise((resolve) => otlp.listen(port, "127.0.0.1", resolve));
+  try {
+    await exports[0].send([RECORD]);
+    assert.deepEqual(reports.at(-1), { export: "succeeded", dropped: 6 });
+    assert.equal(said.length, 1, "another stack still fails: not yet said");
+    await exports[1].send([RECORD]);
+  } finally {
+    await new Promise((resolve) => otlp.close(resolve));
+  }
+  assert.equal(said.length, 2, said.join("\n"));
+  assert.match(said[1], /telemetry: exports to http:\/\/127\.0\.0\.1:\d+ succeed again \(12 invocations' telemetry was dropped meanwhile\)/);
+});
+
+test("an endpoint that never answers is given up after the export timeout; a batch meanwhile waits its turn, and no request waits for either", async () => {
   const sockets = [];
   const silent = http.createServer(() => {});
   silent.on("connection", (socket) => sockets.push(socket));
   await new Promise((resolve) => silent.listen(0, "127.0.0.1", resolve));
-  const said = [];
-  const telemetry = new Telemetry({ endpoint: `http://127.0.0.1:${silent.address().port}`, say: (line) => said.push(line) });
-  telemetry.recordLine("acct-a", "a", recordLine(new InvocationRecord(new Request("https://a/b"), {}).finish(200)));
-  const started = performance.now();
-  await telemetry.flushSpans();
-  const took = performance.now() - started;
-  for (const socket of sockets) socket.destroy();
-  await new Promise((resolve) => silent.close(resolve));
-  assert.ok(took >= 1900 && took < 4000, `gave up after ${took} ms`);
-  assert.match(said[0], /no answer within 2000 ms|ETIMEDOUT/);
+  const url = `http://127.0.0.1:${silent.address().port}`;
+  const reports = [];
+  const pending = [];
+  const worker = tracedWorker({ fetch: async () => new Response("ok") }, TAGS, (line) => reports.push(line), { maxLines: 1 });
+  const env = { [OTLP_BINDING]: relayBinding(url) };
+  try {
+    const started = performance.now();
+    await worker.fetch(new Request("https://a/one"), env, { waitUntil: (promise) => pending.push(promise) });
+    await worker.fetch(new Request("https://a/two"), env, { waitUntil: (promise) => pending.push(promise) });
+    const answered = performance.now() - started;
+    assert.ok(answered < 500, `the requests answered in ${answered} ms`);
+    await pending[1];
+    assert.ok(performance.now() - started < 500, "the second batch waits for the export under way, holding nothing");
+    await pending[0];
+    const took = performance.now() - started;
+    assert.ok(took >= 3800 && took < 7000, `both exports, one after the other, were given up after ${took} ms`);
+  } finally {
+    for (const socket of sockets) socket.destroy();
+    await new Promise((resolve) => silent.close(resolve));
+  }
+  const status = JSON.parse(reports.at(-1).slice(TAGS.marker.length));
+  assert.deepEqual([status.export, status.signal], ["failed", "traces"]);
+  assert.match(status.reason, /TimeoutError|timeout|aborted/i);
 });
 
 test("OTEL_EXPORTER_OTLP_HEADERS and /proc are read as OpenTelemetry SDKs and Linux write them", () => {
   assert.deepEqual(parseHeaders("a=1, b = two%20words ,broken,=x"), { a: "1", b: "two words" });
   assert.equal(Telemetry.fromEnvironment({}), undefined);
+  const telemetry = Telemetry.fromEnvironment({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://localhost:18890/", OTEL_EXPORTER_OTLP_HEADERS: "x-otlp-api-key=k%3D1" });
+  assert.deepEqual(telemetry.endpointService(), { external: { address: "127.0.0.1:18890", http: { injectRequestHeaders: [{ name: "x-otlp-api-key", value: "k=1" }] } } });
   assert.equal(Telemetry.fromEnvironment({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:1", OTEL_SDK_DISABLED: "true" }), undefined);
   assert.equal(cpuMsOf(undefined), undefined);
   assert.equal(cpuMsOf(2 ** 22 + 1), undefined);

@@ -1,0 +1,38 @@
+// The emulator's OTLP relay (ADR 0038): a Worker of its own in each traced stack's workerd, so in an
+// isolate of its own, between the stack's Worker and the OTLP endpoint. The stack's isolate sends it
+// its batches of spans and log records (trace-context.js: a JSON array of OTLP items); the relay puts
+// them under the stack's resource and sends them on to the endpoint, whose headers (the dashboard's
+// key) its ENDPOINT binding adds. The resource and the key stay outside the tenant's isolate: code
+// there can send the relay only items for its own stack, and nothing else to the endpoint.
+//
+// env: ENDPOINT (the endpoint, an external service), EXPORT_URL (the endpoint's URL), RESOURCE (the
+// stack's OTLP resource, as JSON text).
+import { EXPORT_TIMEOUT_MS, exportBody } from "./otlp.mjs";
+
+const SIGNALS = { "/v1/traces": "traces", "/v1/logs": "logs" };
+
+export default {
+  async fetch(request, env) {
+    const signal = SIGNALS[new URL(request.url).pathname];
+    if (request.method !== "POST" || signal === undefined) return new Response("the relay takes POST /v1/traces and /v1/logs only", { status: 404 });
+    const text = (await request.text()).trim();
+    if (!isArrayOfObjects(text)) return new Response("body: a JSON array of OTLP items", { status: 400 });
+    // A whole JSON array: what is inside it cannot close the envelope it goes into.
+    return env.ENDPOINT.fetch(`${env.EXPORT_URL}/v1/${signal}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: exportBody(signal, env.RESOURCE, [text.slice(1, -1)]),
+      signal: AbortSignal.timeout(EXPORT_TIMEOUT_MS),
+    });
+  },
+};
+
+function isArrayOfObjects(text) {
+  let items;
+  try {
+    items = JSON.parse(text);
+  } catch {
+    return false;
+  }
+  return Array.isArray(items) && items.every((item) => item !== null && typeof item === "object" && !Array.isArray(item));
+}
