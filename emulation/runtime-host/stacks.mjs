@@ -423,6 +423,8 @@ class Stack {
     const instance = this.instance;
     this.instance = undefined;
     this.pid = undefined;
+    // A stopped or crashed isolate's word on its exports no longer holds.
+    this.registry.telemetry?.stopped(this.name);
     if (instance) await instance.dispose().catch(() => {});
   }
 

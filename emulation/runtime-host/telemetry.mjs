@@ -58,7 +58,7 @@ export class Telemetry {
    */
   endpointService() {
     const url = new URL(this.endpoint);
-    // workerd resolves names itself; the endpoint is on loopback (the harness accepts nothing else).
+    // workerd resolves names itself; the endpoint is on loopback (the harness checks that it is).
     const host = url.hostname === "localhost" ? "127.0.0.1" : url.hostname;
     const injectRequestHeaders = Object.entries(this.exportHeaders).map(([name, value]) => ({ name, value }));
     return { external: { address: `${host}:${url.port || 80}`, http: { injectRequestHeaders } } };
@@ -78,8 +78,15 @@ export class Telemetry {
   forget(stack) {
     this.#metrics.delete(stack);
     this.#resources.delete(stack);
-    // Its new isolate says again how its exports fare; what the old one said no longer holds.
-    this.#failing.delete(stack);
+    this.stopped(stack);
+  }
+
+  /**
+   * A stack's Worker stopped or crashed: what its isolate said of its exports no longer holds (a new
+   * one says again). Quietly: nothing was seen to succeed.
+   */
+  stopped(stack) {
+    if (this.#failing.delete(stack) && this.#failing.size === 0) this.#dropped = 0;
   }
 
   /**
@@ -104,7 +111,7 @@ export class Telemetry {
    * after failing: `dropped` meanwhile).
    */
   #exportStatus(stack, { export: status, signal, reason, dropped }) {
-    if (status === "failed") this.#failed(stack, `${this.endpoint}/v1/${signal}`, reason);
+    if (status === "failed") this.#failed(stack, signal ? `${this.endpoint}/v1/${signal}` : this.endpoint, reason);
     else if (status === "succeeded") this.#recovered(stack, Number(dropped) || 0);
   }
 

@@ -218,24 +218,9 @@ export class RecordBatch {
 
 /** Records an isolate keeps waiting while an export is under way, at most (beyond: dropped, and said). */
 const MAX_WAITING = 1024;
-/**
- * Exports one turn sends before it leaves the rest to the next batch's: a turn runs in the waitUntil
- * of the invocation that started it, which workerd would cut short if it never ended.
- */
-const EXPORTS_PER_TURN = 4;
 
-/**
- * An isolate's spans and log records, sent through the stack's OTLP binding: its relay
- * (otlp-relay.js), an isolate of the emulator's that puts them under the stack's resource and sends
- * them on with the endpoint's headers. Straight from the isolate, because passing every record through
- * the runtime host, which all stacks share, cost it more than the export costs here (ADR 0038). One
- * export at a time: records that come meanwhile wait and go as soon as it is done (up to MAX_WAITING);
- * an export that fails or outlasts EXPORT_TIMEOUT_MS is dropped, never retried, so a slow or absent
- * endpoint holds no request. The host hears (`report`: a status line behind the marker) when this
- * isolate's exports first succeed, when they fail, and when they succeed again, and says so once.
- */
 export class IsolateExport {
-  /** The turn of exports under way, if any, and when its current export started. */
+  /** The turn of exports under way, if any, and when its latest export started. */
   #sending = undefined;
   #since = 0;
   #waiting = [];
@@ -249,22 +234,22 @@ export class IsolateExport {
     this.report = report;
   }
 
-  /** Sends `records` (encodeRecord's) now, or after the export under way; resolves once they are sent or dropped. */
+  /**
+   * Sends `records` (encodeRecord's) now, or once the export under way is done: the returned promise
+   * (for the caller's waitUntil) settles when they have been sent or dropped.
+   */
   send(records) {
-    const room = MAX_WAITING - this.#waiting.length;
-    if (room < records.length) this.#drop(records.length - Math.max(0, room), "the export queue is full");
-    this.#waiting.push(...records.slice(0, Math.max(0, room)));
-    // The turn under way sends what waits when its export is done (its promise is already kept
-    // alive) — unless it has outlasted any export, as when workerd cut its invocation short.
-    if (this.#sending && Date.now() - this.#since < 2 * EXPORT_TIMEOUT_MS) return Promise.resolve();
-    this.#since = Date.now();
-    const turn = (this.#sending = this.#drain().finally(() => this.#sending === turn && (this.#sending = undefined)));
-    return turn;
+    const room = Math.max(0, MAX_WAITING - this.#waiting.length);
+    if (room < records.length) this.#drop(records.length - room, "the export queue is full");
+    this.#waiting.push(...records.slice(0, room));
+    // A turn that has outlasted any export (workerd cut its invocation short) is taken over.
+    if (this.#sending === undefined || Date.now() - this.#since > 3 * EXPORT_TIMEOUT_MS) this.#sending = this.#drain();
+    return this.#sending;
   }
 
+  /** Exports what waits, batch after batch, until nothing does. */
   async #drain() {
-    for (let sent = 0; sent < EXPORTS_PER_TURN && this.#waiting.length > 0; sent++) {
-      this.#since = Date.now();
+    while (this.#waiting.length > 0) {
       const records = this.#waiting;
       this.#waiting = [];
       const pieces = (field) => records.filter((record) => record[field] !== "").map((record) => record[field]);
@@ -280,10 +265,13 @@ export class IsolateExport {
         this.#dropped = 0;
       }
     }
+    // Cleared with no await after the last look at #waiting: a send from now on starts a turn.
+    this.#sending = undefined;
   }
 
   /** Undefined when sent; otherwise why not. */
   async #post(signal, pieces) {
+    this.#since = Date.now();
     try {
       const response = await this.binding.fetch(`http://otlp-relay/v1/${signal}`, {
         method: "POST",
@@ -298,7 +286,7 @@ export class IsolateExport {
     }
   }
 
-  #drop(count, reason, signal = "traces") {
+  #drop(count, reason, signal = undefined) {
     this.#dropped += count;
     if (this.#failing) return;
     this.#failing = true;
@@ -317,8 +305,8 @@ function reasonOf(error) {
  * out in batches (RecordBatch): spans and log records through the isolate's OTLP binding (the stack's
  * relay), when its env has one; summaries through `print`, a line each behind `marker`, where the
  * runtime host reads them. The binding is the emulator's, so the fetch handler gets its env without
- * it; code that reaches it another way (`cloudflare:workers`' env) can send the relay only items for
- * its own stack's row.
+ * it; code that reaches it another way (`cloudflare:workers`' env, another event's handler) can send
+ * the relay only items for its own stack's row.
  */
 export function tracedWorker(worker, { marker, stack, tenant }, print = originalLog, batching = undefined) {
   if (worker === null || typeof worker !== "object" || typeof worker.fetch !== "function") return worker;

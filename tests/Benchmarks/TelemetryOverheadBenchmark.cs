@@ -121,7 +121,7 @@ internal static class TelemetryOverheadBenchmark
 
     private const int Rounds = 30;
 
-    /// <summary>Longer than the runtime host's span export interval (OTEL_BSP_SCHEDULE_DELAY's default).</summary>
+    /// <summary>Longer than an isolate's batch of records waits before its export (trace-context.js), with time for the export.</summary>
     private static readonly TimeSpan ExportSettle = TimeSpan.FromSeconds(1.5);
 
     /// <summary>Student's t, two-sided 95 %, for <see cref="Rounds"/> − 1 degrees of freedom.</summary>
@@ -187,7 +187,7 @@ internal static class TelemetryOverheadBenchmark
         /// <summary>
         /// Sends one round's requests. The round's CPU runs from its start to the start of this
         /// harness's next round (or <see cref="CloseRound"/>): telemetry's work that comes after the
-        /// requests (records written up to 100 ms later, exports and metrics on the host's timers)
+        /// requests (records written and exported up to 100 ms later, metrics on the host's timer)
         /// belongs to them, though other harnesses are being measured meanwhile.
         /// </summary>
         public async Task MeasureAsync(int requests, Tally into)
