@@ -542,7 +542,7 @@ export function replicatedD1(databases, replicaSlots) {
 }
 
 /** A traced stack's OTLP relay: the endpoint (with its headers) and the stack's resource, outside the Worker's isolate. */
-function otlpRelay(telemetry, resource, stack, compatibilityDate) {
+export function otlpRelay(telemetry, resource, stack, compatibilityDate) {
   return {
     name: OTLP_RELAY,
     modules: [esModule("otlp-relay.js", OTLP_RELAY_SCRIPT)],

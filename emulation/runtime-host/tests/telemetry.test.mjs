@@ -9,6 +9,8 @@ import { InvocationRecord, IsolateExport, installTracing, loneRecord, tracedWork
 import { StackMetrics, Telemetry, cpuMsOf, parseHeaders } from "../telemetry.mjs";
 import { spawn } from "node:child_process";
 import relay from "../otlp-relay.js";
+import { createRequire } from "node:module";
+import { otlpRelay } from "../stacks.mjs";
 import { OTLP_BINDING, readRecordLine, stackResource } from "../otlp.mjs";
 import { IdSource, incomingParent, incomingTraceId, traceparent } from "../trace-ids.mjs";
 
@@ -441,6 +443,36 @@ test("a stack's relay sends on only a JSON array of items, for traces or logs, u
   assert.deepEqual(sent.body.resourceLogs[0].scopeLogs[0].logRecords, [{ body: { stringValue: "x" } }]);
   assert.deepEqual(slyly.body.resourceSpans.map((r) => r.resource), [stackResource("a", "acct-a")], "one resource, the stack's own");
   assert.match(slyly.body.resourceSpans[0].scopeSpans[0].spans[0].name, /^\]\}\]\}\]\},\{"resource"/);
+});
+
+test("on workerd, a stack's relay reaches the endpoint with the headers it asks for (the dashboard's key), under the stack's resource", async () => {
+  const { Miniflare } = createRequire(new URL("../../../workers/package.json", import.meta.url))("miniflare");
+  const otlp = await receiver();
+  const telemetry = Telemetry.fromEnvironment({ OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url, OTEL_EXPORTER_OTLP_HEADERS: "x-otlp-api-key=k%3D1" });
+  const relayWorker = otlpRelay(telemetry, "a", "acct-a", "2026-07-01");
+  const mf = new Miniflare({
+    workers: [
+      {
+        name: "stack",
+        modules: true,
+        compatibilityDate: "2026-07-01",
+        script: `export default { fetch: (request, env) => env.${OTLP_BINDING}.fetch("http://otlp-relay/v1/traces", { method: "POST", body: '[{"name":"x"}]' }) };`,
+        serviceBindings: { [OTLP_BINDING]: relayWorker.name },
+      },
+      relayWorker,
+    ],
+  });
+  try {
+    assert.equal((await mf.dispatchFetch("http://stack/")).status, 200);
+  } finally {
+    await mf.dispose();
+    await otlp.close();
+  }
+  const [sent] = otlp.received;
+  assert.equal(sent.path, "/v1/traces");
+  assert.equal(sent.headers["x-otlp-api-key"], "k=1");
+  assert.deepEqual(sent.body.resourceSpans.map((r) => r.resource), [stackResource("a", "acct-a")]);
+  assert.deepEqual(sent.body.resourceSpans[0].scopeSpans[0].spans, [{ name: "x" }]);
 });
 
 test("an endpoint that is down costs a request nothing: an isolate's exports give up at once and drop what they carried; the host says so once, and again when they succeed", async () => {
