@@ -8,7 +8,7 @@ import http from "node:http";
 import { InvocationRecord, IsolateExport, installTracing, loneRecord, tracedWorker } from "../trace-context.js";
 import { StackMetrics, Telemetry, cpuMsOf, parseHeaders } from "../telemetry.mjs";
 import { spawn } from "node:child_process";
-import relay from "../otlp-relay.js";
+import { relayFetch } from "../otlp-relay.js";
 import { createRequire } from "node:module";
 import { otlpRelay } from "../stacks.mjs";
 import { OTLP_BINDING, readRecordLine, stackResource } from "../otlp.mjs";
@@ -398,7 +398,7 @@ test("an isolate exports its spans and logs itself, as OTLP JSON under the stack
 /** A stack's OTLP binding as workerd wires it: the relay (otlp-relay.js) for stack `stack` (row `resource`), sending to `url`. */
 function relayBinding(url, resource = "a", stack = "acct-a") {
   const env = { ENDPOINT: { fetch: nodeFetch }, EXPORT_URL: url, RESOURCE: JSON.stringify(stackResource(resource, stack)) };
-  return { fetch: (input, init) => relay.fetch(new Request(input, init), env) };
+  return { fetch: (input, init) => relayFetch(new Request(input, init), env) };
 }
 
 /** A loopback port nothing listens on (taken and let go). */
