@@ -38,6 +38,7 @@ async function control(request, env) {
   }
   const url = new URL(request.url);
   if (url.pathname === "/faults") return faults(env, request);
+  if (url.pathname === "/telemetry") return telemetry(request);
   if (url.pathname === "/usage" && request.method === "GET") return usage(env);
   if (url.pathname === "/usage/peaks" && request.method === "DELETE") {
     resetPeaks();
@@ -188,6 +189,23 @@ async function faults(env, request) {
     }])),
     worker: { rules: workerFaults.list(), effect: workerFaults.effect },
   });
+}
+
+/**
+ * Whether the stack's invocations are recorded (trace-context.js): GET reads it, PUT { recording }
+ * sets it in this isolate (the runtime host keeps it for the stack's next start).
+ */
+async function telemetry(request) {
+  const tracing = globalThis[TRACING];
+  if (!tracing) return Response.json({ error: "telemetry is off for this stack: nothing is recorded" }, { status: 409 });
+  if (request.method === "PUT") {
+    const body = await request.json().catch(() => undefined);
+    if (typeof body?.recording !== "boolean") return Response.json({ error: "recording: true or false" }, { status: 400 });
+    tracing.recording = body.recording;
+  } else if (request.method !== "GET") {
+    return Response.json({ error: "not found" }, { status: 404 });
+  }
+  return Response.json({ recording: tracing.recording });
 }
 
 /**

@@ -92,6 +92,7 @@ const handlers = {
   "publish-release": (msg) => stacks.publishRelease(msg.name, msg.binding, msg.worker),
   "add-replica-databases": (msg) => stacks.addReplicaDatabases(msg.name),
   partition: (msg) => stacks.setPartitioned(msg.name, msg.partitioned),
+  "telemetry-recording": (msg) => stacks.setTelemetryRecording(msg.name, msg.recording),
   "hop-faults": (msg) => stacks.guard.setHopFaults(msg.rules),
 };
 

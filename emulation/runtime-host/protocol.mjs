@@ -12,7 +12,7 @@
 // and secret the `control` event announces.
 
 /** Bumped whenever an operation, request or reply changes shape; the supervisor refuses a host speaking another. */
-export const PROTOCOL_VERSION = 4;
+export const PROTOCOL_VERSION = 5;
 
 const OPTIONAL = Symbol("optional fields");
 /** Marks fields of an object shape as optional (absent or null). */
@@ -86,6 +86,7 @@ export const operations = {
   "add-replica-databases": { request: { name: "string" }, reply: { name: "string", replicaSlots: "integer" } },
   partition: { request: { name: "string", partitioned: "boolean" }, reply: { name: "string", partitioned: "boolean" } },
   "hop-faults": { request: { rules: [HopFaultRule] }, reply: { rules: "integer" } },
+  "telemetry-recording": { request: { name: "string", recording: "boolean" }, reply: { name: "string", recording: "boolean" } },
 };
 
 /** Events the host sends unasked. */

@@ -80,6 +80,8 @@ export class StackRegistry {
     this.telemetry = telemetry;
     /** Stacks cut off from the others (the chaos API's partition): by name, so a restart keeps it. */
     this.partitioned = new Set();
+    /** Traced stacks whose invocations are not recorded for now (setTelemetryRecording): by name, so a restart keeps it. */
+    this.unrecorded = new Set();
     this.guard = new EgressGuard({
       mf: miniflare,
       workersSubdomain,
@@ -189,6 +191,19 @@ export class StackRegistry {
     return { name, partitioned };
   }
 
+  /**
+   * Starts or stops recording a traced stack's invocations (spans, logs and the summaries its metrics
+   * come from), at once in its running isolate and in every start after. Refused with telemetry off.
+   */
+  async setTelemetryRecording(name, recording) {
+    if (this.telemetry === undefined) throw new Error("telemetry is off in this harness: nothing is recorded");
+    const stack = this.#get(name);
+    if (recording) this.unrecorded.delete(name);
+    else this.unrecorded.add(name);
+    if (stack.state === "running") await stack.syncRecording();
+    return { name, recording };
+  }
+
   /** The egress guard's policy (egress-guard.mjs). */
   setEgressPolicy(policy) {
     return this.guard.setPolicy(policy);
@@ -239,6 +254,8 @@ class Stack {
   controlUrl = undefined;
   /** What calls to this stack's control entrypoint carry: one per Stack object (a start after a stop or failure makes a new one). */
   controlSecret = newControlSecret();
+  /** Whether the isolate records its invocations now, as the harness last told it (undefined: not traced). */
+  recording = undefined;
   /** What starts a line of this stack's stdout that is an invocation's summary or export status, not output (trace-context.js). */
   telemetryMarker = `@@telemetry-${newControlSecret()} `;
   recent = [];
@@ -286,6 +303,7 @@ class Stack {
       const migrations = await this.#migrate(bundle);
       if (this.replicaSlots === 0 && d1Existed && (await this.#replicationConfigured())) await this.#reconfigure({ replicaSlots: MAX_REPLICAS });
       this.state = "running";
+      await this.syncRecording();
       return { ...this.describe(), migrations, readyMs, startMs: Date.now() - started };
     } catch (error) {
       throw await this.#startFailed(error);
@@ -299,6 +317,7 @@ class Stack {
     try {
       const migrations = await this.#reconfigure();
       this.state = "running";
+      await this.syncRecording();
       const readyMs = Date.now() - started;
       return { ...this.describe(), migrations, readyMs, startMs: readyMs };
     } catch (error) {
@@ -328,6 +347,7 @@ class Stack {
     try {
       const migrations = await this.#reconfigure();
       this.state = "running";
+      await this.syncRecording();
       this.registry.emit({ event: "reloaded", name: this.name, pid: this.pid, migrations, reason: "reloaded after a change under workers/" });
     } catch (error) {
       // A broken edit keeps the last good code serving; the error goes to the stack's log.
@@ -413,6 +433,17 @@ class Stack {
     this.registry.emit({ event: "exited", name: this.name, pid, recent: [...this.recent] });
   }
 
+  /**
+   * Tells the running isolate whether to record, when that is not what it was started with or last told
+   * (a change that came while the stack was starting).
+   */
+  async syncRecording() {
+    const recording = !this.registry.unrecorded.has(this.name);
+    if (this.recording === undefined || this.recording === recording) return;
+    await controlJson(this.control("/telemetry"), "telemetry recording", { method: "PUT", json: { recording }, secret: this.controlSecret });
+    this.recording = recording;
+  }
+
   /** A URL on the stack's control entrypoint, which only answers while the stack runs. */
   control(pathname) {
     if (!this.controlUrl || this.state !== "running") throw new Error(`stack '${this.name}' is ${this.state}`);
@@ -444,7 +475,8 @@ class Stack {
     const telemetry = this.registry.telemetry;
     const traced = telemetry !== undefined;
     const { bindings: d1Bindings, worker: d1Worker } = replicatedD1(this.spec.d1 ?? {}, this.replicaSlots);
-    const tracing = traced ? { marker: this.telemetryMarker, stack: this.name, tenant: this.spec.vars?.ACCOUNT_ID } : undefined;
+    this.recording = traced ? !this.registry.unrecorded.has(this.name) : undefined;
+    const tracing = traced ? { marker: this.telemetryMarker, stack: this.name, tenant: this.spec.vars?.ACCOUNT_ID, recording: this.recording } : undefined;
     const { bindings: storageBindings, worker: storageWorker } = faultedStorage(this.spec.r2 ?? {}, this.spec.kv ?? {}, this.spec.r2Credentials ?? {});
     return {
       workers: [

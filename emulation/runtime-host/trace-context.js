@@ -44,6 +44,13 @@ export function loneRecord() {
   return alone;
 }
 
+/**
+ * Whether invocations are recorded now: the harness can stop and start it on a running stack
+ * (the control entrypoint's /telemetry) without a restart. Not recording, an invocation costs what
+ * it would untraced: no record, spans, logs or summary.
+ */
+let recording = true;
+
 /** The context of code that belongs to no invocation (the control entrypoint, other event handlers). */
 const OUTSIDE = Symbol("outside any invocation");
 
@@ -308,8 +315,9 @@ function reasonOf(error) {
  * it; code that reaches it another way (`cloudflare:workers`' env, another event's handler) can send
  * the relay only items for its own stack's row.
  */
-export function tracedWorker(worker, { marker, stack, tenant }, print = originalLog, batching = undefined) {
+export function tracedWorker(worker, { marker, stack, tenant, recording: recordingAtStart = true }, print = originalLog, batching = undefined) {
   if (worker === null || typeof worker !== "object" || typeof worker.fetch !== "function") return worker;
+  recording = recordingAtStart;
   const handler = worker.fetch;
   const tags = { "cloudflare.script_name": stack, ...(tenant ? { "tenant.id": tenant } : {}) };
   const batch = new RecordBatch(marker, print, batching);
@@ -332,6 +340,7 @@ export function tracedWorker(worker, { marker, stack, tenant }, print = original
   }
   traced.fetch = async function (request, env, ctx) {
     env = withoutBinding(env);
+    if (!recording) return handler.call(worker, request, env, ctx);
     const url = new URL(request.url);
     if (url.pathname === "/healthz") return recorder.outside(() => handler.call(worker, request, env, ctx));
     const record = new InvocationRecord(request, tags, Date.now(), url);
@@ -404,6 +413,12 @@ const recorder = {
   },
   outside(run) {
     return invocations.run(OUTSIDE, run);
+  },
+  get recording() {
+    return recording;
+  },
+  set recording(value) {
+    recording = value;
   },
 };
 

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Cloudflare.Emulation.ControlPlane;
 using Cloudflare.Emulation.Runtime;
 using Cloudflare.Emulation.Supervision;
@@ -15,6 +16,7 @@ namespace Cloudflare.Emulation.Chaos;
 /// platform's calls fail as a lost connection; its own port still answers) until heal. Answers the
 /// stack's status. <c>GET /__emulator/stacks/&lt;name&gt;/usage</c> reads what its Worker has used since it
 /// started (requests, per-invocation peaks, D1/R2/KV calls: <see cref="StackUsage"/>).
+/// <c>GET</c>/<c>PUT /__emulator/stacks/&lt;name&gt;/telemetry</c> reads or sets whether its invocations are recorded.
 /// </summary>
 internal static class StackControlEndpoints
 {
@@ -26,6 +28,35 @@ internal static class StackControlEndpoints
         // DELETE …/usage/peaks: the same, then its per-invocation peaks start again (a measuring window of one's own).
         app.MapMethods("/__emulator/stacks/{name}/usage/peaks", ["DELETE"], (string name, CancellationToken ct) => UsageAsync(supervisor, name, resetPeaks: true, ct));
         app.MapGet("/__emulator/stacks/{name}/usage", (string name, CancellationToken ct) => UsageAsync(supervisor, name, resetPeaks: false, ct));
+
+        // Whether the stack's invocations are recorded (spans, logs, metrics): PUT {"recording": false} stops it
+        // until PUT {"recording": true}, and a restart of the stack keeps it.
+        app.MapGet("/__emulator/stacks/{name}/telemetry", (string name) => supervisor.Find(name) is { } status
+            ? Api.Ok(Recording(supervisor, status))
+            : Api.NotFound($"stack {name}"));
+        app.MapPut("/__emulator/stacks/{name}/telemetry", async (string name, HttpRequest request, CancellationToken ct) =>
+        {
+            if (supervisor.Find(name) is null)
+            {
+                return Api.NotFound($"stack {name}");
+            }
+            if (await RecordingAsked(request, ct) is not { } recording)
+            {
+                return Api.Invalid("recording: true or false, e.g. {\"recording\": false}");
+            }
+            try
+            {
+                return Api.Ok(Recording(supervisor, await supervisor.SetTelemetryRecordingAsync(name, recording, ct)));
+            }
+            catch (InvalidOperationException ex)
+            {
+                return Api.Error(StatusCodes.Status409Conflict, Api.NotServing, ex.Message);
+            }
+            catch (RuntimeHostException ex)
+            {
+                return Api.Error(StatusCodes.Status503ServiceUnavailable, Api.NotServing, $"stack {name}: {ex.Message}");
+            }
+        });
 
         app.MapPost("/__emulator/stacks/{name}/{action}", async (string name, string action, CancellationToken ct) =>
         {
@@ -74,6 +105,25 @@ internal static class StackControlEndpoints
                 return Api.Error(StatusCodes.Status503ServiceUnavailable, Api.NotServing, $"stack {name}: {ex.Message}");
             }
         });
+    }
+
+    private static object Recording(StackSupervisor supervisor, StackStatus status) =>
+        new { name = status.Name, traced = supervisor.Telemetry is not null, recording = supervisor.Telemetry is not null && !status.TelemetryStopped };
+
+    /// <summary>The body's <c>recording</c>, or null when the body is not an object with a boolean there.</summary>
+    private static async Task<bool?> RecordingAsked(HttpRequest request, CancellationToken ct)
+    {
+        try
+        {
+            var body = await JsonSerializer.DeserializeAsync<JsonElement>(request.Body, cancellationToken: ct);
+            return body.ValueKind == JsonValueKind.Object && body.TryGetProperty("recording", out var value) && value.ValueKind is JsonValueKind.True or JsonValueKind.False
+                ? value.GetBoolean()
+                : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
     }
 
     private static async Task<IResult> UsageAsync(StackSupervisor supervisor, string name, bool resetPeaks, CancellationToken ct)

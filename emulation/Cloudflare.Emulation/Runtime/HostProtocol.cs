@@ -10,7 +10,7 @@ namespace Cloudflare.Emulation.Runtime;
 public static class HostProtocol
 {
     /// <summary>The version both sides speak; the host names its own in host-ready, and another is refused.</summary>
-    public const int Version = 4;
+    public const int Version = 5;
 
     /// <summary>The operation name of a request type.</summary>
     public static string OperationOf(Type requestType) =>
@@ -68,6 +68,13 @@ public sealed record AddReplicaDatabases(string Name) : IHostRequest<ReplicaData
 public sealed record SetPartition(string Name, bool Partitioned) : IHostRequest<PartitionState>;
 
 /// <summary>
+/// Stops (or starts again) recording a traced stack's invocations — spans, logs and the summaries its
+/// metrics come from — in its running isolate and in every start after. Refused with telemetry off.
+/// </summary>
+[HostOperation("telemetry-recording")]
+public sealed record SetTelemetryRecording(string Name, bool Recording) : IHostRequest<TelemetryRecordingState>;
+
+/// <summary>
 /// The chaos API's rules for the hops the runtime host makes (the egress guard): "route" rules fail
 /// or slow other stacks' calls to a stack (<see cref="HopFaultRule.Stack"/> is the stack called),
 /// "egress" rules a stack's own fetches beyond the harness (the stack calling). Replaces all of them.
@@ -109,6 +116,8 @@ public sealed record PublishedRelease(IReadOnlyList<string> Keys);
 public sealed record ReplicaDatabasesAdded(string Name, int ReplicaSlots);
 
 public sealed record PartitionState(string Name, bool Partitioned);
+
+public sealed record TelemetryRecordingState(string Name, bool Recording);
 
 /// <summary>Where a stack's control entrypoint listens, and the secret each call to it carries (the host's control event).</summary>
 public sealed record StackControl(Uri Url, string Secret)

@@ -42,7 +42,8 @@ public sealed record StackStatus(
     TimeSpan? StartDuration = null,
     bool Crashed = false,
     bool Paused = false,
-    bool Partitioned = false);
+    bool Partitioned = false,
+    bool TelemetryStopped = false);
 
 /// <summary>One line of a stack's log (workerd stdout/stderr, Miniflare, the host about the stack).</summary>
 public sealed record StackLogLine(string Stack, string Level, string Line);

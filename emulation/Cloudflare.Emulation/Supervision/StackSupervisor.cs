@@ -174,6 +174,22 @@ public sealed class StackSupervisor : IAsyncDisposable
         return Update(name, s => s with { Partitioned = partitioned });
     }
 
+    /// <summary>
+    /// Stops (or starts again) recording a stack's invocations — no spans, logs or metrics from it, and
+    /// what it costs untraced — until told otherwise; a restart of the stack keeps it. Throws
+    /// <see cref="InvalidOperationException"/> when the harness runs with telemetry off.
+    /// </summary>
+    public async Task<StackStatus> SetTelemetryRecordingAsync(string name, bool recording, CancellationToken cancellationToken)
+    {
+        Get(name);
+        if (Telemetry is null)
+        {
+            throw new InvalidOperationException("telemetry is off in this harness (--telemetry false, or no dashboard and no --Harness:TelemetryEndpoint): nothing is recorded");
+        }
+        await Host.SendAsync(new SetTelemetryRecording(name, recording), cancellationToken);
+        return Update(name, s => s with { TelemetryStopped = !recording });
+    }
+
     public async Task<StackStatus> StopStackAsync(string name, CancellationToken cancellationToken)
     {
         Get(name);
@@ -558,9 +574,10 @@ public sealed class StackSupervisor : IAsyncDisposable
                 State = StackState.Failed,
                 Crashed = true,
                 ProcessId = null,
-                // A new host starts with no process paused and no route cut.
+                // A new host starts with no process paused, no route cut and every stack recorded.
                 Paused = false,
                 Partitioned = false,
+                TelemetryStopped = false,
                 LastError = $"the runtime host exited (code {exitCode})",
             });
         }

@@ -202,6 +202,38 @@ test("an isolate's records are written together: one console write after the wai
   assert.equal(writes.length, 2, "a wait that finds nothing left writes nothing");
 });
 
+test("an isolate told to stop recording runs its Worker as untraced (no record, span or log; its env still without the binding) until told to record again", async () => {
+  const lines = [];
+  const posts = [];
+  const envs = [];
+  const binding = { fetch: async (url, init) => (posts.push({ url, body: init.body }), new Response("{}")) };
+  const worker = tracedWorker(
+    { fetch: async (request, env) => (envs.push(env), console.log("handled", new URL(request.url).pathname), new Response("ok")) },
+    { ...TAGS, recording: false },
+    (line) => lines.push(line),
+    { maxLines: 1 },
+  );
+  const waits = [];
+  const ctx = { waitUntil: (promise) => waits.push(promise) };
+  const env = { [OTLP_BINDING]: binding, VAR: "x" };
+  const tracing = globalThis[TRACING];
+  assert.equal(tracing.recording, false, "as the stack was started");
+  assert.equal(await (await worker.fetch(new Request("https://a/quiet"), env, ctx)).text(), "ok");
+  assert.deepEqual(envs[0], { VAR: "x" });
+  assert.equal(loneRecord(), undefined, "no invocation was recorded");
+  assert.deepEqual([lines, posts, waits], [[], [], []]);
+
+  tracing.recording = true;
+  await worker.fetch(new Request("https://a/loud"), env, ctx);
+  await Promise.all(waits);
+  assert.deepEqual(envs[1], { VAR: "x" });
+  assert.deepEqual(lines.map((line) => Object.keys(JSON.parse(line.slice(TAGS.marker.length)))[0]), ["durationMs", "export"], "the summary and the first export's success, for the host");
+  assert.equal(posts.length, 2, "spans and the console line");
+  assert.match(posts[0].body, /"GET \/loud"/);
+  assert.match(posts[1].body, /handled \/loud/);
+  assert.doesNotMatch(posts.map((p) => p.body).join(), /quiet/);
+});
+
 /** A Worker whose invocations wait for `gates[path]`, then make a D1 call, log and fetch named after their path. */
 function gatedWorker(gates, hop, lines) {
   return tracedWorker({

@@ -100,6 +100,17 @@ public sealed class StackControlTests(HarnessFixture harness) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task With_telemetry_off_a_stack_s_recording_cannot_be_started_and_says_why()
+    {
+        // This harness exports nothing: no dashboard, no endpoint given.
+        var (status, envelope) = await harness.CloudflareAsync(HttpMethod.Put, $"/__emulator/stacks/{_script}/telemetry", new { recording = true });
+        Assert.Equal(HttpStatusCode.Conflict, status);
+        Assert.Contains("telemetry is off in this harness", envelope.GetProperty("errors")[0].GetProperty("message").GetString());
+        (status, envelope) = await harness.CloudflareAsync(HttpMethod.Get, $"/__emulator/stacks/{_script}/telemetry");
+        Assert.True(status == HttpStatusCode.OK && !envelope.GetProperty("result").GetProperty("traced").GetBoolean(), envelope.ToString());
+    }
+
+    [Fact]
     public async Task A_partitioned_account_is_cut_off_from_the_platform_only_until_healed()
     {
         var cut = HarnessFixture.StackOf("account-2");

@@ -200,6 +200,55 @@ public sealed class TelemetryTests(TelemetryHarnessFixture harness)
     }
 
     [Fact]
+    public async Task AStackWhoseRecordingIsStoppedSendsNothingUntilItIsStartedAgainAndARestartKeepsIt()
+    {
+        var stack = HarnessFixture.StackOf("account-2");
+        var path = $"/__emulator/stacks/{stack}/telemetry";
+        var (status, envelope) = await harness.CloudflareAsync(HttpMethod.Put, path, new { recording = "no" });
+        Assert.True(status == HttpStatusCode.BadRequest && envelope.ToString().Contains("recording: true or false", StringComparison.Ordinal), envelope.ToString());
+        (status, _) = await harness.CloudflareAsync(HttpMethod.Put, "/__emulator/stacks/acct-no-such-stack/telemetry", new { recording = false });
+        Assert.Equal(HttpStatusCode.NotFound, status);
+
+        (status, envelope) = await harness.CloudflareAsync(HttpMethod.Put, path, new { recording = false });
+        Assert.True(status == HttpStatusCode.OK && !envelope.GetProperty("result").GetProperty("recording").GetBoolean(), envelope.ToString());
+        var (quiet, afterRestart) = (Hex(16), Hex(16));
+        try
+        {
+            using (var response = await SendAsync("account-2", HttpMethod.Get, "/api/clients?limit=1", quiet, Hex(8)))
+            {
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            }
+            (status, envelope) = await harness.CloudflareAsync(HttpMethod.Post, $"/__emulator/stacks/{stack}/restart");
+            Assert.True(status == HttpStatusCode.OK, envelope.ToString());
+            using (var response = await SendAsync("account-2", HttpMethod.Get, "/api/clients?limit=1", afterRestart, Hex(8)))
+            {
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            }
+            // The platform's invocations of both requests arrive; the account's, which answered first and
+            // would have been sent as soon, never do.
+            await harness.Otlp.WaitForSpansAsync(all => new[] { quiet, afterRestart }.All(t => all.Any(s => s.TraceId == t && s.Service == "platform" && s.Attributes.ContainsKey("faas.trigger"))),
+                "the platform's invocations of both requests");
+            await Task.Delay(TimeSpan.FromSeconds(1));
+            Assert.DoesNotContain(harness.Otlp.Spans, s => (s.TraceId == quiet || s.TraceId == afterRestart) && s.Service == "account-2");
+            (status, envelope) = await harness.CloudflareAsync(HttpMethod.Get, path);
+            Assert.True(status == HttpStatusCode.OK && !envelope.GetProperty("result").GetProperty("recording").GetBoolean(), envelope.ToString());
+        }
+        finally
+        {
+            (status, envelope) = await harness.CloudflareAsync(HttpMethod.Put, path, new { recording = true });
+        }
+        Assert.True(status == HttpStatusCode.OK && envelope.GetProperty("result").GetProperty("recording").GetBoolean(), envelope.ToString());
+
+        var recorded = Hex(16);
+        using (var response = await SendAsync("account-2", HttpMethod.Get, "/api/clients?limit=1", recorded, Hex(8)))
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+        await harness.Otlp.WaitForSpansAsync(all => all.Any(s => s.TraceId == recorded && s.Service == "account-2" && s.Name.StartsWith("d1_", StringComparison.Ordinal)),
+            "the account's spans once it records again");
+    }
+
+    [Fact]
     public async Task EachStackReportsItsRequestsLatencyAndD1Rows()
     {
         var before = harness.Otlp.Counter("account-1", "cloudflare.worker.requests");

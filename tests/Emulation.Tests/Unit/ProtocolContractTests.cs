@@ -39,6 +39,7 @@ public sealed class ProtocolContractTests
         (new PublishRelease("platform", "RELEASES", "account"), new PublishedRelease(["account/current.mjs"])),
         (new AddReplicaDatabases("acct-acme"), new ReplicaDatabasesAdded("acct-acme", 2)),
         (new SetPartition("acct-acme", true), new PartitionState("acct-acme", true)),
+        (new SetTelemetryRecording("acct-acme", false), new TelemetryRecordingState("acct-acme", false)),
         (new SetHopFaults([new HopFaultRule("route", "acct-acme", "fetch", 0.5, 3, "Network connection lost.", 10, 5, DateTimeOffset.UnixEpoch, null), new HopFaultRule("egress", "*", "*", 1, null, null, 200, 0, null, null)]), new HopFaultsSet(2)),
     ];
 
