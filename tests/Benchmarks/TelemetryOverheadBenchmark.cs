@@ -10,13 +10,17 @@ namespace Cloudflare.Emulation.Benchmarks;
 /// <summary>
 /// What telemetry costs a request (issue 17, ADR 0036): the same account query through the platform,
 /// with telemetry off, on (exported to a receiver in this process) and on with its endpoint down —
-/// each on two harnesses of its own. CPU is the runtime host's and every workerd's (where telemetry
-/// runs) per request; latency is what the client saw. Targets: CPU ≤ 5 % more with it on; a down
-/// endpoint slows no request.
+/// each on two harnesses of its own. The "on" harnesses also serve every round a second time with
+/// recording stopped (the chaos API's telemetry switch): the same processes, so their difference is
+/// what recording costs, free of the spread between harnesses. CPU is the runtime host's and every
+/// workerd's (where telemetry runs) per request; latency is what the client saw. Targets: CPU ≤ 5 %
+/// more with it on; a down endpoint slows no request.
 /// </summary>
 internal static class TelemetryOverheadBenchmark
 {
     private const int Clients = 50;
+
+    private const string On = "on";
 
     public static async Task RunAsync(int requests)
     {
@@ -25,7 +29,7 @@ internal static class TelemetryOverheadBenchmark
         var modes = new (string Name, string[] Arguments)[]
         {
             ("off", ["--telemetry", "false"]),
-            ("on", [$"--Harness:TelemetryEndpoint={receiver.Url}"]),
+            (On, [$"--Harness:TelemetryEndpoint={receiver.Url}"]),
             ("on, endpoint down", [$"--Harness:TelemetryEndpoint=http://127.0.0.1:{down}"]),
         };
         // Two harnesses per mode, started in mirrored order (off, on, down, down, on, off) and all running;
@@ -48,12 +52,6 @@ internal static class TelemetryOverheadBenchmark
             // harness first, in the same interleaved rounds, and count those requests on their own.
             await InterleaveAsync(runs, WarmUpRequests, run => run.WarmUp);
             await InterleaveAsync(runs, Math.Max(Rounds, requests / 2), run => run.Steady);
-            // The last round of each harness ends once its telemetry has had time to be exported.
-            await Task.Delay(ExportSettle);
-            foreach (var run in runs)
-            {
-                run.CloseRound();
-            }
         }
         finally
         {
@@ -63,29 +61,58 @@ internal static class TelemetryOverheadBenchmark
             }
         }
 
-        var warm = modes.Select(mode => new ModeResult(mode.Name, runs.Where(r => r.Name == mode.Name).Select(r => r.WarmUp).ToList())).ToList();
-        var results = modes.Select(mode => new ModeResult(mode.Name, runs.Where(r => r.Name == mode.Name).Select(r => r.Steady).ToList())).ToList();
+        ModeResult Result(string name, Func<Run, Phase> phase, bool quiet = false) =>
+            new(name, runs.Where(r => r.Name == name).Select(r => quiet ? phase(r).Quiet : phase(r).Recorded).ToList());
+        var results = modes.Select(mode => Result(mode.Name, r => r.Steady)).ToList();
+        var warm = modes.Select(mode => Result(mode.Name, r => r.WarmUp)).ToList();
+        var quiet = Result(On, r => r.Steady, quiet: true) with { Name = "on, recording stopped" };
+        var warmQuiet = Result(On, r => r.WarmUp, quiet: true);
+        results.Insert(2, quiet);
+        warm.Insert(2, warmQuiet);
         var off = results[0];
-        Console.WriteLine($"telemetry overhead — {off.Requests} account queries through the platform per mode, in {Rounds} interleaved rounds, two harnesses per mode started in mirrored order, each after {WarmUpRequests} warm-up requests; CPU of the runtime host and every workerd");
-        Console.WriteLine("| telemetry | CPU per request (ms) | vs off | each harness (ms) | runtime host / workerd (ms) | p50 (ms) | p95 (ms) | warm-up CPU per request (ms) |");
+        Console.WriteLine($"telemetry overhead — {off.Requests} account queries through the platform per mode, in {Rounds} interleaved rounds, two harnesses per mode started in mirrored order, each after {WarmUpRequests} warm-up requests; CPU of the runtime host and every workerd, over each block of requests and the {Settle.TotalMilliseconds:0} ms after it");
+        Console.WriteLine("| telemetry | CPU per request (ms) | vs off | each harness (ms: host+workerd) | runtime host / workerd (ms) | p50 (ms) | p95 (ms) | warm-up CPU per request (ms) |");
         Console.WriteLine("|---|---|---|---|---|---|---|---|");
         for (var i = 0; i < results.Count; i++)
         {
             var result = results[i];
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {result.Name} | {result.CpuPerRequest:0.000} | {result.Versus(off):+0.0;-0.0}% | {string.Join(" / ", result.Runs.Select(r => r.CpuPerRequest.ToString("0.000", CultureInfo.InvariantCulture)))} | {result.HostCpuPerRequest:0.000} / {result.CpuPerRequest - result.HostCpuPerRequest:0.000} | {result.Percentile(50):0.00} | {result.Percentile(95):0.00} | {warm[i].CpuPerRequest:0.000} ({warm[i].Versus(warm[0]):+0.0;-0.0}%) |"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {result.Name} | {result.CpuPerRequest:0.000} | {result.Versus(off):+0.0;-0.0}% | {string.Join(" / ", result.Runs.Select(r => string.Create(CultureInfo.InvariantCulture, $"{r.CpuPerRequest:0.000} ({r.HostCpuMs / r.Times.Count:0.00}+{(r.CpuMs - r.HostCpuMs) / r.Times.Count:0.00})")))} | {result.HostCpuPerRequest:0.000} / {result.CpuPerRequest - result.HostCpuPerRequest:0.000} | {result.Percentile(50):0.00} | {result.Percentile(95):0.00} | {warm[i].CpuPerRequest:0.000} ({warm[i].Versus(warm[0]):+0.0;-0.0}%) |"));
         }
         // The two "off" harnesses are an A/A run: how far apart identical harnesses measure is the noise
-        // under every other figure here.
+        // under every comparison between harnesses.
         var aa = off.Runs.Select(r => r.CpuPerRequest).ToList();
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"A/A: the two 'off' harnesses differ by {(aa.Max() - aa.Min()) / aa.Min() * 100:0.0}% (the noise under these figures)"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"A/A: the two 'off' harnesses differ by {(aa.Max() - aa.Min()) / aa.Min() * 100:0.0}% (the noise under every comparison between harnesses)"));
         foreach (var result in results.Skip(1))
         {
-            var (mean, halfWidth) = result.VersusByRound(off);
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{result.Name}: round by round {mean:+0.0;-0.0}% ± {halfWidth:0.0}% (95 % confidence over {Rounds} rounds; the harnesses' own spread, the A/A line, comes on top)"));
+            var (mean, halfWidth) = MeanAndHalfWidth(result.PerRound().Zip(off.PerRound(), Percent));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{result.Name} vs off, round by round: {mean:+0.0;-0.0}% ± {halfWidth:0.0}% (95 % confidence over {Rounds} rounds; the harnesses' own spread, the A/A line, comes on top)"));
         }
+        // The same processes, block after block: nothing but recording differs between the two.
+        var onRuns = runs.Where(r => r.Name == On).ToList();
+        var pairs = onRuns.SelectMany(r => r.Steady.Recorded.Rounds.Zip(r.Steady.Quiet.Rounds, (rec, quietRound) => Percent(rec.CpuMs / rec.Requests, quietRound.CpuMs / quietRound.Requests))).ToList();
+        var (recording, recordingHalfWidth) = MeanAndHalfWidth(pairs);
+        var eachHarness = string.Join(", ", onRuns.Select(r => string.Create(CultureInfo.InvariantCulture, $"{Percent(r.Steady.Recorded.CpuPerRequest, r.Steady.Quiet.CpuPerRequest):+0.0;-0.0}%")));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"recording vs recording stopped, in the same processes: {recording:+0.0;-0.0}% ± {recordingHalfWidth:0.0}% (95 % confidence over {pairs.Count} pairs of blocks; each 'on' harness: {eachHarness})"));
+        var verdict = recording + recordingHalfWidth <= Target ? "met" : recording - recordingHalfWidth > Target ? "missed" : "not shown";
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"telemetry cpu_overhead={results[1].Versus(off):+0.0;-0.0}% target<=5% endpoint_down_cpu_overhead={results[2].Versus(off):+0.0;-0.0}% endpoint_down_p50={results[2].Percentile(50):0.00}ms (off {off.Percentile(50):0.00}ms) received={receiver.Requests} exports"));
+            $"telemetry cpu_overhead={recording:+0.0;-0.0}%±{recordingHalfWidth:0.0}% target<={Target:0}% {verdict} (recording vs stopped, same processes) on_vs_off={results[1].Versus(off):+0.0;-0.0}% stopped_vs_off={quiet.Versus(off):+0.0;-0.0}% (between harnesses; A/A {(aa.Max() - aa.Min()) / aa.Min() * 100:0.0}%) endpoint_down_cpu_overhead={results[3].Versus(off):+0.0;-0.0}% endpoint_down_p50={results[3].Percentile(50):0.00}ms (off {off.Percentile(50):0.00}ms) received={receiver.Requests} exports"));
     }
+
+    private const double Target = 5;
+
+    private static double Percent(double value, double baseline) => (value - baseline) / baseline * 100;
+
+    /// <summary>The mean of <paramref name="values"/> and the half-width of its 95 % confidence interval (Student's t).</summary>
+    private static (double Mean, double HalfWidth) MeanAndHalfWidth(IEnumerable<double> values)
+    {
+        var list = values.ToList();
+        var mean = list.Average();
+        var variance = list.Sum(d => (d - mean) * (d - mean)) / (list.Count - 1);
+        return (mean, StudentT95(list.Count - 1) * Math.Sqrt(variance / list.Count));
+    }
+
+    /// <summary>Student's t, two-sided 95 %, for <paramref name="degrees"/> of freedom (within 0.01 of the table from 10 up).</summary>
+    private static double StudentT95(int degrees) => 1.96 + 2.4 / degrees;
 
     /// <summary>One mode's harnesses together: CPU and latency over all their requests.</summary>
     private sealed record ModeResult(string Name, List<Tally> Runs)
@@ -96,54 +123,60 @@ internal static class TelemetryOverheadBenchmark
 
         public double HostCpuPerRequest => Runs.Sum(r => r.HostCpuMs) / Requests;
 
-        public double Versus(ModeResult baseline) => (CpuPerRequest - baseline.CpuPerRequest) / baseline.CpuPerRequest * 100;
+        public double Versus(ModeResult baseline) => Percent(CpuPerRequest, baseline.CpuPerRequest);
 
         public double Percentile(int p) => TempStacks.Percentile(Runs.SelectMany(r => r.Times).Order().ToList(), p);
 
-        /// <summary>The mode's CPU per request in each round (its harnesses together).</summary>
-        private List<double> PerRound() => Enumerable.Range(0, Runs[0].Rounds.Count)
+        /// <summary>The mode's CPU per request in each round (its harnesses together; each round's modes ran moments apart, so the machine's drift falls on all).</summary>
+        public List<double> PerRound() => Enumerable.Range(0, Runs[0].Rounds.Count)
             .Select(round => Runs.Sum(r => r.Rounds[round].CpuMs) / Runs.Sum(r => r.Rounds[round].Requests))
             .ToList();
-
-        /// <summary>
-        /// How much more CPU a request cost than in <paramref name="baseline"/>, round by round (each
-        /// round's modes ran moments apart, so the machine's drift falls on both): the mean of the
-        /// rounds' differences (%) and the half-width of its 95 % confidence interval.
-        /// </summary>
-        public (double Mean, double HalfWidth) VersusByRound(ModeResult baseline)
-        {
-            var differences = PerRound().Zip(baseline.PerRound(), (mode, off) => (mode - off) / off * 100).ToList();
-            var mean = differences.Average();
-            var variance = differences.Sum(d => (d - mean) * (d - mean)) / (differences.Count - 1);
-            return (mean, StudentT95 * Math.Sqrt(variance / differences.Count));
-        }
     }
 
     private const int Rounds = 30;
 
-    /// <summary>Longer than an isolate's batch of records waits before its export (trace-context.js), with time for the export.</summary>
-    private static readonly TimeSpan ExportSettle = TimeSpan.FromSeconds(1.5);
-
-    /// <summary>Student's t, two-sided 95 %, for <see cref="Rounds"/> − 1 degrees of freedom.</summary>
-    private const double StudentT95 = 2.045;
+    /// <summary>
+    /// How long a block's CPU is still counted after its last answer: longer than an isolate's batch of
+    /// records waits before its export (trace-context.js), with time for the export.
+    /// </summary>
+    private static readonly TimeSpan Settle = TimeSpan.FromMilliseconds(300);
 
     /// <summary>Requests each harness serves before it is measured (a fresh harness's CPU a request settles over a few thousand).</summary>
     private const int WarmUpRequests = 3000;
 
     /// <summary>
     /// <paramref name="requests"/> requests to each harness in <see cref="Rounds"/> rounds, one harness
-    /// after the other, so that whatever the machine does meanwhile falls on every mode alike.
+    /// after the other, so that whatever the machine does meanwhile falls on every mode alike. An "on"
+    /// harness serves each round twice, recording and with recording stopped, in alternating order.
     /// </summary>
-    private static async Task InterleaveAsync(List<Run> runs, int requests, Func<Run, Tally> into)
+    private static async Task InterleaveAsync(List<Run> runs, int requests, Func<Run, Phase> into)
     {
         var perRound = Math.Max(1, requests / Rounds);
         for (var round = 0; round < Rounds; round++)
         {
             foreach (var run in runs)
             {
-                await run.MeasureAsync(perRound, into(run));
+                var phase = into(run);
+                if (run.Name != On)
+                {
+                    await run.MeasureAsync(perRound, phase.Recorded);
+                    continue;
+                }
+                foreach (var recording in round % 2 == 0 ? [true, false] : new[] { false, true })
+                {
+                    await run.RecordAsync(recording);
+                    await run.MeasureAsync(perRound, recording ? phase.Recorded : phase.Quiet);
+                }
             }
         }
+    }
+
+    /// <summary>What a harness's requests of one phase measured: recorded as the mode has it, and (an "on" harness) with recording stopped.</summary>
+    private sealed class Phase
+    {
+        public Tally Recorded { get; } = new();
+
+        public Tally Quiet { get; } = new();
     }
 
     /// <summary>What a harness's requests of one phase measured: their latencies, and the CPU they cost.</summary>
@@ -169,9 +202,9 @@ internal static class TelemetryOverheadBenchmark
 
         public string Name { get; } = name;
 
-        public Tally WarmUp { get; } = new();
+        public Phase WarmUp { get; } = new();
 
-        public Tally Steady { get; } = new();
+        public Phase Steady { get; } = new();
 
         public async Task PrepareAsync()
         {
@@ -181,20 +214,23 @@ internal static class TelemetryOverheadBenchmark
             }
         }
 
-        /// <summary>The round being counted: where its CPU reading started, its tally and its requests.</summary>
-        private (double Tree, double Root, Tally Into, int Requests)? _open;
+        /// <summary>Starts or stops recording on both stacks a request goes through.</summary>
+        public async Task RecordAsync(bool recording)
+        {
+            foreach (var stack in new[] { "platform", "acct-account-1" })
+            {
+                await harness.Supervisor.SetTelemetryRecordingAsync(stack, recording, CancellationToken.None);
+            }
+        }
 
         /// <summary>
-        /// Sends one round's requests. The round's CPU runs from its start to the start of this
-        /// harness's next round (or <see cref="CloseRound"/>): telemetry's work that comes after the
-        /// requests (records written and exported up to 100 ms later, metrics on the host's timer)
-        /// belongs to them, though other harnesses are being measured meanwhile.
+        /// Sends one block of requests; its CPU runs from its start to <see cref="Settle"/> after its last
+        /// answer, so telemetry's work that comes after the requests (records written and exported up
+        /// to 100 ms later) belongs to them.
         /// </summary>
         public async Task MeasureAsync(int requests, Tally into)
         {
-            CloseRound();
             var start = TreeCpuMs(HostProcess);
-            _open = (start.Tree, start.Root, into, requests);
             for (var i = 0; i < requests; i++)
             {
                 var clock = Stopwatch.StartNew();
@@ -203,18 +239,9 @@ internal static class TelemetryOverheadBenchmark
                 into.Times.Add(clock.Elapsed.TotalMilliseconds);
                 response.EnsureSuccessStatusCode();
             }
-        }
-
-        /// <summary>Ends the round being counted, if any: its CPU so far goes to its tally.</summary>
-        public void CloseRound()
-        {
-            if (_open is not { } open)
-            {
-                return;
-            }
-            var now = TreeCpuMs(HostProcess);
-            open.Into.Rounds.Add((now.Tree - open.Tree, now.Root - open.Root, open.Requests));
-            _open = null;
+            await Task.Delay(Settle);
+            var end = TreeCpuMs(HostProcess);
+            into.Rounds.Add((end.Tree - start.Tree, end.Root - start.Root, requests));
         }
 
         private int HostProcess => harness.Supervisor.HostProcessId ?? throw new InvalidOperationException("no runtime host");

@@ -1,17 +1,23 @@
 // What the telemetry recorder costs workerd, without a harness around it (ADR 0036):
 //   npm run bench:recorder --prefix workers [-- <rounds> <requests per round>]
 //
-// One workerd runs the same small Worker four ways: plain, plain again (an A/A pair: the noise), with
-// only the `nodejs_als` compatibility flag the recorder needs (no AsyncLocalStorage made or run), and
+// One workerd runs the same small Worker five ways: plain, plain again (an A/A pair: the noise), with
+// only the `nodejs_als` compatibility flag the recorder needs (no AsyncLocalStorage made or run),
 // traced (the flag and the recorder, trace-context.js, installed before the Worker's module loads, as
-// stacks.mjs does). Requests go to each in turn, in interleaved rounds, with and without an outbound
-// fetch (to a fifth Worker); the CPU of the workerd process is read per thread from /proc/…/schedstat.
+// stacks.mjs does) writing whole records to its console, and traced as a stack is, exporting its spans
+// and logs through the emulator's OTLP relay (otlp-relay.js, in the same workerd) to a receiver on
+// loopback here. Requests go to each in turn, in interleaved rounds, with and without an outbound
+// fetch (to another Worker); the CPU of the workerd process is read per thread from /proc/…/schedstat.
 // The harness-level `telemetry` benchmark measures the whole cost at once; this one says which part is
 // the flag's and which the recorder's.
 import { readFileSync, readdirSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
+import http from "node:http";
+import { otlpRelay } from "../stacks.mjs";
+import { Telemetry } from "../telemetry.mjs";
+import { OTLP_BINDING } from "../otlp.mjs";
 
 // Miniflare is the Workers' dependency (workers/node_modules), as the runtime host takes it.
 const { Miniflare } = createRequire(new URL("../../../workers/package.json", import.meta.url))("miniflare");
@@ -38,7 +44,7 @@ const APP = `export default {
   },
 };`;
 
-function worker(name, { flag = false, traced = false } = {}) {
+function worker(name, { flag = false, traced = false, relay = undefined } = {}) {
   const entry = traced
     ? `import "./install.js";\nimport { tracedWorker } from "./trace-context.js";\nimport app from "./app.js";\nexport default tracedWorker(app, ${JSON.stringify({ marker: MARKER, stack: name, tenant: "bench" })});`
     : `import app from "./app.js";\nexport default app;`;
@@ -59,6 +65,7 @@ function worker(name, { flag = false, traced = false } = {}) {
     compatibilityFlags: flag || traced ? ["nodejs_als"] : [],
     routes: [`${name}.bench/*`],
     outboundService: "other",
+    ...(relay ? { serviceBindings: { [OTLP_BINDING]: relay } } : {}),
   };
 }
 
@@ -67,7 +74,13 @@ const variants = [
   { name: "plain-again", label: "plain again (A/A)" },
   { name: "flag", label: "nodejs_als flag only" },
   { name: "traced", label: "traced (flag + recorder)" },
+  { name: "exporting", label: "traced, exporting through the relay" },
 ];
+// The OTLP endpoint the relay sends to: takes everything and counts the exports.
+let exports = 0;
+const receiver = http.createServer((request, response) => request.resume().on("end", () => (exports++, response.end("{}"))));
+await new Promise((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+const relay = otlpRelay(new Telemetry({ endpoint: `http://127.0.0.1:${receiver.address().port}` }), "bench", "exporting", "2026-07-01");
 let records = 0;
 const mf = new Miniflare({
   workers: [
@@ -75,9 +88,11 @@ const mf = new Miniflare({
     worker("plain-again"),
     worker("flag", { flag: true }),
     worker("traced", { traced: true }),
+    worker("exporting", { traced: true, relay: relay.name }),
+    relay,
     { name: "other", modules: true, script: `export default { fetch() { return new Response("ok"); } };` },
   ],
-  // The traced Worker's records (and nothing else) arrive here: counted and dropped, as the host would read them.
+  // The traced Workers' records and summaries (and nothing else) arrive here: counted and dropped, as the host would read them.
   handleRuntimeStdio(stdout, stderr) {
     let tail = "";
     stdout.setEncoding("utf8").on("data", (chunk) => {
@@ -111,14 +126,17 @@ try {
         spent.set(variant.name, spent.get(variant.name) + cpuNs() - before);
       }
     }
-    // Every traced request must have written its record, or the figures mean nothing.
-    const tracedRequests = (WARM_UP + rounds * perRound) * (path === "/" ? 1 : 2);
-    if (records < tracedRequests) throw new Error(`the traced Worker wrote ${records} records for ${tracedRequests} requests`);
+    // Every traced request must have written its record (the exporting one, its summary), or the figures mean nothing.
+    const tracedRequests = 2 * (WARM_UP + rounds * perRound) * (path === "/" ? 1 : 2);
+    if (records < tracedRequests) throw new Error(`the traced Workers wrote ${records} records and summaries for ${tracedRequests} requests`);
+    if (exports === 0) throw new Error("the exporting Worker's relay sent nothing to the receiver");
     const perRequest = variants.map((v) => spent.get(v.name) / (rounds * perRound) / 1000);
     console.log(`| ${path} | ` + perRequest.map((us, i) => (i === 0 ? us.toFixed(1) : `${us.toFixed(1)} (${us - perRequest[0] >= 0 ? "+" : ""}${(us - perRequest[0]).toFixed(1)})`)).join(" | ") + " |");
   }
+  console.log(`the receiver took ${exports} exports`);
 } finally {
   await mf.dispose();
+  receiver.close();
 }
 
 /** A thread's run time (ns), or 0 for one that ended meanwhile. */
