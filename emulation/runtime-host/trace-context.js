@@ -183,7 +183,7 @@ export class InvocationRecord {
 /**
  * The finished records of an isolate's invocations, sent together: each console write and each export
  * costs the isolate far more than its bytes do (ADR 0036), so records wait up to `delayMs` — kept
- * alive by the waitUntil of the invocation that started the wait — or until `maxLines` are waiting.
+ * alive by the waitUntil of the invocation that started the wait — or until `maxRecords` are waiting.
  * Their summaries go to the runtime host (one console write, a line each behind the marker), their
  * spans and log records to `exporter`; without one (the node tests) each record is written whole
  * instead (recordLine). An invocation without waitUntil sends its record at once.
@@ -194,18 +194,18 @@ export class RecordBatch {
   /** Where spans and log records go (IsolateExport), once the isolate has its binding. */
   exporter = undefined;
 
-  constructor(marker, print, { delayMs = 100, maxLines = 64 } = {}) {
+  constructor(marker, print, { delayMs = 500, maxRecords = 256 } = {}) {
     this.marker = marker;
     this.print = print;
     this.delayMs = delayMs;
-    this.maxLines = maxLines;
+    this.maxRecords = maxRecords;
   }
 
   /** A finished invocation's record ({ spans, logs, summary }), encoded now and sent with the batch. */
   add(record, ctx) {
     this.#records.push(encodeRecord(record));
     if (typeof ctx?.waitUntil !== "function") return void this.flush();
-    if (this.#records.length >= this.maxLines) return ctx.waitUntil(this.flush());
+    if (this.#records.length >= this.maxRecords) return ctx.waitUntil(this.flush());
     if (this.#waiting) return;
     this.#waiting = true;
     ctx.waitUntil(new Promise((resolve) => setTimeout(resolve, this.delayMs)).then(() => this.flush()));

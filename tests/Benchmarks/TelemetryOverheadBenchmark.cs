@@ -133,13 +133,13 @@ internal static class TelemetryOverheadBenchmark
             .ToList();
     }
 
-    private const int Rounds = 30;
+    private const int Rounds = 20;
 
     /// <summary>
     /// How long a block's CPU is still counted after its last answer: longer than an isolate's batch of
     /// records waits before its export (trace-context.js), with time for the export.
     /// </summary>
-    private static readonly TimeSpan Settle = TimeSpan.FromMilliseconds(300);
+    private static readonly TimeSpan Settle = TimeSpan.FromMilliseconds(800);
 
     /// <summary>Requests each harness serves before it is measured (a fresh harness's CPU a request settles over a few thousand).</summary>
     private const int WarmUpRequests = 3000;
@@ -225,8 +225,8 @@ internal static class TelemetryOverheadBenchmark
 
         /// <summary>
         /// Sends one block of requests; its CPU runs from its start to <see cref="Settle"/> after its last
-        /// answer, so telemetry's work that comes after the requests (records written and exported up
-        /// to 100 ms later) belongs to them.
+        /// answer, so telemetry's work that comes after the requests (records written and exported once
+        /// their batch's wait is over) belongs to them.
         /// </summary>
         public async Task MeasureAsync(int requests, Tally into)
         {

@@ -50,7 +50,7 @@ async function busyInvocation(headers, hop, ctx = {}) {
       await (await fetch(hop)).text();
       return new Response("listed", { status: 200 });
     },
-  }, TAGS, (line) => lines.push(line), { maxLines: 1 });
+  }, TAGS, (line) => lines.push(line), { maxRecords: 1 });
   const response = await worker.fetch(new Request("https://acct-a.emulator.workers.dev/api/clients?q=secret", { headers }), {}, ctx);
   assert.equal(await response.text(), "listed");
   assert.equal(lines.length, 1);
@@ -136,7 +136,7 @@ test("a traced fetch sends what the caller gave it (a Request's method, headers 
       await (await fetch(`${base}/e`, new Request(`${base}/ignored`, { method: "DELETE", headers: { "x-six": "6" } }))).text();
       return new Response("ok");
     },
-  }, TAGS, (line) => lines.push(line), { maxLines: 1 });
+  }, TAGS, (line) => lines.push(line), { maxRecords: 1 });
   try {
     await worker.fetch(new Request("https://a/x"), {}, {});
   } finally {
@@ -184,7 +184,7 @@ test("an isolate's records are written together: one console write after the wai
   const writes = [];
   const waits = [];
   const ctx = { waitUntil: (promise) => waits.push(promise) };
-  const worker = tracedWorker({ fetch: async () => new Response("ok") }, TAGS, (text) => writes.push(text), { delayMs: 20, maxLines: 3 });
+  const worker = tracedWorker({ fetch: async () => new Response("ok") }, TAGS, (text) => writes.push(text), { delayMs: 20, maxRecords: 3 });
   await worker.fetch(new Request("https://a/one"), {}, ctx);
   await worker.fetch(new Request("https://a/two"), {}, ctx);
   assert.equal(writes.length, 0, "nothing written before the wait ends");
@@ -211,7 +211,7 @@ test("an isolate told to stop recording runs its Worker as untraced (no record, 
     { fetch: async (request, env) => (envs.push(env), console.log("handled", new URL(request.url).pathname), new Response("ok")) },
     { ...TAGS, recording: false },
     (line) => lines.push(line),
-    { maxLines: 1 },
+    { maxRecords: 1 },
   );
   const waits = [];
   const ctx = { waitUntil: (promise) => waits.push(promise) };
@@ -245,7 +245,7 @@ function gatedWorker(gates, hop, lines) {
       await (await fetch(`${hop}&from=${path}`)).text();
       return new Response(path);
     },
-  }, TAGS, (line) => lines.push(line), { maxLines: 1 });
+  }, TAGS, (line) => lines.push(line), { maxRecords: 1 });
 }
 
 test("overlapping invocations keep their own calls: the one running alone, and the one beside it in its own context", async () => {
@@ -297,7 +297,7 @@ test("work a lone invocation hands to waitUntil is never taken for the next invo
       }
       return new Response("ok");
     },
-  }, TAGS, (line) => lines.push(line), { maxLines: 1 });
+  }, TAGS, (line) => lines.push(line), { maxRecords: 1 });
   const ctx = () => ({ waitUntil() {} });
   await worker.fetch(new Request("https://a/first"), {}, ctx());
   assert.equal(loneRecord()?.root.name, "GET /first", "the place is kept while its waitUntil work runs");
@@ -376,7 +376,7 @@ test("an isolate exports its spans and logs itself, as OTLP JSON under the stack
       await (await fetch(hop.url)).text();
       return new Response("listed");
     },
-  }, TAGS, (line) => lines.push(line), { maxLines: 2 });
+  }, TAGS, (line) => lines.push(line), { maxRecords: 2 });
   const env = { [OTLP_BINDING]: relayBinding(otlp.url), ACCOUNT_ID: "tenant-a" };
   const ctx = { waitUntil: (promise) => pending.push(promise) };
   for (let i = 0; i < 2; i++) await worker.fetch(new Request("https://acct-a.emulator.workers.dev/api/clients?q=secret", { headers: { traceparent: traceparent(TRACE, CALLER) } }), env, ctx);
@@ -582,7 +582,7 @@ test("an endpoint that never answers is given up after the export timeout; a bat
   const url = `http://127.0.0.1:${silent.address().port}`;
   const reports = [];
   const pending = [];
-  const worker = tracedWorker({ fetch: async () => new Response("ok") }, TAGS, (line) => reports.push(line), { maxLines: 1 });
+  const worker = tracedWorker({ fetch: async () => new Response("ok") }, TAGS, (line) => reports.push(line), { maxRecords: 1 });
   const env = { [OTLP_BINDING]: relayBinding(url) };
   try {
     const started = performance.now();
