@@ -42,15 +42,15 @@ export class D1Client {
  * The control entrypoint's JSON answer to one request (a `json` value is sent as JSON, a `body` as
  * it is), sent with the stack's `secret`; an answer of 400 or more is an error naming what failed.
  */
-export async function controlJson(url, what, { method = "GET", json, body, secret }) {
+export async function controlJson(url, what, { method = "GET", json, body, secret, timeoutMs = undefined }) {
   const payload = json === undefined ? body : JSON.stringify(json);
   const headers = { authorization: `Bearer ${secret}`, ...(json === undefined ? {} : { "content-type": "application/json" }) };
-  const { status, result } = await requestJson(url, method, payload, headers);
+  const { status, result } = await requestJson(url, method, payload, headers, false, timeoutMs);
   if (status >= 400) throw new Error(`${what} failed: ${result.error}`);
   return result;
 }
 
-function requestJson(url, method, payload, headers, retried = false) {
+function requestJson(url, method, payload, headers, retried = false, timeoutMs = undefined) {
   return new Promise((resolve, reject) => {
     const request = http.request(url, { method, agent, headers }, (response) => {
       const chunks = [];
@@ -66,9 +66,10 @@ function requestJson(url, method, payload, headers, retried = false) {
     });
     request.on("error", (error) => {
       // A kept-alive connection the stack closed (it restarted) before the request reached it.
-      if (request.reusedSocket && error.code === "ECONNRESET" && !retried) resolve(requestJson(url, method, payload, headers, true));
+      if (request.reusedSocket && error.code === "ECONNRESET" && !retried) resolve(requestJson(url, method, payload, headers, true, timeoutMs));
       else reject(error);
     });
+    if (timeoutMs !== undefined) request.setTimeout(timeoutMs, () => request.destroy(new Error(`no answer within ${timeoutMs} ms`)));
     request.end(payload);
   });
 }

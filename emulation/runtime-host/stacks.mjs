@@ -29,6 +29,8 @@ const TRACE_CONTEXT_SCRIPT = inlinedScript("./trace-context.js", [
   ["./otlp.mjs", "./otlp.mjs"],
 ]);
 const TELEMETRY_FLAGS = ["nodejs_als"];
+/** How long the recording switch waits for a stack's isolate (a paused stack never answers). */
+const RECORDING_PUSH_TIMEOUT_MS = 5000;
 // A traced stack's OTLP relay (otlp-relay.js): its Worker's spans and logs go through it to the endpoint.
 const OTLP_RELAY = "emulator-otlp-relay";
 const OTLP_RELAY_SCRIPT = inlinedScript("./otlp-relay.js", [["./otlp.mjs", "./otlp.mjs"]]);
@@ -200,7 +202,9 @@ export class StackRegistry {
     const stack = this.#get(name);
     if (recording) this.unrecorded.delete(name);
     else this.unrecorded.add(name);
-    if (stack.state === "running") await stack.syncRecording();
+    // A stack not running takes it when it starts; a running one that cannot be reached now (paused,
+    // restarting) is told again when it next starts, and its log says so.
+    if (stack.state === "running") await stack.syncRecordingOrSay(true);
     return { name, recording };
   }
 
@@ -303,7 +307,7 @@ class Stack {
       const migrations = await this.#migrate(bundle);
       if (this.replicaSlots === 0 && d1Existed && (await this.#replicationConfigured())) await this.#reconfigure({ replicaSlots: MAX_REPLICAS });
       this.state = "running";
-      await this.syncRecording();
+      await this.syncRecordingOrSay();
       return { ...this.describe(), migrations, readyMs, startMs: Date.now() - started };
     } catch (error) {
       throw await this.#startFailed(error);
@@ -317,7 +321,7 @@ class Stack {
     try {
       const migrations = await this.#reconfigure();
       this.state = "running";
-      await this.syncRecording();
+      await this.syncRecordingOrSay();
       const readyMs = Date.now() - started;
       return { ...this.describe(), migrations, readyMs, startMs: readyMs };
     } catch (error) {
@@ -347,7 +351,7 @@ class Stack {
     try {
       const migrations = await this.#reconfigure();
       this.state = "running";
-      await this.syncRecording();
+      await this.syncRecordingOrSay();
       this.registry.emit({ event: "reloaded", name: this.name, pid: this.pid, migrations, reason: "reloaded after a change under workers/" });
     } catch (error) {
       // A broken edit keeps the last good code serving; the error goes to the stack's log.
@@ -387,6 +391,7 @@ class Stack {
         this.addingReplicas = undefined;
       }
       this.state = "running";
+      await this.syncRecordingOrSay();
       this.registry.emit({ event: "reloaded", name: this.name, pid: this.pid, reason: "read replicas turned on: their D1 databases were added" });
     })();
     return this.addingReplicas;
@@ -434,15 +439,31 @@ class Stack {
   }
 
   /**
-   * Tells the running isolate whether to record, when that is not what it was started with or last told
-   * (a change that came while the stack was starting).
+   * Tells the running isolate whether to record, as the registry now wants it: always when `force` (a
+   * change asked for), otherwise only when that may not be what it has (a change that came while it
+   * was starting, or one it did not take). One push at a time, each reading the wanted state when its
+   * turn comes, so the last change asked for is the one the isolate keeps. Never throws: a push that
+   * fails goes to the stack's log, and the next start (or change) tries again.
    */
-  async syncRecording() {
-    const recording = !this.registry.unrecorded.has(this.name);
-    if (this.recording === undefined || this.recording === recording) return;
-    await controlJson(this.control("/telemetry"), "telemetry recording", { method: "PUT", json: { recording }, secret: this.controlSecret });
-    this.recording = recording;
+  syncRecordingOrSay(force = false) {
+    const push = this.#recordingPushes.then(async () => {
+      const recording = !this.registry.unrecorded.has(this.name);
+      if (this.recording === undefined || (!force && this.recording === recording)) return;
+      try {
+        const answer = await controlJson(this.control("/telemetry"), "telemetry recording", { method: "PUT", json: { recording }, secret: this.controlSecret, timeoutMs: RECORDING_PUSH_TIMEOUT_MS });
+        this.recording = answer.recording;
+      } catch (error) {
+        // Unknown until told again: the next start or change pushes whatever is wanted then.
+        this.recording = null;
+        this.#log("warn", `telemetry: the isolate was not told to ${recording ? "record" : "stop recording"} (${error.message}); it will be when the stack next starts`);
+      }
+    });
+    this.#recordingPushes = push;
+    return push;
   }
+
+  /** Pushes of the recording switch to this stack's isolate, one after another (syncRecordingOrSay). */
+  #recordingPushes = Promise.resolve();
 
   /** A URL on the stack's control entrypoint, which only answers while the stack runs. */
   control(pathname) {

@@ -51,6 +51,22 @@ export function loneRecord() {
  */
 let recording = true;
 
+/** Invocations running now that are not recorded (the switch is off, or was when they came). */
+let unrecordedRunning = 0;
+
+/**
+ * Runs an invocation that is not recorded: outside every invocation's context, so that beside a
+ * recorded one running alone (the switch was just turned off) its calls are not taken for that one's.
+ */
+async function unrecorded(run) {
+  unrecordedRunning += 1;
+  try {
+    return await (alone === undefined ? run() : recorder.outside(run));
+  } finally {
+    unrecordedRunning -= 1;
+  }
+}
+
 /** The context of code that belongs to no invocation (the control entrypoint, other event handlers). */
 const OUTSIDE = Symbol("outside any invocation");
 
@@ -340,12 +356,14 @@ export function tracedWorker(worker, { marker, stack, tenant, recording: recordi
   }
   traced.fetch = async function (request, env, ctx) {
     env = withoutBinding(env);
-    if (!recording) return handler.call(worker, request, env, ctx);
+    if (!recording) return unrecorded(() => handler.call(worker, request, env, ctx));
     const url = new URL(request.url);
     if (url.pathname === "/healthz") return recorder.outside(() => handler.call(worker, request, env, ctx));
     const record = new InvocationRecord(request, tags, Date.now(), url);
     if (alone !== undefined && Date.now() - aloneSince > MAX_ALONE_MS) alone = undefined;
-    const lone = alone === undefined ? trackWaitUntil(ctx) : undefined;
+    // Beside an invocation that is not recorded (the switch was just turned), none runs alone: that
+    // one's calls, which belong to no context, would be taken for it.
+    const lone = alone === undefined && unrecordedRunning === 0 ? trackWaitUntil(ctx) : undefined;
     if (lone) {
       alone = record;
       aloneSince = Date.now();

@@ -31,9 +31,27 @@ internal static class StackControlEndpoints
 
         // Whether the stack's invocations are recorded (spans, logs, metrics): PUT {"recording": false} stops it
         // until PUT {"recording": true}, and a restart of the stack keeps it.
-        app.MapGet("/__emulator/stacks/{name}/telemetry", (string name) => supervisor.Find(name) is { } status
-            ? Api.Ok(Recording(supervisor, status))
-            : Api.NotFound($"stack {name}"));
+        app.MapGet("/__emulator/stacks/{name}/telemetry", async (string name, CancellationToken ct) =>
+        {
+            if (supervisor.Find(name) is not { } status)
+            {
+                return Api.NotFound($"stack {name}");
+            }
+            // A running stack's isolate says what it does; otherwise, what it will do when it starts.
+            bool? isolate = null;
+            if (supervisor.Telemetry is not null && status is { State: StackState.Running, Paused: false })
+            {
+                try
+                {
+                    isolate = await supervisor.IsolateRecordingAsync(name, ct);
+                }
+                catch (RuntimeHostException)
+                {
+                    // Not answering now: the setting is what it will take.
+                }
+            }
+            return Api.Ok(Recording(supervisor, status, isolate));
+        });
         app.MapPut("/__emulator/stacks/{name}/telemetry", async (string name, HttpRequest request, CancellationToken ct) =>
         {
             if (supervisor.Find(name) is null)
@@ -107,8 +125,8 @@ internal static class StackControlEndpoints
         });
     }
 
-    private static object Recording(StackSupervisor supervisor, StackStatus status) =>
-        new { name = status.Name, traced = supervisor.Telemetry is not null, recording = supervisor.Telemetry is not null && !status.TelemetryStopped };
+    private static object Recording(StackSupervisor supervisor, StackStatus status, bool? isolate = null) =>
+        new { name = status.Name, traced = supervisor.Telemetry is not null, recording = supervisor.Telemetry is not null && (isolate ?? !status.TelemetryStopped) };
 
     /// <summary>The body's <c>recording</c>, or null when the body is not an object with a boolean there.</summary>
     private static async Task<bool?> RecordingAsked(HttpRequest request, CancellationToken ct)

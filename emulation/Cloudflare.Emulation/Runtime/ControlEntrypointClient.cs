@@ -51,6 +51,10 @@ internal sealed class ControlEntrypointClient(HttpClient http)
         (await SendAsync(control, resetPeaks ? HttpMethod.Delete : HttpMethod.Get, resetPeaks ? "usage/peaks" : "usage", null, "usage", cancellationToken))
             .Deserialize<StackUsage>(HostJson.Options) ?? throw new RuntimeHostException("usage: the control entrypoint answered null");
 
+    /// <summary>Whether the stack's isolate records its invocations now (<c>{ "recording": … }</c>).</summary>
+    public Task<JsonElement> TelemetryAsync(StackControl control, CancellationToken cancellationToken) =>
+        SendAsync(control, HttpMethod.Get, "telemetry", null, "telemetry recording", cancellationToken);
+
     public Task<JsonElement> KvEntriesAsync(StackControl control, string binding, CancellationToken cancellationToken) =>
         SendAsync(control, HttpMethod.Get, $"kv/{binding}/entries", null, "KV listing", cancellationToken);
 

@@ -181,14 +181,23 @@ public sealed class StackSupervisor : IAsyncDisposable
     /// </summary>
     public async Task<StackStatus> SetTelemetryRecordingAsync(string name, bool recording, CancellationToken cancellationToken)
     {
-        Get(name);
+        var entry = Get(name);
         if (Telemetry is null)
         {
             throw new InvalidOperationException("telemetry is off in this harness (--telemetry false, or no dashboard and no --Harness:TelemetryEndpoint): nothing is recorded");
         }
-        await Host.SendAsync(new SetTelemetryRecording(name, recording), cancellationToken);
-        return Update(name, s => s with { TelemetryStopped = !recording });
+        // A stopped process cannot take it, and would run on with the old setting once resumed.
+        if (entry.Status.Paused)
+        {
+            throw new InvalidOperationException($"stack '{name}' is paused: resume it first");
+        }
+        var state = await Host.SendAsync(new SetTelemetryRecording(name, recording), cancellationToken);
+        return Update(name, s => s with { TelemetryStopped = !state.Recording });
     }
+
+    /// <summary>Whether the stack's running isolate records its invocations now, as it says itself.</summary>
+    public async Task<bool> IsolateRecordingAsync(string name, CancellationToken cancellationToken) =>
+        (await OnControlAsync(name, control => _control.TelemetryAsync(control, cancellationToken), cancellationToken)).GetProperty("recording").GetBoolean();
 
     public async Task<StackStatus> StopStackAsync(string name, CancellationToken cancellationToken)
     {

@@ -273,6 +273,45 @@ test("overlapping invocations keep their own calls: the one running alone, and t
   assert.equal(incomingTraceId(hop.seen[1]), byPath["GET /a"].spans[0].traceId, "a's fetch carried a's trace");
 });
 
+test("when the switch turns, an invocation that is not recorded never lends its calls to one that is, either way round", async () => {
+  const hop = await callee();
+  const lines = [];
+  const tracing = globalThis[TRACING];
+  const ctx = () => ({ waitUntil() {} });
+  const names = (path) => lines.map((line) => read(line.slice(TAGS.marker.length))).find((r) => r.spans[0].name === `GET /${path}`)?.spans.map((s) => s.name);
+
+  // Stopped while a recorded invocation runs alone: the next one, not recorded, runs beside it.
+  let open;
+  const gates = { rec: new Promise((resolve) => (open = resolve)) };
+  const worker = gatedWorker(gates, hop.url, lines);
+  const recorded = worker.fetch(new Request("https://a/rec"), {}, ctx());
+  assert.equal(loneRecord()?.root.name, "GET /rec");
+  tracing.recording = false;
+  await worker.fetch(new Request("https://a/quiet"), {}, ctx());
+  open();
+  await recorded;
+  assert.deepEqual(names("rec"), ["GET /rec", "d1_rec", "fetch"], "the recorded one holds its own calls only");
+  assert.equal(names("quiet"), undefined, "the other is not recorded");
+
+  // Started again while an invocation that is not recorded runs: the next one does not run alone.
+  let openRecorded;
+  gates.quiet2 = new Promise((resolve) => (open = resolve));
+  gates.rec2 = new Promise((resolve) => (openRecorded = resolve));
+  const quiet = worker.fetch(new Request("https://a/quiet2"), {}, ctx());
+  tracing.recording = true;
+  const next = worker.fetch(new Request("https://a/rec2"), {}, ctx());
+  assert.equal(loneRecord(), undefined, "beside one not recorded, a recorded invocation runs in its own context");
+  // The one not recorded makes its calls while the recorded one still runs.
+  open();
+  await quiet;
+  openRecorded();
+  await next;
+  await hop.close();
+  assert.deepEqual(names("rec2"), ["GET /rec2", "d1_rec2", "fetch"]);
+  assert.equal(names("quiet2"), undefined);
+  assert.equal(lines.length, 2);
+});
+
 test("work a lone invocation hands to waitUntil is never taken for the next invocation's, nor is the emulator's own", async () => {
   const lines = [];
   const late = [];

@@ -208,6 +208,16 @@ public sealed class TelemetryTests(TelemetryHarnessFixture harness)
         Assert.True(status == HttpStatusCode.BadRequest && envelope.ToString().Contains("recording: true or false", StringComparison.Ordinal), envelope.ToString());
         (status, _) = await harness.CloudflareAsync(HttpMethod.Put, "/__emulator/stacks/acct-no-such-stack/telemetry", new { recording = false });
         Assert.Equal(HttpStatusCode.NotFound, status);
+        (status, _) = await harness.CloudflareAsync(HttpMethod.Post, $"/__emulator/stacks/{stack}/pause");
+        try
+        {
+            (status, envelope) = await harness.CloudflareAsync(HttpMethod.Put, path, new { recording = false });
+            Assert.True(status == HttpStatusCode.Conflict && envelope.ToString().Contains("resume it first", StringComparison.Ordinal), envelope.ToString());
+        }
+        finally
+        {
+            await harness.CloudflareAsync(HttpMethod.Post, $"/__emulator/stacks/{stack}/resume");
+        }
 
         (status, envelope) = await harness.CloudflareAsync(HttpMethod.Put, path, new { recording = false });
         Assert.True(status == HttpStatusCode.OK && !envelope.GetProperty("result").GetProperty("recording").GetBoolean(), envelope.ToString());
