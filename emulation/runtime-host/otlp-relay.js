@@ -7,7 +7,7 @@
 //
 // env: ENDPOINT (the endpoint, an external service), EXPORT_URL (the endpoint's URL), RESOURCE (the
 // stack's OTLP resource, as JSON text).
-import { EXPORT_TIMEOUT_MS, exportBody } from "./otlp.mjs";
+import { EXPORT_TIMEOUT_MS, MAX_EXPORT_BYTES, exportBody } from "./otlp.mjs";
 
 const SIGNALS = { "/v1/traces": "traces", "/v1/logs": "logs" };
 
@@ -15,7 +15,11 @@ const SIGNALS = { "/v1/traces": "traces", "/v1/logs": "logs" };
 export async function relayFetch(request, env) {
   const signal = SIGNALS[new URL(request.url).pathname];
   if (request.method !== "POST" || signal === undefined) return new Response("the relay takes POST /v1/traces and /v1/logs only", { status: 404 });
+  const tooLarge = () => new Response(`body: at most ${MAX_EXPORT_BYTES} bytes of items`, { status: 413 });
+  if (Number(request.headers.get("content-length") ?? 0) > MAX_EXPORT_BYTES) return tooLarge();
   const text = (await request.text()).trim();
+  // A body of unknown length is read, then measured (a character is at least one byte).
+  if (text.length > MAX_EXPORT_BYTES) return tooLarge();
   if (!isArrayOfObjects(text)) return new Response("body: a JSON array of OTLP items", { status: 400 });
   // A whole JSON array: what is inside it cannot close the envelope it goes into.
   return env.ENDPOINT.fetch(`${env.EXPORT_URL}/v1/${signal}`, {

@@ -7,6 +7,8 @@
 export const OTLP_BINDING = "__EMULATOR_OTLP";
 /** How long an export may take before it is given up and what it carried dropped. */
 export const EXPORT_TIMEOUT_MS = 2000;
+/** The most one export to a stack's relay may carry: far above a full batch, so that code in the tenant's isolate cannot make the relay hold any amount. */
+export const MAX_EXPORT_BYTES = 16 * 1024 * 1024;
 /** The instrumentation scope of everything the harness records for a stack. */
 export const SCOPE = { name: "cloudflare-emulator.runtime-host" };
 

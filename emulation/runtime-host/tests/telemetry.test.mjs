@@ -11,7 +11,7 @@ import { spawn } from "node:child_process";
 import { relayFetch } from "../otlp-relay.js";
 import { createRequire } from "node:module";
 import { otlpRelay } from "../stacks.mjs";
-import { OTLP_BINDING, readRecordLine, stackResource } from "../otlp.mjs";
+import { MAX_EXPORT_BYTES, OTLP_BINDING, readRecordLine, stackResource } from "../otlp.mjs";
 import { IdSource, incomingParent, incomingTraceId, traceparent } from "../trace-ids.mjs";
 
 const TRACE = "0af7651916cd43dd8448eb211c80319c";
@@ -484,7 +484,7 @@ async function closedPort() {
 /** One small encoded record, as RecordBatch hands an exporter. */
 const RECORD = { summary: "{}", spans: '{"name":"GET /b"}', logs: "" };
 
-test("a stack's relay sends on only a JSON array of items, for traces or logs, under its own stack's resource", async () => {
+test("a stack's relay sends on only a JSON array of items, for traces or logs, of a bounded size, under its own stack's resource", async () => {
   const otlp = await receiver();
   const binding = relayBinding(otlp.url, "a", "acct-a");
   const post = (path, body, method = "POST") => binding.fetch(`http://otlp-relay${path}`, { method, ...(method === "POST" ? { body } : {}) });
@@ -498,8 +498,9 @@ test("a stack's relay sends on only a JSON array of items, for traces or logs, u
       ["/v1/traces", '[{"name":"x"}],"resource":{"attributes":[]}'],
       ["/v1/traces", '[{"name":"x"}]}]}]},{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"b"}}]},"scopeSpans":[{"spans":[{"name":"y"}'],
       ["/v1/logs", '[{"body":{"stringValue":"x"}}, 7]'],
+      ["/v1/logs", `[{"body":{"stringValue":"${"x".repeat(MAX_EXPORT_BYTES)}"}}]`],
     ]) statuses.push((await post(path, body, method)).status);
-    assert.deepEqual(statuses, [404, 404, 400, 400, 400, 400, 400]);
+    assert.deepEqual(statuses, [404, 404, 400, 400, 400, 400, 400, 413]);
     assert.equal(otlp.received.length, 0, "nothing reached the endpoint");
     assert.equal((await post("/v1/logs", ' [{"body":{"stringValue":"x"}}] ')).status, 200);
     // Text that would close the envelope, inside a string of a valid array: it stays that string.
