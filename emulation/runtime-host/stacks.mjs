@@ -202,8 +202,8 @@ export class StackRegistry {
     const stack = this.#get(name);
     if (recording) this.unrecorded.delete(name);
     else this.unrecorded.add(name);
-    // A stack not running takes it when it starts; a running one that cannot be reached now (paused,
-    // restarting) is told again when it next starts, and its log says so.
+    // A stack not running takes it when it starts; a running one that does not answer now is told
+    // again when it next starts, and its log says so.
     if (stack.state === "running") await stack.syncRecordingOrSay(true);
     return { name, recording };
   }

@@ -46,8 +46,9 @@ export function loneRecord() {
 
 /**
  * Whether invocations are recorded now: the harness can stop and start it on a running stack
- * (the control entrypoint's /telemetry) without a restart. Not recording, an invocation costs what
- * it would untraced: no record, spans, logs or summary.
+ * (the control entrypoint's /telemetry) without a restart. Not recording, an invocation makes no
+ * record, span, log or summary; the wrappers around fetch, console and the bindings pass its calls
+ * straight through.
  */
 let recording = true;
 

@@ -81,7 +81,8 @@ internal static class TelemetryOverheadBenchmark
         // The two "off" harnesses are an A/A run: how far apart identical harnesses measure is the noise
         // under every comparison between harnesses.
         var aa = off.Runs.Select(r => r.CpuPerRequest).ToList();
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"A/A: the two 'off' harnesses differ by {(aa.Max() - aa.Min()) / aa.Min() * 100:0.0}% (the noise under every comparison between harnesses)"));
+        var aaSpread = (aa.Max() - aa.Min()) / aa.Min() * 100;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"A/A: the two 'off' harnesses differ by {aaSpread:0.0}% (the noise under every comparison between harnesses)"));
         foreach (var result in results.Skip(1))
         {
             var (mean, halfWidth) = MeanAndHalfWidth(result.PerRound().Zip(off.PerRound(), Percent));
@@ -99,7 +100,7 @@ internal static class TelemetryOverheadBenchmark
         // Met or missed only when the interval and each harness on its own agree: the harnesses have differed.
         var verdict = high <= Target && perHarness.All(p => p <= Target) ? "met" : low > Target && perHarness.All(p => p > Target) ? "missed" : "not shown";
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"telemetry cpu_overhead={recording:+0.0;-0.0}% ({low:+0.0;-0.0}% to {high:+0.0;-0.0}%) target<={Target:0}% {verdict} (recording vs stopped, same processes) on_vs_off={results[1].Versus(off):+0.0;-0.0}% stopped_vs_off={quiet.Versus(off):+0.0;-0.0}% (between harnesses; A/A {(aa.Max() - aa.Min()) / aa.Min() * 100:0.0}%) endpoint_down_cpu_overhead={results[3].Versus(off):+0.0;-0.0}% endpoint_down_p50={results[3].Percentile(50):0.00}ms (off {off.Percentile(50):0.00}ms) received={receiver.Requests} exports"));
+            $"telemetry cpu_overhead={recording:+0.0;-0.0}% ({low:+0.0;-0.0}% to {high:+0.0;-0.0}%) target<={Target:0}% {verdict} (recording vs stopped, same processes) on_vs_off={results[1].Versus(off):+0.0;-0.0}% stopped_vs_off={quiet.Versus(off):+0.0;-0.0}% (between harnesses; A/A {aaSpread:0.0}%) endpoint_down_cpu_overhead={results[3].Versus(off):+0.0;-0.0}% endpoint_down_p50={results[3].Percentile(50):0.00}ms (off {off.Percentile(50):0.00}ms) received={receiver.Requests} exports"));
     }
 
     private const double Target = 5;

@@ -175,9 +175,9 @@ public sealed class StackSupervisor : IAsyncDisposable
     }
 
     /// <summary>
-    /// Stops (or starts again) recording a stack's invocations — no spans, logs or metrics from it, and
-    /// what it costs untraced — until told otherwise; a restart of the stack keeps it. Throws
-    /// <see cref="InvalidOperationException"/> when the harness runs with telemetry off.
+    /// Stops (or starts again) recording a stack's invocations — no spans, logs or metrics from it —
+    /// until told otherwise; a restart of the stack keeps it. Throws <see cref="InvalidOperationException"/>
+    /// when the harness runs with telemetry off, or the stack is paused.
     /// </summary>
     public async Task<StackStatus> SetTelemetryRecordingAsync(string name, bool recording, CancellationToken cancellationToken)
     {
