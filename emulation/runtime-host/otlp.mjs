@@ -19,8 +19,11 @@ export function stackResource(resource, stack) {
 
 const SEVERITY = { debug: 5, info: 9, log: 9, warn: 13, error: 17 };
 
-/** A span: { traceId, spanId, parentSpanId?, name, kind, start, end (ms), attributes, error, message? }. */
-export function otlpSpan(span) {
+/**
+ * A span: { traceId, spanId, parentSpanId?, name, kind, start, end (ms), attributes, error, message? };
+ * `tags` (OTLP attributes, the same for all a record's items) go after its own attributes.
+ */
+export function otlpSpan(span, tags = NONE) {
   return {
     traceId: span.traceId,
     spanId: span.spanId,
@@ -29,34 +32,37 @@ export function otlpSpan(span) {
     kind: span.kind,
     startTimeUnixNano: nanos(span.start),
     endTimeUnixNano: nanos(span.end ?? span.start),
-    attributes: attributes(span.attributes),
+    attributes: attributes(span.attributes, tags),
     status: span.error ? { code: 2, ...(span.message ? { message: span.message } : {}) } : { code: 0 },
   };
 }
 
-/** A log record: { time (ms), level, message, traceId, spanId, attributes, exception? }. */
-export function otlpLog(log) {
-  const extra = log.exception ? { "exception.type": log.exception.type, "exception.message": log.exception.message, "exception.stacktrace": log.exception.stacktrace } : {};
+/** A log record: { time (ms), level, message, traceId, spanId, exception? }, with `tags` as otlpSpan's. */
+export function otlpLog(log, tags = NONE) {
+  const extra = log.exception ? { "exception.type": log.exception.type, "exception.message": log.exception.message, "exception.stacktrace": log.exception.stacktrace } : undefined;
   return {
     timeUnixNano: nanos(log.time),
     observedTimeUnixNano: nanos(log.time),
     severityNumber: SEVERITY[log.level] ?? 9,
     severityText: (log.level ?? "info").toUpperCase(),
     body: { stringValue: log.message },
-    attributes: attributes({ ...log.attributes, ...extra }),
+    attributes: attributes(extra, tags),
     traceId: log.traceId,
     spanId: log.spanId,
   };
 }
 
-/** Attributes as OTLP key-values; undefined and null values are left out. */
-export function attributes(values = {}) {
+const NONE = Object.freeze([]);
+
+/** Attributes as OTLP key-values, then `more` (OTLP key-values already); undefined and null values are left out. */
+export function attributes(values = {}, more = NONE) {
   const list = [];
   for (const key in values) {
     const value = values[key];
     if (value === undefined || value === null) continue;
     list.push({ key, value: anyValue(value) });
   }
+  for (const item of more) list.push(item);
   return list;
 }
 
@@ -75,12 +81,26 @@ export function nanos(ms) {
 }
 
 /**
- * A finished invocation ({ spans, logs, summary }) encoded once: the summary (for the host's metrics)
- * as JSON, and its spans and log records as OTLP JSON, comma-separated without brackets (each "" when
- * none), ready to be joined into an export (exportBody).
+ * A finished invocation ({ spans, logs, summary, tags }) encoded once: the summary (for the host's
+ * metrics) as JSON, and its spans and log records, each with the tags, as OTLP JSON, comma-separated
+ * without brackets (each "" when none), ready to be joined into an export (exportBody).
  */
-export function encodeRecord({ spans, logs, summary }) {
-  return { summary: JSON.stringify(summary), spans: JSON.stringify(spans.map(otlpSpan)).slice(1, -1), logs: JSON.stringify(logs.map(otlpLog)).slice(1, -1) };
+export function encodeRecord({ spans, logs, summary, tags }) {
+  const tagList = tagAttributes(tags);
+  return {
+    summary: JSON.stringify(summary),
+    spans: JSON.stringify(spans.map((span) => otlpSpan(span, tagList))).slice(1, -1),
+    logs: logs.length === 0 ? "" : JSON.stringify(logs.map((log) => otlpLog(log, tagList))).slice(1, -1),
+  };
+}
+
+/** A stack's tags as OTLP attributes, made once for all its records (they are the same object). */
+const tagLists = new WeakMap();
+function tagAttributes(tags) {
+  if (tags === undefined) return NONE;
+  let list = tagLists.get(tags);
+  if (list === undefined) tagLists.set(tags, (list = attributes(tags)));
+  return list;
 }
 
 /** One OTLP/HTTP JSON export of a resource's spans ("traces") or log records ("logs"), from encodeRecord's pieces. */

@@ -19,7 +19,7 @@
 //
 // A record never holds a request's headers, body or query string, nor a D1 statement's bound values.
 import { AsyncLocalStorage } from "node:async_hooks";
-import { IdSource, incomingParent, incomingTraceId, traceparent } from "./trace-ids.mjs";
+import { IdSource, incomingContext, traceparent } from "./trace-ids.mjs";
 import { EXPORT_TIMEOUT_MS, OTLP_BINDING, encodeRecord, recordLine } from "./otlp.mjs";
 
 const invocations = new AsyncLocalStorage();
@@ -94,18 +94,19 @@ export class InvocationRecord {
   /** What did not fit under MAX_ITEMS. */
   left = 0;
 
+  /** `tags` (the stack and tenant) go on every span and log record when the record is encoded (otlp.mjs). */
   constructor(request, tags, now = Date.now(), url = new URL(request.url)) {
-    const header = request.headers.get("traceparent");
-    this.traceId = incomingTraceId(header) ?? ids().traceId();
+    const incoming = incomingContext(request.headers.get("traceparent"));
+    this.traceId = incoming?.traceId ?? ids().traceId();
     this.root = {
       traceId: this.traceId,
       spanId: ids().spanId(),
-      parentSpanId: incomingParent(header),
+      parentSpanId: incoming?.parentId,
       name: `${request.method} ${url.pathname}`,
       kind: SPAN_KIND.server,
       start: now,
       end: undefined,
-      attributes: { "faas.trigger": "http", "http.request.method": request.method, "url.path": url.pathname, "server.address": url.hostname, ...tags },
+      attributes: { "faas.trigger": "http", "http.request.method": request.method, "url.path": url.pathname, "server.address": url.hostname },
       error: false,
     };
     this.tags = tags;
@@ -113,7 +114,8 @@ export class InvocationRecord {
 
   /**
    * Runs `call(span)` as a client span of the invocation (a binding call, a fetch): `span.spanId` is its
-   * id, `span.attributes` may be added to until it settles. A call that throws or rejects marks the span
+   * id, `span.attributes` (the `attributes` given, kept as they are: a new object each call) may be
+   * added to until it settles. A call that throws or rejects marks the span
    * failed; one that answers at once (no promise) is no span.
    */
   span(name, attributes, call) {
@@ -121,7 +123,7 @@ export class InvocationRecord {
       if (!this.finished) this.left += 1;
       return call({ spanId: ids().spanId(), attributes: {} });
     }
-    const span = { traceId: this.traceId, spanId: ids().spanId(), parentSpanId: this.root.spanId, name, kind: SPAN_KIND.client, start: Date.now(), end: undefined, attributes: { ...attributes, ...this.tags }, error: false };
+    const span = { traceId: this.traceId, spanId: ids().spanId(), parentSpanId: this.root.spanId, name, kind: SPAN_KIND.client, start: Date.now(), end: undefined, attributes, error: false };
     const settle = (error) => {
       span.end = Date.now();
       if (error !== undefined) {
@@ -155,7 +157,7 @@ export class InvocationRecord {
       this.left += 1;
       return;
     }
-    this.logs.push({ time: Date.now(), level: level === "log" ? "info" : level, message: format(args), traceId: this.traceId, spanId: this.root.spanId, attributes: this.tags });
+    this.logs.push({ time: Date.now(), level: level === "log" ? "info" : level, message: format(args), traceId: this.traceId, spanId: this.root.spanId });
   }
 
   exception(error) {
@@ -166,7 +168,6 @@ export class InvocationRecord {
       message: `${error?.name ?? "Error"}: ${error?.message ?? String(error)}`,
       traceId: this.traceId,
       spanId: this.root.spanId,
-      attributes: this.tags,
       exception: { type: error?.name ?? "Error", message: error?.message ?? String(error), stacktrace: error?.stack },
     });
   }
@@ -193,7 +194,7 @@ export class InvocationRecord {
       } else if (span.name.startsWith("r2_")) summary.r2Operations += 1;
       else if (span.name.startsWith("kv_")) summary.kvOperations += 1;
     }
-    return { spans: [root, ...this.spans], logs: this.logs, summary };
+    return { spans: [root, ...this.spans], logs: this.logs, summary, tags: this.tags };
   }
 }
 

@@ -4,19 +4,20 @@ const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$/;
 const INVALID_TRACE = "0".repeat(32);
 const INVALID_SPAN = "0".repeat(16);
 
-function parse(header) {
+/** An incoming `traceparent`'s trace id and its caller's span id, or undefined when there is none or it is malformed. */
+export function incomingContext(header) {
   const match = TRACEPARENT.exec(typeof header === "string" ? header.trim() : "");
   return match && match[1] !== INVALID_TRACE && match[2] !== INVALID_SPAN ? { traceId: match[1], parentId: match[2] } : undefined;
 }
 
 /** The trace id of an incoming `traceparent`, or undefined when there is none or it is malformed. */
 export function incomingTraceId(header) {
-  return parse(header)?.traceId;
+  return incomingContext(header)?.traceId;
 }
 
 /** The caller's span id of an incoming `traceparent` (the parent of the span that serves it). */
 export function incomingParent(header) {
-  return parse(header)?.parentId;
+  return incomingContext(header)?.parentId;
 }
 
 /** A `traceparent` for a call made as span `spanId` of trace `traceId` (sampled). */

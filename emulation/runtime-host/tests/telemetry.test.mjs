@@ -84,7 +84,7 @@ for (const [how, ctx] of [["alone (a context with waitUntil)", () => ({ waitUnti
   assert.equal(incomingParent(hop.seen[0]), fetchSpan.spanId);
   assert.equal(fetchSpan.attributes["url.full"], hop.url.split("?")[0]);
   assert.equal(fetchSpan.attributes["http.response.status_code"], "200");
-  for (const span of spans) assert.deepEqual([span.attributes["cloudflare.script_name"], span.attributes["tenant.id"]], ["acct-a", "tenant-a"]);
+  for (const item of [...spans, ...logs]) assert.deepEqual([item.attributes["cloudflare.script_name"], item.attributes["tenant.id"]], ["acct-a", "tenant-a"]);
   // Neither the query string nor a header travels.
   assert.ok(!JSON.stringify(spans).includes("secret") && !JSON.stringify(spans).includes("token-of-a"));
   assert.deepEqual(logs.map((l) => [l.severityText, l.severityNumber, l.body.stringValue, l.traceId, l.spanId]), [["ERROR", 17, 'database unavailable {"code":7500}', TRACE, root.spanId]]);
@@ -102,7 +102,7 @@ test("without a valid traceparent an invocation starts a trace; one that throws 
   assert.equal(spans[0].parentSpanId, undefined);
   assert.equal(spans[0].status.code, 2);
   assert.equal(summary.error, true);
-  assert.deepEqual([logs[0].severityText, logs[0].attributes["exception.type"]], ["ERROR", "TypeError"]);
+  assert.deepEqual([logs[0].severityText, logs[0].attributes["exception.type"], logs[0].attributes["tenant.id"]], ["ERROR", "TypeError", "tenant-a"]);
   const probe = tracedWorker({ fetch: async () => new Response("ok") }, TAGS, (line) => lines.push(line));
   await probe.fetch(new Request("https://a/healthz"), {}, {});
   assert.equal(lines.length, 1, "a health probe leaves no record");
