@@ -12,6 +12,7 @@ import { RuntimePool } from "./runtime-pool.mjs";
 import { EgressGuard } from "./egress-guard.mjs";
 import { EgressLog } from "./egress-log.mjs";
 import { OTLP_BINDING, stackResource } from "./otlp.mjs";
+import { RecordingPush } from "./recording-push.mjs";
 
 // The control entrypoint shares each stack's Worker (see control-entrypoint.js for why).
 const CONTROL_ENTRYPOINT = "__emulatorControl";
@@ -258,8 +259,6 @@ class Stack {
   controlUrl = undefined;
   /** What calls to this stack's control entrypoint carry: one per Stack object (a start after a stop or failure makes a new one). */
   controlSecret = newControlSecret();
-  /** Whether the isolate records its invocations now, as the harness last told it (undefined: not traced). */
-  recording = undefined;
   /** What starts a line of this stack's stdout that is an invocation's summary or export status, not output (trace-context.js). */
   telemetryMarker = `@@telemetry-${newControlSecret()} `;
   recent = [];
@@ -438,32 +437,17 @@ class Stack {
     this.registry.emit({ event: "exited", name: this.name, pid, recent: [...this.recent] });
   }
 
-  /**
-   * Tells the running isolate whether to record, as the registry now wants it: always when `force` (a
-   * change asked for), otherwise only when that may not be what it has (a change that came while it
-   * was starting, or one it did not take). One push at a time, each reading the wanted state when its
-   * turn comes, so the last change asked for is the one the isolate keeps. Never throws: a push that
-   * fails goes to the stack's log, and the next start (or change) tries again.
-   */
+  /** Tells the running isolate whether to record, as the registry now wants it (RecordingPush.sync). */
   syncRecordingOrSay(force = false) {
-    const push = this.#recordingPushes.then(async () => {
-      const recording = !this.registry.unrecorded.has(this.name);
-      if (this.recording === undefined || (!force && this.recording === recording)) return;
-      try {
-        const answer = await controlJson(this.control("/telemetry"), "telemetry recording", { method: "PUT", json: { recording }, secret: this.controlSecret, timeoutMs: RECORDING_PUSH_TIMEOUT_MS });
-        this.recording = answer.recording;
-      } catch (error) {
-        // Unknown until told again: the next start or change pushes whatever is wanted then.
-        this.recording = null;
-        this.#log("warn", `telemetry: the isolate was not told to ${recording ? "record" : "stop recording"} (${error.message}); it will be when the stack next starts`);
-      }
-    });
-    this.#recordingPushes = push;
-    return push;
+    return this.#recording.sync(force);
   }
 
-  /** Pushes of the recording switch to this stack's isolate, one after another (syncRecordingOrSay). */
-  #recordingPushes = Promise.resolve();
+  /** The recording switch's pushes to this stack's isolate. */
+  #recording = new RecordingPush({
+    wanted: () => !this.registry.unrecorded.has(this.name),
+    send: async (recording) => (await controlJson(this.control("/telemetry"), "telemetry recording", { method: "PUT", json: { recording }, secret: this.controlSecret, timeoutMs: RECORDING_PUSH_TIMEOUT_MS })).recording,
+    say: (recording, error) => this.#log("warn", `telemetry: the isolate was not told to ${recording ? "record" : "stop recording"} (${error.message}); it will be when the stack next starts`),
+  });
 
   /** A URL on the stack's control entrypoint, which only answers while the stack runs. */
   control(pathname) {
@@ -496,8 +480,8 @@ class Stack {
     const telemetry = this.registry.telemetry;
     const traced = telemetry !== undefined;
     const { bindings: d1Bindings, worker: d1Worker } = replicatedD1(this.spec.d1 ?? {}, this.replicaSlots);
-    this.recording = traced ? !this.registry.unrecorded.has(this.name) : undefined;
-    const tracing = traced ? { marker: this.telemetryMarker, stack: this.name, tenant: this.spec.vars?.ACCOUNT_ID, recording: this.recording } : undefined;
+    this.#recording.known = traced ? !this.registry.unrecorded.has(this.name) : undefined;
+    const tracing = traced ? { marker: this.telemetryMarker, stack: this.name, tenant: this.spec.vars?.ACCOUNT_ID, recording: this.#recording.known } : undefined;
     const { bindings: storageBindings, worker: storageWorker } = faultedStorage(this.spec.r2 ?? {}, this.spec.kv ?? {}, this.spec.r2Credentials ?? {});
     return {
       workers: [

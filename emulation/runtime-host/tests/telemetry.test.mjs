@@ -517,6 +517,22 @@ test("a stack's relay sends on only a JSON array of items, for traces or logs, o
   assert.match(slyly.body.resourceSpans[0].scopeSpans[0].spans[0].name, /^\]\}\]\}\]\},\{"resource"/);
 });
 
+test("a stack's relay refuses an export whose stated length is over the limit without reading its body", async () => {
+  let pulled = false;
+  const body = new ReadableStream({
+    pull() {
+      pulled = true;
+      throw new Error("the relay read a body it should have refused");
+    },
+  }, { highWaterMark: 0 });
+  const env = { ENDPOINT: { fetch: () => assert.fail("nothing reaches the endpoint") }, EXPORT_URL: "http://127.0.0.1:9", RESOURCE: "{}" };
+  const request = new Request("http://otlp-relay/v1/traces", { method: "POST", body, duplex: "half", headers: { "content-length": String(MAX_EXPORT_BYTES + 1) } });
+  const response = await relayFetch(request, env);
+  assert.equal(response.status, 413);
+  assert.match(await response.text(), /^body: at most \d+ bytes/);
+  assert.equal(pulled, false, "the body was never read");
+});
+
 test("on workerd, a stack's relay reaches the endpoint with the headers it asks for (the dashboard's key), under the stack's resource", async () => {
   const { Miniflare } = createRequire(new URL("../../../workers/package.json", import.meta.url))("miniflare");
   const otlp = await receiver();
