@@ -94,10 +94,10 @@ internal sealed class EmulatorStartup(
     private async Task StartSupervisorAsync(CloudflareEmulatorResource emulator, CancellationToken cancellationToken)
     {
         await notifications.PublishUpdateAsync(emulator, s => s with { State = KnownResourceStates.Starting });
-        // Telemetry goes to the dashboard, when this AppHost runs one (not headless, not in tests that do not ask).
-        supervisor.Telemetry = TelemetryExport.Resolve(options, configuration, dashboardRuns: model.Resources.Any(r => r.Name == DashboardResourceName));
         try
         {
+            // Telemetry goes to the dashboard, when this AppHost runs one (not headless, not in tests that do not ask).
+            supervisor.Telemetry = TelemetryExport.Resolve(options, configuration, dashboardRuns: model.Resources.Any(r => r.Name == DashboardResourceName));
             await supervisor.StartAsync(cancellationToken);
         }
         catch (Exception ex) when (ex is HarnessConfigurationException or Runtime.RuntimeHostException)

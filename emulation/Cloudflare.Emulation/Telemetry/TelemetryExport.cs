@@ -19,7 +19,9 @@ public sealed record TelemetryExport(Uri Endpoint, IReadOnlyDictionary<string, s
 
     /// <summary>
     /// The export the harness's options ask for: none with --telemetry false; the endpoint given in
-    /// Harness:TelemetryEndpoint; otherwise the dashboard's, when the AppHost runs one.
+    /// Harness:TelemetryEndpoint; otherwise the dashboard's, when the AppHost runs one. A dashboard
+    /// endpoint over https is refused with its fix: the Workers' relays and the runtime host export over
+    /// plain HTTP, so their telemetry would be lost with nothing shown but a warning.
     /// </summary>
     public static TelemetryExport? Resolve(HarnessOptions options, IConfiguration configuration, bool dashboardRuns)
     {
@@ -35,6 +37,12 @@ public sealed record TelemetryExport(Uri Endpoint, IReadOnlyDictionary<string, s
             || !Uri.TryCreate(dashboard, UriKind.Absolute, out var dashboardUri) || !dashboardUri.IsLoopback)
         {
             return null;
+        }
+        if (dashboardUri.Scheme != Uri.UriSchemeHttp)
+        {
+            throw new HarnessConfigurationException(DashboardEndpointSetting,
+                $"the harness exports its Workers' telemetry over plain HTTP on loopback, got '{dashboard}'. Run the AppHost's 'http' launch profile, "
+                + "set it to an http URL (e.g. http://127.0.0.1:18890, with ASPIRE_ALLOW_UNSECURED_TRANSPORT=true), or turn telemetry off with --telemetry false.");
         }
         var key = configuration[DashboardApiKeySetting];
         return new TelemetryExport(dashboardUri, string.IsNullOrEmpty(key)

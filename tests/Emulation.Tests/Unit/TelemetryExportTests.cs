@@ -8,20 +8,21 @@ namespace Emulation.Tests.Unit;
 /// <summary>Where telemetry goes (ADR 0036): the dashboard's endpoint with its key, another on loopback, or nowhere.</summary>
 public sealed class TelemetryExportTests
 {
-    private static IConfiguration Configuration(params string[] args) => new ConfigurationBuilder()
+    private static IConfiguration Configuration(params string[] args) => WithDashboard("http://127.0.0.1:18890", args);
+
+    private static IConfiguration WithDashboard(string dashboardEndpoint, params string[] args) => new ConfigurationBuilder()
         .AddInMemoryCollection(new Dictionary<string, string?>
         {
-            [TelemetryExport.DashboardEndpointSetting] = "http://127.0.0.1:18890",
+            [TelemetryExport.DashboardEndpointSetting] = dashboardEndpoint,
             [TelemetryExport.DashboardApiKeySetting] = "key with=signs",
         })
         .AddCommandLine(args, HarnessOptions.CommandLineOptions.ToDictionary())
         .Build();
 
-    private static TelemetryExport? Resolve(bool dashboardRuns, params string[] args)
-    {
-        var configuration = Configuration(args);
-        return TelemetryExport.Resolve(HarnessOptions.Load(configuration, RepositoryPaths.Root), configuration, dashboardRuns);
-    }
+    private static TelemetryExport? Resolve(bool dashboardRuns, params string[] args) => Resolve(Configuration(args), dashboardRuns);
+
+    private static TelemetryExport? Resolve(IConfiguration configuration, bool dashboardRuns) =>
+        TelemetryExport.Resolve(HarnessOptions.Load(configuration, RepositoryPaths.Root), configuration, dashboardRuns);
 
     [Fact]
     public void With_a_dashboard_telemetry_goes_to_its_otlp_endpoint_with_its_key()
@@ -62,6 +63,18 @@ public sealed class TelemetryExportTests
         var error = Assert.Throws<HarnessConfigurationException>(() => Resolve(true, $"--Harness:TelemetryEndpoint={endpoint}"));
         Assert.Equal("Harness:TelemetryEndpoint", error.Setting);
         Assert.Contains("loopback", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_dashboard_endpoint_over_https_is_refused_with_its_fix_unless_telemetry_is_off_or_another_endpoint_is_given()
+    {
+        var https = WithDashboard("https://localhost:21050");
+        var error = Assert.Throws<HarnessConfigurationException>(() => Resolve(https, dashboardRuns: true));
+        Assert.Equal(TelemetryExport.DashboardEndpointSetting, error.Setting);
+        Assert.Contains("'http' launch profile", error.Message, StringComparison.Ordinal);
+        Assert.Contains("--telemetry false", error.Message, StringComparison.Ordinal);
+        Assert.Null(Resolve(WithDashboard("https://localhost:21050", "--telemetry", "false"), dashboardRuns: true));
+        Assert.Equal(new Uri("http://127.0.0.1:4318/"), Resolve(WithDashboard("https://localhost:21050", "--Harness:TelemetryEndpoint=http://127.0.0.1:4318"), dashboardRuns: true)!.Endpoint);
     }
 
     [Fact]
