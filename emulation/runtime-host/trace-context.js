@@ -206,13 +206,16 @@ export class InvocationRecord {
  * spans and log records to `exporter`; without one (the node tests) each record is written whole
  * instead (recordLine). An invocation without waitUntil sends its record at once.
  */
+/** How long an isolate's finished records wait for others before they are sent together, at most. */
+export const BATCH_DELAY_MS = 500;
+
 export class RecordBatch {
   #records = [];
   #waiting = false;
   /** Where spans and log records go (IsolateExport), once the isolate has its binding. */
   exporter = undefined;
 
-  constructor(marker, print, { delayMs = 500, maxRecords = 256 } = {}) {
+  constructor(marker, print, { delayMs = BATCH_DELAY_MS, maxRecords = 256 } = {}) {
     this.marker = marker;
     this.print = print;
     this.delayMs = delayMs;

@@ -18,6 +18,7 @@ import http from "node:http";
 import { otlpRelay } from "../stacks.mjs";
 import { Telemetry } from "../telemetry.mjs";
 import { OTLP_BINDING } from "../otlp.mjs";
+import { BATCH_DELAY_MS } from "../trace-context.js";
 
 // Miniflare is the Workers' dependency (workers/node_modules), as the runtime host takes it.
 const { Miniflare } = createRequire(new URL("../../../workers/package.json", import.meta.url))("miniflare");
@@ -108,7 +109,8 @@ try {
   await mf.ready;
   const workerd = execFileSync("pgrep", ["-P", String(process.pid), "workerd"], { encoding: "utf8" }).trim().split("\n").map(Number);
   const cpuNs = () => workerd.reduce((sum, pid) => sum + readdirSync(`/proc/${pid}/task`).reduce((threads, task) => threads + threadNs(`/proc/${pid}/task/${task}/schedstat`), 0), 0);
-  const settle = () => new Promise((resolve) => setTimeout(resolve, 120));
+  // Longer than a batch of records waits, with time for its export: each round's records are its own.
+  const settle = () => new Promise((resolve) => setTimeout(resolve, BATCH_DELAY_MS + 200));
   console.log(`recorder cost — one workerd, ${rounds} interleaved rounds of ${perRound} requests per variant; workerd CPU per request (µs)`);
   console.log("| path | " + variants.map((v) => v.label).join(" | ") + " |");
   console.log("|---|" + variants.map(() => "---|").join(""));
@@ -118,7 +120,6 @@ try {
     const spent = new Map(variants.map((v) => [v.name, 0]));
     for (let round = 0; round < rounds; round++) {
       for (const variant of round % 2 ? [...variants].reverse() : variants) {
-        // A traced variant's record batch (written up to 100 ms after its first record) lands in its own round.
         await settle();
         const before = cpuNs();
         for (let i = 0; i < perRound; i++) await send(variant);
