@@ -54,12 +54,15 @@ export function otlpLog(log, tags = NONE) {
 
 const NONE = Object.freeze([]);
 
-/** Attributes as OTLP key-values, then `more` (OTLP key-values already); undefined and null values are left out. */
+/**
+ * Attributes as OTLP key-values, then `more` (OTLP key-values already, a record's tags), which win: a
+ * key of `values` that `more` holds is left out, as are undefined and null values.
+ */
 export function attributes(values = {}, more = NONE) {
   const list = [];
   for (const key in values) {
     const value = values[key];
-    if (value === undefined || value === null) continue;
+    if (value === undefined || value === null || (more.length > 0 && more.some((item) => item.key === key))) continue;
     list.push({ key, value: anyValue(value) });
   }
   for (const item of more) list.push(item);

@@ -6,6 +6,8 @@
 
 export class RecordingPush {
   #turns = Promise.resolve();
+  /** Which isolate `known` is about: a start makes a new one (reset), and an older one's answers no longer count. */
+  #isolate = 0;
 
   /**
    * What the isolate was last told and took: true or false; null when unknown (a push failed);
@@ -25,6 +27,15 @@ export class RecordingPush {
   }
 
   /**
+   * A new isolate starts with `recording` (undefined: not traced), as the stack's start wrote it into
+   * its entry module. A push still under way to the isolate before it no longer sets `known`.
+   */
+  reset(recording) {
+    this.#isolate += 1;
+    this.known = recording;
+  }
+
+  /**
    * Tells the isolate the wanted state when this push's turn comes: always when `force` (a change asked
    * for), otherwise only when the isolate may not have it (a change that came while the stack was
    * starting, or a push that failed). Never rejects: a failure is said, and the next sync tries again.
@@ -33,9 +44,13 @@ export class RecordingPush {
     const push = this.#turns.then(async () => {
       const recording = this.wanted();
       if (this.known === undefined || (!force && this.known === recording)) return;
+      const isolate = this.#isolate;
       try {
-        this.known = await this.send(recording);
+        const answer = await this.send(recording);
+        if (isolate === this.#isolate) this.known = answer;
       } catch (error) {
+        // An isolate that has since been replaced does not matter: the new one started as `reset` said.
+        if (isolate !== this.#isolate) return;
         this.known = null;
         this.say(recording, error);
       }

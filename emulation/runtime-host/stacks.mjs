@@ -480,7 +480,7 @@ class Stack {
     const telemetry = this.registry.telemetry;
     const traced = telemetry !== undefined;
     const { bindings: d1Bindings, worker: d1Worker } = replicatedD1(this.spec.d1 ?? {}, this.replicaSlots);
-    this.#recording.known = traced ? !this.registry.unrecorded.has(this.name) : undefined;
+    this.#recording.reset(traced ? !this.registry.unrecorded.has(this.name) : undefined);
     const tracing = traced ? { marker: this.telemetryMarker, stack: this.name, tenant: this.spec.vars?.ACCOUNT_ID, recording: this.#recording.known } : undefined;
     const { bindings: storageBindings, worker: storageWorker } = faultedStorage(this.spec.r2 ?? {}, this.spec.kv ?? {}, this.spec.r2Credentials ?? {});
     return {

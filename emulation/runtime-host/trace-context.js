@@ -123,7 +123,7 @@ export class InvocationRecord {
       if (!this.finished) this.left += 1;
       return call({ spanId: ids().spanId(), attributes: {} });
     }
-    const span = { traceId: this.traceId, spanId: ids().spanId(), parentSpanId: this.root.spanId, name, kind: SPAN_KIND.client, start: Date.now(), end: undefined, attributes, error: false };
+    const span = { traceId: this.traceId, spanId: ids().spanId(), parentSpanId: this.root.spanId, name, kind: SPAN_KIND.client, start: Date.now(), end: undefined, attributes: attributes ?? {}, error: false };
     const settle = (error) => {
       span.end = Date.now();
       if (error !== undefined) {
@@ -172,7 +172,10 @@ export class InvocationRecord {
     });
   }
 
-  /** The invocation answered (`status`) or threw: its spans, logs and a summary for the stack's metrics. */
+  /**
+   * The invocation answered (`status`) or threw: its spans, logs and a summary for the stack's metrics,
+   * with the tags that encoding adds to each span and log record (encodeRecord).
+   */
   finish(status, now = Date.now()) {
     this.finished = true;
     const root = this.root;
@@ -198,6 +201,9 @@ export class InvocationRecord {
   }
 }
 
+/** How long an isolate's finished records wait for others before they are sent together, at most. */
+export const BATCH_DELAY_MS = 500;
+
 /**
  * The finished records of an isolate's invocations, sent together: each console write and each export
  * costs the isolate far more than its bytes do (ADR 0036), so records wait up to `delayMs` — kept
@@ -206,9 +212,6 @@ export class InvocationRecord {
  * spans and log records to `exporter`; without one (the node tests) each record is written whole
  * instead (recordLine). An invocation without waitUntil sends its record at once.
  */
-/** How long an isolate's finished records wait for others before they are sent together, at most. */
-export const BATCH_DELAY_MS = 500;
-
 export class RecordBatch {
   #records = [];
   #waiting = false;
@@ -222,7 +225,7 @@ export class RecordBatch {
     this.maxRecords = maxRecords;
   }
 
-  /** A finished invocation's record ({ spans, logs, summary }), encoded now and sent with the batch. */
+  /** A finished invocation's record ({ spans, logs, summary, tags }: finish's), encoded now and sent with the batch. */
   add(record, ctx) {
     this.#records.push(encodeRecord(record));
     if (typeof ctx?.waitUntil !== "function") return void this.flush();

@@ -7,7 +7,7 @@ const INVALID_SPAN = "0".repeat(16);
 /** An incoming `traceparent`'s trace id and its caller's span id, or undefined when there is none or it is malformed. */
 export function incomingContext(header) {
   const match = TRACEPARENT.exec(typeof header === "string" ? header.trim() : "");
-  return match && match[1] !== INVALID_TRACE && match[2] !== INVALID_SPAN ? { traceId: match[1], parentId: match[2] } : undefined;
+  return match !== null && match[1] !== INVALID_TRACE && match[2] !== INVALID_SPAN ? { traceId: match[1], parentId: match[2] } : undefined;
 }
 
 /** The trace id of an incoming `traceparent`, or undefined when there is none or it is malformed. */

@@ -42,7 +42,8 @@ public sealed record TelemetryExport(Uri Endpoint, IReadOnlyDictionary<string, s
         {
             throw new HarnessConfigurationException(DashboardEndpointSetting,
                 $"the harness exports its Workers' telemetry over plain HTTP on loopback, got '{dashboard}'. Run the AppHost's 'http' launch profile, "
-                + "set it to an http URL (e.g. http://127.0.0.1:18890, with ASPIRE_ALLOW_UNSECURED_TRANSPORT=true), or turn telemetry off with --telemetry false.");
+                + "set it to an http URL (e.g. http://127.0.0.1:18890, with ASPIRE_ALLOW_UNSECURED_TRANSPORT=true), send telemetry elsewhere with "
+                + "--Harness:TelemetryEndpoint=http://127.0.0.1:4318, or turn it off with --telemetry false.");
         }
         var key = configuration[DashboardApiKeySetting];
         return new TelemetryExport(dashboardUri, string.IsNullOrEmpty(key)

@@ -31,22 +31,40 @@ function isolate(delays) {
   };
 }
 
-test("changes faster than the isolate answers: pushes go one at a time and the isolate keeps the last change", async () => {
+test("changes faster than the isolate answers: pushes go one at a time, each telling the state wanted when its turn comes", async () => {
   // The first push is the slowest: pushes that overlapped would finish in the wrong order.
   let n = 0;
   const target = isolate(() => (n++ === 0 ? 40 : 5));
-  let wanted = true;
+  let wanted = false;
   const push = new RecordingPush({ wanted: () => wanted, send: (r) => target.send(r), say: assert.fail });
-  push.known = true;
-  const pushes = [];
-  for (const value of [false, true, false, true, false]) {
+  push.reset(true);
+  const pushes = [push.sync(true)];
+  // While the first push waits for its answer: on, off, and on again.
+  await sleep(10);
+  for (const value of [true, false]) {
     wanted = value;
     pushes.push(push.sync(true));
   }
+  wanted = true;
   await Promise.all(pushes);
   assert.equal(target.overlapped, 0, "no push started before the one before it ended");
-  assert.equal(target.told.at(-1), false, "the isolate was told the last change last");
-  assert.equal(push.known, false);
+  assert.deepEqual(target.told, [false, true, true], "the pushes that waited told the last change, not the one current when each was asked for");
+  assert.equal(push.known, true);
+});
+
+test("a push still under way when the stack restarts does not overwrite what the new isolate started with", async () => {
+  const target = isolate(() => 40);
+  let wanted = false;
+  const push = new RecordingPush({ wanted: () => wanted, send: (r) => target.send(r), say: assert.fail });
+  push.reset(true);
+  const late = push.sync(true);
+  // The stack restarts meanwhile, and its new isolate starts recording, as the harness now wants.
+  await sleep(10);
+  wanted = true;
+  push.reset(true);
+  await late;
+  assert.deepEqual(target.told, [false], "the old isolate answered, late");
+  assert.equal(push.known, true, "what the new isolate started with");
 });
 
 test("a push that fails is said, leaves the state unknown, and the next sync tells the isolate again", async () => {
@@ -54,7 +72,7 @@ test("a push that fails is said, leaves the state unknown, and the next sync tel
   const target = isolate(() => (fail ? new Error("no answer within 5000 ms") : 1));
   const said = [];
   const push = new RecordingPush({ wanted: () => false, send: (r) => target.send(r), say: (recording, error) => said.push([recording, error.message]) });
-  push.known = true;
+  push.reset(true);
   await push.sync(true);
   assert.deepEqual(said, [[false, "no answer within 5000 ms"]]);
   assert.equal(push.known, null, "unknown after a failure");

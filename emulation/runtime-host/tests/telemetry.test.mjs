@@ -92,6 +92,25 @@ for (const [how, ctx] of [["alone (a context with waitUntil)", () => ({ waitUnti
   assert.deepEqual([summary.error, summary.d1Queries, summary.d1RowsRead, summary.kvOperations, summary.r2Operations], [false, 2, 3, 1, 0]);
 });
 
+test("a span's own attributes cannot take the stack's tags: each tag is on it once, with the stack's value; a span without attributes is recorded", async () => {
+  const lines = [];
+  const worker = tracedWorker({
+    async fetch() {
+      await globalThis[TRACING].span("kv_get", { "tenant.id": "tenant-b", "cloudflare.script_name": "acct-b", "cloudflare.binding.name": "CACHE" }, async () => null);
+      await globalThis[TRACING].span("d1_all", undefined, async () => null);
+      return new Response("ok");
+    },
+  }, TAGS, (line) => lines.push(line), { maxRecords: 1 });
+  assert.equal(await (await worker.fetch(new Request("https://acct-a.emulator.workers.dev/x"), {}, {})).text(), "ok");
+  const spans = JSON.parse(`[${readRecordLine(lines[0].slice(TAGS.marker.length)).spans}]`);
+  assert.deepEqual(spans.map((span) => span.name), ["GET /x", "kv_get", "d1_all"]);
+  for (const span of spans) {
+    const tags = span.attributes.filter((a) => a.key === "tenant.id" || a.key === "cloudflare.script_name").map((a) => [a.key, a.value.stringValue]);
+    assert.deepEqual(tags.sort(), [["cloudflare.script_name", "acct-a"], ["tenant.id", "tenant-a"]], span.name);
+  }
+  assert.ok(spans[1].attributes.some((a) => a.key === "cloudflare.binding.name"), "the span's other attributes stay");
+});
+
 test("without a valid traceparent an invocation starts a trace; one that throws is recorded failed with its exception; health probes are not recorded", async () => {
   const lines = [];
   const failing = tracedWorker({ fetch: async () => { throw new TypeError("x is undefined"); } }, TAGS, (line) => lines.push(line));
