@@ -62,7 +62,7 @@ export function attributes(values = {}, more = NONE) {
   const list = [];
   for (const key in values) {
     const value = values[key];
-    if (value === undefined || value === null || (more.length > 0 && more.some((item) => item.key === key))) continue;
+    if (value === undefined || value === null || more.some((item) => item.key === key)) continue;
     list.push({ key, value: anyValue(value) });
   }
   for (const item of more) list.push(item);
@@ -84,26 +84,17 @@ export function nanos(ms) {
 }
 
 /**
- * A finished invocation ({ spans, logs, summary, tags }) encoded once: the summary (for the host's
- * metrics) as JSON, and its spans and log records, each with the tags, as OTLP JSON, comma-separated
- * without brackets (each "" when none), ready to be joined into an export (exportBody).
+ * A finished invocation ({ spans, logs, summary, tags }, tags as OTLP attributes) encoded once: the
+ * summary (for the host's metrics) as JSON, and its spans and log records, each with the tags, as OTLP
+ * JSON, comma-separated without brackets (each "" when none), ready to be joined into an export
+ * (exportBody).
  */
-export function encodeRecord({ spans, logs, summary, tags }) {
-  const tagList = tagAttributes(tags);
+export function encodeRecord({ spans, logs, summary, tags = NONE }) {
   return {
     summary: JSON.stringify(summary),
-    spans: JSON.stringify(spans.map((span) => otlpSpan(span, tagList))).slice(1, -1),
-    logs: logs.length === 0 ? "" : JSON.stringify(logs.map((log) => otlpLog(log, tagList))).slice(1, -1),
+    spans: JSON.stringify(spans.map((span) => otlpSpan(span, tags))).slice(1, -1),
+    logs: logs.length === 0 ? "" : JSON.stringify(logs.map((log) => otlpLog(log, tags))).slice(1, -1),
   };
-}
-
-/** A stack's tags as OTLP attributes, made once for all its records (they are the same object). */
-const tagLists = new WeakMap();
-function tagAttributes(tags) {
-  if (tags === undefined) return NONE;
-  let list = tagLists.get(tags);
-  if (list === undefined) tagLists.set(tags, (list = attributes(tags)));
-  return list;
 }
 
 /** One OTLP/HTTP JSON export of a resource's spans ("traces") or log records ("logs"), from encodeRecord's pieces. */

@@ -20,7 +20,7 @@
 // A record never holds a request's headers, body or query string, nor a D1 statement's bound values.
 import { AsyncLocalStorage } from "node:async_hooks";
 import { IdSource, incomingContext, traceparent } from "./trace-ids.mjs";
-import { EXPORT_TIMEOUT_MS, OTLP_BINDING, encodeRecord, recordLine } from "./otlp.mjs";
+import { EXPORT_TIMEOUT_MS, OTLP_BINDING, attributes, encodeRecord, recordLine } from "./otlp.mjs";
 
 const invocations = new AsyncLocalStorage();
 /**
@@ -94,8 +94,8 @@ export class InvocationRecord {
   /** What did not fit under MAX_ITEMS. */
   left = 0;
 
-  /** `tags` (the stack and tenant) go on every span and log record when the record is encoded (otlp.mjs). */
-  constructor(request, tags, now = Date.now(), url = new URL(request.url)) {
+  /** `tags` (the stack and tenant, as OTLP attributes) go on every span and log record when the record is encoded (otlp.mjs). */
+  constructor(request, tags = [], now = Date.now(), url = new URL(request.url)) {
     const incoming = incomingContext(request.headers.get("traceparent"));
     this.traceId = incoming?.traceId ?? ids().traceId();
     this.root = {
@@ -343,7 +343,8 @@ export function tracedWorker(worker, { marker, stack, tenant, recording: recordi
   if (worker === null || typeof worker !== "object" || typeof worker.fetch !== "function") return worker;
   recording = recordingAtStart;
   const handler = worker.fetch;
-  const tags = { "cloudflare.script_name": stack, ...(tenant ? { "tenant.id": tenant } : {}) };
+  // Made once for all the stack's records: encoding adds them to each span and log record.
+  const tags = attributes({ "cloudflare.script_name": stack, "tenant.id": tenant });
   const batch = new RecordBatch(marker, print, batching);
   const report = (status) => print(marker + JSON.stringify(status));
   // The env last seen and the same without the OTLP binding (workerd hands an isolate the same env each time).

@@ -10,16 +10,6 @@ export function incomingContext(header) {
   return match !== null && match[1] !== INVALID_TRACE && match[2] !== INVALID_SPAN ? { traceId: match[1], parentId: match[2] } : undefined;
 }
 
-/** The trace id of an incoming `traceparent`, or undefined when there is none or it is malformed. */
-export function incomingTraceId(header) {
-  return incomingContext(header)?.traceId;
-}
-
-/** The caller's span id of an incoming `traceparent` (the parent of the span that serves it). */
-export function incomingParent(header) {
-  return incomingContext(header)?.parentId;
-}
-
 /** A `traceparent` for a call made as span `spanId` of trace `traceId` (sampled). */
 export function traceparent(traceId, spanId) {
   return `00-${traceId}-${spanId}-01`;

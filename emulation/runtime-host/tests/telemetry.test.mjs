@@ -12,7 +12,7 @@ import { relayFetch } from "../otlp-relay.js";
 import { createRequire } from "node:module";
 import { otlpRelay } from "../stacks.mjs";
 import { MAX_EXPORT_BYTES, OTLP_BINDING, readRecordLine, stackResource } from "../otlp.mjs";
-import { IdSource, incomingParent, incomingTraceId, traceparent } from "../trace-ids.mjs";
+import { IdSource, incomingContext, traceparent } from "../trace-ids.mjs";
 
 const TRACE = "0af7651916cd43dd8448eb211c80319c";
 const CALLER = "b7ad6b7169203331";
@@ -80,8 +80,8 @@ for (const [how, ctx] of [["alone (a context with waitUntil)", () => ({ waitUnti
   assert.equal(d1.attributes["cloudflare.d1.response.rows_read"], "3");
   assert.deepEqual(failed.status, { code: 2, message: "D1_ERROR: D1 DB is overloaded." }, "a failed call marks its span");
   // The Worker called sees this fetch's span as its parent, in the same trace.
-  assert.equal(incomingTraceId(hop.seen[0]), TRACE);
-  assert.equal(incomingParent(hop.seen[0]), fetchSpan.spanId);
+  assert.equal(incomingContext(hop.seen[0])?.traceId, TRACE);
+  assert.equal(incomingContext(hop.seen[0])?.parentId, fetchSpan.spanId);
   assert.equal(fetchSpan.attributes["url.full"], hop.url.split("?")[0]);
   assert.equal(fetchSpan.attributes["http.response.status_code"], "200");
   for (const item of [...spans, ...logs]) assert.deepEqual([item.attributes["cloudflare.script_name"], item.attributes["tenant.id"]], ["acct-a", "tenant-a"]);
@@ -127,7 +127,7 @@ test("without a valid traceparent an invocation starts a trace; one that throws 
   assert.equal(lines.length, 1, "a health probe leaves no record");
   // Outside an invocation (the control entrypoint), a binding call is no span and fetch is untouched.
   assert.equal(await globalThis[TRACING].span("d1_all", {}, async () => "ran"), "ran");
-  const record = new InvocationRecord(new Request("https://a/b"), {});
+  const record = new InvocationRecord(new Request("https://a/b"));
   assert.equal(record.span("r2_resumeMultipartUpload", {}, () => "at once"), "at once");
   assert.equal(record.finish(204).spans.length, 1, "a call that answers at once is no span");
 });
@@ -172,7 +172,7 @@ test("a traced fetch sends what the caller gave it (a Request's method, headers 
   const fetches = spans.filter((span) => span.name === "fetch");
   assert.deepEqual(fetches.map((span) => [span.attributes["http.request.method"], span.attributes["url.full"], span.attributes["http.response.status_code"]]),
     [["PUT", `${base}/a`, "201"], ["POST", `${base}/b`, "201"], ["GET", `${base}/c`, "201"], ["PATCH", `${base}/d`, "201"], ["DELETE", `${base}/e`, "201"]]);
-  assert.deepEqual(seen.map((request) => incomingParent(request.headers.traceparent)), fetches.map((span) => span.spanId), "each carried its own span as the parent");
+  assert.deepEqual(seen.map((request) => incomingContext(request.headers.traceparent)?.parentId), fetches.map((span) => span.spanId), "each carried its own span as the parent");
 });
 
 test("what runs after the answer is not recorded; a span still running is ended and marked; a bad fetch rejects as fetch does", async () => {
@@ -288,8 +288,8 @@ test("overlapping invocations keep their own calls: the one running alone, and t
     assert.deepEqual(logs.map((l) => l.body.stringValue), [`log of ${path}`]);
   }
   assert.equal(hop.seen.length, 2);
-  assert.equal(incomingTraceId(hop.seen[0]), byPath["GET /b"].spans[0].traceId, "b's fetch (first) carried b's trace");
-  assert.equal(incomingTraceId(hop.seen[1]), byPath["GET /a"].spans[0].traceId, "a's fetch carried a's trace");
+  assert.equal(incomingContext(hop.seen[0])?.traceId, byPath["GET /b"].spans[0].traceId, "b's fetch (first) carried b's trace");
+  assert.equal(incomingContext(hop.seen[1])?.traceId, byPath["GET /a"].spans[0].traceId, "a's fetch carried a's trace");
 });
 
 test("when the switch turns, an invocation that is not recorded never lends its calls to one that is, either way round", async () => {
@@ -389,14 +389,14 @@ test("ids: W3C's sizes, lowercase hex, never repeated within an isolate, differe
   assert.notEqual(new IdSource().traceId(), new IdSource().traceId());
   // A trace id made here is one a callee reads back.
   const trace = one.traceId();
-  assert.equal(incomingTraceId(traceparent(trace, one.spanId())), trace);
+  assert.equal(incomingContext(traceparent(trace, one.spanId()))?.traceId, trace);
 });
 
 test("traceparent: read only when well formed", () => {
-  assert.equal(incomingTraceId(traceparent(TRACE, CALLER)), TRACE);
-  assert.equal(incomingParent(traceparent(TRACE, CALLER)), CALLER);
+  assert.equal(incomingContext(traceparent(TRACE, CALLER))?.traceId, TRACE);
+  assert.equal(incomingContext(traceparent(TRACE, CALLER))?.parentId, CALLER);
   for (const bad of [undefined, "", "01-" + TRACE + "-" + CALLER + "-01", `00-${TRACE.toUpperCase()}-${CALLER}-01`, `00-${TRACE}-0000000000000000-01`, `00-${TRACE}-${CALLER}`]) {
-    assert.equal(incomingTraceId(bad), undefined, String(bad));
+    assert.equal(incomingContext(bad), undefined, String(bad));
   }
 });
 
