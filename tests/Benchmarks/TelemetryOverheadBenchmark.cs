@@ -113,7 +113,7 @@ internal static class TelemetryOverheadBenchmark
 
     /// <summary>
     /// The budget's figure alone, in a crossover: the two "on" harnesses serve requests in turn, one
-    /// recording and the other stopped, and swap at every block. Both are measured over the same
+    /// recording and the other stopped, and swap within each pair of blocks. Both are measured over the same
     /// seconds, so what the machine does meanwhile (on a VM, a minute's requests can cost markedly more
     /// CPU than the next minute's, in every process at once; ADR 0040) falls on both alike; each pair of
     /// blocks (either harness recording once) cancels what differs between the harnesses.
@@ -122,7 +122,7 @@ internal static class TelemetryOverheadBenchmark
     {
         await using var receiver = await Receiver.StartAsync();
         var runs = new List<Run>();
-        // Each harness serves half the requests, recording in every other block.
+        // Each harness serves half the requests, recording in half the blocks.
         var blocks = Math.Max(MinBlocks, requests / 2 / BlockRequests) / 2 * 2;
         var perBlock = Math.Max(1, requests / 2 / blocks);
         try
@@ -157,7 +157,7 @@ internal static class TelemetryOverheadBenchmark
 
         var recording = new ModeResult(On, runs.Select(r => r.Steady.Recorded).ToList());
         var stoppedResult = new ModeResult("on, recording stopped", runs.Select(r => r.Steady.Quiet).ToList());
-        Console.WriteLine($"telemetry budget — {recording.Requests + stoppedResult.Requests} account queries through the platform, two harnesses with telemetry on serving in turn, one recording and one stopped, swapping every block of {perBlock} requests each ({blocks} blocks), each after {WarmUpRequests} warm-up requests; CPU of the runtime host and every workerd, over each block and the {Settle.TotalMilliseconds:0} ms after it");
+        Console.WriteLine($"telemetry budget — {recording.Requests + stoppedResult.Requests} account queries through the platform, two harnesses with telemetry on serving in turn, one recording and one stopped, swapping within each pair of blocks of {perBlock} requests each ({blocks} blocks), each after {WarmUpRequests} warm-up requests; CPU of the runtime host and every workerd, over each block and the {Settle.TotalMilliseconds:0} ms after it");
         Console.WriteLine("| telemetry | CPU per request (ms) | vs recording stopped | each harness (ms: host+workerd) | runtime host / workerd (ms) | p50 (ms) | p95 (ms) |");
         Console.WriteLine("|---|---|---|---|---|---|---|");
         foreach (var result in new[] { stoppedResult, recording })
@@ -183,8 +183,8 @@ internal static class TelemetryOverheadBenchmark
             $"telemetry cpu_overhead={cost:+0.0;-0.0}% ({low:+0.0;-0.0}% to {high:+0.0;-0.0}%) target<={Target:0}% {verdict} (recording vs stopped, crossover) received={receiver.Requests} exports"));
     }
 
-    /// <summary>Blocks a budget run has at least (an even number: half each harness records).</summary>
-    private const int MinBlocks = 20;
+    /// <summary>Blocks a budget run has at least (an even number: half each harness records), for pairs enough that <see cref="StudentT95"/> holds.</summary>
+    private const int MinBlocks = 22;
 
     /// <summary>Requests each harness serves in a block of a longer budget run, about: more blocks, not longer ones, as the requests grow.</summary>
     private const int BlockRequests = 300;
@@ -350,8 +350,9 @@ internal static class TelemetryOverheadBenchmark
 
         /// <summary>
         /// One block of the budget run: <paramref name="requests"/> requests to each of two harnesses in
-        /// turn (which one first alternates), the first recording and the second stopped, each one's CPU
-        /// counted from the block's start to <see cref="Settle"/> after its last answer.
+        /// turn (which one first alternates), <paramref name="recorder"/> recording and
+        /// <paramref name="quiet"/> stopped, each one's CPU counted from the block's start to
+        /// <see cref="Settle"/> after its last answer.
         /// </summary>
         public static async Task MeasureInTurnAsync(int block, int requests, Run recorder, Run quiet)
         {
