@@ -84,7 +84,7 @@ internal static class TelemetryOverheadBenchmark
         for (var i = 0; i < results.Count; i++)
         {
             var result = results[i];
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {result.Name} | {result.CpuPerRequest:0.000} | {result.Versus(off):+0.0;-0.0}% | {string.Join(" / ", result.Runs.Select(r => string.Create(CultureInfo.InvariantCulture, $"{r.CpuPerRequest:0.000} ({r.HostCpuMs / r.Times.Count:0.00}+{(r.CpuMs - r.HostCpuMs) / r.Times.Count:0.00})")))} | {result.HostCpuPerRequest:0.000} / {result.CpuPerRequest - result.HostCpuPerRequest:0.000} | {result.Percentile(50):0.00} | {result.Percentile(95):0.00} | {warm[i].CpuPerRequest:0.000} ({warm[i].Versus(warm[0]):+0.0;-0.0}%) |"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{result.Row(off)} {warm[i].CpuPerRequest:0.000} ({warm[i].Versus(warm[0]):+0.0;-0.0}%) |"));
         }
         // The two "off" harnesses are an A/A run: how far apart identical harnesses measure is the noise
         // under every comparison between harnesses.
@@ -100,8 +100,7 @@ internal static class TelemetryOverheadBenchmark
         // is a ratio; their logs are averaged (a mean of percentages would lean upward by the blocks' spread).
         var onRuns = runs.Where(r => r.Name == On).ToList();
         var logRatios = onRuns.SelectMany(r => r.Steady.Recorded.Blocks.Zip(r.Steady.Quiet.Blocks, LogRatio)).ToList();
-        var (logMean, logHalfWidth) = MeanAndHalfWidth(logRatios);
-        var (recording, low, high) = (FromLog(logMean), FromLog(logMean - logHalfWidth), FromLog(logMean + logHalfWidth));
+        var (recording, low, high) = Interval(logRatios);
         var perHarness = onRuns.Select(r => Percent(r.Steady.Recorded.CpuPerRequest, r.Steady.Quiet.CpuPerRequest)).ToList();
         var eachHarness = string.Join(", ", perHarness.Select(p => string.Create(CultureInfo.InvariantCulture, $"{p:+0.0;-0.0}%")));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"recording vs recording stopped, in the same processes: {recording:+0.0;-0.0}% (95 % confidence {low:+0.0;-0.0}% to {high:+0.0;-0.0}% over {logRatios.Count} pairs of blocks; each 'on' harness: {eachHarness})"));
@@ -114,8 +113,8 @@ internal static class TelemetryOverheadBenchmark
     /// <summary>
     /// The budget's figure alone, in a crossover: the two "on" harnesses serve requests in turn, one
     /// recording and the other stopped, and swap within each pair of blocks. Both are measured over the same
-    /// seconds, so what the machine does meanwhile (on a VM, a minute's requests can cost markedly more
-    /// CPU than the next minute's, in every process at once; ADR 0040) falls on both alike; each pair of
+    /// seconds, so what the machine does meanwhile (on a VM, one phase of requests can cost markedly more
+    /// CPU than the next, in every process at once; ADR 0040) falls on both alike; each pair of
     /// blocks (either harness recording once) cancels what differs between the harnesses.
     /// </summary>
     private static async Task RunBudgetAsync(int requests)
@@ -162,7 +161,7 @@ internal static class TelemetryOverheadBenchmark
         Console.WriteLine("|---|---|---|---|---|---|---|");
         foreach (var result in new[] { stoppedResult, recording })
         {
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {result.Name} | {result.CpuPerRequest:0.000} | {result.Versus(stoppedResult):+0.0;-0.0}% | {string.Join(" / ", result.Runs.Select(r => string.Create(CultureInfo.InvariantCulture, $"{r.CpuPerRequest:0.000} ({r.HostCpuMs / r.Times.Count:0.00}+{(r.CpuMs - r.HostCpuMs) / r.Times.Count:0.00})")))} | {result.HostCpuPerRequest:0.000} / {result.CpuPerRequest - result.HostCpuPerRequest:0.000} | {result.Percentile(50):0.00} | {result.Percentile(95):0.00} |"));
+            Console.WriteLine(result.Row(stoppedResult));
         }
         // Each harness against itself, pair by pair: it recorded in one block and was stopped in the
         // other, moments apart, so the machine's drift between the two is in each ratio.
@@ -231,6 +230,10 @@ internal static class TelemetryOverheadBenchmark
         public double Versus(ModeResult baseline) => Percent(CpuPerRequest, baseline.CpuPerRequest);
 
         public double Percentile(int p) => TempStacks.Percentile(Runs.SelectMany(r => r.Times).Order().ToList(), p);
+
+        /// <summary>The mode's row of a table, up to its p95: CPU per request against <paramref name="baseline"/>, each harness's split between host and workerd, latency.</summary>
+        public string Row(ModeResult baseline) => string.Create(CultureInfo.InvariantCulture,
+            $"| {Name} | {CpuPerRequest:0.000} | {Versus(baseline):+0.0;-0.0}% | {string.Join(" / ", Runs.Select(r => string.Create(CultureInfo.InvariantCulture, $"{r.CpuPerRequest:0.000} ({r.HostCpuMs / r.Times.Count:0.00}+{(r.CpuMs - r.HostCpuMs) / r.Times.Count:0.00})")))} | {HostCpuPerRequest:0.000} / {CpuPerRequest - HostCpuPerRequest:0.000} | {Percentile(50):0.00} | {Percentile(95):0.00} |");
 
         /// <summary>The mode's CPU per request in each round (its harnesses together; each round's modes ran moments apart, so the machine's drift falls on all).</summary>
         public List<double> PerRound() => Runs.SelectMany(r => r.Blocks).GroupBy(b => b.Round).OrderBy(g => g.Key)
