@@ -8,6 +8,7 @@
 // env: ENDPOINT (the endpoint, an external service), EXPORT_URL (the endpoint's URL), RESOURCE (the
 // stack's OTLP resource, as JSON text).
 import { EXPORT_TIMEOUT_MS, MAX_EXPORT_BYTES, exportBody } from "./otlp.mjs";
+import { arrayOfObjectsItems } from "./json-shape.mjs";
 
 const SIGNALS = { "/v1/traces": "traces", "/v1/logs": "logs" };
 
@@ -17,27 +18,18 @@ export async function relayFetch(request, env) {
   if (request.method !== "POST" || signal === undefined) return new Response("the relay takes POST /v1/traces and /v1/logs only", { status: 404 });
   const tooLarge = () => new Response(`body: at most ${MAX_EXPORT_BYTES} bytes of items`, { status: 413 });
   if (Number(request.headers.get("content-length") ?? 0) > MAX_EXPORT_BYTES) return tooLarge();
-  const text = (await request.text()).trim();
+  const text = await request.text();
   // A body of unknown length is read, then measured (a character is at least one byte).
   if (text.length > MAX_EXPORT_BYTES) return tooLarge();
-  if (!isArrayOfObjects(text)) return new Response("body: a JSON array of OTLP items", { status: 400 });
-  // A whole JSON array: what is inside it cannot close the envelope it goes into.
+  // Whole objects of a JSON array: what is inside them cannot close the envelope they go into.
+  const items = arrayOfObjectsItems(text);
+  if (items === undefined) return new Response("body: a JSON array of OTLP items", { status: 400 });
   return env.ENDPOINT.fetch(`${env.EXPORT_URL}/v1/${signal}`, {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: exportBody(signal, env.RESOURCE, [text.slice(1, -1)]),
+    body: exportBody(signal, env.RESOURCE, [items]),
     signal: AbortSignal.timeout(EXPORT_TIMEOUT_MS),
   });
 }
 
 export default { fetch: relayFetch };
-
-function isArrayOfObjects(text) {
-  let items;
-  try {
-    items = JSON.parse(text);
-  } catch {
-    return false;
-  }
-  return Array.isArray(items) && items.every((item) => item !== null && typeof item === "object" && !Array.isArray(item));
-}

@@ -34,7 +34,10 @@ const TELEMETRY_FLAGS = ["nodejs_als"];
 const RECORDING_PUSH_TIMEOUT_MS = 5000;
 // A traced stack's OTLP relay (otlp-relay.js): its Worker's spans and logs go through it to the endpoint.
 const OTLP_RELAY = "emulator-otlp-relay";
-const OTLP_RELAY_SCRIPT = inlinedScript("./otlp-relay.js", [["./otlp.mjs", "./otlp.mjs"]]);
+const OTLP_RELAY_SCRIPT = inlinedScript("./otlp-relay.js", [
+  ["./otlp.mjs", "./otlp.mjs"],
+  ["./json-shape.mjs", "./json-shape.mjs"],
+]);
 // Every D1 binding is the emulator's replicated D1 (d1-replication.js) around the real database.
 const D1_WORKER = "emulator-d1";
 const D1_SCRIPT = inlinedScript("./d1-replication.js", [
