@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Text.RegularExpressions;
+using Emulation.Tests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -249,16 +249,7 @@ internal static class TelemetryOverheadBenchmark
     /// records waits before its export (trace-context.js's <c>BATCH_DELAY_MS</c>, read from it), and
     /// time for the export.
     /// </summary>
-    private static readonly TimeSpan Settle = TimeSpan.FromMilliseconds(RecorderBatchDelayMs() + 800);
-
-    private static int RecorderBatchDelayMs()
-    {
-        var path = Path.Combine(Repository.Root, "emulation", "runtime-host", "trace-context.js");
-        var match = Regex.Match(File.ReadAllText(path), @"^export const BATCH_DELAY_MS = (\d+);$", RegexOptions.Multiline);
-        return match.Success
-            ? int.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture)
-            : throw new InvalidOperationException($"{path} no longer says `export const BATCH_DELAY_MS = <ms>;`: the benchmark's settle time comes from it.");
-    }
+    private static readonly TimeSpan Settle = RecorderBatchDelay.Read(Repository.Root) + TimeSpan.FromMilliseconds(800);
 
     /// <summary>Requests each harness serves before it is measured (a fresh harness's CPU a request settles over a few thousand).</summary>
     private const int WarmUpRequests = 3000;

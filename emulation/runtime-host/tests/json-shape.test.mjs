@@ -60,6 +60,9 @@ test(`containers nested ${MAX_DEPTH} deep, the outer array counted, are accepted
   const nested = (levels) => `[${"{\"a\":".repeat(levels - 1)}1${"}".repeat(levels - 1)}]`;
   assert.deepEqual(checked(nested(MAX_DEPTH)), JSON.parse(nested(MAX_DEPTH)));
   assert.equal(arrayOfObjectsItems(nested(MAX_DEPTH + 1)), undefined);
+  const arrays = (levels) => `[{"a":${"[".repeat(levels - 2)}1${"]".repeat(levels - 2)}}]`;
+  assert.deepEqual(checked(arrays(MAX_DEPTH)), JSON.parse(arrays(MAX_DEPTH)));
+  assert.equal(arrayOfObjectsItems(arrays(MAX_DEPTH + 1)), undefined);
   assert.equal(arrayOfObjectsItems(`[{"a":${"[".repeat(100_000)}`), undefined, "no stack overflow, however deep");
 });
 
@@ -88,7 +91,8 @@ test("on thousands of mutated exports the check answers as JSON.parse does", () 
   const object = (levels) => Object.fromEntries(Array.from({ length: below(3) }, () => [pick(strings), value(levels)]));
   // Short texts, so that an edit often lands on a bracket, a quote, an escape or a number.
   const exports = Array.from({ length: 200 }, () => JSON.stringify(Array.from({ length: below(3) + 1 }, () => object(2)), null, below(2) === 0 ? 0 : 1));
-  const alphabet = [..."[]{}\",:\\/ \t\r\nu0123456789abcdefABCDEF.eE+-truefalsnl()';\u0000\u0001\u001f\u00a0\u00e9"];
+  // JSON's own characters, and others near them: controls, a lone surrogate, Unicode spaces and line separators, a BOM.
+  const alphabet = [..."[]{}\",:\\/ \t\r\nu0123456789abcdefABCDEF.eE+-truefalsnl()';\u0000\u0001\u000b\u000c\u001f\u00a0\u00e9\u2028\u2029\ufeff", "\ud800"];
   let accepted = 0;
   for (let i = 0; i < 40_000; i++) {
     const chars = [...pick(exports)];

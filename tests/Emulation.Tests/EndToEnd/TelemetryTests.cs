@@ -228,17 +228,21 @@ public sealed class TelemetryTests(TelemetryHarnessFixture harness)
             {
                 Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             }
+            // A batch waits this long before its export; a restart would end one still waiting, so the
+            // quiet request's record, had one been made, would go out before the restart.
+            var batchWait = RecorderBatchDelay.Read(RepositoryPaths.Root) + TimeSpan.FromSeconds(1);
+            await Task.Delay(batchWait);
             (status, envelope) = await harness.CloudflareAsync(HttpMethod.Post, $"/__emulator/stacks/{stack}/restart");
             Assert.True(status == HttpStatusCode.OK, envelope.ToString());
             using (var response = await SendAsync("account-2", HttpMethod.Get, "/api/clients?limit=1", afterRestart, Hex(8)))
             {
                 Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             }
-            // The platform's invocations of both requests arrive; the account's, which answered first and
-            // would have been sent as soon, never do.
+            // The platform's invocations of both requests arrive; the account's never do, however long a
+            // batch of its would wait.
             await harness.Otlp.WaitForSpansAsync(all => new[] { quiet, afterRestart }.All(t => all.Any(s => s.TraceId == t && s.Service == "platform" && s.Attributes.ContainsKey("faas.trigger"))),
                 "the platform's invocations of both requests");
-            await Task.Delay(TimeSpan.FromSeconds(1));
+            await Task.Delay(batchWait);
             Assert.DoesNotContain(harness.Otlp.Spans, s => (s.TraceId == quiet || s.TraceId == afterRestart) && s.Service == "account-2");
             (status, envelope) = await harness.CloudflareAsync(HttpMethod.Get, path);
             Assert.True(status == HttpStatusCode.OK && !envelope.GetProperty("result").GetProperty("recording").GetBoolean(), envelope.ToString());
