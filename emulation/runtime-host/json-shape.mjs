@@ -20,26 +20,12 @@ const ZERO = 0x30, NINE = 0x39;
 export function arrayOfObjectsItems(text) {
   const scan = new Scan(text);
   scan.space();
-  if (text.charCodeAt(scan.at) !== OPEN_ARRAY) return undefined;
-  scan.at += 1;
+  const open = scan.at;
+  if (text.charCodeAt(open) !== OPEN_ARRAY || !scan.array(1, OPEN_OBJECT)) return undefined;
+  const close = scan.at - 1;
   scan.space();
-  const start = scan.at;
-  let end = start;
-  if (text.charCodeAt(scan.at) === CLOSE_ARRAY) {
-    scan.at += 1;
-  } else {
-    for (;;) {
-      if (text.charCodeAt(scan.at) !== OPEN_OBJECT || !scan.value(2)) return undefined;
-      end = scan.at;
-      scan.space();
-      const next = text.charCodeAt(scan.at++);
-      if (next === CLOSE_ARRAY) break;
-      if (next !== COMMA) return undefined;
-      scan.space();
-    }
-  }
-  scan.space();
-  return scan.at === text.length ? text.slice(start, end) : undefined;
+  if (scan.at !== text.length) return undefined;
+  return text.slice(open + 1, close).trim();
 }
 
 /** A position in JSON text, moved past one token or value at a time; each step says whether the text held one. */
@@ -86,12 +72,14 @@ class Scan {
     }
   }
 
-  array(depth) {
+  /** An array, from its `[`; with `itemsOpenWith` (a character code), only items that open with it. */
+  array(depth, itemsOpenWith = undefined) {
     const text = this.text;
     this.at += 1;
     this.space();
     if (text.charCodeAt(this.at) === CLOSE_ARRAY) return (this.at += 1), true;
     for (;;) {
+      if (itemsOpenWith !== undefined && text.charCodeAt(this.at) !== itemsOpenWith) return false;
       if (!this.value(depth + 1)) return false;
       this.space();
       const next = text.charCodeAt(this.at++);
